@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `tagent setup <task|all>... [-f FILE] [--force]`: the task engine. For each task, without --force, a task
+ * whose validate step passes is skipped; otherwise it runs and is validated again. The first failure stops
+ * the batch. config.yml is saved after every task that changed it, so an interrupted batch keeps what it
+ * finished.
+ */
+#include "cli.h"
+#include "log.h"
+#include "provision.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern char **environ;
+
+struct setup_args {
+    const struct provision_task *tasks[32];
+    size_t n_tasks;
+    const char *env_file;
+    bool force;
+};
+
+static void print_diags(const struct config_diags *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        char *line = config_diag_format(&d->items[i]);
+        if (!line)
+            continue;
+        if (d->items[i].severity == CONFIG_ERROR)
+            log_error("%s", line);
+        else
+            log_warning("%s", line);
+        free(line);
+    }
+}
+
+static void print_task_names(void)
+{
+    fprintf(stderr, "Tasks: all");
+    for (size_t i = 0; provision_tasks[i]; i++)
+        fprintf(stderr, ", %s", provision_tasks[i]->name);
+    fputc('\n', stderr);
+}
+
+static int add_task(struct setup_args *a, const struct provision_task *t)
+{
+    for (size_t i = 0; i < a->n_tasks; i++)
+        if (a->tasks[i] == t)
+            return 0;
+    if (a->n_tasks == sizeof(a->tasks) / sizeof(a->tasks[0]))
+        return -E2BIG;
+    a->tasks[a->n_tasks++] = t;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct setup_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0)
+            a->force = true;
+        else if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--file") == 0) {
+            if (++i == argc) {
+                log_error("setup: %s needs a file name: the trustagent.env to read", argv[i - 1]);
+                return -EINVAL;
+            }
+            a->env_file = argv[i];
+        } else if (strcmp(argv[i], "all") == 0) {
+            for (size_t t = 0; provision_tasks[t]; t++)
+                add_task(a, provision_tasks[t]);
+        } else {
+            const struct provision_task *t = provision_task_find(argv[i]);
+            if (!t) {
+                log_error("setup: unknown task \"%s\"", argv[i]);
+                print_task_names();
+                return -EINVAL;
+            }
+            add_task(a, t);
+        }
+    }
+    if (a->n_tasks == 0) {
+        log_error("setup: name the tasks to run, or all");
+        print_task_names();
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Registers every secret the inputs hold with the logger before anything can be printed. */
+static void redact_secrets(const struct config_env *env)
+{
+    for (size_t i = 0; env && i < env->n; i++)
+        if (config_env_key_is_secret(env->entries[i].key))
+            log_redact_add(env->entries[i].value);
+    for (char **e = environ; e && *e; e++) {
+        char *eq = strchr(*e, '=');
+        if (!eq || (size_t)(eq - *e) >= 64)
+            continue;
+        char key[64];
+        memcpy(key, *e, (size_t)(eq - *e));
+        key[eq - *e] = '\0';
+        if (config_env_key_is_secret(key))
+            log_redact_add(eq + 1);
+    }
+}
+
+static long long elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000LL + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static int run_task(struct provision_ctx *ctx, const struct provision_task *t, size_t i, size_t n, bool force)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    printf("[%zu/%zu] %s ... ", i, n, t->name);
+    fflush(stdout);
+
+    if (!force && t->validate(ctx) == 0) {
+        printf("already done (--force runs it again)\n");
+        return 0;
+    }
+    ctx->cfg_changed = false;
+    int r = t->run(ctx);
+    const char *why = NULL;
+    if (r == 0 && ctx->cfg_changed) {
+        r = provision_config_save(ctx->root, ctx->cfg, &why);
+        ctx->cfg_exists = r == 0;
+    }
+    if (r == 0 && t->validate(ctx) != 0) {
+        r = -EPROTO;
+        why = "the task ran but its result does not check out";
+    }
+    if (r == 0) {
+        printf("ok (%lld ms)\n", elapsed_ms(&start));
+        return 0;
+    }
+    printf("failed\n");
+    fflush(stdout);
+    print_diags(ctx->diags);
+    if (why)
+        log_error("%s: %s: %s", t->name, why, strerror(-r));
+    log_error("%s: %s", t->name, t->remedy);
+    return r;
+}
+
+static int run(struct tagent_cli *cli, int argc, char **argv)
+{
+    struct setup_args args = {0};
+    struct config_env env = {0};
+    struct config_diags diags = {0};
+    struct tagent_config cfg = {0};
+    bool cfg_exists = false;
+    int r = parse_args(argc, argv, &args);
+    if (r < 0)
+        return TAGENT_EXIT_ERROR;
+
+    /* Even a file with bad lines returns its good entries: their secrets must be known before printing. */
+    if (args.env_file)
+        r = config_env_load(args.env_file, &env, &diags);
+    redact_secrets(&env);
+    if (r == 0)
+        r = provision_config_load(cli->root, &cfg, &cfg_exists, &diags);
+    print_diags(&diags);
+    if (r < 0) {
+        log_error("setup: nothing was changed; fix the problems above and run setup again");
+        goto out;
+    }
+    config_diags_free(&diags);
+
+    struct provision_ctx ctx = {
+        .root = cli->root,
+        .cfg = &cfg,
+        .cfg_exists = cfg_exists,
+        .env = args.env_file ? &env : NULL,
+        .envp = environ,
+        .diags = &diags,
+    };
+    for (size_t i = 0; i < args.n_tasks && r == 0; i++) {
+        r = run_task(&ctx, args.tasks[i], i + 1, args.n_tasks, args.force);
+        if (r == 0)
+            print_diags(&diags); /* warnings of a task that succeeded */
+        config_diags_free(&diags);
+    }
+out:
+    config_free(&cfg);
+    config_env_free(&env);
+    config_diags_free(&diags);
+    return r == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
+}
+
+const struct tagent_command cmd_setup = {
+    .name = "setup",
+    .aliases = NULL,
+    .usage = "setup <task...|all> [-f FILE] [--force]",
+    .summary = "provision this host (FILE: trustagent.env)",
+    .run = run,
+};

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Value syntaxes shared by trustagent.env and config.yml: Go durations, owner secrets, host names. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+void config_secret_free(char *s)
+{
+    if (!s)
+        return;
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
+}
+
+/* ---- Go durations ---- */
+
+struct duration_unit {
+    const char *name;
+    int64_t ns;
+};
+
+/* Longest names first so "ms" is not read as "m" + "s". */
+static const struct duration_unit duration_units[] = {
+    {"ns", 1LL},         {"us", 1000LL},          {"\xc2\xb5s", 1000LL}, /* U+00B5 micro sign */
+    {"\xce\xbcs", 1000LL}, /* U+03BC greek mu */ {"ms", 1000000LL},
+    {"s", 1000000000LL}, {"m", 60000000000LL},    {"h", 3600000000000LL},
+};
+
+static const struct duration_unit *duration_unit_match(const char *s, size_t *ret_len)
+{
+    for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {
+        size_t n = strlen(duration_units[i].name);
+        /* "m" must not swallow the "m" of "ms". */
+        if (strncmp(s, duration_units[i].name, n) == 0 && !(n == 1 && s[0] == 'm' && s[1] == 's')) {
+            *ret_len = n;
+            return &duration_units[i];
+        }
+    }
+    return NULL;
+}
+
+int config_duration_parse(const char *s, int64_t *ret_ns)
+{
+    bool neg = false;
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    if (strcmp(s, "0") == 0) {
+        *ret_ns = 0;
+        return 0;
+    }
+    if (!*s)
+        return -EINVAL;
+
+    /* Accumulate in long double: fractions ("1.5h") and overflow checks stay simple and exact enough for
+     * the at most 19 significant digits an int64 can hold. */
+    long double total = 0;
+    while (*s) {
+        if (!isdigit((unsigned char)*s) && *s != '.')
+            return -EINVAL;
+        char *end;
+        errno = 0;
+        long double v = strtold(s, &end);
+        if (end == s || errno || (*s == '.' && !isdigit((unsigned char)s[1])))
+            return -EINVAL;
+        for (const char *c = s; c < end; c++)
+            if (!isdigit((unsigned char)*c) && *c != '.')
+                return -EINVAL; /* strtold also takes exponents, hex and "inf": Go does not */
+        size_t ulen;
+        const struct duration_unit *u = duration_unit_match(end, &ulen);
+        if (!u)
+            return -EINVAL;
+        total += v * (long double)u->ns;
+        if (total > (long double)INT64_MAX)
+            return -ERANGE;
+        s = end + ulen;
+    }
+    *ret_ns = (int64_t)(neg ? -total : total);
+    return 0;
+}
+
+/* Writes v / 10^prec with trailing fractional zeros removed, as Go's fmtFrac + fmtInt do. */
+static int format_frac(char *buf, size_t size, uint64_t v, int prec)
+{
+    uint64_t pow = 1;
+    for (int i = 0; i < prec; i++)
+        pow *= 10;
+    uint64_t ip = v / pow, fp = v % pow;
+    if (!fp)
+        return snprintf(buf, size, "%llu", (unsigned long long)ip);
+    char frac[24];
+    snprintf(frac, sizeof(frac), "%0*llu", prec, (unsigned long long)fp);
+    for (size_t n = strlen(frac); n && frac[n - 1] == '0'; n--)
+        frac[n - 1] = '\0';
+    return snprintf(buf, size, "%llu.%s", (unsigned long long)ip, frac);
+}
+
+void config_duration_format(int64_t ns, char buf[static CONFIG_DURATION_BUF])
+{
+    const char *sign = ns < 0 ? "-" : "";
+    uint64_t u = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    char num[24];
+
+    if (u == 0) {
+        strcpy(buf, "0s");
+        return;
+    }
+    if (u < 1000ULL) {
+        snprintf(buf, CONFIG_DURATION_BUF, "%s%lluns", sign, (unsigned long long)u);
+        return;
+    }
+    if (u < 1000000ULL) {
+        format_frac(num, sizeof(num), u, 3);
+        snprintf(buf, CONFIG_DURATION_BUF, "%s%s\xc2\xb5s", sign, num); /* Go writes the micro sign */
+        return;
+    }
+    if (u < 1000000000ULL) {
+        format_frac(num, sizeof(num), u, 6);
+        snprintf(buf, CONFIG_DURATION_BUF, "%s%sms", sign, num);
+        return;
+    }
+    /* >= 1s: [h]h[m]m + seconds with up to 9 fractional digits; Go prints the larger units once nonzero. */
+    uint64_t secs_ns = u % 60000000000ULL;
+    uint64_t mins = u / 60000000000ULL;
+    format_frac(num, sizeof(num), secs_ns, 9);
+    if (mins == 0)
+        snprintf(buf, CONFIG_DURATION_BUF, "%s%ss", sign, num);
+    else if (mins < 60)
+        snprintf(buf, CONFIG_DURATION_BUF, "%s%llum%ss", sign, (unsigned long long)mins, num);
+    else
+        snprintf(buf, CONFIG_DURATION_BUF, "%s%lluh%llum%ss", sign, (unsigned long long)(mins / 60),
+                 (unsigned long long)(mins % 60), num);
+}
+
+/* ---- owner / tag secrets ---- */
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (hex_value(s[i]) < 0)
+            return false;
+    return true;
+}
+
+int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SECRET_MAX], size_t *ret_len,
+                         const char **ret_why)
+{
+    size_t n = strlen(s);
+
+    if (n == 40 && all_hex(s, n)) {
+        for (size_t i = 0; i < 20; i++)
+            ret_bytes[i] = (uint8_t)(hex_value(s[2 * i]) << 4 | hex_value(s[2 * i + 1]));
+        *ret_len = 20;
+        return 0;
+    }
+    if (strncmp(s, "hex:", 4) == 0) {
+        const char *h = s + 4;
+        size_t hn = n - 4;
+        if (!all_hex(h, hn)) {
+            *ret_why = "after \"hex:\" only hex digits (0-9, a-f) may follow";
+            return -EINVAL;
+        }
+        if (hn % 2) {
+            *ret_why = "after \"hex:\" an even number of hex digits must follow";
+            return -EINVAL;
+        }
+        if (hn / 2 > CONFIG_OWNER_SECRET_MAX) {
+            *ret_why = "decodes to more than 64 bytes, the most a TPM auth value takes";
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < hn / 2; i++)
+            ret_bytes[i] = (uint8_t)(hex_value(h[2 * i]) << 4 | hex_value(h[2 * i + 1]));
+        *ret_len = hn / 2;
+        return 0;
+    }
+    if (n > CONFIG_OWNER_SECRET_MAX) {
+        *ret_why = "is longer than 64 bytes, the most a TPM auth value takes (use 40 hex digits, "
+                   "\"hex:\" and up to 128 hex digits, or up to 64 characters)";
+        return -EINVAL;
+    }
+    memcpy(ret_bytes, s, n);
+    *ret_len = n;
+    return 0;
+}
+
+/* ---- host names ---- */
+
+bool config_hostname_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 253)
+        return false;
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return false;
+            label = 0;
+            continue;
+        }
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '-')
+            return false;
+        if (c == '-' && label == 0)
+            return false;
+        if (++label > 63)
+            return false;
+    }
+    return label > 0 && s[n - 1] != '-';
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* config.yml under the root prefix: the one place setup reads and writes it. */
+#include "provision.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret_exists,
+                          struct config_diags *diags)
+{
+    char *path = config_path(root, TAGENT_CONFIG_FILE);
+    if (!path)
+        return -ENOMEM;
+    int r = config_init_defaults(cfg);
+    if (r == 0) {
+        r = config_yml_load(path, cfg, diags);
+        *ret_exists = r != -ENOENT;
+        if (r == -ENOENT)
+            r = 0;
+    }
+    free(path);
+    return r;
+}
+
+int provision_config_save(const char *root, const struct tagent_config *cfg, const char **ret_why)
+{
+    char *dir = config_path(root, TAGENT_CONFIG_DIR);
+    char *path = config_path(root, TAGENT_CONFIG_FILE);
+    int r = dir && path ? 0 : -ENOMEM;
+    if (r == 0 && (r = config_mkdir_p(dir, 0755)) < 0)
+        *ret_why = "cannot create the configuration directory";
+    if (r == 0 && (r = config_yml_save(path, cfg)) < 0)
+        *ret_why = "cannot write config.yml";
+    free(dir);
+    free(path);
+    return r;
+}

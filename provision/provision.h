@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * provision/: the setup tasks of `tagent setup`. Each task is one file that fills a table entry with a
+ * validate step ("is this already done?") and a run step. The engine that runs them, prints progress and
+ * decides about --force lives in agent/cmd_setup.c; nothing here prints.
+ */
+#ifndef TAGENT_PROVISION_H
+#define TAGENT_PROVISION_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+struct provision_ctx {
+    const char *root;             /* root prefix ("" for /) */
+    struct tagent_config *cfg;    /* defaults + config.yml (+ what earlier tasks changed) */
+    bool cfg_exists;              /* config.yml was there when setup started */
+    const struct config_env *env; /* trustagent.env given with -f, or NULL */
+    char *const *envp;            /* the process environment */
+    struct config_diags *diags;   /* what went wrong, for the engine to print */
+    bool cfg_changed;             /* set by a task that changed cfg: the engine saves config.yml */
+};
+
+struct provision_task {
+    const char *name;
+    const char *summary; /* one line for `tagent help` */
+    const char *remedy;  /* what a person can do when the task fails */
+    /* 0 when the task's result is already in place; -errno otherwise (not reported as a failure). */
+    int (*validate)(struct provision_ctx *ctx);
+    /* 0 on success; on failure diagnostics explain why. */
+    int (*run)(struct provision_ctx *ctx);
+};
+
+/* All tasks in `setup all` order, NULL-terminated. */
+extern const struct provision_task *const provision_tasks[];
+const struct provision_task *provision_task_find(const char *name);
+
+/* Loads defaults + <root>/etc/trustagent/config.yml (absent is fine). */
+int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret_exists,
+                          struct config_diags *diags);
+/* Creates <root>/etc/trustagent (0755) if needed and writes config.yml atomically, mode 0640. */
+int provision_config_save(const char *root, const struct tagent_config *cfg, const char **ret_why);
+
+#endif

@@ -1,0 +1,221 @@
+/* nats-server on loopback, driven by a config file in its temp dir so later tests can add
+ * operator/JWT mode, cluster routes, ... through extra_conf. */
+#include "harness.h"
+#include "harness_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define NATSD_READY_MS 10000
+#define START_ATTEMPTS 5
+#define LOG_TAIL_LINES 30
+
+static int natsd_make_pki(natsd_t *nats)
+{
+    const struct tlsgen_leaf server = {.cn = "localhost", .ip_san = "127.0.0.1", .dns_san = "localhost"};
+    tlsgen_ca_t *ca = NULL;
+    int r;
+
+    if ((r = harness_path_join(nats->dir, "ca.pem", &nats->ca_file)) < 0 ||
+        (r = harness_path_join(nats->dir, "ca.key", &nats->ca_key_file)) < 0 ||
+        (r = harness_path_join(nats->dir, "server.pem", &nats->cert_file)) < 0 ||
+        (r = harness_path_join(nats->dir, "server.key", &nats->key_file)) < 0)
+        return r;
+    r = tlsgen_ca_create("tagent test NATS CA", &ca);
+    if (r == 0)
+        r = tlsgen_ca_save(ca, nats->ca_file, nats->ca_key_file);
+    if (r == 0)
+        r = tlsgen_leaf_issue(ca, &server, nats->cert_file, nats->key_file);
+    tlsgen_ca_free(ca);
+    return r;
+}
+
+static int natsd_write_conf(const natsd_t *nats, const struct natsd_opts *opts)
+{
+    char *tls = NULL, *text = NULL;
+    int r = -ENOMEM;
+
+    if (nats->cert_file) {
+        if (asprintf(&tls, "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n  ca_file: \"%s\"\n  timeout: 5\n%s\n}\n",
+                     nats->cert_file, nats->key_file, nats->ca_file, opts->tls_extra ? opts->tls_extra : "") < 0)
+            return -ENOMEM;
+    }
+    if (asprintf(&text, "# written by the tagent test harness\nserver_name: \"%s\"\nlisten: \"127.0.0.1:%u\"\n%s%s\n",
+                 nats->name, nats->port, tls ? tls : "", opts->extra_conf ? opts->extra_conf : "") < 0)
+        text = NULL;
+    if (text)
+        r = harness_file_write(nats->conf_path, text, 0600);
+    free(tls);
+    free(text);
+    return r;
+}
+
+/* Ready means it greets us: the INFO line (plain text even with TLS on, in nats-server 2.9)
+ * naming this server, so a neighbour's server on a recycled port cannot pass for ours. */
+static int natsd_check_info(const natsd_t *nats)
+{
+    struct timeval tv = {.tv_sec = 5};
+    char buf[4096], want[256];
+    size_t len = 0;
+    int fd, r;
+
+    r = harness_tcp_connect(nats->port, &fd);
+    if (r < 0)
+        return r;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    while (len < sizeof(buf) - 1 && !memchr(buf, '\n', len)) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    snprintf(want, sizeof(want), "\"server_name\":\"%s\"", nats->name);
+    if (strncmp(buf, "INFO ", 5) != 0 || !strstr(buf, want)) {
+        fprintf(stderr, "natsd: unexpected greeting on port %u: %.200s\n", nats->port, buf);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+static int natsd_launch(natsd_t *nats)
+{
+    char port[8];
+    int r;
+
+    snprintf(port, sizeof(port), "%u", nats->port);
+    const char *argv[] = {"nats-server", "-c", nats->conf_path, "-a", "127.0.0.1", "-p", port, NULL};
+
+    r = harness_spawn(argv, nats->log_path, &nats->pid);
+    if (r < 0)
+        return r;
+    r = harness_wait_listening(nats->pid, nats->port, NATSD_READY_MS);
+    if (r == 0)
+        r = natsd_check_info(nats);
+    if (r < 0) {
+        harness_proc_stop(nats->pid);
+        nats->pid = 0;
+        return r;
+    }
+    snprintf(nats->url, sizeof(nats->url), "%s://127.0.0.1:%u", nats->cert_file ? "tls" : "nats", nats->port);
+    return 0;
+}
+
+/* With a caller-chosen port there is nothing to fall back to; otherwise retry elsewhere. */
+static int natsd_launch_anywhere(natsd_t *nats, const struct natsd_opts *opts)
+{
+    int r = -EADDRINUSE;
+
+    for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+        nats->port = opts->port;
+        r = opts->port ? 0 : harness_port_free(&nats->port);
+        if (r == 0)
+            r = natsd_write_conf(nats, opts);
+        if (r == 0)
+            r = natsd_launch(nats);
+        if (opts->port || (r != -ECHILD && r != -EADDRINUSE))
+            return r;
+        fprintf(stderr, "natsd: attempt %d on port %u: %s\n", attempt, nats->port, strerror(-r));
+    }
+    return r;
+}
+
+static int natsd_prepare(natsd_t *nats, const struct natsd_opts *opts)
+{
+    static int counter;
+    int r;
+
+    if ((r = harness_tmpdir_create("natsd", &nats->dir)) < 0 ||
+        (r = harness_path_join(nats->dir, "nats-server.conf", &nats->conf_path)) < 0 ||
+        (r = harness_path_join(nats->dir, "nats-server.log", &nats->log_path)) < 0)
+        return r;
+    if (opts->name)
+        nats->name = strdup(opts->name);
+    else if (asprintf(&nats->name, "tagent-test-%d-%d", (int)getpid(), ++counter) < 0)
+        nats->name = NULL;
+    if (!nats->name)
+        return -ENOMEM;
+    return opts->tls ? natsd_make_pki(nats) : 0;
+}
+
+int natsd_start(const struct natsd_opts *opts, natsd_t **ret_nats)
+{
+    static const struct natsd_opts defaults;
+    natsd_t *nats = calloc(1, sizeof(*nats));
+    int r;
+
+    if (!nats)
+        return -ENOMEM;
+    if (!opts)
+        opts = &defaults;
+    r = natsd_prepare(nats, opts);
+    if (r == 0)
+        r = natsd_launch_anywhere(nats, opts);
+    if (r < 0) {
+        fprintf(stderr, "natsd: start failed: %s\n", strerror(-r));
+        if (harness_path_exists(nats->log_path))
+            harness_log_tail(nats->log_path, LOG_TAIL_LINES);
+        natsd_free(nats);
+        return r;
+    }
+    *ret_nats = nats;
+    return 0;
+}
+
+int natsd_stop(natsd_t *nats)
+{
+    int r = 0;
+
+    if (nats->pid > 0)
+        r = harness_proc_stop(nats->pid);
+    nats->pid = 0;
+    return r;
+}
+
+int natsd_kill(natsd_t *nats)
+{
+    int r = 0;
+
+    if (nats->pid > 0)
+        r = harness_proc_kill(nats->pid, SIGKILL);
+    nats->pid = 0;
+    return r;
+}
+
+int natsd_restart(natsd_t *nats)
+{
+    int r = natsd_stop(nats);
+
+    if (r == 0)
+        r = natsd_launch(nats);
+    if (r < 0) {
+        fprintf(stderr, "natsd: restart on port %u failed: %s\n", nats->port, strerror(-r));
+        harness_log_tail(nats->log_path, LOG_TAIL_LINES);
+    }
+    return r;
+}
+
+void natsd_free(natsd_t *nats)
+{
+    if (!nats)
+        return;
+    natsd_stop(nats);
+    harness_tmpdir_remove(nats->dir);
+    free(nats->name);
+    free(nats->dir);
+    free(nats->conf_path);
+    free(nats->log_path);
+    free(nats->ca_file);
+    free(nats->ca_key_file);
+    free(nats->cert_file);
+    free(nats->key_file);
+    free(nats);
+}
