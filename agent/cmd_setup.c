@@ -38,6 +38,23 @@ static void print_diags(const struct config_diags *d)
     }
 }
 
+static unsigned diag_line(const struct config_diag *d)
+{
+    return d->line ? d->line : ~0u; /* cross-field rules and the environment go last */
+}
+
+/* In line order, so a person can fix the file top to bottom. Insertion sort: stable, and lists are short. */
+static void sort_diags(struct config_diags *d)
+{
+    for (size_t i = 1; i < d->n; i++) {
+        struct config_diag item = d->items[i];
+        size_t j = i;
+        for (; j > 0 && diag_line(&d->items[j - 1]) > diag_line(&item); j--)
+            d->items[j] = d->items[j - 1];
+        d->items[j] = item;
+    }
+}
+
 static void print_task_names(void)
 {
     fprintf(stderr, "Tasks: all");
@@ -142,6 +159,7 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
     }
     printf("failed\n");
     fflush(stdout);
+    sort_diags(ctx->diags);
     print_diags(ctx->diags);
     if (why)
         log_error("%s: %s: %s", t->name, why, strerror(-r));
@@ -164,8 +182,15 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     if (args.env_file)
         r = config_env_load(args.env_file, &env, &diags);
     redact_secrets(&env);
-    if (r == 0)
-        r = provision_config_load(cli->root, &cfg, &cfg_exists, &diags);
+    if (r == 0 || r == -EINVAL) {
+        int rl = provision_config_load(cli->root, &cfg, &cfg_exists, &diags);
+        /* With syntax errors in the file, still check the good lines' values: report everything at once. */
+        if (r == -EINVAL && rl == 0)
+            config_apply_env(&cfg, &env, environ, &diags);
+        if (r == 0)
+            r = rl;
+    }
+    sort_diags(&diags);
     print_diags(&diags);
     if (r < 0) {
         log_error("setup: nothing was changed; fix the problems above and run setup again");

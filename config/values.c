@@ -2,7 +2,6 @@
 /* Value syntaxes shared by trustagent.env and config.yml: Go durations, owner secrets, host names. */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +44,34 @@ static const struct duration_unit *duration_unit_match(const char *s, size_t *re
     return NULL;
 }
 
+/* Reads "<digits>[.<digits>]" at *s with integer arithmetic (as Go does: no binary-float rounding, so
+ * "1.1us" is exactly 1100ns). */
+static int duration_number(const char **s, uint64_t *ret_int, uint64_t *ret_frac, uint64_t *ret_scale)
+{
+    const char *p = *s;
+    uint64_t ip = 0, fp = 0, scale = 1;
+    bool digits = false;
+    for (; *p >= '0' && *p <= '9'; p++, digits = true) {
+        if (ip > (UINT64_MAX - 9) / 10)
+            return -ERANGE;
+        ip = ip * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
+            if (scale < 1000000000000000000ULL) { /* further digits are below a nanosecond */
+                fp = fp * 10 + (uint64_t)(*p - '0');
+                scale *= 10;
+            }
+    }
+    if (!digits)
+        return -EINVAL;
+    *s = p;
+    *ret_int = ip;
+    *ret_frac = fp;
+    *ret_scale = scale;
+    return 0;
+}
+
 int config_duration_parse(const char *s, int64_t *ret_ns)
 {
     bool neg = false;
@@ -57,30 +84,27 @@ int config_duration_parse(const char *s, int64_t *ret_ns)
     if (!*s)
         return -EINVAL;
 
-    /* Accumulate in long double: fractions ("1.5h") and overflow checks stay simple and exact enough for
-     * the at most 19 significant digits an int64 can hold. */
-    long double total = 0;
+    uint64_t total = 0;
     while (*s) {
-        if (!isdigit((unsigned char)*s) && *s != '.')
-            return -EINVAL;
-        char *end;
-        errno = 0;
-        long double v = strtold(s, &end);
-        if (end == s || errno || (*s == '.' && !isdigit((unsigned char)s[1])))
-            return -EINVAL;
-        for (const char *c = s; c < end; c++)
-            if (!isdigit((unsigned char)*c) && *c != '.')
-                return -EINVAL; /* strtold also takes exponents, hex and "inf": Go does not */
+        uint64_t ip, fp, scale;
+        int r = duration_number(&s, &ip, &fp, &scale);
+        if (r < 0)
+            return r;
         size_t ulen;
-        const struct duration_unit *u = duration_unit_match(end, &ulen);
+        const struct duration_unit *u = duration_unit_match(s, &ulen);
         if (!u)
             return -EINVAL;
-        total += v * (long double)u->ns;
-        if (total > (long double)INT64_MAX)
+        uint64_t unit = (uint64_t)u->ns;
+        if (ip > (uint64_t)INT64_MAX / unit)
             return -ERANGE;
-        s = end + ulen;
+        /* fp / scale < 1, so fp * (unit / scale) stays below unit; long double keeps the product exact enough */
+        uint64_t v = ip * unit + (uint64_t)((long double)fp * (long double)unit / (long double)scale);
+        if (v > (uint64_t)INT64_MAX - total)
+            return -ERANGE;
+        total += v;
+        s += ulen;
     }
-    *ret_ns = (int64_t)(neg ? -total : total);
+    *ret_ns = neg ? -(int64_t)total : (int64_t)total;
     return 0;
 }
 

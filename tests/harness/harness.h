@@ -70,14 +70,14 @@ struct swtpm_opts {
 };
 
 typedef struct swtpm {
-    pid_t pid;             /* 0 while stopped */
-    uint16_t port;         /* TPM command port; control channel is port + 1 */
-    char tcti[64];         /* "swtpm:host=127.0.0.1,port=N" */
-    char *dir;             /* temp dir holding everything below */
-    char *state_dir;       /* --tpmstate dir= */
-    char *log_path;        /* swtpm's stdout+stderr (swtpm_setup logs to setup.log beside it) */
-    char *ek_ca_cert;      /* root CA of the EK certificate chain (PEM); NULL without ek_cert */
-    char *ek_issuer_cert;  /* intermediate that signed the EK certificates; NULL without ek_cert */
+    pid_t pid;            /* 0 while stopped */
+    uint16_t port;        /* TPM command port; control channel is port + 1 */
+    char tcti[64];        /* "swtpm:host=127.0.0.1,port=N" */
+    char *dir;            /* temp dir holding everything below */
+    char *state_dir;      /* --tpmstate dir= */
+    char *log_path;       /* swtpm's stdout+stderr (swtpm_setup logs to setup.log beside it) */
+    char *ek_ca_cert;     /* root CA of the EK certificate chain (PEM); NULL without ek_cert */
+    char *ek_issuer_cert; /* intermediate that signed the EK certificates; NULL without ek_cert */
 } swtpm_t;
 
 /* opts may be NULL: swtpm_setup with the sha256 bank and no EK certificate. */
@@ -102,17 +102,17 @@ struct natsd_opts {
 };
 
 typedef struct natsd {
-    pid_t pid;              /* 0 while stopped */
-    uint16_t port;
-    char url[64];           /* nats://127.0.0.1:P or tls://127.0.0.1:P */
-    char *name;             /* server_name, checked in the INFO line to know it is ours */
-    char *dir;
-    char *conf_path;        /* edit it and natsd_restart() to change the config */
-    char *log_path;
-    char *ca_file;          /* NULL without TLS; ca.key beside it can issue more certs */
-    char *ca_key_file;
-    char *cert_file;
-    char *key_file;
+    pid_t pid;         /* 0 while stopped */
+    uint16_t port;     /* client port */
+    char url[64];      /* nats://127.0.0.1:P or tls://127.0.0.1:P */
+    char *name;        /* server_name; the INFO line must carry it for the server to count as ours */
+    char *dir;         /* temp dir holding everything below */
+    char *conf_path;   /* edit it and natsd_restart() to change the config */
+    char *log_path;    /* nats-server's stdout+stderr */
+    char *ca_file;     /* TLS only (else NULL): CA that clients trust, */
+    char *ca_key_file; /* its key, for tlsgen_ca_load() to issue more certs (client, other servers) */
+    char *cert_file;   /* server certificate: IP 127.0.0.1, DNS localhost */
+    char *key_file;    /* server key */
 } natsd_t;
 
 int natsd_start(const struct natsd_opts *opts, natsd_t **ret_nats);

@@ -38,20 +38,27 @@ static int natsd_make_pki(natsd_t *nats)
 
 static int natsd_write_conf(const natsd_t *nats, const struct natsd_opts *opts)
 {
-    char *tls = NULL, *text = NULL;
-    int r = -ENOMEM;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    int r;
 
+    if (!f)
+        return -ENOMEM;
+    fprintf(f, "# written by the tagent test harness\n");
+    fprintf(f, "server_name: \"%s\"\nlisten: \"127.0.0.1:%u\"\n", nats->name, nats->port);
     if (nats->cert_file) {
-        if (asprintf(&tls, "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n  ca_file: \"%s\"\n  timeout: 5\n%s\n}\n",
-                     nats->cert_file, nats->key_file, nats->ca_file, opts->tls_extra ? opts->tls_extra : "") < 0)
-            return -ENOMEM;
+        fprintf(f, "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n", nats->cert_file, nats->key_file);
+        fprintf(f, "  ca_file: \"%s\"\n  timeout: 5\n", nats->ca_file);
+        fprintf(f, "%s\n}\n", opts->tls_extra ? opts->tls_extra : "");
     }
-    if (asprintf(&text, "# written by the tagent test harness\nserver_name: \"%s\"\nlisten: \"127.0.0.1:%u\"\n%s%s\n",
-                 nats->name, nats->port, tls ? tls : "", opts->extra_conf ? opts->extra_conf : "") < 0)
-        text = NULL;
-    if (text)
-        r = harness_file_write(nats->conf_path, text, 0600);
-    free(tls);
+    if (opts->extra_conf)
+        fprintf(f, "%s\n", opts->extra_conf);
+    if (fclose(f) != 0) {
+        free(text);
+        return -ENOMEM;
+    }
+    r = harness_file_write(nats->conf_path, text, 0600);
     free(text);
     return r;
 }

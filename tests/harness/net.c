@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define MAX_LISTENERS 8
-#define TCP_LISTEN 0x0A
+#define TCP_LISTEN    0x0A
 
 static int bind_loopback(uint16_t port, int *ret_fd, uint16_t *ret_port)
 {
@@ -25,7 +25,8 @@ static int bind_loopback(uint16_t port, int *ret_fd, uint16_t *ret_port)
     if (fd < 0)
         return -errno;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
         int r = -errno;
         close(fd);
         return r;

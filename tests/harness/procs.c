@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CHILDREN 64
+#define MAX_CHILDREN  64
 #define STOP_GRACE_MS 5000
 
 extern char **environ;

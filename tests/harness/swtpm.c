@@ -33,19 +33,23 @@ static int write_localca_config(const swtpm_t *tpm, const char *ca_dir, char **r
         (r = harness_path_join(tpm->dir, "swtpm_setup.conf", &conf)) < 0)
         goto out;
     r = -ENOMEM;
-    if (asprintf(&text, "statedir = %s\nsigningkey = %s/signkey.pem\nissuercert = %s/issuercert.pem\n"
-                        "certserial = %s/certserial\n",
+    if (asprintf(&text,
+                 "statedir = %s\nsigningkey = %s/signkey.pem\nissuercert = %s/issuercert.pem\n"
+                 "certserial = %s/certserial\n",
                  ca_dir, ca_dir, ca_dir, ca_dir) < 0)
         goto out;
     if ((r = harness_file_write(localca_conf, text, 0600)) < 0)
         goto out;
-    r = harness_file_write(options, "--platform-manufacturer tagent-tests\n--platform-version 2.1\n"
-                                    "--platform-model swtpm\n", 0600);
+    r = harness_file_write(options,
+                           "--platform-manufacturer tagent-tests\n--platform-version 2.1\n"
+                           "--platform-model swtpm\n",
+                           0600);
     if (r < 0)
         goto out;
     free(text);
     r = -ENOMEM;
-    if (asprintf(&text, "create_certs_tool = %s\ncreate_certs_tool_config = %s\ncreate_certs_tool_options = %s\n",
+    if (asprintf(&text,
+                 "create_certs_tool = %s\ncreate_certs_tool_config = %s\ncreate_certs_tool_options = %s\n",
                  localca, localca_conf, options) < 0) {
         text = NULL;
         goto out;
@@ -79,16 +83,18 @@ static int run_setup(swtpm_t *tpm, const struct swtpm_opts *opts)
     r = write_localca_config(tpm, ca_dir, &conf);
     if (r < 0)
         goto out;
-    const char *argv[] = {"swtpm_setup", "--tpm2",     "--tpmstate", tpm->state_dir, "--config",
-                          conf,          "--pcr-banks", banks,        "--overwrite",  opts->ek_cert ? "--create-ek-cert" : NULL,
-                          NULL};
+    const char *ek = opts->ek_cert ? "--create-ek-cert" : NULL;
+    const char *argv[] = {"swtpm_setup", "--tpm2", "--tpmstate",  tpm->state_dir,
+                          "--config",    conf,     "--pcr-banks", banks,
+                          "--overwrite", ek,       NULL};
     r = harness_run(argv, log, SWTPM_SETUP_MS);
     if (r < 0) {
         harness_log_tail(log, LOG_TAIL_LINES);
         goto out;
     }
-    if (opts->ek_cert && ((r = harness_path_join(ca_dir, "swtpm-localca-rootca-cert.pem", &tpm->ek_ca_cert)) < 0 ||
-                          (r = harness_path_join(ca_dir, "issuercert.pem", &tpm->ek_issuer_cert)) < 0))
+    if (opts->ek_cert &&
+        ((r = harness_path_join(ca_dir, "swtpm-localca-rootca-cert.pem", &tpm->ek_ca_cert)) < 0 ||
+         (r = harness_path_join(ca_dir, "issuercert.pem", &tpm->ek_issuer_cert)) < 0))
         goto out;
 out:
     free(ca_dir);
@@ -106,8 +112,10 @@ static int swtpm_launch(swtpm_t *tpm)
     snprintf(state, sizeof(state), "dir=%s", tpm->state_dir);
     snprintf(server, sizeof(server), "type=tcp,port=%u,bindaddr=127.0.0.1", tpm->port);
     snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%u,bindaddr=127.0.0.1", tpm->port + 1);
-    const char *argv[] = {"swtpm",  "socket", "--tpm2", "--tpmstate", state, "--server", server,
-                          "--ctrl", ctrl,     "--flags", "not-need-init,startup-clear", NULL};
+    /* startup-clear: the TPM is usable at once, as after firmware ran TPM2_Startup. */
+    const char *flags = "not-need-init,startup-clear";
+    const char *argv[] = {"swtpm", "socket", "--tpm2", "--tpmstate", state, "--server",
+                          server,  "--ctrl", ctrl,     "--flags",    flags, NULL};
 
     r = harness_spawn(argv, tpm->log_path, &tpm->pid);
     if (r < 0)

@@ -63,7 +63,8 @@ static int cert_new(const char *cn, EVP_PKEY *key, X509 *issuer, X509 **ret_cert
     if (!X509_set_version(cert, X509_VERSION_3) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
         !X509_gmtime_adj(X509_getm_notAfter(cert), (long)VALID_DAYS * 24 * 3600))
         goto out;
-    if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"tagent tests", -1, -1, 0) ||
+    if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"tagent tests", -1, -1,
+                                    0) ||
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0))
         goto out;
     if (!X509_set_subject_name(cert, name) ||
@@ -121,7 +122,7 @@ void tlsgen_ca_free(tlsgen_ca_t *ca)
     free(ca);
 }
 
-static FILE *open_private(const char *path, mode_t mode)
+static FILE *create_file(const char *path, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -139,7 +140,7 @@ static int write_pem(const char *cert_path, X509 *cert, const char *key_path, EV
     FILE *f;
     int ok;
 
-    f = open_private(cert_path, 0644);
+    f = create_file(cert_path, 0644);
     if (!f)
         return -EIO;
     ok = PEM_write_X509(f, cert);
@@ -147,7 +148,7 @@ static int write_pem(const char *cert_path, X509 *cert, const char *key_path, EV
         return ssl_fail(cert_path);
     if (!key_path)
         return 0;
-    f = open_private(key_path, 0600);
+    f = create_file(key_path, 0600);
     if (!f)
         return -EIO;
     ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_TMPDIRS 32
+#define MAX_TMPDIRS     32
 #define TMPDIR_PATH_MAX 512
-#define RM_DEPTH_MAX 16
+#define RM_DEPTH_MAX    16
 
 /* Fixed storage: the signal handler reads it, so no malloc'ed strings here. */
 static char tmpdirs[MAX_TMPDIRS][TMPDIR_PATH_MAX];
