@@ -68,7 +68,7 @@ static int natsd_write_conf(const natsd_t *nats, const struct natsd_opts *opts)
 static int natsd_check_info(const natsd_t *nats)
 {
     struct timeval tv = {.tv_sec = 5};
-    char buf[4096], want[256];
+    char buf[4096] = "", want[256];
     size_t len = 0;
     int fd, r;
 

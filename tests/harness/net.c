@@ -38,7 +38,7 @@ static int bind_loopback(uint16_t port, int *ret_fd, uint16_t *ret_port)
 
 int harness_port_free(uint16_t *ret_port)
 {
-    int fd, r = bind_loopback(0, &fd, ret_port);
+    int fd = -1, r = bind_loopback(0, &fd, ret_port);
 
     if (r < 0) {
         fprintf(stderr, "harness: no free loopback port: %s\n", strerror(-r));
@@ -52,8 +52,8 @@ int harness_port_free(uint16_t *ret_port)
 int harness_port_pair_free(uint16_t *ret_port)
 {
     for (int attempt = 0; attempt < 64; attempt++) {
-        uint16_t first, second;
-        int fd1, fd2, r;
+        uint16_t first = 0, second = 0;
+        int fd1 = -1, fd2 = -1, r;
 
         r = bind_loopback(0, &fd1, &first);
         if (r < 0)
@@ -140,7 +140,7 @@ static int pid_has_socket(pid_t pid, unsigned long inode)
 /* 1: pid listens on port; 0: someone else does; -ENOENT: nobody yet. */
 static int port_owner_is(uint16_t port, pid_t pid)
 {
-    unsigned long inodes[MAX_LISTENERS];
+    unsigned long inodes[MAX_LISTENERS] = {0};
     int n = listener_inodes(port, inodes, MAX_LISTENERS);
 
     if (n < 0)
@@ -158,7 +158,7 @@ int harness_wait_listening(pid_t pid, uint16_t port, int timeout_ms)
     int64_t deadline = harness_now_ms() + timeout_ms;
 
     for (;;) {
-        int fd, r = harness_proc_exited(pid);
+        int fd = -1, r = harness_proc_exited(pid);
 
         if (r != 0)
             return r < 0 ? r : -ECHILD;

@@ -297,7 +297,7 @@ int harness_proc_stop(pid_t pid)
 
 int harness_run(const char *const argv[], const char *log_path, int timeout_ms)
 {
-    pid_t pid;
+    pid_t pid = 0;
     int status = 0, r;
 
     r = harness_spawn(argv, log_path, &pid);

@@ -111,7 +111,7 @@ static int swtpm_launch(swtpm_t *tpm)
 
     snprintf(state, sizeof(state), "dir=%s", tpm->state_dir);
     snprintf(server, sizeof(server), "type=tcp,port=%u,bindaddr=127.0.0.1", tpm->port);
-    snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%u,bindaddr=127.0.0.1", tpm->port + 1);
+    snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%u,bindaddr=127.0.0.1", (unsigned)tpm->port + 1);
     /* startup-clear: the TPM is usable at once, as after firmware ran TPM2_Startup. */
     const char *flags = "not-need-init,startup-clear";
     const char *argv[] = {"swtpm", "socket", "--tpm2", "--tpmstate", state, "--server",
@@ -143,7 +143,7 @@ static int swtpm_launch_anywhere(swtpm_t *tpm)
             r = swtpm_launch(tpm);
         if (r != -ECHILD && r != -EADDRINUSE)
             return r;
-        fprintf(stderr, "swtpm: attempt %d on ports %u/%u: %s\n", attempt, tpm->port, tpm->port + 1,
+        fprintf(stderr, "swtpm: attempt %d on ports %u/%u: %s\n", attempt, tpm->port, (unsigned)tpm->port + 1,
                 strerror(-r));
     }
     return r;

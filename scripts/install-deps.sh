@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Installs every Debian 12 package tagent needs to build, test and fuzz. Needs root (or does nothing and
+# says so). One list, used by .ci/run and scripts/demo.sh.
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    build-essential cmake pkg-config git clang libclang-rt-14-dev
+    # libraries (design.md: dependencies)
+    libtss2-dev libnats-dev libcurl4-openssl-dev libcjson-dev libssl-dev libsystemd-dev
+    libcryptsetup-dev libyaml-dev libarchive-dev
+    # tests: unit framework, mock control plane, real components and independent oracles
+    libcmocka-dev libmicrohttpd-dev swtpm swtpm-tools tpm2-tools nats-server openssl
+)
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: not root; assuming these are installed: ${PACKAGES[*]}" >&2
+    exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
