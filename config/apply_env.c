@@ -152,11 +152,14 @@ bool config_env_key_is_secret(const char *key)
     return s && s->secret;
 }
 
+#define MAX_UNKNOWN_WARNINGS 20
+
 static void warn_unknown_keys(const struct config_env *env, struct config_diags *d)
 {
+    size_t unknown = 0;
     for (size_t i = 0; env && i < env->n; i++) {
         const char *key = env->entries[i].key;
-        if (env_name_find(key))
+        if (env_name_find(key) || ++unknown > MAX_UNKNOWN_WARNINGS)
             continue;
         const char *guess = NULL;
         for (size_t j = 0; j < N_ENV_NAMES && !guess; j++)
@@ -169,6 +172,9 @@ static void warn_unknown_keys(const struct config_env *env, struct config_diags 
             config_diag_add(d, CONFIG_WARNING, env->name, env->entries[i].line, key,
                             "unknown key, ignored (`tagent help` lists the keys tagent reads)");
     }
+    if (unknown > MAX_UNKNOWN_WARNINGS)
+        config_diag_add(d, CONFIG_WARNING, env->name, 0, NULL, "%zu more unknown keys, ignored",
+                        unknown - MAX_UNKNOWN_WARNINGS);
 }
 
 static void where(const struct value_origin *o, char buf[static 300])
@@ -179,46 +185,58 @@ static void where(const struct value_origin *o, char buf[static 300])
         snprintf(buf, 300, "%s (from the %s)", o->key, o->file);
 }
 
+/* Keeps the higher-tier spelling of one setting and reports the one it overrides. */
+static void consider(const struct env_name *name, const struct found *f, const struct env_name **winner,
+                     struct found *best, struct config_diags *d)
+{
+    const struct env_name *loser = name;
+    struct found lost = *f;
+    if (!*winner || name->tier > (*winner)->tier) {
+        loser = *winner;
+        lost = *best;
+        *winner = name;
+        *best = *f;
+    }
+    if (loser && strcmp(lost.value, best->value) != 0) {
+        char w[300], l[300];
+        where(&best->origin, w);
+        where(&lost.origin, l);
+        config_diag_add(d, CONFIG_WARNING, lost.origin.line ? lost.origin.file : NULL, 0, NULL,
+                        "%s is ignored: %s sets the same setting and takes precedence", l, w);
+    }
+}
+
 int config_apply_env(struct tagent_config *cfg, const struct config_env *env, char *const *envp,
                      struct config_diags *d)
 {
+    enum { MAX_SETTINGS = 64 };
+    const struct env_name *winner[MAX_SETTINGS] = {0};
+    struct found best[MAX_SETTINGS];
     int failed = 0;
+
+    if (config_n_settings > MAX_SETTINGS)
+        return -E2BIG;
     warn_unknown_keys(env, d);
 
-    for (size_t si = 0; si < config_n_settings; si++) {
-        const struct setting *s = &config_settings[si];
-        if (s->kind == KIND_IGNORED)
+    for (size_t i = 0; i < N_ENV_NAMES; i++) {
+        struct found f;
+        if (!lookup(env_names[i].name, env, envp, &f, d))
             continue;
-
-        const struct env_name *winner = NULL;
-        struct found best = {0};
-        for (size_t i = 0; i < N_ENV_NAMES; i++) {
-            struct found f;
-            if (setting_of(&env_names[i]) != s || !lookup(env_names[i].name, env, envp, &f, d))
-                continue;
-            const struct env_name *loser = &env_names[i];
-            struct found lost = f;
-            if (!winner || env_names[i].tier > winner->tier) {
-                loser = winner;
-                lost = best;
-                winner = &env_names[i];
-                best = f;
-            }
-            if (loser && strcmp(lost.value, best.value) != 0) {
-                char w[300], l[300];
-                where(&best.origin, w);
-                where(&lost.origin, l);
-                config_diag_add(d, CONFIG_WARNING, lost.origin.line ? lost.origin.file : NULL, 0, NULL,
-                                "%s is ignored: %s sets the same setting and takes precedence", l, w);
-            }
-        }
-        if (winner) {
-            int r = setting_assign(cfg, s, best.value, &best.origin, d);
-            if (r == -ENOMEM)
-                return r;
-            if (r < 0)
-                failed = 1;
-        }
+        const struct setting *s = setting_of(&env_names[i]);
+        if (!s || s->kind == KIND_IGNORED)
+            continue;
+        size_t si = (size_t)(s - config_settings);
+        consider(&env_names[i], &f, &winner[si], &best[si], d);
+    }
+    /* In table order, so the same file always gives the same diagnostics in the same order. */
+    for (size_t si = 0; si < config_n_settings; si++) {
+        if (!winner[si])
+            continue;
+        int r = setting_assign(cfg, &config_settings[si], best[si].value, &best[si].origin, d);
+        if (r == -ENOMEM)
+            return r;
+        if (r < 0)
+            failed = 1;
     }
     return failed ? -EINVAL : 0;
 }

@@ -53,6 +53,7 @@ void config_diags_free(struct config_diags *d);
 
 #define CONFIG_ENV_MAX_FILE  (4u << 20) /* a real trustagent.env is a few KiB */
 #define CONFIG_ENV_MAX_VALUE (64u << 10)
+#define CONFIG_ENV_MAX_KEYS  1024u /* a real one has about 20; bounds the duplicate-key check */
 
 struct config_env_entry {
     char *key;

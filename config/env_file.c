@@ -89,6 +89,17 @@ static bool line_is_text(struct env_parser *p, unsigned lineno, const char *s, s
     return true;
 }
 
+/* n bytes of a buffer that is not NUL-terminated, as a string (strndup would scan for a NUL). */
+static char *copy_n(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
 static int env_append(struct env_parser *p, char *key, char *value, unsigned line)
 {
     struct config_env *env = p->env;
@@ -166,6 +177,7 @@ static const struct config_env_entry *env_find_n(const struct config_env *env, c
     return NULL;
 }
 
+/* One line. Returns 0 to go on (problems are diagnostics), 1 to stop reading the file, -ENOMEM. */
 static int parse_line(struct env_parser *p, unsigned lineno, const char *s, size_t n)
 {
     if (!line_is_text(p, lineno, s, n))
@@ -221,6 +233,11 @@ static int parse_line(struct env_parser *p, unsigned lineno, const char *s, size
         return 0;
     }
 
+    if (p->env->n == CONFIG_ENV_MAX_KEYS) {
+        env_error(p, lineno, key, "more than %u keys: this is not a trustagent.env; the rest is not read",
+                  CONFIG_ENV_MAX_KEYS);
+        return 1;
+    }
     const struct config_env_entry *prev = env_find_n(p->env, s, klen);
     if (prev) {
         char first[32];
@@ -229,10 +246,10 @@ static int parse_line(struct env_parser *p, unsigned lineno, const char *s, size
         return 0;
     }
 
-    char *value = (vn && (*v == '"' || *v == '\'')) ? parse_quoted(p, lineno, key, v, vn) : strndup(v, vn);
+    char *value = (vn && (*v == '"' || *v == '\'')) ? parse_quoted(p, lineno, key, v, vn) : copy_n(v, vn);
     if (!value)
         return p->failed ? 0 : -ENOMEM;
-    char *k = strndup(s, klen);
+    char *k = copy_n(s, klen);
     if (!k || env_append(p, k, value, lineno) < 0) {
         free(k);
         config_secret_free(value);
@@ -258,7 +275,7 @@ int config_env_parse(const char *buf, size_t len, const char *name, struct confi
 
     int r = 0;
     unsigned lineno = 0;
-    for (size_t pos = 0; pos < len && r == 0;) {
+    for (size_t pos = 0; pos < len && r == 0;) { /* r > 0: stop reading */
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - buf) : len;
         size_t n = end - pos;
@@ -267,6 +284,8 @@ int config_env_parse(const char *buf, size_t len, const char *name, struct confi
         r = parse_line(&p, ++lineno, buf + pos, n);
         pos = end + 1;
     }
+    if (r > 0)
+        r = 0; /* parse_line stopped early and said why */
     if (r < 0) {
         config_env_free(&env);
         return r;

@@ -211,6 +211,17 @@ static void test_unknown_key_warns(void **state)
     assert_diag(&f->diags, CONFIG_WARNING, 2, "unknown key, ignored");
 }
 
+static void test_many_unknown_keys_summarised(void **state)
+{
+    struct fixture *f = *state;
+    char text[4096] = "";
+    for (int i = 0; i < 30; i++)
+        sprintf(text + strlen(text), "ZZ_UNKNOWN_%d=1\n", i);
+    assert_int_equal(apply(f, text, NULL), 0);
+    assert_int_equal(f->diags.n, 21);
+    assert_non_null(strstr(f->diags.items[20].message, "10 more unknown keys"));
+}
+
 /* One bad value: apply fails, and the message names the line and says what is expected. */
 static void check_rejected(void **state, const char *line, const char *fragment)
 {
@@ -365,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_environment_wins_over_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_values_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_unknown_keys_summarised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_length_clamped_with_warning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sha384_forms, setup, teardown),

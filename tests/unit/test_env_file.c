@@ -180,6 +180,25 @@ static void test_random_binary_never_crashes(void **state)
     config_diags_free(&d);
 }
 
+static void test_too_many_keys(void **state)
+{
+    /* A huge file of short lines is refused after CONFIG_ENV_MAX_KEYS keys instead of being read whole. */
+    size_t lines = 200000;
+    char *text = malloc(lines * 16);
+    size_t len = 0;
+    for (size_t i = 0; i < lines; i++)
+        len += (size_t)sprintf(text + len, "K%zu=v\n", i);
+    struct config_env env = {0};
+    struct config_diags d = {0};
+    assert_int_equal(config_env_parse(text, len, "ta.env", &env, &d), -EINVAL);
+    assert_int_equal(env.n, CONFIG_ENV_MAX_KEYS);
+    assert_int_equal(d.n, 1);
+    assert_diag(&d, CONFIG_ERROR, CONFIG_ENV_MAX_KEYS + 1, "more than 1024 keys");
+    free(text);
+    config_env_free(&env);
+    config_diags_free(&d);
+}
+
 static void test_load_errors(void **state)
 {
     struct config_env env = {0};
@@ -218,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_huge_value),
         cmocka_unit_test(test_binary_junk),
         cmocka_unit_test(test_random_binary_never_crashes),
+        cmocka_unit_test(test_too_many_keys),
         cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
