@@ -357,10 +357,14 @@ static int assign_sha384(struct tagent_config *cfg, const struct setting *s, con
             continue;
         char c = *p;
         bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (!ok || n == 96)
-            return bad_value(s, v, o, d,
-                             "must be the SHA-384 of the CMS TLS certificate: 96 hex digits (as printed by "
-                             "`tagent` or `openssl x509 -noout -fingerprint -sha384`)");
+        if (!ok || n == 96) {
+            char expected[200];
+            snprintf(expected, sizeof(expected),
+                     "must be the SHA-384 of the CMS TLS certificate, 96 hex digits (e.g. from `openssl x509 "
+                     "-noout -fingerprint -sha384`); %s at position %zu",
+                     ok ? "too long" : "not a hex digit", (size_t)(p - v) + 1);
+            return bad_value(s, v, o, d, expected);
+        }
         hex[n++] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
     }
     hex[n] = '\0';

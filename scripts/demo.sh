@@ -43,4 +43,4 @@ echo "== $ROOT/etc/trustagent/config.yml ($(stat -c %a "$ROOT/etc/trustagent/con
 cat "$ROOT/etc/trustagent/config.yml"
 
 echo "== real components: swtpm (ESAPI GetRandom, EK certificate) and nats-server (request/reply, TLS)"
-ctest --test-dir build/plain -R '^integration\.smoke$' --output-on-failure | tail -n 3
+ctest --test-dir build/plain -R '^integration\.smoke$' --output-on-failure | grep -E 'tests passed|Failed|\*\*\*'
