@@ -190,6 +190,8 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
         if (r == 0)
             r = rl;
     }
+    if (r == 0)
+        log_apply_config(&cfg, LOG_WARNING);
     sort_diags(&diags);
     print_diags(&diags);
     if (r < 0) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "log.h"
+#include "config.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -69,6 +70,13 @@ int log_level_from_name(const char *name)
         if (strcasecmp(name, map[i].name) == 0)
             return map[i].prio;
     return -1;
+}
+
+void log_apply_config(const struct tagent_config *cfg, int floor)
+{
+    int prio = log_level_from_name(config_log_level_name(cfg->log.level));
+    log_set_max_level(prio < floor ? floor : prio);
+    log_set_max_length((size_t)cfg->log.max_length);
 }
 
 void log_redact_add(const char *secret)

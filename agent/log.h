@@ -24,6 +24,11 @@ void log_set_max_length(size_t n); /* longer messages are cut and marked "..." *
 /* Maps a config level name ("info", "warning", ...) to a syslog priority; -1 when unknown. */
 int log_level_from_name(const char *name);
 
+/* Applies config's log.level and log.max-length. floor: the least severe level that must still show
+ * (a CLI keeps warnings visible even when the service is configured to log errors only). */
+struct tagent_config;
+void log_apply_config(const struct tagent_config *cfg, int floor);
+
 void log_redact_add(const char *secret);
 void log_redact_clear(void);
 /* Returns a redacted copy of s (caller frees); NULL on out of memory. */
