@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Persistent handles and NV indexes: existence, eviction, persistence, whole-index reads. */
+#include "tpm_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Whether a persistent handle or NV index exists, by listing (GetCapability never fails for a missing
+ * handle, unlike ReadPublic, so no error path is needed to learn "absent"). */
+static int handle_listed(tpm_t *t, TPM2_HANDLE handle, bool *ret_exists, struct tpm_error *err)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, handle, 1,
+                                    NULL, &cap);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, "listing TPM handles", err);
+    *ret_exists = cap->data.handles.count > 0 && cap->data.handles.handle[0] == handle;
+    Esys_Free(cap);
+    return 0;
+}
+
+int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exists, struct tpm_error *err)
+{
+    /* ESAPI hands out one ESYS_TR per TPM handle: closing a fresh load would also close the quote's cached
+     * AIK handle, so drop the cache first (quote loads it again when it needs it). */
+    if (handle == TPM_HANDLE_AIK && t->aik != ESYS_TR_NONE && ret_tr != &t->aik)
+        tpm_tr_close(t, &t->aik);
+    int r = handle_listed(t, handle, ret_exists, err);
+    *ret_tr = ESYS_TR_NONE;
+    if (r < 0 || !*ret_exists)
+        return r;
+    TSS2_RC rc = Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ret_tr);
+    if (rc != TSS2_RC_SUCCESS) {
+        char what[64];
+        snprintf(what, sizeof(what), "reading TPM handle 0x%08x", handle);
+        return tpm_fail(t, rc, what, err);
+    }
+    return 0;
+}
+
+int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, struct tpm_error *err)
+{
+    ESYS_TR tr, out = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    bool exists;
+    int r = tpm_handle_load(t, handle, &tr, &exists, err);
+    if (r < 0 || !exists)
+        return r;
+    r = tpm_session_salted(t, 0, &session, err);
+    if (r == 0) {
+        tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
+        /* EvictControl on a persistent object removes it; the ESYS_TR is invalid afterwards. */
+        TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, tr, session, ESYS_TR_NONE, ESYS_TR_NONE, handle, &out);
+        if (rc != TSS2_RC_SUCCESS)
+            r = tpm_fail(t, rc, "removing a persistent TPM object (owner authorization, TPM_OWNER_SECRET)", err);
+        else
+            tr = ESYS_TR_NONE;
+    }
+    tpm_flush(t, &session);
+    tpm_tr_close(t, &tr);
+    return r;
+}
+
+int tpm_persist(tpm_t *t, ESYS_TR transient, TPM2_HANDLE handle, const struct tpm_auth *owner,
+                struct tpm_error *err)
+{
+    ESYS_TR out = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    int r = tpm_session_salted(t, 0, &session, err);
+    if (r < 0)
+        return r;
+    tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
+    TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, transient, session, ESYS_TR_NONE, ESYS_TR_NONE, handle, &out);
+    if (rc != TSS2_RC_SUCCESS)
+        r = tpm_fail(t, rc, "making a TPM key persistent (owner authorization, TPM_OWNER_SECRET)", err);
+    tpm_flush(t, &session);
+    tpm_tr_close(t, &out);
+    return r;
+}
+
+int tpm_nv_size(tpm_t *t, TPM2_HANDLE index, uint16_t *ret_size, struct tpm_error *err)
+{
+    ESYS_TR tr;
+    bool exists;
+    *ret_size = 0;
+    int r = tpm_handle_load(t, index, &tr, &exists, err);
+    if (r < 0 || !exists)
+        return r;
+    TPM2B_NV_PUBLIC *pub = NULL;
+    TSS2_RC rc = Esys_NV_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
+    if (rc != TSS2_RC_SUCCESS)
+        r = tpm_fail(t, rc, "reading an NV index's size", err);
+    else
+        *ret_size = pub->nvPublic.dataSize;
+    Esys_Free(pub);
+    tpm_tr_close(t, &tr);
+    return r;
+}
+
+/* Largest NV read the TPM takes in one command. */
+static uint16_t nv_buffer_max(tpm_t *t)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    uint16_t max = 512; /* the minimum any TPM supports */
+    if (Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                           TPM2_PT_NV_BUFFER_MAX, 1, NULL, &cap) == TSS2_RC_SUCCESS &&
+        cap->data.tpmProperties.count == 1 && cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX)
+        max = (uint16_t)cap->data.tpmProperties.tpmProperty[0].value;
+    Esys_Free(cap);
+    return max;
+}
+
+int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const struct tpm_auth *auth,
+                    uint8_t **ret_data, size_t *ret_len, struct tpm_error *err)
+{
+    ESYS_TR tr = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    uint8_t *data = NULL;
+    bool exists;
+    uint16_t size = 0;
+    int r = tpm_nv_size(t, index, &size, err);
+    if (r == 0 && size == 0)
+        r = tpm_error_set(err, -ENOENT, "NV index 0x%08x does not exist", index);
+    if (r == 0)
+        r = tpm_handle_load(t, index, &tr, &exists, err);
+    if (r == 0)
+        r = tpm_session_salted(t, TPMA_SESSION_ENCRYPT, &session, err);
+    if (r == 0 && !(data = malloc(size)))
+        r = tpm_error_set(err, -ENOMEM, "out of memory");
+    if (r < 0)
+        goto out;
+
+    ESYS_TR authorizer = auth_handle == ESYS_TR_NONE ? tr : auth_handle; /* ESYS_TR_NONE: the index itself */
+    tpm_set_auth(t, authorizer, auth);
+    uint16_t chunk = nv_buffer_max(t);
+    for (uint16_t off = 0; off < size;) {
+        uint16_t n = (uint16_t)(size - off < chunk ? size - off : chunk);
+        TPM2B_MAX_NV_BUFFER *part = NULL;
+        TSS2_RC rc = Esys_NV_Read(t->esys, authorizer, tr, session, ESYS_TR_NONE, ESYS_TR_NONE, n, off, &part);
+        if (rc != TSS2_RC_SUCCESS) {
+            char what[96];
+            snprintf(what, sizeof(what), "reading NV index 0x%08x", index);
+            r = tpm_fail(t, rc, what, err);
+            goto out;
+        }
+        uint16_t got = part->size <= n ? part->size : n;
+        memcpy(data + off, part->buffer, got);
+        Esys_Free(part);
+        if (got == 0) {
+            r = tpm_error_set(err, -EPROTO, "reading NV index 0x%08x: the TPM returned no data", index);
+            goto out;
+        }
+        off = (uint16_t)(off + got);
+    }
+    *ret_data = data;
+    *ret_len = size;
+    data = NULL;
+out:
+    free(data);
+    tpm_flush(t, &session);
+    tpm_tr_close(t, &tr);
+    return r;
+}
+
+int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, struct tpm_error *err)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                                    TPM2_PT_PERMANENT, 1, NULL, &cap);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, "reading the TPM's permanent attributes", err);
+    *ret_attrs = cap->data.tpmProperties.count ? cap->data.tpmProperties.tpmProperty[0].value : 0;
+    Esys_Free(cap);
+    return 0;
+}

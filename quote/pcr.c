@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* PCR banks (what the TPM has allocated) and reading PCR values for a selection, in selection order. */
+#include "pcr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+    uint16_t alg;
+    const char *name;
+    size_t size;
+} banks[] = {
+    {TPM_BANK_SHA1, "SHA1", 20},
+    {TPM_BANK_SHA256, "SHA256", 32},
+    {TPM_BANK_SHA384, "SHA384", 48},
+};
+
+const char *tpm_bank_name(uint16_t alg)
+{
+    for (size_t i = 0; i < 3; i++)
+        if (banks[i].alg == alg)
+            return banks[i].name;
+    return NULL;
+}
+
+int tpm_bank_from_name(const char *name, uint16_t *ret_alg)
+{
+    for (size_t i = 0; i < 3; i++)
+        if (strcasecmp(banks[i].name, name) == 0) {
+            *ret_alg = banks[i].alg;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+size_t pcr_bank_digest_size(uint16_t alg)
+{
+    for (size_t i = 0; i < 3; i++)
+        if (banks[i].alg == alg)
+            return banks[i].size;
+    return 0;
+}
+
+int pcr_banks_allocated(tpm_t *t, struct tpm_error *err)
+{
+    if (t->n_banks)
+        return 0;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0, 1, NULL, &cap);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, "reading the PCR banks", err);
+    const TPML_PCR_SELECTION *sel = &cap->data.assignedPCR;
+    for (UINT32 i = 0; i < sel->count && t->n_banks < 8; i++) {
+        bool any = false;
+        for (UINT8 b = 0; b < sel->pcrSelections[i].sizeofSelect; b++)
+            any |= sel->pcrSelections[i].pcrSelect[b] != 0;
+        if (any)
+            t->banks[t->n_banks++] = sel->pcrSelections[i].hash;
+    }
+    Esys_Free(cap);
+    if (!t->n_banks)
+        return tpm_error_set(err, -ENODEV, "the TPM has no PCR bank allocated");
+    return 0;
+}
+
+int tpm_pcr_banks(tpm_t *t, uint16_t ret_banks[8], size_t *ret_n, struct tpm_error *err)
+{
+    int r = tpm_enter(t, err);
+    if (r < 0)
+        return r;
+    r = pcr_banks_allocated(t, err);
+    if (r == 0) {
+        memcpy(ret_banks, t->banks, t->n_banks * sizeof(t->banks[0]));
+        *ret_n = t->n_banks;
+    }
+    tpm_leave(t);
+    return r;
+}
+
+/* Index of (bank i, pcr p) in a flat [3][24] table. */
+#define SLOT(i, p) ((i) * 24 + (p))
+
+static int bank_index(const TPML_PCR_SELECTION *sel, TPMI_ALG_HASH alg)
+{
+    for (UINT32 i = 0; i < sel->count; i++)
+        if (sel->pcrSelections[i].hash == alg)
+            return (int)i;
+    return -1;
+}
+
+int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_t cap, size_t *ret_len,
+                    struct tpm_error *err)
+{
+    if (sel->count > PCR_MAX_BANKS)
+        return tpm_error_set(err, -EINVAL, "more than %d PCR banks selected", PCR_MAX_BANKS);
+    TPM2B_DIGEST values[PCR_MAX_BANKS * 24];
+    bool have[PCR_MAX_BANKS * 24] = {0};
+    TPML_PCR_SELECTION left = *sel;
+
+    /* PCR_Read returns at most 8 digests per call and says which ones: remove them and ask again. */
+    for (int round = 0; round < PCR_MAX_BANKS * 24; round++) {
+        bool pending = false;
+        for (UINT32 i = 0; i < left.count; i++)
+            for (UINT8 b = 0; b < left.pcrSelections[i].sizeofSelect; b++)
+                pending |= left.pcrSelections[i].pcrSelect[b] != 0;
+        if (!pending)
+            break;
+        TPML_PCR_SELECTION *got = NULL;
+        TPML_DIGEST *digests = NULL;
+        TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &left, NULL, &got, &digests);
+        if (rc != TSS2_RC_SUCCESS)
+            return tpm_fail(t, rc, "reading PCR values", err);
+        UINT32 d = 0;
+        for (UINT32 i = 0; i < got->count; i++) {
+            int bi = bank_index(sel, got->pcrSelections[i].hash);
+            for (UINT32 p = 0; p < 24 && bi >= 0; p++) {
+                if (p / 8 >= got->pcrSelections[i].sizeofSelect || !(got->pcrSelections[i].pcrSelect[p / 8] & (1u << (p % 8))))
+                    continue;
+                if (d < digests->count) {
+                    values[SLOT(bi, p)] = digests->digests[d++];
+                    have[SLOT(bi, p)] = true;
+                }
+                left.pcrSelections[bi].pcrSelect[p / 8] &= (BYTE) ~(1u << (p % 8));
+            }
+        }
+        bool progress = d > 0;
+        Esys_Free(got);
+        Esys_Free(digests);
+        if (!progress)
+            return tpm_error_set(err, -EIO, "the TPM returned no value for some selected PCRs");
+    }
+
+    size_t len = 0;
+    for (UINT32 i = 0; i < sel->count; i++) {
+        size_t size = pcr_bank_digest_size(sel->pcrSelections[i].hash);
+        for (UINT32 p = 0; p < 24; p++) {
+            if (p / 8 >= sel->pcrSelections[i].sizeofSelect || !(sel->pcrSelections[i].pcrSelect[p / 8] & (1u << (p % 8))))
+                continue;
+            if (!have[SLOT(i, p)] || values[SLOT(i, p)].size != size || len + size > cap)
+                return tpm_error_set(err, -EIO, "PCR %u of bank %s could not be read", p,
+                                     tpm_bank_name(sel->pcrSelections[i].hash));
+            memcpy(out + len, values[SLOT(i, p)].buffer, size);
+            len += size;
+        }
+    }
+    *ret_len = len;
+    return 0;
+}

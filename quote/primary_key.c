@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* provision-primary-key: an RSA storage key at 0x81000000 for the workload agent (spec section 2). */
+#include "tpm_internal.h"
+
+static int primary_provision(tpm_t *t, const struct tpm_auth *owner, struct tpm_error *err)
+{
+    ESYS_TR tr = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    bool exists;
+    int r = tpm_handle_load(t, TPM_HANDLE_PRIMARY_KEY, &tr, &exists, err);
+    tpm_tr_close(t, &tr);
+    if (r < 0 || exists)
+        return r; /* something is there already: the Go agent leaves it alone too */
+
+    TPM2B_SENSITIVE_CREATE sensitive = {0};
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    TPM2B_PUBLIC template = {
+        .publicArea = {
+            .type = TPM2_ALG_RSA,
+            .nameAlg = TPM2_ALG_SHA256,
+            .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
+                                TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH,
+            .parameters.rsaDetail = {
+                .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
+                .scheme = {.scheme = TPM2_ALG_NULL},
+                .keyBits = 2048,
+            },
+        },
+    };
+    r = tpm_session_salted(t, 0, &session, err);
+    if (r < 0)
+        return r;
+    tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
+    TSS2_RC rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                                    &template, &outside, &pcrs, &tr, NULL, NULL, NULL, NULL);
+    tpm_flush(t, &session);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, "creating the primary key (owner authorization, TPM_OWNER_SECRET)", err);
+    r = tpm_persist(t, tr, TPM_HANDLE_PRIMARY_KEY, owner, err);
+    tpm_flush(t, &tr);
+    return r;
+}
+
+int tpm_primary_key_provision(tpm_t *t, const struct tpm_auth *owner, struct tpm_error *err)
+{
+    int r = tpm_enter(t, err);
+    if (r < 0)
+        return r;
+    r = primary_provision(t, owner, err);
+    tpm_leave(t);
+    return r;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * quote/: every TPM access of the agent, through tpm2-tss ESAPI.
+ *
+ * One tpm_t per TPM. Every public function takes the context's mutex, so callers on several threads are
+ * serialized, never interleaved. No transient object or session stays loaded after a call returns, whether
+ * it succeeded or not. When the TPM link breaks (swtpm gone, TCTI I/O error) the ESAPI context is torn down
+ * and the next call opens it again, so a restarted TPM is picked up without restarting the agent.
+ *
+ * Errors: functions return 0 or a negative errno and fill *err with a message a person can act on
+ * ("the owner secret is wrong (TPM_OWNER_SECRET)", "TPM is in dictionary-attack lockout; ..."). Each TSS2_RC
+ * is translated once, here. err may be NULL.
+ *
+ * Secrets (owner/endorsement auth, tag secret, credential output) cross the TPM bus only inside salted,
+ * parameter-encrypted HMAC sessions; the salt key is a transient ECC P-256 primary in the NULL hierarchy.
+ */
+#ifndef TAGENT_QUOTE_H
+#define TAGENT_QUOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Handles and NV indexes the Go agent uses (spec sections 2 and 3.4). */
+#define TPM_HANDLE_EK          0x81010000u
+#define TPM_HANDLE_AIK         0x81018000u
+#define TPM_HANDLE_PRIMARY_KEY 0x81000000u
+#define TPM_NV_EK_CERT         0x01c00002u
+#define TPM_NV_EK_NONCE        0x01c00003u
+#define TPM_NV_EK_TEMPLATE     0x01c00004u
+#define TPM_NV_EK_CHAIN        0x01c00100u
+#define TPM_NV_ASSET_TAG       0x01c10110u
+#define TPM_ASSET_TAG_SIZE     48
+
+#define TPM_DEFAULT_TCTI "device:/dev/tpmrm0"
+
+/* TPM2_ALG_ID values of the banks HVS knows. */
+#define TPM_BANK_SHA1   0x0004
+#define TPM_BANK_SHA256 0x000b
+#define TPM_BANK_SHA384 0x000c
+
+/* HVS only hashes PCR values while their offset + size stays below this (spec section 5). */
+#define TPM_HVS_PCR_BYTES_MAX 2304
+
+typedef struct tpm tpm_t;
+
+struct tpm_error {
+    uint32_t rc;       /* the TSS2_RC, 0 when the failure did not come from the TSS */
+    char message[512]; /* what failed, why, and what to do */
+};
+
+/* An authorization value, decoded (at most 64 bytes). Wiped by tpm_auth_clear(). */
+struct tpm_auth {
+    uint8_t bytes[64];
+    size_t len;
+};
+
+/* Decodes an owner/endorsement/tag secret as typed (40 hex / "hex:..." / raw; NULL or "" = empty auth). */
+int tpm_auth_from_secret(const char *secret, struct tpm_auth *ret_auth, struct tpm_error *err);
+void tpm_auth_clear(struct tpm_auth *auth);
+
+/* ---- context ---- */
+
+/* Opens the TPM through tctildr (tcti NULL: TAGENT_TCTI, else device:/dev/tpmrm0). The TCTI is connected
+ * lazily, at the first call that needs it, and again after the link broke. */
+int tpm_open(const char *tcti, tpm_t **ret_tpm, struct tpm_error *err);
+void tpm_close(tpm_t *tpm);
+const char *tpm_tcti(const tpm_t *tpm);
+
+/* ---- ownership ---- */
+
+/* True when owner auth equals `owner` (HierarchyChangeAuth(OWNER, new = old), as the Go agent checks). */
+int tpm_owned_with_auth(tpm_t *tpm, const struct tpm_auth *owner, bool *ret_owned, struct tpm_error *err);
+/* The Go agent's take-ownership: done if owner auth already works; otherwise, from empty auth, set
+ * OWNER := owner, ENDORSEMENT := endorsement, LOCKOUT := owner. */
+int tpm_take_ownership(tpm_t *tpm, const struct tpm_auth *owner, const struct tpm_auth *endorsement,
+                       struct tpm_error *err);
+
+/* ---- EK ---- */
+
+struct tpm_ek_cert {
+    uint8_t *der; /* EK certificate (NV 0x01C00002) */
+    size_t der_len;
+    uint8_t *chain; /* on-die chain (NV 0x01C00100), NULL when absent */
+    size_t chain_len;
+};
+int tpm_ek_cert_read(tpm_t *tpm, const struct tpm_auth *owner, struct tpm_ek_cert *ret_cert,
+                     struct tpm_error *err);
+void tpm_ek_cert_free(struct tpm_ek_cert *cert);
+
+/* Creates the EK from the NV template (or the TCG default RSA template), refuses when its public key
+ * differs from the certificate's, and persists it at 0x81010000 (replacing what was there). */
+int tpm_ek_provision(tpm_t *tpm, const struct tpm_auth *owner, const struct tpm_auth *endorsement,
+                     const struct tpm_ek_cert *cert, struct tpm_error *err);
+/* The persisted EK's public area, marshalled TPM2B_PUBLIC (caller frees). */
+int tpm_ek_public(tpm_t *tpm, uint8_t **ret_pub, size_t *ret_len, struct tpm_error *err);
+
+/* ---- AIK ---- */
+
+/* Creates the AIK under the EK (PolicySecret(ENDORSEMENT)), persists it at 0x81018000. */
+int tpm_aik_provision(tpm_t *tpm, const struct tpm_auth *owner, const struct tpm_auth *endorsement,
+                      struct tpm_error *err);
+
+struct tpm_aik_info {
+    uint8_t modulus[256];
+    uint8_t name[34]; /* TPM2B_NAME.name: 0x000b || SHA-256(public area) */
+    size_t name_len;
+    char *pem; /* SubjectPublicKeyInfo PEM (caller frees) */
+};
+int tpm_aik_info(tpm_t *tpm, struct tpm_aik_info *ret_info, struct tpm_error *err);
+
+/* TPM2_ActivateCredential(AIK, EK): credential_blob is TPM2B_ID_OBJECT.credential, secret is
+ * TPM2B_ENCRYPTED_SECRET.secret (both without their size prefix). Returns certInfo (caller frees). */
+int tpm_activate_credential(tpm_t *tpm, const struct tpm_auth *endorsement, const uint8_t *credential_blob,
+                            size_t credential_len, const uint8_t *secret, size_t secret_len,
+                            uint8_t **ret_cert_info, size_t *ret_len, struct tpm_error *err);
+
+/* ---- asset tag (NV 0x01C10110) ---- */
+
+/* define-tag-index: keeps an existing valid tag across the redefinition (spec section 2). */
+int tpm_tag_index_define(tpm_t *tpm, const struct tpm_auth *owner, const struct tpm_auth *tag_auth,
+                         struct tpm_error *err);
+int tpm_tag_write(tpm_t *tpm, const struct tpm_auth *tag_auth, const uint8_t tag[TPM_ASSET_TAG_SIZE],
+                  struct tpm_error *err);
+/* *ret_present is false when the index is missing or all zeros. */
+int tpm_tag_read(tpm_t *tpm, const struct tpm_auth *tag_auth, uint8_t ret_tag[TPM_ASSET_TAG_SIZE],
+                 bool *ret_present, struct tpm_error *err);
+
+/* ---- provision-primary-key (0x81000000, for the workload agent) ---- */
+
+int tpm_primary_key_provision(tpm_t *tpm, const struct tpm_auth *owner, struct tpm_error *err);
+
+/* ---- PCRs and quotes ---- */
+
+/* The banks the TPM really has allocated (non-empty selection), from TPM2_GetCapability(PCRS). */
+int tpm_pcr_banks(tpm_t *tpm, uint16_t ret_banks[8], size_t *ret_n, struct tpm_error *err);
+
+struct tpm_quote_request {
+    const uint8_t *nonce; /* HVS's nonce; must not be empty */
+    size_t nonce_len;
+    uint32_t pcr_mask;       /* bit i = PCR i (0..23) */
+    const uint16_t *banks;   /* requested banks; n_banks 0 = all HVS knows, strongest first */
+    size_t n_banks;
+    const uint8_t *tag;      /* the 48-byte asset tag, or NULL when none is provisioned */
+};
+
+struct tpm_quote {
+    uint8_t *blob; /* the HVS quote blob (section 5): u16 attest size | TPMS_ATTEST | TPMT_SIGNATURE | PCRs */
+    size_t blob_len;
+    uint16_t banks[3]; /* the banks quoted, in blob order (selectedPcrBanks) */
+    size_t n_banks;
+    unsigned attempts; /* 1 unless PCRs changed between Quote and PCR_Read and it was quoted again */
+};
+
+/* Quotes with the AIK. qualifyingData = SHA-256(nonce), or SHA-256(SHA-256(nonce) || tag) with a tag.
+ * Banks = requested ∩ allocated, in request order; if their PCR values would reach HVS's 2304-byte limit,
+ * the weakest banks are dropped until they fit. The PCR values always hash to the quote's pcrDigest: when
+ * a PCR changes between Quote and PCR_Read the quote is taken again (at most TPM_QUOTE_ATTEMPTS times). */
+#define TPM_QUOTE_ATTEMPTS 8
+int tpm_quote(tpm_t *tpm, const struct tpm_quote_request *req, struct tpm_quote *ret_quote,
+              struct tpm_error *err);
+void tpm_quote_free(struct tpm_quote *quote);
+
+/* Name of a bank as HVS writes it ("SHA256"), or NULL. And back (case-insensitive). */
+const char *tpm_bank_name(uint16_t alg);
+int tpm_bank_from_name(const char *name, uint16_t *ret_alg);
+
+#endif

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Sessions: salted HMAC sessions for anything secret, the EK's PolicySecret(ENDORSEMENT) policy session. */
+#include "tpm_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const TPMT_SYM_DEF session_aes = {
+    .algorithm = TPM2_ALG_AES,
+    .keyBits = {.aes = 128},
+    .mode = {.aes = TPM2_ALG_CFB},
+};
+
+/* A throw-away ECC P-256 storage key in the NULL hierarchy, only to salt a session: it needs no auth and
+ * no provisioning. It protects against a passive observer of the bus; an active one could substitute it
+ * (the EK, once verified, would be the stronger choice: see the closing note of the quote issue). */
+static int salt_key_create(tpm_t *t, ESYS_TR *ret_key, struct tpm_error *err)
+{
+    TPM2B_SENSITIVE_CREATE sensitive = {0};
+    TPM2B_PUBLIC template = {
+        .publicArea = {
+            .type = TPM2_ALG_ECC,
+            .nameAlg = TPM2_ALG_SHA256,
+            .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
+                                TPMA_OBJECT_NODA,
+            .parameters.eccDetail = {
+                .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
+                .scheme = {.scheme = TPM2_ALG_NULL},
+                .curveID = TPM2_ECC_NIST_P256,
+                .kdf = {.scheme = TPM2_ALG_NULL},
+            },
+        },
+    };
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    TSS2_RC rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_NULL, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    &sensitive, &template, &outside, &pcrs, ret_key, NULL, NULL, NULL, NULL);
+    return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(t, rc, "creating the session salt key", err);
+}
+
+int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, struct tpm_error *err)
+{
+    ESYS_TR key = ESYS_TR_NONE;
+    int r = salt_key_create(t, &key, err);
+    if (r < 0)
+        return r;
+    TSS2_RC rc = Esys_StartAuthSession(t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
+                                       TPM2_SE_HMAC, &session_aes, TPM2_ALG_SHA256, ret_session);
+    tpm_flush(t, &key); /* the session keeps the salt; the key is no longer needed */
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, "starting a salted session", err);
+    rc = Esys_TRSess_SetAttributes(t->esys, *ret_session, flags | TPMA_SESSION_CONTINUESESSION, 0xff);
+    if (rc != TSS2_RC_SUCCESS) {
+        tpm_flush(t, ret_session);
+        return tpm_fail(t, rc, "setting session attributes", err);
+    }
+    return 0;
+}
+
+int tpm_session_ek_policy(tpm_t *t, const struct tpm_auth *endorsement, ESYS_TR *ret_session,
+                          struct tpm_error *err)
+{
+    static const TPMT_SYM_DEF none = {.algorithm = TPM2_ALG_NULL};
+    ESYS_TR policy = ESYS_TR_NONE, hmac = ESYS_TR_NONE;
+    TSS2_RC rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                       NULL, TPM2_SE_POLICY, &none, TPM2_ALG_SHA256, &policy);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, "starting the EK policy session", err);
+
+    /* The endorsement auth is proven with an HMAC over a salted session: it never crosses the bus. */
+    int r = tpm_session_salted(t, 0, &hmac, err);
+    if (r == 0) {
+        tpm_set_auth(t, ESYS_TR_RH_ENDORSEMENT, endorsement);
+        rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, policy, hmac, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
+                               NULL, NULL, 0, NULL, NULL);
+        if (rc != TSS2_RC_SUCCESS)
+            r = tpm_fail(t, rc, "endorsement authorization (TPM_ENDORSEMENT_SECRET) for the EK policy", err);
+    }
+    tpm_flush(t, &hmac);
+    if (r < 0) {
+        tpm_flush(t, &policy);
+        return r;
+    }
+    *ret_session = policy;
+    return 0;
+}
+
+void tpm_flush(tpm_t *t, ESYS_TR *h)
+{
+    if (*h != ESYS_TR_NONE && t->esys)
+        Esys_FlushContext(t->esys, *h);
+    *h = ESYS_TR_NONE;
+}
+
+void tpm_tr_close(tpm_t *t, ESYS_TR *h)
+{
+    if (*h != ESYS_TR_NONE && t->esys)
+        Esys_TR_Close(t->esys, h);
+    *h = ESYS_TR_NONE;
+}
+
+void tpm_set_auth(tpm_t *t, ESYS_TR tr, const struct tpm_auth *auth)
+{
+    TPM2B_AUTH value = {0};
+    if (auth && auth->len) {
+        value.size = (UINT16)auth->len;
+        memcpy(value.buffer, auth->bytes, auth->len);
+    }
+    Esys_TR_SetAuth(t->esys, tr, &value);
+    memset(&value, 0, sizeof(value));
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The TPM context: one mutex, a lazily (re)connected ESAPI context. */
+#include "tpm_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "config.h"
+
+int tpm_open(const char *tcti, tpm_t **ret_tpm, struct tpm_error *err)
+{
+    if (!tcti || !*tcti)
+        tcti = getenv("TAGENT_TCTI");
+    if (!tcti || !*tcti)
+        tcti = TPM_DEFAULT_TCTI;
+
+    /* ESAPI logs its own errors to stderr; ours say more and go through the agent's log. TSS2_LOG set by the
+     * user still wins. */
+    setenv("TSS2_LOG", "all+NONE", 0);
+
+    tpm_t *t = calloc(1, sizeof(*t));
+    if (!t || !(t->tcti_conf = strdup(tcti))) {
+        free(t);
+        return tpm_error_set(err, -ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&t->lock, NULL);
+    t->aik = ESYS_TR_NONE;
+    *ret_tpm = t;
+    return 0;
+}
+
+static void tpm_disconnect(tpm_t *t)
+{
+    if (t->esys) {
+        if (t->aik != ESYS_TR_NONE)
+            Esys_TR_Close(t->esys, &t->aik);
+        Esys_Finalize(&t->esys);
+    }
+    if (t->tcti)
+        Tss2_TctiLdr_Finalize(&t->tcti);
+    t->esys = NULL;
+    t->tcti = NULL;
+    t->aik = ESYS_TR_NONE;
+    t->n_banks = 0;
+}
+
+void tpm_close(tpm_t *t)
+{
+    if (!t)
+        return;
+    tpm_disconnect(t);
+    pthread_mutex_destroy(&t->lock);
+    free(t->tcti_conf);
+    free(t);
+}
+
+const char *tpm_tcti(const tpm_t *t)
+{
+    return t->tcti_conf;
+}
+
+static int tpm_connect(tpm_t *t, struct tpm_error *err)
+{
+    if (t->esys)
+        return 0;
+    TSS2_RC rc = Tss2_TctiLdr_Initialize(t->tcti_conf, &t->tcti);
+    if (rc != TSS2_RC_SUCCESS) {
+        t->tcti = NULL;
+        return tpm_error_set(err, -ENODEV,
+                             "cannot open the TPM through \"%s\" (%s): check that the TPM device exists and this "
+                             "user may open it (group tss), or that the TPM simulator is running; set TAGENT_TCTI "
+                             "to use another TPM",
+                             t->tcti_conf, Tss2_RC_Decode(rc));
+    }
+    rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+    if (rc != TSS2_RC_SUCCESS) {
+        t->esys = NULL;
+        int r = tpm_fail(t, rc, "connecting to the TPM", err);
+        tpm_disconnect(t);
+        return r;
+    }
+    return 0;
+}
+
+int tpm_enter(tpm_t *t, struct tpm_error *err)
+{
+    pthread_mutex_lock(&t->lock);
+    int r = tpm_connect(t, err);
+    if (r < 0)
+        pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+void tpm_leave(tpm_t *t)
+{
+    pthread_mutex_unlock(&t->lock);
+}
+
+void tpm_context_broken(tpm_t *t)
+{
+    tpm_disconnect(t);
+}
+
+int tpm_auth_from_secret(const char *secret, struct tpm_auth *ret_auth, struct tpm_error *err)
+{
+    const char *why = NULL;
+    memset(ret_auth, 0, sizeof(*ret_auth));
+    if (!secret || !*secret)
+        return 0;
+    if (config_secret_decode(secret, ret_auth->bytes, &ret_auth->len, &why) < 0)
+        return tpm_error_set(err, -EINVAL, "the secret %s", why);
+    /* The TPM drops trailing zero bytes of an auth value; do the same so HMACs match (TPM 2.0 part 1). */
+    while (ret_auth->len && ret_auth->bytes[ret_auth->len - 1] == 0)
+        ret_auth->len--;
+    return 0;
+}
+
+void tpm_auth_clear(struct tpm_auth *auth)
+{
+    if (auth)
+        OPENSSL_cleanse(auth, sizeof(*auth));
+}
