@@ -182,13 +182,13 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     if (args.env_file)
         r = config_env_load(args.env_file, &env, &diags);
     redact_secrets(&env);
+    /* Every task sees config.yml overridden by trustagent.env and the environment. With syntax errors in
+     * the file, the good lines' values are still checked, so everything is reported at once. */
     if (r == 0 || r == -EINVAL) {
         int rl = provision_config_load(cli->root, &cfg, &cfg_exists, &diags);
-        /* With syntax errors in the file, still check the good lines' values: report everything at once. */
-        if (r == -EINVAL && rl == 0)
-            config_apply_env(&cfg, &env, environ, &diags);
+        int ra = rl == 0 ? config_apply_env(&cfg, args.env_file ? &env : NULL, environ, &diags) : rl;
         if (r == 0)
-            r = rl;
+            r = ra;
     }
     if (r == 0)
         log_apply_config(&cfg, LOG_WARNING);
@@ -214,6 +214,7 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
             print_diags(&diags); /* warnings of a task that succeeded */
         config_diags_free(&diags);
     }
+    tpm_close(ctx.tpm);
 out:
     config_free(&cfg);
     config_env_free(&env);

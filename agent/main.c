@@ -12,6 +12,7 @@ const struct tagent_command *const tagent_commands[] = {
     &cmd_help,
     &cmd_version,
     &cmd_setup,
+    &cmd_fetch_ekcert,
     NULL,
 };
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "quote.h"
 
 struct provision_ctx {
     const char *root;             /* root prefix ("" for /) */
@@ -19,6 +20,7 @@ struct provision_ctx {
     char *const *envp;            /* the process environment */
     struct config_diags *diags;   /* what went wrong, for the engine to print */
     bool cfg_changed;             /* set by a task that changed cfg: the engine saves config.yml */
+    tpm_t *tpm;                   /* opened by provision_tpm() on first use; the engine closes it */
 };
 
 struct provision_task {
@@ -34,6 +36,13 @@ struct provision_task {
 /* All tasks in `setup all` order, NULL-terminated. */
 extern const struct provision_task *const provision_tasks[];
 const struct provision_task *provision_task_find(const char *name);
+
+/* The TPM (cfg->tcti, else TAGENT_TCTI, else /dev/tpmrm0), opened on first use. */
+int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm);
+/* Decodes cfg->owner_secret / endorsement_secret / tag_secret_key (reports bad formats). */
+int provision_auth(struct provision_ctx *ctx, const char *secret, const char *key, struct tpm_auth *ret_auth);
+/* Reports a TPM error as a diagnostic of the task. Returns r. */
+int provision_tpm_error(struct provision_ctx *ctx, int r, const struct tpm_error *err);
 
 /* Loads defaults + <root>/etc/trustagent/config.yml (absent is fine). */
 int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret_exists,

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * update-service-config: trustagent.env + process environment -> config.yml.
- * "Already done" means: config.yml exists and applying the environment would change nothing in it. (The Go
+ * The engine has already applied the environment to ctx->cfg (every task sees the same settings, as the Go
+ * agent's viper does). "Already done" means config.yml exists and holds exactly those settings. (The Go
  * agent only checks that a few keys are set, so a changed trustagent.env is silently ignored without
- * --force; here a change always gets applied.)
+ * --force; here a change always gets written.)
  */
 #include "tasks.h"
 
@@ -13,28 +14,22 @@ static int validate(struct provision_ctx *ctx)
 {
     if (!ctx->cfg_exists)
         return -ENOENT;
-
-    /* ctx->cfg is what config.yml holds; probe is what it would hold after this task. */
-    struct tagent_config probe;
+    struct tagent_config on_disk;
     struct config_diags scratch = {0};
     bool exists;
-    int r = provision_config_load(ctx->root, &probe, &exists, &scratch);
+    int r = provision_config_load(ctx->root, &on_disk, &exists, &scratch);
     if (r == 0)
-        r = config_apply_env(&probe, ctx->env, ctx->envp, &scratch);
-    if (r == 0)
-        r = config_check(&probe, &scratch);
-    if (r == 0 && !config_equal(&probe, ctx->cfg))
+        r = config_check(ctx->cfg, &scratch);
+    if (r == 0 && !config_equal(&on_disk, ctx->cfg))
         r = -ESTALE;
-    config_free(&probe);
+    config_free(&on_disk);
     config_diags_free(&scratch);
     return r;
 }
 
 static int run(struct provision_ctx *ctx)
 {
-    int r = config_apply_env(ctx->cfg, ctx->env, ctx->envp, ctx->diags);
-    if (r == 0)
-        r = config_check(ctx->cfg, ctx->diags);
+    int r = config_check(ctx->cfg, ctx->diags);
     if (r == 0)
         ctx->cfg_changed = true;
     return r;

@@ -7,6 +7,12 @@
 
 const struct provision_task *const provision_tasks[] = {
     &task_update_service_config,
+    /* download-ca-cert, download-privacy-ca: issue 5 */
+    &task_take_ownership,
+    &task_define_tag_index,
+    /* provision-aik: issue 5 */
+    &task_provision_primary_key,
+    /* download-api-token, download-credential / download-cert: issue 5 */
     NULL,
 };
 

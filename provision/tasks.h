@@ -6,5 +6,8 @@
 #include "provision.h"
 
 extern const struct provision_task task_update_service_config;
+extern const struct provision_task task_take_ownership;
+extern const struct provision_task task_define_tag_index;
+extern const struct provision_task task_provision_primary_key;
 
 #endif

@@ -21,6 +21,16 @@ static int handle_listed(tpm_t *t, TPM2_HANDLE handle, bool *ret_exists, struct 
     return 0;
 }
 
+int tpm_handle_exists(tpm_t *t, uint32_t handle, bool *ret_exists, struct tpm_error *err)
+{
+    int r = tpm_enter(t, err);
+    if (r < 0)
+        return r;
+    r = handle_listed(t, handle, ret_exists, err);
+    tpm_leave(t);
+    return r;
+}
+
 int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exists, struct tpm_error *err)
 {
     /* ESAPI hands out one ESYS_TR per TPM handle: closing a fresh load would also close the quote's cached

@@ -67,6 +67,9 @@ int tpm_open(const char *tcti, tpm_t **ret_tpm, struct tpm_error *err);
 void tpm_close(tpm_t *tpm);
 const char *tpm_tcti(const tpm_t *tpm);
 
+/* Whether a persistent object or NV index exists at handle (no auth needed, no side effects). */
+int tpm_handle_exists(tpm_t *tpm, uint32_t handle, bool *ret_exists, struct tpm_error *err);
+
 /* ---- ownership ---- */
 
 /* True when owner auth equals `owner` (HierarchyChangeAuth(OWNER, new = old), as the Go agent checks). */

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* define-tag-index: the asset tag NV index, protected by a tag secret kept in config.yml (spec section 2). */
+#include "tasks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+/* "hex:" + 40 random hex digits, as the Go agent generates it. */
+static int new_tag_secret(char **ret)
+{
+    uint8_t raw[20];
+    char *s = malloc(4 + 40 + 1);
+    if (!s)
+        return -ENOMEM;
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        free(s);
+        return -EIO;
+    }
+    strcpy(s, "hex:");
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(s + 4 + 2 * i, 3, "%02x", raw[i]);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    *ret = s;
+    return 0;
+}
+
+static int validate(struct provision_ctx *ctx)
+{
+    tpm_t *tpm;
+    struct tpm_auth tag = {0};
+    struct tpm_error err;
+    uint8_t value[TPM_ASSET_TAG_SIZE];
+    bool present, exists = false;
+    if (!ctx->cfg->tag_secret_key)
+        return -ENOENT;
+    struct config_diags quiet = {0}, *saved = ctx->diags;
+    ctx->diags = &quiet;
+    int r = provision_tpm(ctx, &tpm);
+    if (r == 0)
+        r = provision_auth(ctx, ctx->cfg->tag_secret_key, "tpm.tag-secret-key", &tag);
+    ctx->diags = saved;
+    config_diags_free(&quiet);
+    if (r == 0)
+        r = tpm_handle_exists(tpm, TPM_NV_ASSET_TAG, &exists, &err);
+    /* Reading with the tag secret proves the index's auth is the one in config.yml. */
+    if (r == 0 && exists)
+        r = tpm_tag_read(tpm, &tag, value, &present, &err);
+    OPENSSL_cleanse(value, sizeof(value));
+    tpm_auth_clear(&tag);
+    return r < 0 ? r : exists ? 0 : -ENOENT;
+}
+
+static int run(struct provision_ctx *ctx)
+{
+    tpm_t *tpm;
+    struct tpm_auth owner = {0}, tag = {0};
+    struct tpm_error err = {0};
+    int r = provision_tpm(ctx, &tpm);
+    if (r == 0 && !ctx->cfg->tag_secret_key) {
+        r = new_tag_secret(&ctx->cfg->tag_secret_key);
+        if (r < 0)
+            config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, NULL, "cannot generate a tag secret: %s", strerror(-r));
+        else
+            ctx->cfg_changed = true; /* saved with config.yml, even if the TPM step below fails */
+    }
+    if (r == 0)
+        r = provision_auth(ctx, ctx->cfg->owner_secret, "TPM_OWNER_SECRET", &owner);
+    if (r == 0)
+        r = provision_auth(ctx, ctx->cfg->tag_secret_key, "tpm.tag-secret-key", &tag);
+    if (r == 0 && (r = tpm_tag_index_define(tpm, &owner, &tag, &err)) < 0)
+        provision_tpm_error(ctx, r, &err);
+    tpm_auth_clear(&owner);
+    tpm_auth_clear(&tag);
+    return r;
+}
+
+const struct provision_task task_define_tag_index = {
+    .name = "define-tag-index",
+    .summary = "define the asset tag NV index 0x01C10110 with a tag secret kept in config.yml",
+    .remedy = "check TPM_OWNER_SECRET (the task needs the owner secret) and run the task again",
+    .validate = validate,
+    .run = run,
+};

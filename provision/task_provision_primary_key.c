@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* provision-primary-key: the workload agent's storage key at 0x81000000 (spec section 2). */
+#include "tasks.h"
+
+#include <errno.h>
+
+static int validate(struct provision_ctx *ctx)
+{
+    tpm_t *tpm;
+    struct tpm_error err;
+    bool exists = false;
+    struct config_diags quiet = {0}, *saved = ctx->diags;
+    ctx->diags = &quiet;
+    int r = provision_tpm(ctx, &tpm);
+    ctx->diags = saved;
+    config_diags_free(&quiet);
+    if (r == 0)
+        r = tpm_handle_exists(tpm, TPM_HANDLE_PRIMARY_KEY, &exists, &err);
+    return r < 0 ? r : exists ? 0 : -ENOENT;
+}
+
+static int run(struct provision_ctx *ctx)
+{
+    tpm_t *tpm;
+    struct tpm_auth owner = {0};
+    struct tpm_error err = {0};
+    int r = provision_tpm(ctx, &tpm);
+    if (r == 0)
+        r = provision_auth(ctx, ctx->cfg->owner_secret, "TPM_OWNER_SECRET", &owner);
+    if (r == 0 && (r = tpm_primary_key_provision(tpm, &owner, &err)) < 0)
+        provision_tpm_error(ctx, r, &err);
+    tpm_auth_clear(&owner);
+    return r;
+}
+
+const struct provision_task task_provision_primary_key = {
+    .name = "provision-primary-key",
+    .summary = "create the workload agent's storage key at 0x81000000",
+    .remedy = "check TPM_OWNER_SECRET (the task needs the owner secret) and run the task again",
+    .validate = validate,
+    .run = run,
+};

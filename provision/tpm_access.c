@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The setup tasks' way to the TPM and its secrets. */
+#include "provision.h"
+
+#include <errno.h>
+
+int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm)
+{
+    struct tpm_error err = {0};
+    if (!ctx->tpm) {
+        int r = tpm_open(ctx->cfg->tcti, &ctx->tpm, &err);
+        if (r < 0)
+            return provision_tpm_error(ctx, r, &err);
+    }
+    *ret_tpm = ctx->tpm;
+    return 0;
+}
+
+int provision_auth(struct provision_ctx *ctx, const char *secret, const char *key, struct tpm_auth *ret_auth)
+{
+    struct tpm_error err = {0};
+    int r = tpm_auth_from_secret(secret, ret_auth, &err);
+    if (r < 0)
+        config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, key, "%s", err.message);
+    return r;
+}
+
+int provision_tpm_error(struct provision_ctx *ctx, int r, const struct tpm_error *err)
+{
+    config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, NULL, "%s", err->message);
+    return r;
+}
