@@ -1,0 +1,1 @@
+set(TAGENT_IMA_SOURCES)

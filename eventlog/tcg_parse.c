@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCG PC Client event log parsing: the first record is a TCG_PCR_EVENT (SHA1 format); if it is the
+ * "Spec ID Event03" the rest are crypto-agile TCG_PCR_EVENT2 records whose digest sizes the Spec ID event
+ * lists, otherwise every record is a TCG_PCR_EVENT. No length is trusted: each is checked against what is
+ * left of the buffer and against the limits before it is used.
+ */
+#include "eventlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EV_NO_ACTION 0x3
+
+struct cursor {
+    const uint8_t *p;
+    size_t left;
+    size_t off;
+};
+
+static bool take(struct cursor *c, size_t n, const uint8_t **ret)
+{
+    if (n > c->left)
+        return false;
+    *ret = c->p;
+    c->p += n;
+    c->left -= n;
+    c->off += n;
+    return true;
+}
+
+static bool take_u32(struct cursor *c, uint32_t *ret)
+{
+    const uint8_t *p;
+    if (!take(c, 4, &p))
+        return false;
+    *ret = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return true;
+}
+
+static bool take_u16(struct cursor *c, uint16_t *ret)
+{
+    const uint8_t *p;
+    if (!take(c, 2, &p))
+        return false;
+    *ret = (uint16_t)(p[0] | p[1] << 8);
+    return true;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(char **ret_error, int r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
+        *ret_error = NULL;
+    va_end(ap);
+    return r;
+}
+
+/* Bytes that only pad the region after the last event (the ACPI log area is LAML bytes long). */
+static bool is_padding(const uint8_t *p, size_t n)
+{
+    bool zeros = true, ones = true;
+    for (size_t i = 0; i < n && (zeros || ones); i++) {
+        zeros &= p[i] == 0x00;
+        ones &= p[i] == 0xff;
+    }
+    return zeros || ones;
+}
+
+static int push_event(struct eventlog *log, size_t *cap, const struct eventlog_event *ev)
+{
+    if (log->n_events == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct eventlog_event *e = realloc(log->events, ncap * sizeof(*e));
+        if (!e)
+            return -ENOMEM;
+        log->events = e;
+        *cap = ncap;
+    }
+    log->events[log->n_events++] = *ev;
+    return 0;
+}
+
+/* The Spec ID Event03 body: algorithm table with the digest size of every algorithm the log uses. */
+static int parse_spec_id(struct eventlog *log, const uint8_t *data, uint32_t len, char **ret_error)
+{
+    struct cursor c = {data, len, 0};
+    const uint8_t *skip;
+    uint32_t n;
+    if (!take(&c, 16 + 4 + 4, &skip) || !take_u32(&c, &n))
+        return fail(ret_error, -EBADMSG, "the Spec ID event is too short (%u bytes)", len);
+    if (n == 0 || n > EVENTLOG_MAX_BANKS)
+        return fail(ret_error, -EBADMSG, "the Spec ID event lists %u algorithms; 1 to %d are possible", n,
+                    EVENTLOG_MAX_BANKS);
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t alg, size;
+        if (!take_u16(&c, &alg) || !take_u16(&c, &size))
+            return fail(ret_error, -EBADMSG, "the Spec ID event's algorithm table is cut off");
+        if (size == 0 || size > EVENTLOG_MAX_DIGEST)
+            return fail(ret_error, -EBADMSG, "the Spec ID event gives algorithm 0x%04x a digest size of %u", alg, size);
+        size_t known = eventlog_alg_size(alg);
+        if (known && known != size)
+            return fail(ret_error, -EBADMSG, "the Spec ID event gives %s a digest size of %u instead of %zu",
+                        eventlog_alg_name(alg), size, known);
+        log->algs[i].alg = alg;
+        log->algs[i].size = size;
+    }
+    log->n_algs = n;
+    return 0;
+}
+
+static int alg_size(const struct eventlog *log, uint16_t alg)
+{
+    for (uint32_t i = 0; i < log->n_algs; i++)
+        if (log->algs[i].alg == alg)
+            return log->algs[i].size;
+    return -1;
+}
+
+/* A TCG_PCR_EVENT (SHA1 format). */
+static int parse_sha1_event(struct cursor *c, const struct eventlog_limits *lim, struct eventlog_event *ev,
+                            size_t index, char **ret_error)
+{
+    const uint8_t *digest;
+    size_t start = c->off;
+    if (!take_u32(c, &ev->pcr) || !take_u32(c, &ev->type) || !take(c, 20, &digest) || !take_u32(c, &ev->data_len))
+        return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index, start);
+    ev->n_digests = 1;
+    ev->digests[0] = (struct eventlog_digest){EVENTLOG_ALG_SHA1, 20, digest};
+    ev->offset = start;
+    if (ev->data_len > lim->max_event)
+        return fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index,
+                    start, ev->data_len, lim->max_event);
+    if (!take(c, ev->data_len, &ev->data))
+        return fail(ret_error, -EBADMSG,
+                    "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)", index,
+                    start, ev->data_len, c->left);
+    return 0;
+}
+
+/* A TCG_PCR_EVENT2 (crypto-agile). */
+static int parse_agile_event(const struct eventlog *log, struct cursor *c, const struct eventlog_limits *lim,
+                             struct eventlog_event *ev, size_t index, char **ret_error)
+{
+    size_t start = c->off;
+    if (!take_u32(c, &ev->pcr) || !take_u32(c, &ev->type) || !take_u32(c, &ev->n_digests))
+        return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index, start);
+    ev->offset = start;
+    if (ev->n_digests == 0 || ev->n_digests > log->n_algs)
+        return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx has %u digests; the Spec ID event allows 1 to %u",
+                    index, start, ev->n_digests, log->n_algs);
+    for (uint32_t i = 0; i < ev->n_digests; i++) {
+        uint16_t alg;
+        if (!take_u16(c, &alg))
+            return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests", index, start);
+        int size = alg_size(log, alg);
+        if (size < 0)
+            return fail(ret_error, -EBADMSG,
+                        "event %zu at offset 0x%zx has a digest of algorithm 0x%04x, which the Spec ID event does "
+                        "not list",
+                        index, start, alg);
+        ev->digests[i].alg = alg;
+        ev->digests[i].size = (uint16_t)size;
+        if (!take(c, (size_t)size, &ev->digests[i].value))
+            return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests", index, start);
+    }
+    if (!take_u32(c, &ev->data_len))
+        return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off before its data size", index, start);
+    if (ev->data_len > lim->max_event)
+        return fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index,
+                    start, ev->data_len, lim->max_event);
+    if (!take(c, ev->data_len, &ev->data))
+        return fail(ret_error, -EBADMSG,
+                    "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)", index,
+                    start, ev->data_len, c->left);
+    return 0;
+}
+
+/* Where the events end: the rest is padding, or a record that cannot be an event (PCR index > 23). */
+static bool at_end(const struct cursor *c)
+{
+    if (c->left == 0)
+        return true;
+    size_t n = c->left < 12 ? c->left : 12;
+    if (is_padding(c->p, n))
+        return true;
+    if (c->left >= 4) {
+        uint32_t pcr = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
+        return pcr >= EVENTLOG_PCRS;
+    }
+    return false;
+}
+
+static int parse_events(struct eventlog *log, struct cursor *c, const struct eventlog_limits *lim, size_t *cap,
+                        char **ret_error)
+{
+    while (!at_end(c)) {
+        struct eventlog_event ev = {0};
+        int r = log->format == EVENTLOG_FORMAT_CRYPTO_AGILE
+                    ? parse_agile_event(log, c, lim, &ev, log->n_events + 1, ret_error)
+                    : parse_sha1_event(c, lim, &ev, log->n_events + 1, ret_error);
+        if (r == 0)
+            r = push_event(log, cap, &ev);
+        if (r < 0)
+            return r == -ENOMEM ? fail(ret_error, r, "out of memory") : r;
+    }
+    log->end = c->off;
+    log->trailing_bytes = c->left > 0;
+    return 0;
+}
+
+int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits, struct eventlog **ret_log,
+                   char **ret_error)
+{
+    struct eventlog_limits lim = limits ? *limits : EVENTLOG_LIMITS_DEFAULT;
+    if (ret_error)
+        *ret_error = NULL;
+    if (len == 0)
+        return fail(ret_error, -ENODATA, "the event log is empty");
+    if (len > lim.max_log)
+        return fail(ret_error, -EFBIG, "the event log is %zu bytes; the limit is %zu", len, lim.max_log);
+
+    struct eventlog *log = calloc(1, sizeof(*log));
+    if (!log || !(log->buf = malloc(len))) {
+        free(log);
+        return fail(ret_error, -ENOMEM, "out of memory");
+    }
+    memcpy(log->buf, buf, len);
+    log->len = len;
+
+    struct cursor c = {log->buf, len, 0};
+    struct eventlog_event first = {0};
+    size_t cap = 0;
+    int r = parse_sha1_event(&c, &lim, &first, 0, ret_error);
+    static const char spec_id[] = "Spec ID Event03";
+    if (r == 0 && first.type == EV_NO_ACTION && first.data_len >= sizeof(spec_id) &&
+        memcmp(first.data, spec_id, sizeof(spec_id)) == 0) {
+        log->format = EVENTLOG_FORMAT_CRYPTO_AGILE;
+        r = parse_spec_id(log, first.data, first.data_len, ret_error);
+    } else if (r == 0) {
+        /* SHA1 format: the first record is an ordinary event (a TCG 1.2 "Spec ID Event00" is EV_NO_ACTION
+         * and replays to nothing). */
+        log->format = EVENTLOG_FORMAT_SHA1;
+        log->n_algs = 1;
+        log->algs[0].alg = EVENTLOG_ALG_SHA1;
+        log->algs[0].size = 20;
+        r = push_event(log, &cap, &first);
+        if (r < 0)
+            fail(ret_error, r, "out of memory");
+    }
+    if (r == 0)
+        r = parse_events(log, &c, &lim, &cap, ret_error);
+    if (r < 0) {
+        eventlog_free(log);
+        return r;
+    }
+    *ret_log = log;
+    return 0;
+}
+
+void eventlog_free(struct eventlog *log)
+{
+    if (!log)
+        return;
+    free(log->events);
+    free(log->buf);
+    free(log);
+}
+
+int eventlog_load(const char *path, const struct eventlog_limits *limits, struct eventlog **ret_log, char **ret_error)
+{
+    struct eventlog_limits lim = limits ? *limits : EVENTLOG_LIMITS_DEFAULT;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(ret_error, -errno, "%s: cannot open: %s", path, strerror(errno));
+
+    /* securityfs reports size 0 for binary_bios_measurements: read until EOF, never past the limit. */
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *buf = malloc(cap);
+    int r = buf ? 0 : -ENOMEM;
+    while (r == 0) {
+        if (len == cap) {
+            if (cap > lim.max_log) {
+                r = fail(ret_error, -EFBIG, "%s: larger than the event log limit of %zu bytes", path, lim.max_log);
+                break;
+            }
+            uint8_t *b = realloc(buf, cap * 2);
+            if (!b) {
+                r = -ENOMEM;
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            r = fail(ret_error, -errno, "%s: read error: %s", path, strerror(errno));
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (r == -ENOMEM)
+        fail(ret_error, r, "out of memory");
+    if (r == 0) {
+        r = eventlog_parse(buf, len, &lim, ret_log, ret_error);
+        if (r < 0 && ret_error && *ret_error) {
+            char *with_path = NULL;
+            if (asprintf(&with_path, "%s: %s", path, *ret_error) >= 0) {
+                free(*ret_error);
+                *ret_error = with_path;
+            }
+        }
+    }
+    free(buf);
+    return r;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Replaying a TCG event log to PCR values, per bank (TCG PC Client Platform Firmware Profile). */
+#include "eventlog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#define EV_NO_ACTION 0x3
+
+static const EVP_MD *alg_md(uint16_t alg)
+{
+    switch (alg) {
+    case EVENTLOG_ALG_SHA1:
+        return EVP_sha1();
+    case EVENTLOG_ALG_SHA256:
+        return EVP_sha256();
+    case EVENTLOG_ALG_SHA384:
+        return EVP_sha384();
+    case EVENTLOG_ALG_SHA512:
+        return EVP_sha512();
+    case EVENTLOG_ALG_SM3_256:
+        return EVP_sm3();
+    }
+    return NULL;
+}
+
+/* "StartupLocality\0" + locality: the locality TPM2_Startup ran in is PCR 0's initial last byte (3 for
+ * startup from locality 3, 4 for an H-CRTM). */
+static uint8_t startup_locality(const struct eventlog *log)
+{
+    static const char sig[] = "StartupLocality";
+    for (size_t i = 0; i < log->n_events; i++) {
+        const struct eventlog_event *e = &log->events[i];
+        if (e->type == EV_NO_ACTION && e->pcr == 0 && e->data_len >= sizeof(sig) + 1 &&
+            memcmp(e->data, sig, sizeof(sig)) == 0)
+            return e->data[sizeof(sig)];
+    }
+    return 0;
+}
+
+static int extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest)
+{
+    unsigned int n = 0;
+    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pcr, size) ||
+        !EVP_DigestUpdate(ctx, digest, size) || !EVP_DigestFinal_ex(ctx, pcr, &n) || n != size)
+        return -EIO;
+    return 0;
+}
+
+int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char **ret_error)
+{
+    const EVP_MD *md[EVENTLOG_MAX_BANKS] = {0};
+    int bank_of_alg[EVENTLOG_MAX_BANKS];
+    memset(ret, 0, sizeof(*ret));
+    if (ret_error)
+        *ret_error = NULL;
+
+    ret->startup_locality = startup_locality(log);
+    for (uint32_t i = 0; i < log->n_algs; i++) {
+        bank_of_alg[i] = -1;
+        if (!(md[ret->n_banks] = alg_md(log->algs[i].alg)))
+            continue; /* a bank we cannot hash (an unknown algorithm): not replayed */
+        struct eventlog_bank *b = &ret->banks[ret->n_banks];
+        b->alg = log->algs[i].alg;
+        b->size = log->algs[i].size;
+        b->pcr[0][b->size - 1] = ret->startup_locality;
+        bank_of_alg[i] = (int)ret->n_banks++;
+    }
+
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return -ENOMEM;
+    int r = 0;
+    for (size_t i = 0; i < log->n_events && r == 0; i++) {
+        const struct eventlog_event *e = &log->events[i];
+        if (e->type == EV_NO_ACTION || e->pcr >= EVENTLOG_PCRS)
+            continue; /* not extended (TCG PFP); pcr >= 24 cannot occur after parsing */
+        for (uint32_t d = 0; d < e->n_digests && r == 0; d++) {
+            for (uint32_t a = 0; a < log->n_algs; a++) {
+                if (log->algs[a].alg != e->digests[d].alg || bank_of_alg[a] < 0)
+                    continue;
+                struct eventlog_bank *b = &ret->banks[bank_of_alg[a]];
+                r = extend(ctx, md[bank_of_alg[a]], b->pcr[e->pcr], b->size, e->digests[d].value);
+                b->n_extends[e->pcr]++;
+            }
+        }
+    }
+    EVP_MD_CTX_free(ctx);
+    if (r < 0 && ret_error && asprintf(ret_error, "hashing failed while replaying the log") < 0)
+        *ret_error = NULL;
+    return r;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+char *eventlog_pcrs_json(const struct eventlog_pcrs *pcrs)
+{
+    cJSON *root = cJSON_CreateObject(), *banks = cJSON_AddObjectToObject(root, "pcrs");
+    cJSON *counts = cJSON_AddObjectToObject(root, "events");
+    cJSON_AddNumberToObject(root, "startup_locality", pcrs->startup_locality);
+    for (uint32_t i = 0; i < pcrs->n_banks && banks && counts; i++) {
+        const struct eventlog_bank *b = &pcrs->banks[i];
+        const char *name = eventlog_alg_name(b->alg);
+        char alg[16], key[4], value[2 * EVENTLOG_MAX_DIGEST + 1];
+        if (!name) {
+            snprintf(alg, sizeof(alg), "0x%04x", b->alg);
+            name = alg;
+        }
+        cJSON *bank = cJSON_AddObjectToObject(banks, name), *count = cJSON_AddObjectToObject(counts, name);
+        for (int p = 0; p < EVENTLOG_PCRS && bank && count; p++) {
+            if (!b->n_extends[p])
+                continue;
+            snprintf(key, sizeof(key), "%d", p);
+            hex(b->pcr[p], b->size, value);
+            cJSON_AddStringToObject(bank, key, value);
+            cJSON_AddNumberToObject(count, key, b->n_extends[p]);
+        }
+    }
+    char *out = cJSON_Print(root);
+    cJSON_Delete(root);
+    return out;
+}
