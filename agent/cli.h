@@ -18,7 +18,8 @@ struct tagent_command {
     int (*run)(struct tagent_cli *cli, int argc, char **argv); /* argv[0] is the command name */
 };
 
-extern const struct tagent_command cmd_help, cmd_version, cmd_setup, cmd_fetch_ekcert;
+extern const struct tagent_command cmd_help, cmd_version, cmd_setup, cmd_fetch_ekcert,
+    cmd_eventlog;
 
 /* NULL-terminated, in the order `tagent help` lists them. */
 extern const struct tagent_command *const tagent_commands[];

@@ -13,6 +13,7 @@ const struct tagent_command *const tagent_commands[] = {
     &cmd_version,
     &cmd_setup,
     &cmd_fetch_ekcert,
+    &cmd_eventlog,
     NULL,
 };
 

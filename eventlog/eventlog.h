@@ -78,6 +78,12 @@ void eventlog_free(struct eventlog *log);
 int eventlog_load(const char *path, const struct eventlog_limits *limits, struct eventlog **ret_log,
                   char **ret_error);
 
+/* The ACPI TPM2 table's log area (LASA, LAML), as the Go agent finds the log. */
+int eventlog_acpi_region(const char *table_path, uint64_t *ret_lasa, uint32_t *ret_laml, char **ret_error);
+/* Reads LAML bytes at LASA from mem_path (/dev/mem) and parses them; padding after the events is fine. */
+int eventlog_load_acpi(const char *table_path, const char *mem_path, const struct eventlog_limits *limits,
+                       struct eventlog **ret_log, char **ret_error);
+
 /* "EV_EFI_VARIABLE_BOOT", the TXT "LCP_CONTROL_HASH", or NULL for unknown types. */
 const char *eventlog_type_name(uint32_t type);
 /* "SHA256", ... or NULL. Digest size 20/32/48/64, or 0. */
@@ -109,11 +115,9 @@ char *eventlog_pcrs_json(const struct eventlog_pcrs *pcrs);
 
 /* ---- HVS measure-log JSON (spec section 6) ---- */
 
-/* One source of events for the measure log, in the order the Go agent concatenates them. */
-struct eventlog_app_event; /* a line of /opt/trustagent/var/ramfs/pcr_event_log */
-
-/* The measure-log JSON of a UEFI log and, optionally, the tbootxm application-event file's text
- * (app_events may be NULL). Pretty is the `tagent eventlog` (indented) form. Caller frees. */
+/* The measure-log JSON of a UEFI log (may be NULL) and, optionally, the text of tbootxm's application-event
+ * file /opt/trustagent/var/ramfs/pcr_event_log (app_events may be NULL). pretty: indented, as
+ * `tagent eventlog` prints it. Caller frees *ret_json. */
 int eventlog_measure_log_json(const struct eventlog *log, const char *app_events, size_t app_events_len,
                               bool pretty, char **ret_json, char **ret_error);
 
@@ -129,31 +133,44 @@ struct ima_entry {
     uint8_t file_hash[64];
     uint32_t file_hash_len;
     char *path;                   /* the file name as the log states it */
-    uint8_t *signature;           /* ima-sig only, else NULL */
+    uint8_t *signature;           /* ima-sig with a signature only, else NULL */
     uint32_t signature_len;
-    bool template_hash_ok;        /* the stated template hash equals the one recomputed from the data */
+    bool violation;               /* all-zero template hash: the kernel extended all 0xff instead */
+    bool template_hash_ok;        /* the stated template hash equals the one recomputed from the data
+                                   * (always true for a violation, whose stated hash is zero by design) */
 };
 
 struct ima_log {
     struct ima_entry *entries;
     size_t n_entries;
+    size_t trailing_bytes; /* binary: bytes after the last record, too few to start one (not an error) */
 };
 
-/* ascii_runtime_measurements / binary_runtime_measurements. A line or record that does not parse is an
- * error naming its line number / offset. */
+/* ascii_runtime_measurements / binary_runtime_measurements (little-endian records, as x86 kernels and
+ * ima_canonical_fmt write them). A line or record that does not parse is an error naming its line number /
+ * offset; an empty input is an empty log. Templates ima, ima-ng and ima-sig are understood; any other template
+ * is an error.
+ * Ascii: the PCR, template hash, template name and file-hash fields are split at single spaces; the file name
+ * is the rest of the line as the kernel prints it (spaces included). For ima-sig a last space-separated hex
+ * word is the signature; when the text allows two readings (a name ending in a hex word, a trailing space)
+ * the one whose template hash recomputes wins. Empty lines are skipped.
+ * Binary: bytes after the last record that are fewer than a record's fixed header (PCR, template hash, name
+ * length: 28 bytes) are counted in trailing_bytes; a record cut off after that is an error. */
 int ima_parse_ascii(const char *text, size_t len, struct ima_log **ret_log, char **ret_error);
 int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, char **ret_error);
-/* Picks the format by content. */
+/* Reads at most max_len bytes (0: 64 MiB) and picks the format by content: NUL bytes among the first four
+ * (a binary record's little-endian PCR index) mean binary. */
 int ima_load(const char *path, size_t max_len, struct ima_log **ret_log, char **ret_error);
 void ima_log_free(struct ima_log *log);
 
-/* PCR 10 replayed in a bank: SHA1 extends the template hashes; other banks extend the template data
- * hashed with that bank's algorithm (the kernel's behaviour since 5.x when the bank exists), or, for a log
- * that only carries SHA-1 template hashes, the SHA-1 hash zero-padded (the kernel's legacy behaviour). */
+/* PCR 10 replayed in a bank (EVENTLOG_ALG_*): SHA1 extends the stated template hashes; other banks extend
+ * the template data hashed with that bank's algorithm (the kernel's behaviour since 5.x when the bank
+ * exists). Violations extend all 0xff of the bank's size. Entries for other PCRs are skipped. */
 int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST], char **ret_error);
 
-/* HVS's imaLogs JSON: {"pcr":{"index":10,"bank":"SHA256"},"ima_measurements":[{"file":..,"measurement":..}],
- * "ima_template":"ima-ng"}. Caller frees. */
+/* HVS's imaLogs JSON, compact: {"pcr":{"index":10,"bank":"SHA256"},"ima_measurements":[{"file":..,
+ * "measurement":..}],"ima_template":"ima-ng"}, one measurement per entry in log order (lower-case hex of the
+ * file hash); ima_template is the first entry's template ("ima-ng" for an empty log). Caller frees. */
 int ima_logs_json(const struct ima_log *log, uint16_t bank, char **ret_json, char **ret_error);
 
 #endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `tagent eventlog [--file F] [--app-events F]`: the HVS measure-log JSON (Go-agent compatible, indented).
+ * `tagent eventlog --replay [--file F]`: the PCR values the log replays to, per bank, as JSON.
+ * Without --file the log is read from securityfs, else from the ACPI TPM2 log area in /dev/mem.
+ */
+#include "cli.h"
+#include "config.h"
+#include "eventlog.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECURITYFS_LOG   "/sys/kernel/security/tpm0/binary_bios_measurements"
+#define ACPI_TPM2_TABLE  "/sys/firmware/acpi/tables/TPM2"
+#define DEV_MEM          "/dev/mem"
+#define APP_EVENTS_FILE  "/opt/trustagent/var/ramfs/pcr_event_log"
+#define APP_EVENTS_MAX   (1u << 20)
+
+struct eventlog_args {
+    const char *file;
+    const char *app_events;
+    bool replay;
+};
+
+static int parse_args(int argc, char **argv, struct eventlog_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        bool has_value = i + 1 < argc;
+        if (!strcmp(argv[i], "--replay"))
+            a->replay = true;
+        else if (!strcmp(argv[i], "--file") && has_value)
+            a->file = argv[++i];
+        else if (!strcmp(argv[i], "--app-events") && has_value)
+            a->app_events = argv[++i];
+        else {
+            log_error("eventlog: unexpected argument \"%s\"; usage: %s", argv[i], cmd_eventlog.usage);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* securityfs first; the ACPI area (the Go agent's only source) when securityfs is not there. */
+static int load_system_log(const char *root, struct eventlog **ret_log)
+{
+    char *fs = config_path(root, SECURITYFS_LOG), *table = config_path(root, ACPI_TPM2_TABLE);
+    char *mem = config_path(root, DEV_MEM), *fs_error = NULL, *acpi_error = NULL;
+    int r = fs && table && mem ? eventlog_load(fs, NULL, ret_log, &fs_error) : -ENOMEM;
+    if (r < 0 && r != -ENOMEM) {
+        r = eventlog_load_acpi(table, mem, NULL, ret_log, &acpi_error);
+        if (r < 0)
+            log_error("eventlog: no event log could be read: %s; and from ACPI: %s%s", fs_error ? fs_error : "?",
+                      acpi_error ? acpi_error : "?",
+                      r == -EACCES || r == -EPERM ? " (reading them needs root)" : "");
+    }
+    free(fs);
+    free(table);
+    free(mem);
+    free(fs_error);
+    free(acpi_error);
+    return r;
+}
+
+/* The tbootxm application events: the given file, else the default one if it exists. */
+static int load_app_events(const char *root, const char *given, char **ret_text, size_t *ret_len)
+{
+    char *path = given ? strdup(given) : config_path(root, APP_EVENTS_FILE);
+    if (!path)
+        return -ENOMEM;
+    int r = config_read_file(path, APP_EVENTS_MAX, ret_text, ret_len);
+    if (r == -ENOENT && !given)
+        r = 0, *ret_text = NULL;
+    else if (r < 0)
+        log_error("eventlog: %s: cannot read: %s", path, strerror(-r));
+    free(path);
+    return r;
+}
+
+static int run(struct tagent_cli *cli, int argc, char **argv)
+{
+    struct eventlog_args args = {0};
+    struct eventlog *log = NULL;
+    char *error = NULL, *out = NULL, *app = NULL;
+    size_t app_len = 0;
+    int r = parse_args(argc, argv, &args);
+    if (r == 0 && args.file && (r = eventlog_load(args.file, NULL, &log, &error)) < 0)
+        log_error("eventlog: %s", error);
+    else if (r == 0 && !args.file)
+        r = load_system_log(cli->root, &log);
+
+    if (r == 0 && args.replay) {
+        struct eventlog_pcrs pcrs;
+        if ((r = eventlog_replay(log, &pcrs, &error)) < 0)
+            log_error("eventlog: replay failed: %s", error);
+        else if (!(out = eventlog_pcrs_json(&pcrs)))
+            r = -ENOMEM;
+    } else if (r == 0) {
+        r = load_app_events(cli->root, args.app_events, &app, &app_len);
+        if (r == 0 && (r = eventlog_measure_log_json(log, app, app_len, true, &out, &error)) < 0)
+            log_error("eventlog: %s", error);
+    }
+    if (r == 0)
+        puts(out);
+    free(out);
+    free(app);
+    free(error);
+    eventlog_free(log);
+    return r == 0 && fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
+}
+
+const struct tagent_command cmd_eventlog = {
+    .name = "eventlog",
+    .aliases = NULL,
+    .usage = "eventlog [--replay] [--file F] [--app-events F]",
+    .summary = "print the measure-log JSON HVS gets, or (--replay) the PCR values the log replays to",
+    .run = run,
+};
