@@ -183,13 +183,11 @@ static int parse_agile_event(const struct eventlog *log, struct cursor *c, const
     return 0;
 }
 
-/* Where the events end: the rest is padding, or a record that cannot be an event (PCR index > 23). */
+/* Where the events end: the rest is padding (all 0x00 or all 0xff, as in the ACPI log area up to LAML), or
+ * a record that cannot be an event (PCR index > 23: the Go agent stops there too). */
 static bool at_end(const struct cursor *c)
 {
-    if (c->left == 0)
-        return true;
-    size_t n = c->left < 12 ? c->left : 12;
-    if (is_padding(c->p, n))
+    if (c->left == 0 || is_padding(c->p, c->left))
         return true;
     if (c->left >= 4) {
         uint32_t pcr = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
