@@ -242,6 +242,8 @@ int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits 
         memcmp(first.data, spec_id, sizeof(spec_id)) == 0) {
         log->format = EVENTLOG_FORMAT_CRYPTO_AGILE;
         r = parse_spec_id(log, first.data, first.data_len, ret_error);
+    } else if (r == 0 && first.pcr >= EVENTLOG_PCRS) {
+        r = fail(ret_error, -EBADMSG, "this is not a TCG event log: its first record names PCR %u", first.pcr);
     } else if (r == 0) {
         /* SHA1 format: the first record is an ordinary event (a TCG 1.2 "Spec ID Event00" is EV_NO_ACTION
          * and replays to nothing). */

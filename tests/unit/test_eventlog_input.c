@@ -139,6 +139,12 @@ static void test_empty_random_and_limits(void **state)
     assert_non_null(strstr(error, "empty"));
     free(error);
 
+    /* not an event log at all (found by fuzzing: an ACPI table given as a log) */
+    uint8_t not_log[64] = "\0\0TPM2L";
+    assert_int_equal(eventlog_parse(not_log, sizeof(not_log), NULL, &log, &error), -EBADMSG);
+    assert_non_null(strstr(error, "not a TCG event log"));
+    free(error);
+
     /* deterministic random bytes: must not crash; PCR index >= 24 or bad sizes end or fail the parse */
     uint8_t junk[4096];
     uint32_t x = 99;
