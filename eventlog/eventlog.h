@@ -59,20 +59,23 @@ struct eventlog {
         uint16_t alg;
         uint16_t size;
     } algs[EVENTLOG_MAX_BANKS];
-    struct eventlog_event *events; /* every event after the header (Spec ID) event, in log order */
-    size_t n_events;
+    size_t n_events;     /* events after the header (Spec ID) event; read them with eventlog_event() */
     size_t end;          /* offset where parsing stopped */
     bool trailing_bytes; /* padding after the last event (e.g. the ACPI region up to LAML): not an error */
     uint8_t *buf;        /* the log's bytes (owned) */
     size_t len;
+    uint32_t *offsets;   /* where each event starts: 4 bytes per event keeps memory near the log's size */
 };
 
-/* Parses a whole log. Stops cleanly at padding (an all-zero or all-0xff record, a PCR index > 23 or a
- * digest count that is not the Spec ID's); an event cut off by the end of the buffer is an error. On error
- * returns a negative errno and *ret_error (caller frees) says which event, at which offset, and why. */
+/* Parses a whole log. Stops cleanly at padding (all 0x00 or all 0xff up to the end, as in the ACPI log
+ * area) or at a record naming a PCR index > 23; an event cut off by the end of the buffer is an error. On
+ * error returns a negative errno and *ret_error (caller frees) says which event, at which offset, and why. */
 int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits, struct eventlog **ret_log,
                    char **ret_error);
 void eventlog_free(struct eventlog *log);
+
+/* Event i (0-based, after the header) of a parsed log; its pointers point into log->buf. */
+void eventlog_event(const struct eventlog *log, size_t i, struct eventlog_event *ret_event);
 
 /* Reads a file (at most limits->max_log bytes) and parses it. */
 int eventlog_load(const char *path, const struct eventlog_limits *limits, struct eventlog **ret_log,

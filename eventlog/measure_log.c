@@ -96,7 +96,8 @@ static int add_uefi_log(struct groups *g, const struct eventlog *log, char **ret
 {
     unsigned tboot_modules = 0;
     for (size_t i = 0; i < log->n_events; i++) {
-        const struct eventlog_event *e = &log->events[i];
+        struct eventlog_event ev, *e = &ev;
+        eventlog_event(log, i, &ev);
         const char *type_name = eventlog_type_name(e->type);
         char *tag = NULL;
         if (e->type == EV_TBOOT_MODULE) {

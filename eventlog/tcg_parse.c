@@ -74,17 +74,17 @@ static bool is_padding(const uint8_t *p, size_t n)
     return zeros || ones;
 }
 
-static int push_event(struct eventlog *log, size_t *cap, const struct eventlog_event *ev)
+static int push_offset(struct eventlog *log, size_t *cap, size_t offset)
 {
     if (log->n_events == *cap) {
         size_t ncap = *cap ? *cap * 2 : 64;
-        struct eventlog_event *e = realloc(log->events, ncap * sizeof(*e));
-        if (!e)
+        uint32_t *o = realloc(log->offsets, ncap * sizeof(*o));
+        if (!o)
             return -ENOMEM;
-        log->events = e;
+        log->offsets = o;
         *cap = ncap;
     }
-    log->events[log->n_events++] = *ev;
+    log->offsets[log->n_events++] = (uint32_t)offset; /* max_log is below 4 GiB */
     return 0;
 }
 
@@ -205,7 +205,7 @@ static int parse_events(struct eventlog *log, struct cursor *c, const struct eve
                     ? parse_agile_event(log, c, lim, &ev, log->n_events + 1, ret_error)
                     : parse_sha1_event(c, lim, &ev, log->n_events + 1, ret_error);
         if (r == 0)
-            r = push_event(log, cap, &ev);
+            r = push_offset(log, cap, ev.offset);
         if (r < 0)
             return r == -ENOMEM ? fail(ret_error, r, "out of memory") : r;
     }
@@ -214,29 +214,22 @@ static int parse_events(struct eventlog *log, struct cursor *c, const struct eve
     return 0;
 }
 
-int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits, struct eventlog **ret_log,
-                   char **ret_error)
+/* Parses buf, which the new log takes over (freed on failure too). */
+static int parse_owned(uint8_t *buf, size_t len, const struct eventlog_limits *lim, struct eventlog **ret_log,
+                       char **ret_error)
 {
-    struct eventlog_limits lim = limits ? *limits : EVENTLOG_LIMITS_DEFAULT;
-    if (ret_error)
-        *ret_error = NULL;
-    if (len == 0)
-        return fail(ret_error, -ENODATA, "the event log is empty");
-    if (len > lim.max_log)
-        return fail(ret_error, -EFBIG, "the event log is %zu bytes; the limit is %zu", len, lim.max_log);
-
     struct eventlog *log = calloc(1, sizeof(*log));
-    if (!log || !(log->buf = malloc(len))) {
-        free(log);
+    if (!log) {
+        free(buf);
         return fail(ret_error, -ENOMEM, "out of memory");
     }
-    memcpy(log->buf, buf, len);
+    log->buf = buf;
     log->len = len;
 
     struct cursor c = {log->buf, len, 0};
     struct eventlog_event first = {0};
     size_t cap = 0;
-    int r = parse_sha1_event(&c, &lim, &first, 0, ret_error);
+    int r = parse_sha1_event(&c, lim, &first, 0, ret_error);
     static const char spec_id[] = "Spec ID Event03";
     if (r == 0 && first.type == EV_NO_ACTION && first.data_len >= sizeof(spec_id) &&
         memcmp(first.data, spec_id, sizeof(spec_id)) == 0) {
@@ -251,12 +244,11 @@ int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits 
         log->n_algs = 1;
         log->algs[0].alg = EVENTLOG_ALG_SHA1;
         log->algs[0].size = 20;
-        r = push_event(log, &cap, &first);
-        if (r < 0)
+        if ((r = push_offset(log, &cap, 0)) < 0)
             fail(ret_error, r, "out of memory");
     }
     if (r == 0)
-        r = parse_events(log, &c, &lim, &cap, ret_error);
+        r = parse_events(log, &c, lim, &cap, ret_error);
     if (r < 0) {
         eventlog_free(log);
         return r;
@@ -265,24 +257,69 @@ int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits 
     return 0;
 }
 
+static struct eventlog_limits limits_or_default(const struct eventlog_limits *limits)
+{
+    struct eventlog_limits lim = limits ? *limits : EVENTLOG_LIMITS_DEFAULT;
+    if (lim.max_log > UINT32_MAX)
+        lim.max_log = UINT32_MAX; /* event offsets are kept in 32 bits */
+    return lim;
+}
+
+int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits, struct eventlog **ret_log,
+                   char **ret_error)
+{
+    struct eventlog_limits lim = limits_or_default(limits);
+    if (ret_error)
+        *ret_error = NULL;
+    if (len == 0)
+        return fail(ret_error, -ENODATA, "the event log is empty");
+    if (len > lim.max_log)
+        return fail(ret_error, -EFBIG, "the event log is %zu bytes; the limit is %zu", len, lim.max_log);
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return fail(ret_error, -ENOMEM, "out of memory");
+    memcpy(copy, buf, len);
+    return parse_owned(copy, len, &lim, ret_log, ret_error);
+}
+
+void eventlog_event(const struct eventlog *log, size_t i, struct eventlog_event *ret)
+{
+    struct eventlog_limits lim = {.max_log = log->len, .max_event = log->len};
+    size_t off = log->offsets[i];
+    struct cursor c = {log->buf + off, log->len - off, off};
+    memset(ret, 0, sizeof(*ret));
+    /* Parsing already checked this record: decoding it again cannot fail. */
+    if (log->format == EVENTLOG_FORMAT_CRYPTO_AGILE)
+        parse_agile_event(log, &c, &lim, ret, i, NULL);
+    else
+        parse_sha1_event(&c, &lim, ret, i, NULL);
+}
+
 void eventlog_free(struct eventlog *log)
 {
     if (!log)
         return;
-    free(log->events);
+    free(log->offsets);
     free(log->buf);
     free(log);
 }
 
 int eventlog_load(const char *path, const struct eventlog_limits *limits, struct eventlog **ret_log, char **ret_error)
 {
-    struct eventlog_limits lim = limits ? *limits : EVENTLOG_LIMITS_DEFAULT;
+    struct eventlog_limits lim = limits_or_default(limits);
+    if (ret_error)
+        *ret_error = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return fail(ret_error, -errno, "%s: cannot open: %s", path, strerror(errno));
 
-    /* securityfs reports size 0 for binary_bios_measurements: read until EOF, never past the limit. */
-    size_t cap = 1 << 16, len = 0;
+    /* A regular file's size is known: allocate it once. securityfs reports 0 for binary_bios_measurements:
+     * read until EOF, growing, never past the limit. */
+    struct stat st;
+    size_t cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
+    if (cap > lim.max_log + 1)
+        cap = lim.max_log + 1;
+    size_t len = 0;
     uint8_t *buf = malloc(cap);
     int r = buf ? 0 : -ENOMEM;
     while (r == 0) {
@@ -309,18 +346,21 @@ int eventlog_load(const char *path, const struct eventlog_limits *limits, struct
         len += (size_t)n;
     }
     close(fd);
-    if (r == -ENOMEM)
-        fail(ret_error, r, "out of memory");
-    if (r == 0) {
-        r = eventlog_parse(buf, len, &lim, ret_log, ret_error);
-        if (r < 0 && ret_error && *ret_error) {
-            char *with_path = NULL;
-            if (asprintf(&with_path, "%s: %s", path, *ret_error) >= 0) {
-                free(*ret_error);
-                *ret_error = with_path;
-            }
+    if (r == 0 && len == 0)
+        r = fail(ret_error, -ENODATA, "%s: the event log is empty", path);
+    if (r < 0) {
+        if (r == -ENOMEM)
+            fail(ret_error, r, "out of memory");
+        free(buf);
+        return r;
+    }
+    r = parse_owned(buf, len, &lim, ret_log, ret_error);
+    if (r < 0 && ret_error && *ret_error) {
+        char *with_path = NULL;
+        if (asprintf(&with_path, "%s: %s", path, *ret_error) >= 0) {
+            free(*ret_error);
+            *ret_error = with_path;
         }
     }
-    free(buf);
     return r;
 }

@@ -29,18 +29,15 @@ static const EVP_MD *alg_md(uint16_t alg)
     return NULL;
 }
 
-/* "StartupLocality\0" + locality: the locality TPM2_Startup ran in is PCR 0's initial last byte (3 for
- * startup from locality 3, 4 for an H-CRTM). */
-static uint8_t startup_locality(const struct eventlog *log)
+/* "StartupLocality\0" + locality: the locality TPM2_Startup ran in (3, or 4 for an H-CRTM) is PCR 0's
+ * initial last byte. Returns -1 when e is not that event. */
+static int startup_locality(const struct eventlog_event *e)
 {
     static const char sig[] = "StartupLocality";
-    for (size_t i = 0; i < log->n_events; i++) {
-        const struct eventlog_event *e = &log->events[i];
-        if (e->type == EV_NO_ACTION && e->pcr == 0 && e->data_len >= sizeof(sig) + 1 &&
-            memcmp(e->data, sig, sizeof(sig)) == 0)
-            return e->data[sizeof(sig)];
-    }
-    return 0;
+    if (e->type == EV_NO_ACTION && e->pcr == 0 && e->data_len >= sizeof(sig) + 1 &&
+        memcmp(e->data, sig, sizeof(sig)) == 0)
+        return e->data[sizeof(sig)];
+    return -1;
 }
 
 static int extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest)
@@ -60,7 +57,6 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
     if (ret_error)
         *ret_error = NULL;
 
-    ret->startup_locality = startup_locality(log);
     for (uint32_t i = 0; i < log->n_algs; i++) {
         bank_of_alg[i] = -1;
         if (!(md[ret->n_banks] = alg_md(log->algs[i].alg)))
@@ -68,7 +64,6 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
         struct eventlog_bank *b = &ret->banks[ret->n_banks];
         b->alg = log->algs[i].alg;
         b->size = log->algs[i].size;
-        b->pcr[0][b->size - 1] = ret->startup_locality;
         bank_of_alg[i] = (int)ret->n_banks++;
     }
 
@@ -77,9 +72,18 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
         return -ENOMEM;
     int r = 0;
     for (size_t i = 0; i < log->n_events && r == 0; i++) {
-        const struct eventlog_event *e = &log->events[i];
-        if (e->type == EV_NO_ACTION || e->pcr >= EVENTLOG_PCRS)
-            continue; /* not extended (TCG PFP); pcr >= 24 cannot occur after parsing */
+        struct eventlog_event ev, *e = &ev;
+        eventlog_event(log, i, &ev);
+        int locality = startup_locality(e);
+        if (locality >= 0 && !ret->startup_locality) {
+            /* The event comes before any PCR 0 measurement (TCG PFP); set the start value of every bank. */
+            ret->startup_locality = (uint8_t)locality;
+            for (uint32_t b = 0; b < ret->n_banks; b++)
+                if (!ret->banks[b].n_extends[0])
+                    ret->banks[b].pcr[0][ret->banks[b].size - 1] = (uint8_t)locality;
+        }
+        if (e->type == EV_NO_ACTION)
+            continue; /* not extended (TCG PFP) */
         for (uint32_t d = 0; d < e->n_digests && r == 0; d++) {
             for (uint32_t a = 0; a < log->n_algs; a++) {
                 if (log->algs[a].alg != e->digests[d].alg || bank_of_alg[a] < 0)

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     for (size_t i = 0; i < log->n_events; i++) {
-        const struct eventlog_event *e = &log->events[i];
+        struct eventlog_event ev, *e = &ev;
+        eventlog_event(log, i, &ev);
         if (e->data < log->buf || e->data + e->data_len > log->buf + log->len || e->pcr >= EVENTLOG_PCRS)
             abort();
     }

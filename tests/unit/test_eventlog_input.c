@@ -60,9 +60,12 @@ static void check_every_cut(const char *name)
         }
         assert_true(part->n_events <= full->n_events);
         for (size_t i = 0; i < part->n_events; i++) {
-            assert_int_equal(part->events[i].offset, full->events[i].offset);
-            assert_int_equal(part->events[i].type, full->events[i].type);
-            assert_int_equal(part->events[i].data_len, full->events[i].data_len);
+            struct eventlog_event a, b;
+            eventlog_event(part, i, &a);
+            eventlog_event(full, i, &b);
+            assert_int_equal(a.offset, b.offset);
+            assert_int_equal(a.type, b.type);
+            assert_int_equal(a.data_len, b.data_len);
         }
         eventlog_free(part);
         partial++;
@@ -96,7 +99,8 @@ static void test_huge_length_fields(void **state)
     assert_int_equal(eventlog_parse(buf, len, NULL, &log, &error), 0);
     static const uint32_t huge[] = {0xffffffffu, 0x7fffffffu, 0x01000001u, (uint32_t)-32};
     for (size_t i = 0; i < log->n_events; i++) {
-        const struct eventlog_event *e = &log->events[i];
+        struct eventlog_event ev, *e = &ev;
+        eventlog_event(log, i, &ev);
         size_t size_field = (size_t)(e->data - log->buf) - 4;
         size_t count_field = e->offset + 8;
         for (size_t h = 0; h < sizeof(huge) / sizeof(huge[0]); h++) {
