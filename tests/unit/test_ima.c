@@ -113,7 +113,8 @@ static struct counts count(const struct ima_log *log)
 
 static const cJSON *ima_oracle(cJSON *expected, const char *file)
 {
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(expected, "files"), file);
+    const cJSON *f =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(expected, "files"), file);
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(f, "ima_oracle");
     assert_non_null(o);
     return o;
@@ -135,8 +136,9 @@ static bool entries_equal(const struct ima_entry *a, const struct ima_entry *b)
 {
     return a->pcr == b->pcr && memcmp(a->template_hash, b->template_hash, 20) == 0 &&
            a->template_kind == b->template_kind && strcmp(a->file_hash_alg, b->file_hash_alg) == 0 &&
-           a->file_hash_len == b->file_hash_len && memcmp(a->file_hash, b->file_hash, a->file_hash_len) == 0 &&
-           strcmp(a->path, b->path) == 0 && a->signature_len == b->signature_len &&
+           a->file_hash_len == b->file_hash_len &&
+           memcmp(a->file_hash, b->file_hash, a->file_hash_len) == 0 && strcmp(a->path, b->path) == 0 &&
+           a->signature_len == b->signature_len &&
            (a->signature_len == 0 || memcmp(a->signature, b->signature, a->signature_len) == 0) &&
            a->violation == b->violation && a->template_hash_ok == b->template_hash_ok;
 }
@@ -174,11 +176,14 @@ static void test_corpus_rust_keylime(void **state)
         assert_int_equal(log->entries[i].pcr, 10);
     }
     assert_string_equal(log->entries[0].path, "boot_aggregate");
-    assert_pcr10(log, EVENTLOG_ALG_SHA1, cJSON_GetObjectItem(cJSON_GetObjectItem(o, "pcr"), "10")->valuestring);
+    assert_pcr10(log, EVENTLOG_ALG_SHA1,
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(o, "pcr"), "10")->valuestring);
     assert_pcr10(log, EVENTLOG_ALG_SHA1, "82231c67a69da98dc5b3aa10f6343d33109225fc");
-    assert_pcr10(log, EVENTLOG_ALG_SHA256, "c4a065637fc6a7c55f2811dd06cb45dd037133be2b3dc5c3e6fbe6bf061db724");
-    assert_pcr10(log, EVENTLOG_ALG_SHA384, "cd3b31be56970702d736d8faebcf9c0ad90961e38a4922975b3f4cce4fa106096c51bb"
-                                           "5ef1b8dc41519ed18bd61afae5");
+    assert_pcr10(log, EVENTLOG_ALG_SHA256,
+                 "c4a065637fc6a7c55f2811dd06cb45dd037133be2b3dc5c3e6fbe6bf061db724");
+    assert_pcr10(log, EVENTLOG_ALG_SHA384,
+                 "cd3b31be56970702d736d8faebcf9c0ad90961e38a4922975b3f4cce4fa106096c51bb"
+                 "5ef1b8dc41519ed18bd61afae5");
     ima_log_free(log);
     cJSON_Delete(expected);
 }
@@ -199,9 +204,11 @@ static void test_corpus_keylime_sha256(void **state)
     assert_int_equal(log->entries[1].file_hash_len, 32);
     assert_string_equal(hex(log->entries[1].file_hash, 32),
                         "96d7fae8adb7286a419a88f78c13d35fb782d63df654b7db56f154765698b754");
-    assert_pcr10(log, EVENTLOG_ALG_SHA1, cJSON_GetObjectItem(cJSON_GetObjectItem(o, "pcr"), "10")->valuestring);
+    assert_pcr10(log, EVENTLOG_ALG_SHA1,
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(o, "pcr"), "10")->valuestring);
     assert_pcr10(log, EVENTLOG_ALG_SHA1, "8adcb4304b78ee782bbba3733b191591e75dc83d");
-    assert_pcr10(log, EVENTLOG_ALG_SHA256, "8dcd5e7eb63e363377ec19b0d358601ccc19f25a30486f35784c5288dbb91d9d");
+    assert_pcr10(log, EVENTLOG_ALG_SHA256,
+                 "8dcd5e7eb63e363377ec19b0d358601ccc19f25a30486f35784c5288dbb91d9d");
     ima_log_free(log);
     cJSON_Delete(expected);
 }
@@ -228,7 +235,8 @@ static void test_corpus_tpm2_tss_binary(void **state)
         assert_int_equal(log->entries[i].template_kind, IMA_TEMPLATE_IMA_NG);
     }
     assert_pcr10(log, EVENTLOG_ALG_SHA1, "ef2a20de2a84a4780f92ab11d5c4934c709dff00");
-    assert_pcr10(log, EVENTLOG_ALG_SHA256, "700a1bb47bc2bc005f2d8e23d80e2a1e301733c1d29023c52d1d7d149719eb64");
+    assert_pcr10(log, EVENTLOG_ALG_SHA256,
+                 "700a1bb47bc2bc005f2d8e23d80e2a1e301733c1d29023c52d1d7d149719eb64");
     ima_log_free(log);
     cJSON_Delete(expected);
 }
@@ -250,7 +258,8 @@ static void test_corpus_isecl(void **state)
     assert_int_equal(log->entries[72].file_hash_len, 20);
     assert_string_equal(log->entries[72].path, "/tmp/sh-thd.UuOjlg");
     assert_pcr10(log, EVENTLOG_ALG_SHA1, "70d750b2dcfc7e0c17bdcc6fa01564f129fcd3af");
-    assert_pcr10(log, EVENTLOG_ALG_SHA256, "c08e235d3da8aa59e90993de2791fb31ab4320f17860e022ed3ea9aab52888bd");
+    assert_pcr10(log, EVENTLOG_ALG_SHA256,
+                 "c08e235d3da8aa59e90993de2791fb31ab4320f17860e022ed3ea9aab52888bd");
     ima_log_free(log);
 }
 
@@ -263,17 +272,24 @@ static const char hand_ascii[] =
     "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 /usr/bin/hello world\n"
     "10 0000000000000000000000000000000000000000 ima-ng "
     "sha256:0000000000000000000000000000000000000000000000000000000000000000 /tmp/viol\n"
-    "10 db66c6a75f74bf512a0a780d296490f7fadad579 ima-sig sha1:11f6ad8ec52a2984abaafd7c3b516503785c2072 /etc/a b "
+    "10 db66c6a75f74bf512a0a780d296490f7fadad579 ima-sig sha1:11f6ad8ec52a2984abaafd7c3b516503785c2072 "
+    "/etc/a b "
     "030204aabbccdd\n"
     "10 1d4f2fa369127a546b600aa915eb828e9bdb096a ima c00dbbc9dadfbe1e232e93a729dd4752fade0abf /boot/old\n";
 
 static const char hand_bin_hex[] =
-    "0a000000b93b2a274ef3cc281054b77eaf7528b85f07ca4306000000696d612d6e6745000000280000007368613235363a005891b5"
-    "b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03150000002f7573722f62696e2f68656c6c6f20776f726c64"
-    "000a000000000000000000000000000000000000000000000006000000696d612d6e673a000000280000007368613235363a000000"
-    "0000000000000000000000000000000000000000000000000000000000000a0000002f746d702f76696f6c000a000000db66c6a75f"
-    "74bf512a0a780d296490f7fadad57907000000696d612d736967360000001a000000736861313a0011f6ad8ec52a2984abaafd7c3b"
-    "516503785c2072090000002f6574632f6120620007000000030204aabbccdd0a0000001d4f2fa369127a546b600aa915eb828e9bdb"
+    "0a000000b93b2a274ef3cc281054b77eaf7528b85f07ca4306000000696d612d6e6745000000280000007368613235363a005891"
+    "b5"
+    "b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03150000002f7573722f62696e2f68656c6c6f20776f726c"
+    "64"
+    "000a000000000000000000000000000000000000000000000006000000696d612d6e673a000000280000007368613235363a0000"
+    "00"
+    "0000000000000000000000000000000000000000000000000000000000000a0000002f746d702f76696f6c000a000000db66c6a7"
+    "5f"
+    "74bf512a0a780d296490f7fadad57907000000696d612d736967360000001a000000736861313a0011f6ad8ec52a2984abaafd7c"
+    "3b"
+    "516503785c2072090000002f6574632f6120620007000000030204aabbccdd0a0000001d4f2fa369127a546b600aa915eb828e9b"
+    "db"
     "096a03000000696d61c00dbbc9dadfbe1e232e93a729dd4752fade0abf090000002f626f6f742f6f6c64";
 
 static struct ima_log *parse_ascii_ok(const char *text)
@@ -332,7 +348,8 @@ static void test_two_entry_sha256_oracle(void **state)
     snprintf(two, sizeof(two), "%.*s", (int)(second + 1 - hand_ascii), hand_ascii);
     struct ima_log *log = parse_ascii_ok(two);
     assert_int_equal(log->n_entries, 2);
-    assert_pcr10(log, EVENTLOG_ALG_SHA256, "997d423efe0e3c8194ff0cf788f17f8697ec745abb7899bd18a0192a70b00bcb");
+    assert_pcr10(log, EVENTLOG_ALG_SHA256,
+                 "997d423efe0e3c8194ff0cf788f17f8697ec745abb7899bd18a0192a70b00bcb");
     assert_pcr10(log, EVENTLOG_ALG_SHA1, "ccca2e1b5403c91caa37c3070e11075def3c9075");
     ima_log_free(log);
 }
@@ -357,7 +374,8 @@ static void test_ima_sig_readings(void **state)
     expect_sig_reading("10 f950c8598880886ceffc8dc423c1fe152fa1140e ima-sig "
                        "sha1:0000000000000000000000000000000000000001 /x \n",
                        "/x", 0);
-    /* A name whose last word looks like a signature, trailing space trimmed. Reading: name "/opt/x deadbeef". */
+    /* A name whose last word looks like a signature, trailing space trimmed. Reading: name "/opt/x deadbeef".
+     */
     expect_sig_reading("10 42246a884b01cdc4ffe10c06bb5ad5f0d4ec3808 ima-sig "
                        "sha1:1111111111111111111111111111111111111111 /opt/x deadbeef\n",
                        "/opt/x deadbeef", 0);
@@ -456,8 +474,9 @@ static void expect_ascii_error(const char *text, const char *fragment)
 static void test_bad_ascii_lines(void **state)
 {
     (void)state;
-    const char *ok = "10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng "
-                     "sha256:f4845392eca429a4c941a6a07fc32faf843a88c5c3dfa3b9329ab8f4171d9ce3 boot_aggregate\n";
+    const char *ok =
+        "10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng "
+        "sha256:f4845392eca429a4c941a6a07fc32faf843a88c5c3dfa3b9329ab8f4171d9ce3 boot_aggregate\n";
     char text[1024];
     struct {
         const char *line, *fragment;
@@ -473,7 +492,8 @@ static void test_bad_ascii_lines(void **state)
         {"10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng SHA1:00 a", "algorithm name \"SHA1\""},
         {"10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng sha1:001 a", "not hex"},
         {"10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng sha1:zz a", "not hex"},
-        {"10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng sha256:0011 a", "sha256 digest has 2 bytes, expected 32"},
+        {"10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng sha256:0011 a",
+         "sha256 digest has 2 bytes, expected 32"},
         {"10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng sha1: a", "sha1 digest is empty"},
         {"10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng sha1:0000000000000000000000000000000000000000",
          "line 2: no file name"},
@@ -487,7 +507,8 @@ static void test_bad_ascii_lines(void **state)
 
     /* A NUL inside a line; an over-long line; an "ima" name longer than the template's 255 bytes. */
     char nul[256];
-    size_t n = (size_t)snprintf(nul, sizeof(nul), "%s10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng sha1:00 a", ok);
+    size_t n = (size_t)snprintf(nul, sizeof(nul),
+                                "%s10 6309e2c83b7814367bb3912a55e5473454623535 ima-ng sha1:00 a", ok);
     nul[n - 1] = '\0';
     struct ima_log *log = NULL;
     char *err = NULL;
@@ -506,8 +527,9 @@ static void test_bad_ascii_lines(void **state)
     free(huge);
 
     char old[600];
-    n = (size_t)snprintf(old, sizeof(old), "10 1d4f2fa369127a546b600aa915eb828e9bdb096a ima "
-                                           "c00dbbc9dadfbe1e232e93a729dd4752fade0abf /");
+    n = (size_t)snprintf(old, sizeof(old),
+                         "10 1d4f2fa369127a546b600aa915eb828e9bdb096a ima "
+                         "c00dbbc9dadfbe1e232e93a729dd4752fade0abf /");
     memset(old + n, 'x', 300);
     old[n + 300] = '\0';
     expect_ascii_error(old, "line 1: file name is longer than 255");
@@ -592,7 +614,7 @@ static void test_truncated_binary(void **state)
 }
 
 /* Every prefix of an ascii log: an error naming a line, or the lines before the cut exactly, and a last
- * cut line that either is whole or does not recompute its template hash. */
+ * cut line that either is whole, or does not recompute its template hash, or is a violation. */
 static void truncate_ascii_everywhere(const char *text, size_t len)
 {
     struct ima_log *full = NULL;
@@ -613,8 +635,10 @@ static void truncate_ascii_everywhere(const char *text, size_t len)
             assert_true(log->n_entries <= full->n_entries);
             for (size_t i = 0; i < log->n_entries; i++) {
                 const struct ima_entry *e = &log->entries[i];
-                if (!entries_equal(e, &full->entries[i]))
-                    assert_true(i + 1 == log->n_entries && !e->template_hash_ok);
+                /* A violation's name is not covered by its (zero) template hash: only the cut shows. */
+                if (!entries_equal(e, &full->entries[i]) &&
+                    !(i + 1 == log->n_entries && (!e->template_hash_ok || e->violation)))
+                    fail_msg("cut at %zu: entry %zu (%s) differs and recomputes", cut, i + 1, e->path);
             }
             assert_usable(log);
             ima_log_free(log);
@@ -636,7 +660,10 @@ static void test_truncated_ascii(void **state)
     free(text);
     corpus_path(path, sizeof(path), "isecl/ima/ascii_runtime_measurements");
     text = (char *)slurp(path, &len);
-    truncate_ascii_everywhere(text, len < 3000 ? len : 3000);
+    /* Its first 3000 bytes or so, up to a whole line, keep the test quick under ASan. */
+    char *end = memrchr(text, '\n', len < 3000 ? len : 3000);
+    assert_non_null(end);
+    truncate_ascii_everywhere(text, (size_t)(end + 1 - text));
     free(text);
 }
 
@@ -822,22 +849,24 @@ static void test_load_limits(void **state)
 static void test_ima_logs_json_exact(void **state)
 {
     (void)state;
-    const char *text = "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng sha1:0000000000000000000000000000000000000000 "
-                       "boot_aggregate\n"
-                       "10 b93b2a274ef3cc281054b77eaf7528b85f07ca43 ima-ng "
-                       "sha256:5891B5B522D5DF086D0FF0B110FBD9D21BB4FC7163AF34D08286A2E846F6BE03 /usr/bin/hello world\n"
-                       "10 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ima-ng sha1:00000000000000000000000000000000000000ff "
-                       "/a \"quoted\\\" name\n";
+    const char *text =
+        "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng sha1:0000000000000000000000000000000000000000 "
+        "boot_aggregate\n"
+        "10 b93b2a274ef3cc281054b77eaf7528b85f07ca43 ima-ng "
+        "sha256:5891B5B522D5DF086D0FF0B110FBD9D21BB4FC7163AF34D08286A2E846F6BE03 /usr/bin/hello world\n"
+        "10 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ima-ng sha1:00000000000000000000000000000000000000ff "
+        "/a \"quoted\\\" name\n";
     struct ima_log *log = parse_ascii_ok(text);
     char *json = NULL, *err = NULL;
     assert_int_equal(ima_logs_json(log, EVENTLOG_ALG_SHA256, &json, &err), 0);
-    assert_string_equal(json, "{\"pcr\":{\"index\":10,\"bank\":\"SHA256\"},\"ima_measurements\":["
-                              "{\"file\":\"boot_aggregate\",\"measurement\":\"0000000000000000000000000000000000000000\"},"
-                              "{\"file\":\"/usr/bin/hello world\",\"measurement\":"
-                              "\"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\"},"
-                              "{\"file\":\"/a \\\"quoted\\\\\\\" name\",\"measurement\":"
-                              "\"00000000000000000000000000000000000000ff\"}],"
-                              "\"ima_template\":\"ima-ng\"}");
+    assert_string_equal(
+        json, "{\"pcr\":{\"index\":10,\"bank\":\"SHA256\"},\"ima_measurements\":["
+              "{\"file\":\"boot_aggregate\",\"measurement\":\"0000000000000000000000000000000000000000\"},"
+              "{\"file\":\"/usr/bin/hello world\",\"measurement\":"
+              "\"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\"},"
+              "{\"file\":\"/a \\\"quoted\\\\\\\" name\",\"measurement\":"
+              "\"00000000000000000000000000000000000000ff\"}],"
+              "\"ima_template\":\"ima-ng\"}");
     free(json);
     assert_int_equal(ima_logs_json(log, EVENTLOG_ALG_SHA1, &json, &err), 0);
     assert_non_null(strstr(json, "{\"pcr\":{\"index\":10,\"bank\":\"SHA1\"},"));

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * PCR 10 from an IMA log. The kernel extends every bank with the template data hashed in that bank's
+ * algorithm (ima_calc_field_array_hash per bank since 5.x), which for SHA-1 is the template hash the log
+ * states; a violation extends all 0xff instead of its all-zero template hash, so that a verifier cannot
+ * replay it to a clean value (ima_add_violation / ima_pcr_extend).
+ */
+#include "ima_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+static const EVP_MD *bank_md(uint16_t alg)
+{
+    switch (alg) {
+    case EVENTLOG_ALG_SHA1:
+        return EVP_sha1();
+    case EVENTLOG_ALG_SHA256:
+        return EVP_sha256();
+    case EVENTLOG_ALG_SHA384:
+        return EVP_sha384();
+    case EVENTLOG_ALG_SHA512:
+        return EVP_sha512();
+    case EVENTLOG_ALG_SM3_256:
+        return EVP_sm3();
+    default:
+        return NULL;
+    }
+}
+
+/* What entry e extends into the bank: digest of size bytes. */
+static int entry_digest(const struct ima_entry *e, const EVP_MD *md, uint16_t alg, uint8_t *digest,
+                        size_t size)
+{
+    if (e->violation) {
+        memset(digest, 0xff, size);
+        return 0;
+    }
+    if (alg == EVENTLOG_ALG_SHA1) {
+        memcpy(digest, e->template_hash, IMA_DIGEST_SIZE);
+        return 0;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    unsigned n = 0;
+    int r = ima_template_data(e, &data, &len);
+    if (r < 0)
+        return r;
+    if (!EVP_Digest(data, len, digest, &n, md, NULL) || n != size)
+        r = -EIO;
+    free(data);
+    return r;
+}
+
+static int extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest)
+{
+    unsigned n = 0;
+    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pcr, size) ||
+        !EVP_DigestUpdate(ctx, digest, size) || !EVP_DigestFinal_ex(ctx, pcr, &n) || n != size)
+        return -EIO;
+    return 0;
+}
+
+int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
+                     char **ret_error)
+{
+    const EVP_MD *md = bank_md(alg);
+    size_t size = eventlog_alg_size(alg);
+    if (!md || size == 0 || (size_t)EVP_MD_get_size(md) != size)
+        return ima_fail(ret_error, -EOPNOTSUPP, "PCR bank 0x%04x is not supported", alg);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return ima_fail(ret_error, -ENOMEM, "out of memory");
+
+    uint8_t pcr[EVENTLOG_MAX_DIGEST] = {0}, digest[EVENTLOG_MAX_DIGEST];
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < log->n_entries; i++) {
+        const struct ima_entry *e = &log->entries[i];
+        if (e->pcr != IMA_PCR)
+            continue;
+        r = entry_digest(e, md, alg, digest, size);
+        if (r == 0)
+            r = extend(ctx, md, pcr, size, digest);
+        if (r < 0)
+            r = ima_fail(ret_error, r, "entry %zu (%s): cannot hash it for %s", i + 1, e->path ? e->path : "",
+                         eventlog_alg_name(alg));
+    }
+    EVP_MD_CTX_free(ctx);
+    if (r == 0)
+        memcpy(ret_pcr, pcr, EVENTLOG_MAX_DIGEST);
+    return r;
+}
