@@ -4,7 +4,7 @@
  * keeps part of the log in the final-events table) or, as the Go agent reads it, the ACPI TPM2 table's
  * log area (LASA, LAML bytes) in /dev/mem.
  */
-#include "eventlog.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,16 +15,6 @@
 #include <unistd.h>
 
 #define ACPI_TPM2_MIN_LEN 76 /* up to and including LASA */
-
-__attribute__((format(printf, 3, 4))) static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
-        *ret_error = NULL;
-    va_end(ap);
-    return r;
-}
 
 static uint64_t le(const uint8_t *p, int n)
 {
@@ -39,18 +29,18 @@ int eventlog_acpi_region(const char *table_path, uint64_t *ret_lasa, uint32_t *r
     uint8_t t[ACPI_TPM2_MIN_LEN];
     int fd = open(table_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(ret_error, -errno, "%s: cannot open: %s", table_path, strerror(errno));
+        return eventlog_fail(ret_error, -errno, "%s: cannot open: %s", table_path, strerror(errno));
     ssize_t n = read(fd, t, sizeof(t));
     close(fd);
     if (n < 4 || memcmp(t, "TPM2", 4) != 0)
-        return fail(ret_error, -EBADMSG, "%s: not an ACPI TPM2 table (no \"TPM2\" signature)", table_path);
+        return eventlog_fail(ret_error, -EBADMSG, "%s: not an ACPI TPM2 table (no \"TPM2\" signature)", table_path);
     if (n < ACPI_TPM2_MIN_LEN || le(t + 4, 4) < ACPI_TPM2_MIN_LEN)
-        return fail(ret_error, -EBADMSG, "%s: the TPM2 table has no log area fields (LAML/LASA; %zd bytes)", table_path,
+        return eventlog_fail(ret_error, -EBADMSG, "%s: the TPM2 table has no log area fields (LAML/LASA; %zd bytes)", table_path,
                     n);
     *ret_laml = (uint32_t)le(t + 64, 4);
     *ret_lasa = le(t + 68, 8);
     if (*ret_laml == 0)
-        return fail(ret_error, -ENODATA, "%s: the TPM2 table's log area is empty (LAML 0)", table_path);
+        return eventlog_fail(ret_error, -ENODATA, "%s: the TPM2 table's log area is empty (LAML 0)", table_path);
     return 0;
 }
 
@@ -64,19 +54,19 @@ int eventlog_load_acpi(const char *table_path, const char *mem_path, const struc
     if (r < 0)
         return r;
     if (laml > lim.max_log)
-        return fail(ret_error, -EFBIG, "%s: the log area is %u bytes; the limit is %zu", table_path, laml, lim.max_log);
+        return eventlog_fail(ret_error, -EFBIG, "%s: the log area is %u bytes; the limit is %zu", table_path, laml, lim.max_log);
     uint8_t *buf = malloc(laml);
     if (!buf)
-        return fail(ret_error, -ENOMEM, "out of memory");
+        return eventlog_fail(ret_error, -ENOMEM, "out of memory");
     int fd = open(mem_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        r = fail(ret_error, -errno, "%s: cannot open: %s", mem_path, strerror(errno));
+        r = eventlog_fail(ret_error, -errno, "%s: cannot open: %s", mem_path, strerror(errno));
         goto out;
     }
     ssize_t n = pread(fd, buf, laml, (off_t)lasa);
     close(fd);
     if (n != (ssize_t)laml) {
-        r = fail(ret_error, n < 0 ? -errno : -EIO, "%s: cannot read %u bytes at 0x%llx (the TPM2 table's log area)",
+        r = eventlog_fail(ret_error, n < 0 ? -errno : -EIO, "%s: cannot read %u bytes at 0x%llx (the TPM2 table's log area)",
                  mem_path, laml, (unsigned long long)lasa);
         goto out;
     }

@@ -4,6 +4,7 @@
 #define TAGENT_IMA_INTERNAL_H
 
 #include "eventlog.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,11 +21,11 @@
 #define IMA_DIGEST_SIZE       20  /* SHA-1 template hash, and the "ima" template's file digest */
 #define IMA_PCR               10
 
-/* Sets *ret_error (when ret_error is not NULL) to the formatted message. */
-__attribute__((format(printf, 2, 3))) void ima_set_error(char **ret_error, const char *fmt, ...);
-/* ima_set_error, then evaluates to err: a macro, so that readers and static analysis alike see every failure
- * path return its negative errno. */
-#define ima_fail(ret_error, err, ...) (ima_set_error((ret_error), __VA_ARGS__), (err))
+/* Errors, hex and digests are shared with the TCG code (util.h). */
+#define ima_set_error eventlog_set_error
+#define ima_fail      eventlog_fail
+#define ima_hex_decode eventlog_hex_decode
+#define ima_hex_encode eventlog_hex_encode
 
 /* Copies at most cap-1 bytes of untrusted text into out for an error message, each byte outside printable
  * ASCII shown as '?', and returns out. */
@@ -52,8 +53,5 @@ int ima_entry_check(struct ima_entry *e);
 int ima_log_append(struct ima_log *log, struct ima_entry *e);
 void ima_entry_clear(struct ima_entry *e);
 
-/* Hex: decode exactly len characters (even, either case) into out (cap bytes); encode lower case + NUL. */
-int ima_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *ret_n);
-void ima_hex_encode(const uint8_t *in, size_t len, char *out);
 
 #endif

@@ -8,15 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ima_set_error(char **ret_error, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
-        *ret_error = NULL;
-    va_end(ap);
-}
-
 const char *ima_printable(char *out, size_t cap, const char *s, size_t n)
 {
     size_t i = 0;

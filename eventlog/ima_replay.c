@@ -13,24 +13,6 @@
 
 #include <openssl/evp.h>
 
-static const EVP_MD *bank_md(uint16_t alg)
-{
-    switch (alg) {
-    case EVENTLOG_ALG_SHA1:
-        return EVP_sha1();
-    case EVENTLOG_ALG_SHA256:
-        return EVP_sha256();
-    case EVENTLOG_ALG_SHA384:
-        return EVP_sha384();
-    case EVENTLOG_ALG_SHA512:
-        return EVP_sha512();
-    case EVENTLOG_ALG_SM3_256:
-        return EVP_sm3();
-    default:
-        return NULL;
-    }
-}
-
 /* What entry e extends into the bank: digest of size bytes. */
 static int entry_digest(const struct ima_entry *e, const EVP_MD *md, uint16_t alg, uint8_t *digest,
                         size_t size)
@@ -67,7 +49,7 @@ static int extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, 
 int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
                      char **ret_error)
 {
-    const EVP_MD *md = bank_md(alg);
+    const EVP_MD *md = eventlog_md(alg);
     size_t size = eventlog_alg_size(alg);
     if (!md || size == 0 || (size_t)EVP_MD_get_size(md) != size)
         return ima_fail(ret_error, -EOPNOTSUPP, "PCR bank 0x%04x is not supported", alg);

@@ -7,6 +7,7 @@
  * Groups of different sources (UEFI log, tbootxm application events) are not merged.
  */
 #include "tcg_internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -25,16 +26,6 @@ struct groups {
     cJSON *root; /* the JSON array */
     size_t first; /* groups of the current source start here */
 };
-
-__attribute__((format(printf, 3, 4))) static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
-        *ret_error = NULL;
-    va_end(ap);
-    return r;
-}
 
 /* The tpm_events array of the (pcr, bank) group of the current source, created on first use. */
 static cJSON *group_events(struct groups *g, uint32_t pcr, const char *bank)
@@ -57,16 +48,6 @@ static cJSON *group_events(struct groups *g, uint32_t pcr, const char *bank)
     cJSON *events = cJSON_AddArrayToObject(grp, "tpm_events");
     cJSON_AddItemToArray(g->root, grp);
     return events;
-}
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 static void add_event(cJSON *events, uint32_t type, const char *type_name, const char *tag, const char *measurement)
@@ -115,11 +96,11 @@ static int add_uefi_log(struct groups *g, const struct eventlog *log, char **ret
             char measurement[2 * EVENTLOG_MAX_DIGEST + 1];
             if (!bank)
                 continue; /* HVS knows no name for it */
-            hex(e->digests[d].value, e->digests[d].size, measurement);
+            eventlog_hex_encode(e->digests[d].value, e->digests[d].size, measurement);
             cJSON *events = group_events(g, e->pcr, bank);
             if (!events) {
                 free(tag);
-                return fail(ret_error, -ENOMEM, "out of memory");
+                return eventlog_fail(ret_error, -ENOMEM, "out of memory");
             }
             add_event(events, e->type, type_name, tag, measurement);
         }
@@ -144,7 +125,7 @@ static int add_app_line(struct groups *g, char *line, unsigned lineno, char **re
     for (char *f = strtok_r(line, "\t", &save); f && n < 4; f = strtok_r(NULL, "\t", &save))
         fields[n++] = f;
     if (n != 4 || strtok_r(NULL, "\t", &save))
-        return fail(ret_error, -EBADMSG, "application event line %u: expected 4 tab-separated fields", lineno);
+        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: expected 4 tab-separated fields", lineno);
     uint16_t alg = 0;
     for (uint16_t a = 1; a < 0x20 && !alg; a++)
         if (eventlog_alg_name(a) && !strcasecmp(eventlog_alg_name(a), fields[0]))
@@ -153,17 +134,17 @@ static int add_app_line(struct groups *g, char *line, unsigned lineno, char **re
     long pcr = strtol(fields[1], &end, 10);
     size_t mlen = strlen(fields[3]);
     if (!alg)
-        return fail(ret_error, -EBADMSG, "application event line %u: unknown bank \"%.16s\"", lineno, fields[0]);
+        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: unknown bank \"%.16s\"", lineno, fields[0]);
     if (*end || end == fields[1] || pcr < 0 || pcr >= EVENTLOG_PCRS)
-        return fail(ret_error, -EBADMSG, "application event line %u: PCR index must be 0 to 23", lineno);
+        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: PCR index must be 0 to 23", lineno);
     if (mlen != 2 * eventlog_alg_size(alg) || !is_hex(fields[3], mlen))
-        return fail(ret_error, -EBADMSG, "application event line %u: the measurement must be %zu hex digits", lineno,
+        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: the measurement must be %zu hex digits", lineno,
                     2 * eventlog_alg_size(alg));
     for (char *p = fields[3]; *p; p++)
         *p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
     cJSON *events = group_events(g, (uint32_t)pcr, eventlog_alg_name(alg));
     if (!events)
-        return fail(ret_error, -ENOMEM, "out of memory");
+        return eventlog_fail(ret_error, -ENOMEM, "out of memory");
     add_event(events, EV_APPLICATION, "APPLICATION_AGENT_MEASUREMENT", fields[2], fields[3]);
     return 0;
 }
@@ -172,12 +153,12 @@ static int add_app_events(struct groups *g, const char *text, size_t len, char *
 {
     char *copy = malloc(len + 1);
     if (!copy)
-        return fail(ret_error, -ENOMEM, "out of memory");
+        return eventlog_fail(ret_error, -ENOMEM, "out of memory");
     memcpy(copy, text, len);
     copy[len] = '\0';
     if (strlen(copy) != len) {
         free(copy);
-        return fail(ret_error, -EBADMSG, "the application event file contains a NUL byte");
+        return eventlog_fail(ret_error, -EBADMSG, "the application event file contains a NUL byte");
     }
     g->first = (size_t)cJSON_GetArraySize(g->root);
     int r = 0;
@@ -204,14 +185,14 @@ int eventlog_measure_log_json(const struct eventlog *log, const char *app_events
     if (ret_error)
         *ret_error = NULL;
     if (!g.root)
-        return fail(ret_error, -ENOMEM, "out of memory");
+        return eventlog_fail(ret_error, -ENOMEM, "out of memory");
     int r = log ? add_uefi_log(&g, log, ret_error) : 0;
     if (r == 0 && app_events)
         r = add_app_events(&g, app_events, app_events_len, ret_error);
     if (r == 0) {
         *ret_json = pretty ? cJSON_Print(g.root) : cJSON_PrintUnformatted(g.root);
         if (!*ret_json)
-            r = fail(ret_error, -ENOMEM, "out of memory");
+            r = eventlog_fail(ret_error, -ENOMEM, "out of memory");
     }
     cJSON_Delete(g.root);
     return r;

@@ -5,7 +5,7 @@
  * lists, otherwise every record is a TCG_PCR_EVENT. No length is trusted: each is checked against what is
  * left of the buffer and against the limits before it is used.
  */
-#include "eventlog.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,16 +53,6 @@ static bool take_u16(struct cursor *c, uint16_t *ret)
     return true;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
-        *ret_error = NULL;
-    va_end(ap);
-    return r;
-}
-
 /* Bytes that only pad the region after the last event (the ACPI log area is LAML bytes long). */
 static bool is_padding(const uint8_t *p, size_t n)
 {
@@ -95,19 +85,19 @@ static int parse_spec_id(struct eventlog *log, const uint8_t *data, uint32_t len
     const uint8_t *skip;
     uint32_t n;
     if (!take(&c, 16 + 4 + 4, &skip) || !take_u32(&c, &n))
-        return fail(ret_error, -EBADMSG, "the Spec ID event is too short (%u bytes)", len);
+        return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event is too short (%u bytes)", len);
     if (n == 0 || n > EVENTLOG_MAX_BANKS)
-        return fail(ret_error, -EBADMSG, "the Spec ID event lists %u algorithms; 1 to %d are possible", n,
+        return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event lists %u algorithms; 1 to %d are possible", n,
                     EVENTLOG_MAX_BANKS);
     for (uint32_t i = 0; i < n; i++) {
         uint16_t alg, size;
         if (!take_u16(&c, &alg) || !take_u16(&c, &size))
-            return fail(ret_error, -EBADMSG, "the Spec ID event's algorithm table is cut off");
+            return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event's algorithm table is cut off");
         if (size == 0 || size > EVENTLOG_MAX_DIGEST)
-            return fail(ret_error, -EBADMSG, "the Spec ID event gives algorithm 0x%04x a digest size of %u", alg, size);
+            return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event gives algorithm 0x%04x a digest size of %u", alg, size);
         size_t known = eventlog_alg_size(alg);
         if (known && known != size)
-            return fail(ret_error, -EBADMSG, "the Spec ID event gives %s a digest size of %u instead of %zu",
+            return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event gives %s a digest size of %u instead of %zu",
                         eventlog_alg_name(alg), size, known);
         log->algs[i].alg = alg;
         log->algs[i].size = size;
@@ -131,15 +121,15 @@ static int parse_sha1_event(struct cursor *c, const struct eventlog_limits *lim,
     const uint8_t *digest;
     size_t start = c->off;
     if (!take_u32(c, &ev->pcr) || !take_u32(c, &ev->type) || !take(c, 20, &digest) || !take_u32(c, &ev->data_len))
-        return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index, start);
+        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index, start);
     ev->n_digests = 1;
     ev->digests[0] = (struct eventlog_digest){EVENTLOG_ALG_SHA1, 20, digest};
     ev->offset = start;
     if (ev->data_len > lim->max_event)
-        return fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index,
+        return eventlog_fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index,
                     start, ev->data_len, lim->max_event);
     if (!take(c, ev->data_len, &ev->data))
-        return fail(ret_error, -EBADMSG,
+        return eventlog_fail(ret_error, -EBADMSG,
                     "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)", index,
                     start, ev->data_len, c->left);
     return 0;
@@ -151,33 +141,33 @@ static int parse_agile_event(const struct eventlog *log, struct cursor *c, const
 {
     size_t start = c->off;
     if (!take_u32(c, &ev->pcr) || !take_u32(c, &ev->type) || !take_u32(c, &ev->n_digests))
-        return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index, start);
+        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index, start);
     ev->offset = start;
     if (ev->n_digests == 0 || ev->n_digests > log->n_algs)
-        return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx has %u digests; the Spec ID event allows 1 to %u",
+        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx has %u digests; the Spec ID event allows 1 to %u",
                     index, start, ev->n_digests, log->n_algs);
     for (uint32_t i = 0; i < ev->n_digests; i++) {
         uint16_t alg;
         if (!take_u16(c, &alg))
-            return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests", index, start);
+            return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests", index, start);
         int size = alg_size(log, alg);
         if (size < 0)
-            return fail(ret_error, -EBADMSG,
+            return eventlog_fail(ret_error, -EBADMSG,
                         "event %zu at offset 0x%zx has a digest of algorithm 0x%04x, which the Spec ID event does "
                         "not list",
                         index, start, alg);
         ev->digests[i].alg = alg;
         ev->digests[i].size = (uint16_t)size;
         if (!take(c, (size_t)size, &ev->digests[i].value))
-            return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests", index, start);
+            return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests", index, start);
     }
     if (!take_u32(c, &ev->data_len))
-        return fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off before its data size", index, start);
+        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off before its data size", index, start);
     if (ev->data_len > lim->max_event)
-        return fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index,
+        return eventlog_fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index,
                     start, ev->data_len, lim->max_event);
     if (!take(c, ev->data_len, &ev->data))
-        return fail(ret_error, -EBADMSG,
+        return eventlog_fail(ret_error, -EBADMSG,
                     "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)", index,
                     start, ev->data_len, c->left);
     return 0;
@@ -207,7 +197,7 @@ static int parse_events(struct eventlog *log, struct cursor *c, const struct eve
         if (r == 0)
             r = push_offset(log, cap, ev.offset);
         if (r < 0)
-            return r == -ENOMEM ? fail(ret_error, r, "out of memory") : r;
+            return r == -ENOMEM ? eventlog_fail(ret_error, r, "out of memory") : r;
     }
     log->end = c->off;
     log->trailing_bytes = c->left > 0;
@@ -221,7 +211,7 @@ static int parse_owned(uint8_t *buf, size_t len, const struct eventlog_limits *l
     struct eventlog *log = calloc(1, sizeof(*log));
     if (!log) {
         free(buf);
-        return fail(ret_error, -ENOMEM, "out of memory");
+        return eventlog_fail(ret_error, -ENOMEM, "out of memory");
     }
     log->buf = buf;
     log->len = len;
@@ -236,7 +226,7 @@ static int parse_owned(uint8_t *buf, size_t len, const struct eventlog_limits *l
         log->format = EVENTLOG_FORMAT_CRYPTO_AGILE;
         r = parse_spec_id(log, first.data, first.data_len, ret_error);
     } else if (r == 0 && first.pcr >= EVENTLOG_PCRS) {
-        r = fail(ret_error, -EBADMSG, "this is not a TCG event log: its first record names PCR %u", first.pcr);
+        r = eventlog_fail(ret_error, -EBADMSG, "this is not a TCG event log: its first record names PCR %u", first.pcr);
     } else if (r == 0) {
         /* SHA1 format: the first record is an ordinary event (a TCG 1.2 "Spec ID Event00" is EV_NO_ACTION
          * and replays to nothing). */
@@ -245,7 +235,7 @@ static int parse_owned(uint8_t *buf, size_t len, const struct eventlog_limits *l
         log->algs[0].alg = EVENTLOG_ALG_SHA1;
         log->algs[0].size = 20;
         if ((r = push_offset(log, &cap, 0)) < 0)
-            fail(ret_error, r, "out of memory");
+            eventlog_set_error(ret_error, "out of memory");
     }
     if (r == 0)
         r = parse_events(log, &c, lim, &cap, ret_error);
@@ -272,12 +262,12 @@ int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits 
     if (ret_error)
         *ret_error = NULL;
     if (len == 0)
-        return fail(ret_error, -ENODATA, "the event log is empty");
+        return eventlog_fail(ret_error, -ENODATA, "the event log is empty");
     if (len > lim.max_log)
-        return fail(ret_error, -EFBIG, "the event log is %zu bytes; the limit is %zu", len, lim.max_log);
+        return eventlog_fail(ret_error, -EFBIG, "the event log is %zu bytes; the limit is %zu", len, lim.max_log);
     uint8_t *copy = malloc(len);
     if (!copy)
-        return fail(ret_error, -ENOMEM, "out of memory");
+        return eventlog_fail(ret_error, -ENOMEM, "out of memory");
     memcpy(copy, buf, len);
     return parse_owned(copy, len, &lim, ret_log, ret_error);
 }
@@ -311,7 +301,7 @@ int eventlog_load(const char *path, const struct eventlog_limits *limits, struct
         *ret_error = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(ret_error, -errno, "%s: cannot open: %s", path, strerror(errno));
+        return eventlog_fail(ret_error, -errno, "%s: cannot open: %s", path, strerror(errno));
 
     /* A regular file's size is known: allocate it once. securityfs reports 0 for binary_bios_measurements:
      * read until EOF, growing, never past the limit. */
@@ -325,7 +315,7 @@ int eventlog_load(const char *path, const struct eventlog_limits *limits, struct
     while (r == 0) {
         if (len == cap) {
             if (cap > lim.max_log) {
-                r = fail(ret_error, -EFBIG, "%s: larger than the event log limit of %zu bytes", path, lim.max_log);
+                r = eventlog_fail(ret_error, -EFBIG, "%s: larger than the event log limit of %zu bytes", path, lim.max_log);
                 break;
             }
             uint8_t *b = realloc(buf, cap * 2);
@@ -340,17 +330,17 @@ int eventlog_load(const char *path, const struct eventlog_limits *limits, struct
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            r = fail(ret_error, -errno, "%s: read error: %s", path, strerror(errno));
+            r = eventlog_fail(ret_error, -errno, "%s: read error: %s", path, strerror(errno));
         if (n <= 0)
             break;
         len += (size_t)n;
     }
     close(fd);
     if (r == 0 && len == 0)
-        r = fail(ret_error, -ENODATA, "%s: the event log is empty", path);
+        r = eventlog_fail(ret_error, -ENODATA, "%s: the event log is empty", path);
     if (r < 0) {
         if (r == -ENOMEM)
-            fail(ret_error, r, "out of memory");
+            eventlog_set_error(ret_error, "out of memory");
         free(buf);
         return r;
     }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Replaying a TCG event log to PCR values, per bank (TCG PC Client Platform Firmware Profile). */
-#include "eventlog.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,23 +11,6 @@
 #include <openssl/evp.h>
 
 #define EV_NO_ACTION 0x3
-
-static const EVP_MD *alg_md(uint16_t alg)
-{
-    switch (alg) {
-    case EVENTLOG_ALG_SHA1:
-        return EVP_sha1();
-    case EVENTLOG_ALG_SHA256:
-        return EVP_sha256();
-    case EVENTLOG_ALG_SHA384:
-        return EVP_sha384();
-    case EVENTLOG_ALG_SHA512:
-        return EVP_sha512();
-    case EVENTLOG_ALG_SM3_256:
-        return EVP_sm3();
-    }
-    return NULL;
-}
 
 /* "StartupLocality\0" + locality: the locality TPM2_Startup ran in (3, or 4 for an H-CRTM) is PCR 0's
  * initial last byte. Returns -1 when e is not that event. */
@@ -59,7 +42,7 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
 
     for (uint32_t i = 0; i < log->n_algs; i++) {
         bank_of_alg[i] = -1;
-        if (!(md[ret->n_banks] = alg_md(log->algs[i].alg)))
+        if (!(md[ret->n_banks] = eventlog_md(log->algs[i].alg)))
             continue; /* a bank we cannot hash (an unknown algorithm): not replayed */
         struct eventlog_bank *b = &ret->banks[ret->n_banks];
         b->alg = log->algs[i].alg;
@@ -100,16 +83,6 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
     return r;
 }
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 char *eventlog_pcrs_json(const struct eventlog_pcrs *pcrs)
 {
     cJSON *root = cJSON_CreateObject(), *banks = cJSON_AddObjectToObject(root, "pcrs");
@@ -128,7 +101,7 @@ char *eventlog_pcrs_json(const struct eventlog_pcrs *pcrs)
             if (!b->n_extends[p])
                 continue;
             snprintf(key, sizeof(key), "%d", p);
-            hex(b->pcr[p], b->size, value);
+            eventlog_hex_encode(b->pcr[p], b->size, value);
             cJSON_AddStringToObject(bank, key, value);
             cJSON_AddNumberToObject(count, key, b->n_extends[p]);
         }

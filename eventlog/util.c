@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+void eventlog_set_error(char **ret_error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
+        *ret_error = NULL;
+    va_end(ap);
+}
+
+static int nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int eventlog_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *ret_n)
+{
+    if (len % 2 != 0 || len / 2 > cap)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -EINVAL;
+        out[i / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    *ret_n = len / 2;
+    return 0;
+}
+
+void eventlog_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xf];
+    }
+    out[2 * len] = '\0';
+}
+
+const EVP_MD *eventlog_md(uint16_t alg)
+{
+    switch (alg) {
+    case EVENTLOG_ALG_SHA1:
+        return EVP_sha1();
+    case EVENTLOG_ALG_SHA256:
+        return EVP_sha256();
+    case EVENTLOG_ALG_SHA384:
+        return EVP_sha384();
+    case EVENTLOG_ALG_SHA512:
+        return EVP_sha512();
+    case EVENTLOG_ALG_SM3_256:
+        return EVP_sm3();
+    default:
+        return NULL;
+    }
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Private to eventlog/: error messages, hex, digest algorithms — shared by the TCG and IMA code. */
+#ifndef TAGENT_EVENTLOG_UTIL_H
+#define TAGENT_EVENTLOG_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "eventlog.h"
+
+/* Sets *ret_error (when ret_error is not NULL) to the formatted message. */
+__attribute__((format(printf, 2, 3))) void eventlog_set_error(char **ret_error, const char *fmt, ...);
+/* eventlog_set_error, then evaluates to err: every failure path reads `return eventlog_fail(...)`. */
+#define eventlog_fail(ret_error, err, ...) (eventlog_set_error((ret_error), __VA_ARGS__), (err))
+
+/* Hex: decode exactly len characters (even, either case) into out (cap bytes); encode lower case + NUL. */
+int eventlog_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *ret_n);
+void eventlog_hex_encode(const uint8_t *in, size_t len, char *out);
+
+/* The OpenSSL digest of a TPM2_ALG_ID, or NULL. */
+const EVP_MD *eventlog_md(uint16_t alg);
+
+#endif
