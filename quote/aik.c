@@ -21,8 +21,13 @@ static void aik_template(TPM2B_PUBLIC *pub)
         .publicArea = {
             .type = TPM2_ALG_RSA,
             .nameAlg = TPM2_ALG_SHA256,
+            /* NODA on top of the Go agent's attributes: the AIK's auth is empty, so dictionary-attack
+             * protection guards nothing, while a TPM that counts unclean shutdowns as failed tries
+             * (libtpms does) would otherwise lock the AIK after a few power losses and stop all quotes.
+             * HVS never sees the attributes (the name it binds is computed here). */
             .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
-                                TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH,
+                                TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                                TPMA_OBJECT_NODA,
             .parameters.rsaDetail = {
                 .symmetric = {.algorithm = TPM2_ALG_NULL},
                 .scheme = {.scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256},

@@ -141,6 +141,9 @@ static int tag_read(tpm_t *t, const struct tpm_auth *tag_auth, uint8_t ret_tag[T
     r = tpm_nv_read_all(t, TPM_NV_ASSET_TAG, ESYS_TR_NONE, tag_auth, &data, &len, err);
     if (r == -ENODATA)
         return 0; /* defined but never written: no tag */
+    if (r == -EACCES)
+        r = tpm_error_set(err, r, "reading the asset tag failed: the tag secret (tpm.tag-secret-key in config.yml) "
+                          "is not the index's authorization; run `tagent setup define-tag-index --force`");
     if (r == 0 && len != TPM_ASSET_TAG_SIZE)
         r = tpm_error_set(err, -EBADMSG, "the asset tag index holds %zu bytes instead of 48", len);
     if (r == 0) {

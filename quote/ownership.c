@@ -72,15 +72,15 @@ static int take_ownership(tpm_t *t, const struct tpm_auth *owner, const struct t
     if (r < 0)
         return r;
 
-    r = change_auth(t, ESYS_TR_RH_OWNER, &empty, owner, "setting the owner secret", err);
-    if (r == 0 && endorsement->len) {
-        /* Set it only while unset: the Go agent would fail on a TPM whose endorsement auth is already set. */
-        if (!(perm & TPMA_PERMANENT_ENDORSEMENTAUTHSET))
-            r = change_auth(t, ESYS_TR_RH_ENDORSEMENT, &empty, endorsement, "setting the endorsement secret", err);
-        else
-            r = change_auth(t, ESYS_TR_RH_ENDORSEMENT, endorsement, endorsement,
-                            "checking the endorsement secret (TPM_ENDORSEMENT_SECRET)", err);
-    }
+    /* An endorsement auth that is already set must be the given one: check it before changing anything,
+     * so a wrong TPM_ENDORSEMENT_SECRET leaves the TPM as it was. */
+    if (endorsement->len && (perm & TPMA_PERMANENT_ENDORSEMENTAUTHSET))
+        r = change_auth(t, ESYS_TR_RH_ENDORSEMENT, endorsement, endorsement,
+                        "checking the endorsement secret (TPM_ENDORSEMENT_SECRET)", err);
+    if (r == 0)
+        r = change_auth(t, ESYS_TR_RH_OWNER, &empty, owner, "setting the owner secret", err);
+    if (r == 0 && endorsement->len && !(perm & TPMA_PERMANENT_ENDORSEMENTAUTHSET))
+        r = change_auth(t, ESYS_TR_RH_ENDORSEMENT, &empty, endorsement, "setting the endorsement secret", err);
     /* Lockout auth := owner secret, as the Go agent does, but only while it is unset: a wrong lockout
      * auth would put the lockout hierarchy itself into lockout. */
     if (r == 0 && !(perm & TPMA_PERMANENT_LOCKOUTAUTHSET))
