@@ -164,6 +164,11 @@ int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, c
 /* Reads at most max_len bytes (0: 64 MiB) and picks the format by content: NUL bytes among the first four
  * (a binary record's little-endian PCR index) mean binary. */
 int ima_load(const char *path, size_t max_len, struct ima_log **ret_log, char **ret_error);
+/* The running system's IMA log under the root prefix: securityfs (bare metal) first, then
+ * /opt/ima/ascii_runtime_measurements (where the Go agent's container deployment mounts it).
+ * *ret_source (may be NULL) gets the path read; caller frees. -ENOENT when neither exists. */
+int ima_load_system(const char *root, size_t max_len, struct ima_log **ret_log, char **ret_source,
+                    char **ret_error);
 void ima_log_free(struct ima_log *log);
 
 /* PCR 10 replayed in a bank (EVENTLOG_ALG_*): SHA1 extends the stated template hashes; other banks extend

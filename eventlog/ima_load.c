@@ -3,6 +3,7 @@
 #include "ima_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -83,5 +84,32 @@ int ima_load(const char *path, size_t max_len, struct ima_log **ret_log, char **
     if (r < 0)
         ima_set_error(ret_error, "%s: %s", path, msg ? msg : "out of memory");
     free(msg);
+    return r;
+}
+
+int ima_load_system(const char *root, size_t max_len, struct ima_log **ret_log, char **ret_source,
+                    char **ret_error)
+{
+    /* The Go agent reads only the container path, so IMA-enabled quotes fail on bare metal: read the
+     * kernel's own file first. */
+    static const char *const paths[] = {"/sys/kernel/security/ima/ascii_runtime_measurements",
+                                        "/opt/ima/ascii_runtime_measurements"};
+    int r = -ENOENT;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && r == -ENOENT; i++) {
+        char *path = NULL;
+        if (asprintf(&path, "%s%s", root ? root : "", paths[i]) < 0)
+            return ima_fail(ret_error, -ENOMEM, "out of memory");
+        if (access(path, F_OK) == 0) {
+            r = ima_load(path, max_len, ret_log, ret_error);
+            if (r == 0 && ret_source) {
+                *ret_source = path;
+                path = NULL;
+            }
+        }
+        free(path);
+    }
+    if (r == -ENOENT && ret_error && !*ret_error)
+        ima_set_error(ret_error, "no IMA log: neither %s nor %s exists (is IMA enabled in the kernel?)", paths[0],
+                      paths[1]);
     return r;
 }

@@ -41,6 +41,16 @@ for log in "$CORPORA"/eventlog/uefi/*/*.bin; do
 done
 check "compared at least 12 logs with tpm2_eventlog" test $compared -ge 12
 
+# ---- IMA: PCR 10 per bank of the boot log, with the manifest's SHA1 value for rust-keylime ----
+"$TAGENT" eventlog --replay --file "$CORPORA/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin" \
+    --ima "$CORPORA/eventlog/ima/rust-keylime/ascii_runtime_measurements" >"$WORK/ima.json" 2>&1
+check "--ima replays PCR 10 (SHA1 = the manifest's value)" grep -q '"SHA1":	"82231c67a69da98dc5b3aa10f6343d33109225fc"' "$WORK/ima.json"
+check "... for every bank of the boot log" grep -q '"SHA384":	"[0-9a-f]\{96\}"' "$WORK/ima.json"
+check "... and checks every template hash" grep -q '"template_hash_failures":	0' "$WORK/ima.json"
+"$TAGENT" eventlog --replay --file "$CORPORA/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin" \
+    --ima "$CORPORA/isecl/hostinfo/purley/DMI" >"$WORK/out" 2>&1
+check "--ima with a file that is no IMA log: exit 1" test $? -eq 1
+
 # ---- default sources under a root prefix (links to the corpus, nothing copied) ----
 R=$WORK/root
 mkdir -p "$R/sys/kernel/security/tpm0" "$R/sys/firmware/acpi/tables" "$R/dev" "$R/opt/trustagent/var/ramfs"

@@ -885,6 +885,65 @@ static void test_ima_logs_json_exact(void **state)
     ima_log_free(log);
 }
 
+/* mkdir -p for a path below an existing directory. */
+static void make_dirs(const char *root, const char *rel)
+{
+    char path[8192];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    for (char *p = path + strlen(root) + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+        *p = '/';
+    }
+    assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+}
+
+/* The system log under a root prefix: securityfs first, the Go agent's container path second, a clear error
+ * when there is neither. The files are links to the corpus, not copies. */
+static void test_load_system(void **state)
+{
+    char keylime[4096], rust[4096], root[] = "/tmp/tagent-ima-root-XXXXXX", link1[8192], link2[8192];
+    corpus_path(keylime, sizeof(keylime), "eventlog/ima/keylime/ima-log-sha256");
+    corpus_path(rust, sizeof(rust), "eventlog/ima/rust-keylime/ascii_runtime_measurements");
+    assert_non_null(mkdtemp(root));
+    struct ima_log *log = NULL;
+    char *error = NULL, *source = NULL;
+    assert_int_equal(ima_load_system(root, 0, &log, &source, &error), -ENOENT);
+    assert_non_null(strstr(error, "is IMA enabled"));
+    free(error);
+    error = NULL;
+
+    make_dirs(root, "opt/ima");
+    snprintf(link1, sizeof(link1), "%s/opt/ima/ascii_runtime_measurements", root);
+    assert_int_equal(symlink(keylime, link1), 0);
+    assert_int_equal(ima_load_system(root, 0, &log, &source, &error), 0);
+    assert_non_null(strstr(source, "/opt/ima/"));
+    assert_int_equal(log->n_entries, 2);
+    ima_log_free(log);
+    free(source);
+
+    make_dirs(root, "sys/kernel/security/ima");
+    snprintf(link2, sizeof(link2), "%s/sys/kernel/security/ima/ascii_runtime_measurements", root);
+    assert_int_equal(symlink(rust, link2), 0);
+    assert_int_equal(ima_load_system(root, 0, &log, &source, &error), 0);
+    assert_non_null(strstr(source, "/sys/kernel/security/ima/"));
+    assert_int_equal(log->n_entries, 826);
+    ima_log_free(log);
+    free(source);
+
+    unlink(link2);
+    unlink(link1);
+    static const char *const dirs[] = {"sys/kernel/security/ima", "sys/kernel/security", "sys/kernel", "sys",
+                                       "opt/ima", "opt", ""};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char d[8192];
+        snprintf(d, sizeof(d), "%s/%s", root, dirs[i]);
+        rmdir(d);
+    }
+}
+
 int main(void)
 {
     struct stat st;
@@ -892,6 +951,7 @@ int main(void)
     if (corpora && stat(corpora, &st) != 0)
         corpora = NULL; /* the corpus tests skip, visibly */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load_system),
         cmocka_unit_test(test_corpus_rust_keylime),
         cmocka_unit_test(test_corpus_keylime_sha256),
         cmocka_unit_test(test_corpus_tpm2_tss_binary),
