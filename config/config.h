@@ -180,6 +180,10 @@ void config_duration_format(int64_t ns, char buf[static CONFIG_DURATION_BUF]);
 int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SECRET_MAX], size_t *ret_len,
                          const char **ret_why);
 
+/* scheme://host[:port][/path]: scheme one of schemes (NULL-terminated), host a DNS name or IP address, no
+ * credentials, no whitespace. Returns 0 or -EINVAL with *ret_why ("has no host", ...). */
+int config_url_check(const char *url, const char *const *schemes, const char **ret_why);
+
 /* Host name as RFC 1123 (what AAS checks a NATS host id against). */
 bool config_hostname_valid(const char *s);
 

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #define F(field) offsetof(struct tagent_config, field)
@@ -177,45 +176,6 @@ static bool is_uuid(const char *v, size_t n)
     return true;
 }
 
-/* Checks a URL with libcurl's parser. schemes: NULL-terminated list of accepted schemes. On success
- * returns 0; on failure *why explains what is wrong. */
-static int check_url(const char *v, const char *const *schemes, const char **why)
-{
-    if (!is_token(v)) {
-        *why = "contains a space or control character";
-        return -EINVAL;
-    }
-    CURLU *u = curl_url();
-    if (!u)
-        return -ENOMEM;
-    char *scheme = NULL, *host = NULL, *user = NULL;
-    int r = -EINVAL;
-    if (curl_url_set(u, CURLUPART_URL, v, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-        *why = "is not a URL";
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host) {
-        *why = "has no host";
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
-        *why = "contains a user name or password; credentials do not belong in a URL";
-        goto out;
-    }
-    /* libcurl lower-cases the scheme and would guess one for "host:port": demand it was written. */
-    *why = "has the wrong scheme";
-    for (const char *const *s = schemes; *s; s++)
-        if (strcmp(scheme, *s) == 0 && strncasecmp(v, *s, strlen(*s)) == 0 && v[strlen(*s)] == ':')
-            r = 0;
-out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(user);
-    curl_url_cleanup(u);
-    return r;
-}
-
 /* Splits a comma list; calls check on each trimmed item. Empty items are an error. */
 static int for_each_item(const char *v, int (*check)(const char *item, void *ctx), void *ctx)
 {
@@ -267,7 +227,7 @@ static int collect_nats_item(const char *item, void *c)
         ctx->why = "is empty";
         return -EINVAL;
     }
-    int r = check_url(item, schemes, &ctx->why);
+    int r = config_url_check(item, schemes, &ctx->why);
     if (r < 0)
         return r;
     char **list = realloc(ctx->list, (ctx->n + 2) * sizeof(*list));
@@ -327,7 +287,7 @@ static int assign_url(struct tagent_config *cfg, const struct setting *s, const 
 {
     static const char *const https[] = {"https", NULL};
     const char *why = NULL;
-    int r = check_url(v, https, &why);
+    int r = config_url_check(v, https, &why);
     if (r == -ENOMEM)
         return r;
     if (r < 0) {

@@ -128,6 +128,36 @@ static void test_hostnames(void **state)
     assert_false(config_hostname_valid("caf\xc3\xa9"));
 }
 
+static void test_urls(void **state)
+{
+    static const char *const https[] = {"https", NULL}, *const nats[] = {"nats", "tls", NULL};
+    static const char *const good[] = {"https://hvs.example.com:8443/hvs/v2", "https://10.0.0.1/x?y=1#z",
+                                       "HTTPS://hvs", "https://[::1]:8443/hvs/v2", "https://[fe80::1]",
+                                       "https://h:65535"};
+    const char *why = NULL;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (config_url_check(good[i], https, &why) < 0)
+            fail_msg("%s: %s", good[i], why);
+    static const struct {
+        const char *url, *why;
+    } bad[] = {
+        {"http://hvs", "wrong scheme"},    {"hvs:8443", "wrong scheme"},       {"https://", "no host"},
+        {"https://:8443", "no host"},      {"https://a b", "space"},           {"https://u:p@hvs", "credentials"},
+        {"https://hvs:0", "invalid port"}, {"https://hvs:65536", "invalid port"}, {"https://hvs:", "invalid port"},
+        {"https://hvs:x1", "invalid port"}, {"https://[::1", "invalid host"},   {"https://[zz::1]", "invalid host"},
+        {"https://bad_host", "invalid host"}, {"https://h\x01", "control"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (config_url_check(bad[i].url, https, &why) == 0)
+            fail_msg("%s was accepted", bad[i].url);
+        if (!strstr(why, bad[i].why))
+            fail_msg("%s: \"%s\" does not say \"%s\"", bad[i].url, why, bad[i].why);
+    }
+    assert_int_equal(config_url_check("tls://127.0.0.1:4222", nats, &why), 0);
+    assert_int_equal(config_url_check("nats://nats-1:4222", nats, &why), 0);
+    assert_int_equal(config_url_check("ws://nats-1:4222", nats, &why), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_duration_parse),
         cmocka_unit_test(test_duration_round_trip),
         cmocka_unit_test(test_hostnames),
+        cmocka_unit_test(test_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
