@@ -37,25 +37,21 @@ static int entry_digest(const struct ima_entry *e, const EVP_MD *md, uint16_t al
     return r;
 }
 
-static int extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest)
-{
-    unsigned n = 0;
-    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pcr, size) ||
-        !EVP_DigestUpdate(ctx, digest, size) || !EVP_DigestFinal_ex(ctx, pcr, &n) || n != size)
-        return -EIO;
-    return 0;
-}
 
 int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
                      char **ret_error)
 {
-    const EVP_MD *md = eventlog_md(alg);
+    EVP_MD *md = eventlog_md_fetch(alg);
     size_t size = eventlog_alg_size(alg);
-    if (!md || size == 0 || (size_t)EVP_MD_get_size(md) != size)
+    if (!md || size == 0 || (size_t)EVP_MD_get_size(md) != size) {
+        EVP_MD_free(md);
         return ima_fail(ret_error, -EOPNOTSUPP, "PCR bank 0x%04x is not supported", alg);
+    }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
+    if (!ctx) {
+        EVP_MD_free(md);
         return ima_fail(ret_error, -ENOMEM, "out of memory");
+    }
 
     uint8_t pcr[EVENTLOG_MAX_DIGEST] = {0}, digest[EVENTLOG_MAX_DIGEST];
     int r = 0;
@@ -65,12 +61,13 @@ int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EV
             continue;
         r = entry_digest(e, md, alg, digest, size);
         if (r == 0)
-            r = extend(ctx, md, pcr, size, digest);
+            r = eventlog_extend(ctx, md, pcr, size, digest);
         if (r < 0)
             r = ima_fail(ret_error, r, "entry %zu (%s): cannot hash it for %s", i + 1, e->path ? e->path : "",
                          eventlog_alg_name(alg));
     }
     EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
     if (r == 0)
         memcpy(ret_pcr, pcr, EVENTLOG_MAX_DIGEST);
     return r;

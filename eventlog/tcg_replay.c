@@ -23,18 +23,9 @@ static int startup_locality(const struct eventlog_event *e)
     return -1;
 }
 
-static int extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest)
-{
-    unsigned int n = 0;
-    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pcr, size) ||
-        !EVP_DigestUpdate(ctx, digest, size) || !EVP_DigestFinal_ex(ctx, pcr, &n) || n != size)
-        return -EIO;
-    return 0;
-}
-
 int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char **ret_error)
 {
-    const EVP_MD *md[EVENTLOG_MAX_BANKS] = {0};
+    EVP_MD *md[EVENTLOG_MAX_BANKS] = {0};
     int bank_of_alg[EVENTLOG_MAX_BANKS];
     memset(ret, 0, sizeof(*ret));
     if (ret_error)
@@ -42,7 +33,7 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
 
     for (uint32_t i = 0; i < log->n_algs; i++) {
         bank_of_alg[i] = -1;
-        if (!(md[ret->n_banks] = eventlog_md(log->algs[i].alg)))
+        if (!(md[ret->n_banks] = eventlog_md_fetch(log->algs[i].alg)))
             continue; /* a bank we cannot hash (an unknown algorithm): not replayed */
         struct eventlog_bank *b = &ret->banks[ret->n_banks];
         b->alg = log->algs[i].alg;
@@ -51,9 +42,7 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
     }
 
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return -ENOMEM;
-    int r = 0;
+    int r = ctx ? 0 : -ENOMEM;
     for (size_t i = 0; i < log->n_events && r == 0; i++) {
         struct eventlog_event ev, *e = &ev;
         eventlog_event(log, i, &ev);
@@ -72,12 +61,14 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
                 if (log->algs[a].alg != e->digests[d].alg || bank_of_alg[a] < 0)
                     continue;
                 struct eventlog_bank *b = &ret->banks[bank_of_alg[a]];
-                r = extend(ctx, md[bank_of_alg[a]], b->pcr[e->pcr], b->size, e->digests[d].value);
+                r = eventlog_extend(ctx, md[bank_of_alg[a]], b->pcr[e->pcr], b->size, e->digests[d].value);
                 b->n_extends[e->pcr]++;
             }
         }
     }
     EVP_MD_CTX_free(ctx);
+    for (uint32_t b = 0; b < ret->n_banks; b++)
+        EVP_MD_free(md[b]);
     if (r < 0 && ret_error && asprintf(ret_error, "hashing failed while replaying the log") < 0)
         *ret_error = NULL;
     return r;

@@ -49,20 +49,34 @@ void eventlog_hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-const EVP_MD *eventlog_md(uint16_t alg)
+EVP_MD *eventlog_md_fetch(uint16_t alg)
 {
+    const char *name = NULL;
     switch (alg) {
     case EVENTLOG_ALG_SHA1:
-        return EVP_sha1();
+        name = "SHA1";
+        break;
     case EVENTLOG_ALG_SHA256:
-        return EVP_sha256();
+        name = "SHA256";
+        break;
     case EVENTLOG_ALG_SHA384:
-        return EVP_sha384();
+        name = "SHA384";
+        break;
     case EVENTLOG_ALG_SHA512:
-        return EVP_sha512();
+        name = "SHA512";
+        break;
     case EVENTLOG_ALG_SM3_256:
-        return EVP_sm3();
-    default:
-        return NULL;
+        name = "SM3";
+        break;
     }
+    return name ? EVP_MD_fetch(NULL, name, NULL) : NULL;
+}
+
+int eventlog_extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest)
+{
+    unsigned int n = 0;
+    if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pcr, size) ||
+        !EVP_DigestUpdate(ctx, digest, size) || !EVP_DigestFinal_ex(ctx, pcr, &n) || n != size)
+        return -EIO;
+    return 0;
 }

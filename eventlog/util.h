@@ -19,7 +19,11 @@ __attribute__((format(printf, 2, 3))) void eventlog_set_error(char **ret_error, 
 int eventlog_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *ret_n);
 void eventlog_hex_encode(const uint8_t *in, size_t len, char *out);
 
-/* The OpenSSL digest of a TPM2_ALG_ID, or NULL. */
-const EVP_MD *eventlog_md(uint16_t alg);
+/* The OpenSSL digest of a TPM2_ALG_ID, fetched once by the caller (EVP_MD_free it) or NULL. OpenSSL 3
+ * looks a digest up again on every EVP_DigestInit of an EVP_sha256()-style handle; with a fetched one it does
+ * not, which is most of the replay's time on a large log (bench/README.md). */
+EVP_MD *eventlog_md_fetch(uint16_t alg);
+/* pcr := H(pcr || digest), both size bytes. */
+int eventlog_extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest);
 
 #endif

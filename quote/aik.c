@@ -120,8 +120,11 @@ static int rsa_pem(const TPMT_PUBLIC *pub, char **ret_pem, struct tpm_error *err
     }
     char *data;
     long len = BIO_get_mem_data(bio, &data);
-    if (!(*ret_pem = strndup(data, (size_t)len)))
+    /* The BIO's memory is not NUL-terminated: copy exactly len bytes. */
+    if (!(*ret_pem = malloc((size_t)len + 1)))
         goto out;
+    memcpy(*ret_pem, data, (size_t)len);
+    (*ret_pem)[len] = '\0';
     r = 0;
 out:
     BIO_free(bio);
