@@ -18,25 +18,11 @@
 extern char **environ;
 
 struct setup_args {
-    const struct provision_task *tasks[32];
-    size_t n_tasks;
+    const char *names[32]; /* tasks, groups or "all", as given */
+    size_t n_names;
     const char *env_file;
     bool force;
 };
-
-static void print_diags(const struct config_diags *d)
-{
-    for (size_t i = 0; i < d->n; i++) {
-        char *line = config_diag_format(&d->items[i]);
-        if (!line)
-            continue;
-        if (d->items[i].severity == CONFIG_ERROR)
-            log_error("%s", line);
-        else
-            log_warning("%s", line);
-        free(line);
-    }
-}
 
 static unsigned diag_line(const struct config_diag *d)
 {
@@ -55,23 +41,26 @@ static void sort_diags(struct config_diags *d)
     }
 }
 
+static void print_diags(const struct config_diags *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        char *line = config_diag_format(&d->items[i]);
+        if (!line)
+            continue;
+        if (d->items[i].severity == CONFIG_ERROR)
+            log_error("%s", line);
+        else
+            log_warning("%s", line);
+        free(line);
+    }
+}
+
 static void print_task_names(void)
 {
-    fprintf(stderr, "Tasks: all");
+    fprintf(stderr, "Tasks: all, provision-attestation, update-certificates");
     for (size_t i = 0; provision_tasks[i]; i++)
         fprintf(stderr, ", %s", provision_tasks[i]->name);
     fputc('\n', stderr);
-}
-
-static int add_task(struct setup_args *a, const struct provision_task *t)
-{
-    for (size_t i = 0; i < a->n_tasks; i++)
-        if (a->tasks[i] == t)
-            return 0;
-    if (a->n_tasks == sizeof(a->tasks) / sizeof(a->tasks[0]))
-        return -E2BIG;
-    a->tasks[a->n_tasks++] = t;
-    return 0;
 }
 
 static int parse_args(int argc, char **argv, struct setup_args *a)
@@ -85,20 +74,14 @@ static int parse_args(int argc, char **argv, struct setup_args *a)
                 return -EINVAL;
             }
             a->env_file = argv[i];
-        } else if (strcmp(argv[i], "all") == 0) {
-            for (size_t t = 0; provision_tasks[t]; t++)
-                add_task(a, provision_tasks[t]);
-        } else {
-            const struct provision_task *t = provision_task_find(argv[i]);
-            if (!t) {
-                log_error("setup: unknown task \"%s\"", argv[i]);
-                print_task_names();
-                return -EINVAL;
-            }
-            add_task(a, t);
-        }
+        } else if (!provision_name_known(argv[i])) {
+            log_error("setup: unknown task \"%s\"", argv[i]);
+            print_task_names();
+            return -EINVAL;
+        } else if (a->n_names < sizeof(a->names) / sizeof(a->names[0]))
+            a->names[a->n_names++] = argv[i];
     }
-    if (a->n_tasks == 0) {
+    if (a->n_names == 0) {
         log_error("setup: name the tasks to run, or all");
         print_task_names();
         return -EINVAL;
@@ -208,8 +191,14 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
         .envp = environ,
         .diags = &diags,
     };
-    for (size_t i = 0; i < args.n_tasks && r == 0; i++) {
-        r = run_task(&ctx, args.tasks[i], i + 1, args.n_tasks, args.force);
+    const struct provision_task *tasks[32];
+    size_t n_tasks = 0;
+    char *plan_error = NULL;
+    if ((r = provision_plan(args.names, args.n_names, cfg.mode, tasks, 32, &n_tasks, &plan_error)) < 0)
+        log_error("setup: %s", plan_error ? plan_error : "cannot plan the tasks");
+    free(plan_error);
+    for (size_t i = 0; i < n_tasks && r == 0; i++) {
+        r = run_task(&ctx, tasks[i], i + 1, n_tasks, args.force);
         if (r == 0)
             print_diags(&diags); /* warnings of a task that succeeded */
         config_diags_free(&diags);

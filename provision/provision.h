@@ -23,10 +23,14 @@ struct provision_ctx {
     tpm_t *tpm;                   /* opened by provision_tpm() on first use; the engine closes it */
 };
 
+enum task_mode { TASK_MODE_ANY, TASK_MODE_OUTBOUND, TASK_MODE_HTTP };
+
 struct provision_task {
     const char *name;
     const char *summary; /* one line for `tagent help` */
     const char *remedy;  /* what a person can do when the task fails */
+    enum task_mode mode; /* only for this TA_SERVICE_MODE (`all` skips it otherwise) */
+    bool optional;       /* run only when named, never by `all` */
     /* 0 when the task's result is already in place; -errno otherwise (not reported as a failure). */
     int (*validate)(struct provision_ctx *ctx);
     /* 0 on success; on failure diagnostics explain why. */
@@ -36,6 +40,12 @@ struct provision_task {
 /* All tasks in `setup all` order, NULL-terminated. */
 extern const struct provision_task *const provision_tasks[];
 const struct provision_task *provision_task_find(const char *name);
+/* Whether name is a task, "all", or a group (provision-attestation, update-certificates). */
+bool provision_name_known(const char *name);
+/* The tasks the names ask for, in order, without duplicates, for the configured mode: `all` and groups skip
+ * tasks of the other mode; a task named on its own for the other mode is an error (*ret_error says why). */
+int provision_plan(const char *const *names, size_t n_names, enum config_mode mode,
+                   const struct provision_task **ret_tasks, size_t max, size_t *ret_n, char **ret_error);
 
 /* The TPM (cfg->tcti, else TAGENT_TCTI, else /dev/tpmrm0), opened on first use. */
 int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm);
@@ -43,6 +53,10 @@ int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm);
 int provision_auth(struct provision_ctx *ctx, const char *secret, const char *key, struct tpm_auth *ret_auth);
 /* Reports a TPM error as a diagnostic of the task. Returns r. */
 int provision_tpm_error(struct provision_ctx *ctx, int r, const struct tpm_error *err);
+
+/* The SMBIOS type 1 UUID (/sys/firmware/dmi/tables/DMI under root), lower case, as HostInfo reports it. */
+int provision_hardware_uuid(const char *root, char ret_uuid[37], char **ret_error);
+int smbios_uuid_parse(const uint8_t *table, size_t len, char ret_uuid[37]);
 
 /* Loads defaults + <root>/etc/trustagent/config.yml (absent is fine). */
 int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret_exists,

@@ -57,7 +57,7 @@ check "a missing root prefix is an error" test $? -eq 1 -a -n "$(grep 'does not 
 ROOT=$WORK/root
 mkdir -p "$ROOT"
 run "$ROOT" setup
-check "setup without a task exits 1 and lists tasks" test $rc -eq 1 -a -n "$(grep 'Tasks: all, update-service-config' "$WORK/out")"
+check "setup without a task exits 1 and lists tasks" test $rc -eq 1 -a -n "$(grep 'Tasks: all, provision-attestation, update-certificates, update-service-config' "$WORK/out")"
 run "$ROOT" setup no-such-task
 check "unknown task exits 1" test $rc -eq 1
 

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Private to provision/: what the CMS/AAS/HVS tasks share — requests with the agent's trust and token,
+ * files written where the Go agent writes them, and diagnostics. */
+#ifndef TAGENT_PROVISION_CONTROL_PLANE_H
+#define TAGENT_PROVISION_CONTROL_PLANE_H
+
+#include "provision.h"
+#include "transport.h"
+
+#define TA_CACERTS_DIR   "/etc/trustagent/cacerts"
+#define TA_PRIVACY_CA    "/etc/trustagent/privacy-ca.cer"
+#define TA_AIK_PEM       "/etc/trustagent/aik.pem"
+#define TA_TLS_CERT      "/etc/trustagent/tls-cert.pem"
+#define TA_TLS_KEY       "/etc/trustagent/tls-key.pem"
+#define TA_CREDS_DIR     "/etc/trustagent/credentials"
+#define TA_CREDS_FILE    "/etc/trustagent/credentials/trust-agent.creds"
+
+/* Adds an error diagnostic (the task's "why"). Returns r. */
+__attribute__((format(printf, 3, 4))) int cp_error(struct provision_ctx *ctx, int r, const char *fmt, ...);
+
+/* Checks a setting the task needs ("HVS_URL", ctx->cfg->hvs_url); reports and returns -EINVAL when unset. */
+int cp_require(struct provision_ctx *ctx, const char *value, const char *key, const char *what);
+
+/* A request to the control plane: trust = /etc/trustagent/cacerts + the system store, the bearer token,
+ * retries for connection errors and 5xx. expect: the only status accepted. Reports every failure. */
+int cp_request(struct provision_ctx *ctx, const char *method, const char *base, const char *path,
+               const char *const *headers, const char *body, long expect, struct https_response *ret);
+
+/* root + abs, its directory created (0755 unless dir_mode), written atomically with mode. */
+int cp_write(struct provision_ctx *ctx, const char *abs, const void *data, size_t len, mode_t mode, mode_t dir_mode);
+
+/* Reads root + abs (at most 1 MiB); -ENOENT when absent (not reported). */
+int cp_read(struct provision_ctx *ctx, const char *abs, char **ret, size_t *ret_len);
+
+#endif

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * create-host and create-host-unique-flavor (spec 3.5, optional tasks): register this host with HVS under its
+ * name (outbound: the NATS host id; http: CURRENT_IP) and connection string, and ask HVS to make its
+ * HOST_UNIQUE flavor.
+ */
+#include "control_plane.h"
+#include "tasks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+static int host_identity(struct provision_ctx *ctx, const char **ret_name, char **ret_connection)
+{
+    const struct tagent_config *cfg = ctx->cfg;
+    int r;
+    if (cfg->mode == CONFIG_MODE_OUTBOUND) {
+        *ret_name = cfg->nats_host_id;
+        r = cp_require(ctx, cfg->nats_host_id, "TA_HOST_ID", "the host's id");
+        if (r == 0 && asprintf(ret_connection, "intel:nats://%s", cfg->nats_host_id) < 0)
+            r = -ENOMEM;
+    } else {
+        *ret_name = cfg->current_ip;
+        r = cp_require(ctx, cfg->current_ip, "CURRENT_IP", "this host's IP address, as HVS reaches it");
+        if (r == 0 && asprintf(ret_connection, "intel:https://%s:%d", cfg->current_ip, cfg->server.port) < 0)
+            r = -ENOMEM;
+    }
+    if (r == 0)
+        r = cp_require(ctx, cfg->hvs_url, "HVS_URL", "the HVS URL");
+    if (r == 0)
+        r = cp_require(ctx, cfg->bearer_token, "BEARER_TOKEN", "the installation token from AAS");
+    return r;
+}
+
+/* GET hosts?nameEqualTo=<name>: the number of hosts HVS has under that name, or a negative errno. */
+static int hosts_named(struct provision_ctx *ctx, const char *name)
+{
+    static const char *const headers[] = {"Accept: application/json", NULL};
+    char *escaped = curl_easy_escape(NULL, name, 0), *path = NULL;
+    struct https_response resp = {0};
+    int r = escaped && asprintf(&path, "hosts?nameEqualTo=%s", escaped) >= 0 ? 0 : -ENOMEM;
+    if (r == 0)
+        r = cp_request(ctx, "GET", ctx->cfg->hvs_url, path, headers, NULL, 200, &resp);
+    cJSON *root = r == 0 ? cJSON_ParseWithLength((const char *)resp.body, resp.body_len) : NULL;
+    const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(root, "hosts");
+    if (r == 0)
+        r = cJSON_IsArray(hosts) ? cJSON_GetArraySize(hosts)
+                                 : cp_error(ctx, -EBADMSG, "GET %s: the answer has no \"hosts\" list", path);
+    cJSON_Delete(root);
+    https_response_free(&resp);
+    curl_free(escaped);
+    free(path);
+    return r;
+}
+
+static int validate_host(struct provision_ctx *ctx)
+{
+    const char *name = NULL;
+    char *connection = NULL;
+    struct config_diags quiet = {0}, *saved = ctx->diags;
+    ctx->diags = &quiet;
+    int r = host_identity(ctx, &name, &connection);
+    if (r == 0)
+        r = hosts_named(ctx, name) > 0 ? 0 : -ENOENT;
+    ctx->diags = saved;
+    config_diags_free(&quiet);
+    free(connection);
+    return r;
+}
+
+static int run_host(struct provision_ctx *ctx)
+{
+    static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
+    const char *name = NULL;
+    char *connection = NULL, *body = NULL;
+    struct https_response resp = {0};
+    int r = host_identity(ctx, &name, &connection);
+    int n = r == 0 ? hosts_named(ctx, name) : r;
+    if (n > 0)
+        r = cp_error(ctx, -EEXIST, "HVS already has a host named \"%s\"", name);
+    else if (n < 0)
+        r = n;
+    cJSON *obj = r == 0 ? cJSON_CreateObject() : NULL;
+    if (obj) {
+        cJSON_AddStringToObject(obj, "host_name", name);
+        cJSON_AddStringToObject(obj, "connection_string", connection);
+        body = cJSON_PrintUnformatted(obj);
+        cJSON_Delete(obj);
+    }
+    if (r == 0)
+        r = body ? cp_request(ctx, "POST", ctx->cfg->hvs_url, "hosts", headers, body, 201, &resp) : -ENOMEM;
+    https_response_free(&resp);
+    free(body);
+    free(connection);
+    return r;
+}
+
+/* HVS cannot be asked whether the flavor exists: the task always runs (POST is idempotent on HVS's side). */
+static int validate_flavor(struct provision_ctx *ctx)
+{
+    return -ENOENT;
+}
+
+static int run_flavor(struct provision_ctx *ctx)
+{
+    static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
+    const char *name = NULL;
+    char *connection = NULL, *body = NULL;
+    struct https_response resp = {0};
+    int r = host_identity(ctx, &name, &connection);
+    if (r == 0 && asprintf(&body,
+                           "{\"connection_string\":\"%s\",\"partial_flavor_types\":[\"HOST_UNIQUE\"],"
+                           "\"flavor_collection\":{\"flavors\":null},\"signed_flavor_collection\":{\"signed_flavors\":null}}",
+                           connection) < 0)
+        r = -ENOMEM;
+    if (r == 0)
+        r = cp_request(ctx, "POST", ctx->cfg->hvs_url, "flavors", headers, body, 201, &resp);
+    https_response_free(&resp);
+    free(body);
+    free(connection);
+    return r;
+}
+
+const struct provision_task task_create_host = {
+    .name = "create-host",
+    .summary = "register this host with HVS (optional)",
+    .remedy = "check HVS_URL, BEARER_TOKEN and TA_HOST_ID (outbound) or CURRENT_IP (http), then run the task again",
+    .optional = true,
+    .validate = validate_host,
+    .run = run_host,
+};
+
+const struct provision_task task_create_host_unique_flavor = {
+    .name = "create-host-unique-flavor",
+    .summary = "ask HVS to create this host's HOST_UNIQUE flavor (optional)",
+    .remedy = "check HVS_URL and BEARER_TOKEN, and that create-host ran, then run the task again",
+    .optional = true,
+    .validate = validate_flavor,
+    .run = run_flavor,
+};

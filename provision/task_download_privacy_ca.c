@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* download-privacy-ca (spec 3.3): HVS's Privacy CA certificate, stored as raw DER in privacy-ca.cer (0644). */
+#include "control_plane.h"
+#include "tasks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+static int validate(struct provision_ctx *ctx)
+{
+    char *der = NULL;
+    size_t len = 0;
+    int r = cp_read(ctx, TA_PRIVACY_CA, &der, &len);
+    const unsigned char *p = (const unsigned char *)der;
+    X509 *x = r == 0 ? d2i_X509(NULL, &p, (long)len) : NULL;
+    r = x ? 0 : -ENOENT;
+    X509_free(x);
+    free(der);
+    return r;
+}
+
+static int run(struct provision_ctx *ctx)
+{
+    static const char *const headers[] = {"Accept: application/json", NULL};
+    struct https_response resp = {0};
+    int r = cp_require(ctx, ctx->cfg->hvs_url, "HVS_URL", "the HVS URL");
+    if (r == 0)
+        r = cp_require(ctx, ctx->cfg->bearer_token, "BEARER_TOKEN", "the installation token from AAS");
+    if (r == 0)
+        r = cp_request(ctx, "GET", ctx->cfg->hvs_url, "ca-certificates/aik", headers, NULL, 200, &resp);
+    if (r < 0)
+        return r;
+
+    cJSON *root = cJSON_ParseWithLength((const char *)resp.body, resp.body_len);
+    const cJSON *cert = cJSON_GetObjectItemCaseSensitive(root, "certificate");
+    size_t n = cJSON_IsString(cert) ? strlen(cert->valuestring) : 0;
+    unsigned char *der = n && n % 4 == 0 ? malloc(n / 4 * 3 + 1) : NULL;
+    int len = der ? EVP_DecodeBlock(der, (const unsigned char *)cert->valuestring, (int)n) : -1;
+    if (len > 0) {
+        len -= (cert->valuestring[n - 1] == '=') + (n > 1 && cert->valuestring[n - 2] == '=');
+    }
+    const unsigned char *p = der;
+    X509 *x = len > 0 ? d2i_X509(NULL, &p, len) : NULL;
+    if (!x)
+        r = cp_error(ctx, -EBADMSG,
+                     "GET %s/ca-certificates/aik: the answer is not {\"certificate\": <base64 DER>} with an X.509 "
+                     "certificate",
+                     ctx->cfg->hvs_url);
+    else
+        r = cp_write(ctx, TA_PRIVACY_CA, der, (size_t)(p - der), 0644, 0755);
+    X509_free(x);
+    free(der);
+    cJSON_Delete(root);
+    https_response_free(&resp);
+    return r;
+}
+
+const struct provision_task task_download_privacy_ca = {
+    .name = "download-privacy-ca",
+    .summary = "download HVS's Privacy CA certificate (/etc/trustagent/privacy-ca.cer)",
+    .remedy = "check HVS_URL and BEARER_TOKEN, and that HVS is reachable, then run the task again",
+    .validate = validate,
+    .run = run,
+};

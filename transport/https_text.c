@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Strings around requests: URL joining, status errors, token redaction. */
+#include "https_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STATUS_BODY_MAX 200
+
+char *https_url_join(const char *base, const char *path)
+{
+    const char *scheme_end;
+    size_t keep, min = 0;
+    char *s = NULL;
+
+    if (!base || !path) {
+        errno = EINVAL;
+        return NULL;
+    }
+    /* Never eat into "https://" itself, whatever the base looks like. */
+    scheme_end = strstr(base, "://");
+    if (scheme_end)
+        min = (size_t)(scheme_end - base) + 3;
+    keep = strlen(base);
+    while (keep > min && base[keep - 1] == '/')
+        keep--;
+    while (*path == '/')
+        path++;
+    if (asprintf(&s, "%.*s/%s", (int)keep, base, path) < 0)
+        return NULL;
+    return s;
+}
+
+char *https_status_error(const char *method, const char *url, const struct https_response *response)
+{
+    char words[STATUS_BODY_MAX + 4]; /* + "..." + NUL */
+    size_t n = 0, i = 0, len = response && response->body ? response->body_len : 0;
+    char *s = NULL;
+
+    /* The server's own words, made safe for a log line: one line, printable ASCII only. */
+    for (; i < len && n < STATUS_BODY_MAX; i++) {
+        unsigned char c = response->body[i];
+        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+            if (n > 0 && words[n - 1] != ' ')
+                words[n++] = ' ';
+        } else {
+            words[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+        }
+    }
+    /* Whatever is left is whitespace only, or it was cut. */
+    for (; i < len; i++) {
+        unsigned char c = response->body[i];
+        if (c != '\n' && c != '\r' && c != '\t' && c != ' ') {
+            memcpy(words + n, "...", 3);
+            n += 3;
+            break;
+        }
+    }
+    while (n > 0 && words[n - 1] == ' ')
+        n--;
+    words[n] = '\0';
+    if (asprintf(&s, "%s %s: HTTP %ld%s%s", method ? method : "?", url ? url : "?",
+                 response ? response->status : 0L, n ? ": " : "", words) < 0)
+        return NULL;
+    return s;
+}
+
+void https_redact(char **text, const char *secret)
+{
+    size_t slen = secret ? strlen(secret) : 0;
+    char *out, *p, *hit;
+    size_t hits = 0;
+
+    if (!*text || slen == 0)
+        return;
+    for (p = *text; (hit = strstr(p, secret)); p = hit + slen)
+        hits++;
+    if (hits == 0)
+        return;
+    /* "****" may be longer than a (silly) short token. */
+    out = malloc(strlen(*text) + hits * 4 + 1);
+    if (!out) {
+        /* Better no message than one with the token in it. */
+        free(*text);
+        *text = NULL;
+        return;
+    }
+    char *w = out;
+    for (p = *text; (hit = strstr(p, secret)); p = hit + slen) {
+        memcpy(w, p, (size_t)(hit - p));
+        w += hit - p;
+        memcpy(w, "****", 4);
+        w += 4;
+    }
+    memcpy(w, p, strlen(p) + 1);
+    free(*text);
+    *text = out;
+}
