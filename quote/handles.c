@@ -64,10 +64,10 @@ int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, struct
         TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, tr, session, ESYS_TR_NONE, ESYS_TR_NONE, handle, &out);
         if (rc != TSS2_RC_SUCCESS)
             r = tpm_fail(t, rc, "removing a persistent TPM object (owner authorization, TPM_OWNER_SECRET)", err);
-        else
-            tr = ESYS_TR_NONE;
     }
     tpm_flush(t, &session);
+    /* Close the ESYS_TR even after a successful eviction: ESAPI keeps the object (with its old name) in the
+     * context otherwise, and a later load of a new key at the same handle fails with "name mismatch". */
     tpm_tr_close(t, &tr);
     return r;
 }

@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 #include <tss2/tss2_rc.h>
+#include <tss2/tss2_sys.h>
 #include <tss2/tss2_tctildr.h>
 
 #include "config.h"
@@ -64,6 +65,28 @@ const char *tpm_tcti(const tpm_t *t)
     return t->tcti_conf;
 }
 
+/* Without the kernel's resource manager nothing flushes what a killed client left loaded, and a few crashes
+ * fill the TPM's object and session slots for good. The agent owns the TPM on such a system (swtpm, a
+ * simulator, /dev/tpm0), so it flushes leftover transient objects and sessions when it connects. Through
+ * /dev/tpmrm0 each connection sees only its own, so there is nothing to do. Best effort: errors are ignored. */
+static void flush_leftovers(tpm_t *t)
+{
+    static const TPM2_HANDLE ranges[] = {TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST, TPM2_ACTIVE_SESSION_FIRST};
+    TSS2_SYS_CONTEXT *sys = NULL;
+    if (Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS || !sys)
+        return;
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        TPMS_CAPABILITY_DATA *cap = NULL;
+        if (Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, ranges[i],
+                               TPM2_MAX_CAP_HANDLES, NULL, &cap) != TSS2_RC_SUCCESS)
+            continue;
+        /* The loaded-session list holds HMAC (0x02...) and policy (0x03...) sessions alike. */
+        for (UINT32 h = 0; h < cap->data.handles.count; h++)
+            Tss2_Sys_FlushContext(sys, cap->data.handles.handle[h]);
+        Esys_Free(cap);
+    }
+}
+
 static int tpm_connect(tpm_t *t, struct tpm_error *err)
 {
     if (t->esys)
@@ -84,6 +107,8 @@ static int tpm_connect(tpm_t *t, struct tpm_error *err)
         tpm_disconnect(t);
         return r;
     }
+    if (!strstr(t->tcti_conf, "tpmrm"))
+        flush_leftovers(t);
     return 0;
 }
 

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <nats/nats.h>
+
 /* ---- child processes (procs.c) ---- */
 
 /* Installs the atexit and signal handlers; every other harness call does it implicitly. */
@@ -99,6 +101,7 @@ struct natsd_opts {
     const char *name;       /* server_name; NULL = unique generated name */
     const char *tls_extra;  /* lines added inside the tls { } block, e.g. "verify: true" */
     const char *extra_conf; /* appended to the config file: operator/JWT, cluster, ... */
+    const char *auth_conf;  /* written before extra_conf: operator mode (natsjwt_server_conf() text), ... */
 };
 
 typedef struct natsd {
@@ -120,6 +123,82 @@ int natsd_stop(natsd_t *nats);
 int natsd_kill(natsd_t *nats);
 int natsd_restart(natsd_t *nats);
 void natsd_free(natsd_t *nats);
+/* Operator (decentralised JWT) mode as an ISecL deployment runs it: TLS on and auth_conf (operator JWT,
+ * system account, resolver with preloaded accounts, e.g. natsjwt_deployment.server_conf) in the config. */
+int natsd_start_operator(const char *auth_conf, natsd_t **ret_nats);
+/* Client options for this server: its URL, TLS trusting its CA when TLS is on, a 5 s connect timeout,
+ * and natsOptions_SetUserCredentialsFromFiles(creds_path) unless creds_path is NULL. The caller
+ * destroys *ret_opts. Returns 0 or -EIO (the natsStatus text is printed). */
+int natsd_client_options(const natsd_t *nats, const char *creds_path, natsOptions **ret_opts);
+/* natsConnection_Connect() that retries (up to 3 attempts) only on NATS_CONNECTION_AUTH_FAILED.
+ * cnats 3.4 drops the nonce signature from CONNECT when its first byte is 0 (its base64 encoder stops at a
+ * leading NUL; nats.c PR #705), so about 1 in 256 connections with a .creds file or nkey is refused with
+ * "Authorization Violation" although the credentials are good. Each attempt gets a fresh nonce; a real
+ * credential problem still fails every attempt. Use it where a connection is expected to succeed. */
+natsStatus natsd_connect(natsOptions *opts, natsConnection **ret_nc);
+/* Call last in main() instead of nats_CloseAndWait(): releases cnats (threads, buffers) and then OpenSSL.
+ * cnats 3.4 frees OpenSSL's compression-method stack in its own atexit handler without clearing
+ * OpenSSL's pointer (nats.c issue #904); if OpenSSL's atexit cleanup runs after it (OpenSSL was used
+ * before cnats' first call, e.g. for keys or certificates), the process dies in OPENSSL_cleanup() with a
+ * double free. Cleaning OpenSSL up explicitly first makes both exit handlers harmless. No OpenSSL or
+ * cnats call may follow. */
+void harness_nats_close(void);
+
+/* ---- mock control plane (mockcp.c): tests/mock's tagent-mock-cp, CMS + AAS + HVS on one HTTPS port ----
+ * Its PKI (root CA, TLS CA and leaf, Privacy CA, AAS JWT signing key) lives in dir and survives
+ * mockcp_restart(). Faults (names as tagent-mock-cp takes them): wrong-cms-cert, unauthorized, server-error,
+ * slow, malformed-json, truncated-pem. Every request is appended to request_log as
+ * "<METHOD> <path>[?<query>] <status>". */
+
+#define MOCKCP_DEFAULT_BEARER "mock-bearer-token"
+
+struct mockcp_opts {
+    const char *program;         /* NULL: $TAGENT_MOCK_CP, else the tagent-mock-cp of this build tree */
+    const char *dir;             /* NULL: a fresh temp dir, removed by mockcp_free() */
+    uint16_t port;               /* 0: the mock binds a free port itself */
+    const char *bearer;          /* token it expects; NULL: MOCKCP_DEFAULT_BEARER */
+    const char *const *ek_ca;    /* NULL-terminated EK CA files (e.g. swtpm's ek_ca_cert, ek_issuer_cert) */
+    const char *const *ek_certs; /* NULL-terminated registered EK certificates (PEM or DER) */
+    const char *const *faults;   /* NULL-terminated fault names active from the start */
+    bool nats; /* --nats-dir dir/nats: operator, accounts, nats-server-auth.conf, hvs.creds */
+    const char *nats_account_seed; /* --nats-account-seed: sign agent .creds with this account instead */
+    int aik_validity_years;        /* 0: the mock's default (1) */
+};
+
+typedef struct mockcp {
+    pid_t pid; /* 0 while stopped */
+    uint16_t port;
+    char base_url[48];   /* "https://127.0.0.1:<port>" */
+    char cms_url[64];    /* base_url + "/cms/v1" */
+    char aas_url[64];    /* base_url + "/aas/v1" */
+    char hvs_url[64];    /* base_url + "/hvs/v2" */
+    char tls_sha384[97]; /* lowercase hex SHA-384 of the served leaf's DER (CMS_TLS_CERT_SHA384) */
+    char *bearer;
+    char *ca_file; /* root CA PEM, what GET /cms/v1/ca-certificates serves */
+    char *dir;
+    char *log_path;       /* the program's stdout+stderr */
+    char *request_log;    /* dir/requests.log */
+    char *nats_dir;       /* dir/nats with opts.nats, else NULL */
+    char *nats_auth_conf; /* text of nats_dir/nats-server-auth.conf (for natsd_start_operator()), or NULL */
+    char **argv;          /* for mockcp_restart() */
+    bool own_dir;
+} mockcp_t;
+
+/* Starts it and waits (up to 60 s: the first start makes RSA-3072 keys) for its READY line. */
+int mockcp_start(const struct mockcp_opts *opts, mockcp_t **ret_mock);
+/* SIGTERM; 0 only if it exited cleanly (it printed STOPPED and no sanitizer report). */
+int mockcp_stop(mockcp_t *mock);
+/* Stops it if running and starts it again: same dir (same PKI, tls_sha384), same port, same options. */
+int mockcp_restart(mockcp_t *mock);
+/* Stops it, removes its temp dir (unless opts.dir was given), frees it. NULL is fine. */
+void mockcp_free(mockcp_t *mock);
+/* POST /mock/faults?set=...&clear=... (comma lists; clear "all"); either may be NULL. */
+int mockcp_fault(mockcp_t *mock, const char *set, const char *clear);
+/* GET /mock/state: JSON with hosts, flavors, reports, tokens, credentials, aik_certs, tls_certs (caller
+ * frees). */
+int mockcp_state(mockcp_t *mock, char **ret_json);
+/* Lines of request_log that start with prefix (e.g. "POST /hvs/v2/hosts "); < 0 on error. */
+int mockcp_request_count(const mockcp_t *mock, const char *prefix);
 
 /* ---- test PKI (tlsgen.c): EC P-256 keys, SHA-256 signatures, PEM files ---- */
 

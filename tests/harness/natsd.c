@@ -12,6 +12,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #define NATSD_READY_MS 10000
 #define START_ATTEMPTS 5
 #define LOG_TAIL_LINES 30
@@ -52,6 +54,8 @@ static int natsd_write_conf(const natsd_t *nats, const struct natsd_opts *opts)
         fprintf(f, "  ca_file: \"%s\"\n  timeout: 5\n", nats->ca_file);
         fprintf(f, "%s\n}\n", opts->tls_extra ? opts->tls_extra : "");
     }
+    if (opts->auth_conf)
+        fprintf(f, "%s\n", opts->auth_conf);
     if (opts->extra_conf)
         fprintf(f, "%s\n", opts->extra_conf);
     if (fclose(f) != 0) {
@@ -225,4 +229,58 @@ void natsd_free(natsd_t *nats)
     free(nats->cert_file);
     free(nats->key_file);
     free(nats);
+}
+
+int natsd_start_operator(const char *auth_conf, natsd_t **ret_nats)
+{
+    const struct natsd_opts opts = {.tls = true, .auth_conf = auth_conf};
+
+    if (!auth_conf)
+        return -EINVAL;
+    return natsd_start(&opts, ret_nats);
+}
+
+int natsd_client_options(const natsd_t *nats, const char *creds_path, natsOptions **ret_opts)
+{
+    natsOptions *opts = NULL;
+    natsStatus s;
+
+    s = natsOptions_Create(&opts);
+    if (s == NATS_OK)
+        s = natsOptions_SetURL(opts, nats->url);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(opts, 5000);
+    if (s == NATS_OK && nats->ca_file)
+        s = natsOptions_SetSecure(opts, true);
+    if (s == NATS_OK && nats->ca_file)
+        s = natsOptions_LoadCATrustedCertificates(opts, nats->ca_file);
+    if (s == NATS_OK && creds_path)
+        s = natsOptions_SetUserCredentialsFromFiles(opts, creds_path, NULL);
+    if (s != NATS_OK) {
+        fprintf(stderr, "natsd: client options for %s: %s (%s)\n", nats->url, natsStatus_GetText(s),
+                nats_GetLastError(NULL));
+        natsOptions_Destroy(opts);
+        return -EIO;
+    }
+    *ret_opts = opts;
+    return 0;
+}
+
+natsStatus natsd_connect(natsOptions *opts, natsConnection **ret_nc)
+{
+    natsStatus s = NATS_CONNECTION_AUTH_FAILED;
+
+    for (int attempt = 1; attempt <= 3 && s == NATS_CONNECTION_AUTH_FAILED; attempt++) {
+        s = natsConnection_Connect(ret_nc, opts);
+        if (s == NATS_CONNECTION_AUTH_FAILED && attempt < 3)
+            fprintf(stderr, "natsd: connect attempt %d refused (%s); retrying with a new nonce\n", attempt,
+                    nats_GetLastError(NULL));
+    }
+    return s;
+}
+
+void harness_nats_close(void)
+{
+    nats_CloseAndWait(5000);
+    OPENSSL_cleanup();
 }
