@@ -8,16 +8,22 @@
  * write their out-parameters only on success; returned strings are malloc'ed and the caller frees them.
  * Seeds are secrets: nkey_wipe() a struct nkey when done, and treat .creds text the same way.
  *
- * What nats-server 2.9 (jwt v2) requires of these, as found by tests/integration/test_nats_auth.c:
- * - the JWT is header.payload.signature in base64url without padding; header
- * {"typ":"JWT","alg":"ed25519-nkey"}; the ed25519 signature covers the ASCII text "header.payload" (v2; v1
- * signed only the payload);
- * - claims carry "nats":{"type":...,"version":2}; iss must be the issuer's public nkey of the right kind
- *   (operator for accounts, account for users), sub the subject's; jti is not checked by the server, but
- *   is set as jwt v2 sets it (base32 SHA-512/256 of the standard claims with jti empty);
- * - account and user limits default to 0 when absent, and 0 means "none allowed" for conn/subs/payload:
- *   every limit is written as -1 (unlimited), as nsc does;
- * - the operator JWT, system account and account JWTs go into the server config (natsjwt_server_conf()).
+ * What nats-server 2.9.10 (jwt v2) requires of these (checked against the real server):
+ * - a JWT is header.payload.signature, each base64url without padding, the header being
+ *   {"typ":"JWT","alg":"ed25519-nkey"}; the ed25519 signature covers the text "header.payload" (v2; v1
+ *   signed only the payload);
+ * - claims carry "nats":{"type":...,"version":2}; iss is the issuer's public nkey of the right kind (the
+ *   operator for accounts, an account for users), sub the subject's; the server does not check jti, which
+ *   is set as jwt v2 sets it (base32, no padding, of SHA-512/256 over the standard claims with jti empty);
+ * - a limit left out is 0, and 0 means none: an account without "limits" gets "maximum account active
+ *   connections exceeded"; a user without "subs" is disconnected ("maximum subscriptions exceeded") at its
+ *   first SUB; a user without "payload" is told max_payload 0 and cnats refuses every publish. So every
+ *   limit here is -1 (unlimited), as nsc writes them;
+ * - "resp" {max, ttl (ns)} lets a user publish to the reply subject of a message it received even under
+ *   publish deny ">"; ttl 0 means the server default (2 min);
+ * - the operator JWT (inline is fine: nats-server takes a value starting "eyJ" as the JWT itself),
+ *   system_account and every account JWT go into the config (natsjwt_server_conf()); a user of an account
+ *   the MEMORY resolver does not know is refused with "Authorization Violation".
  */
 #ifndef TAGENT_MOCK_NATSJWT_H
 #define TAGENT_MOCK_NATSJWT_H
