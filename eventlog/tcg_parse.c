@@ -114,6 +114,20 @@ static int alg_size(const struct eventlog *log, uint16_t alg)
     return -1;
 }
 
+/* The event data whose size was just read: within the limit and within what is left. */
+static int take_event_data(struct cursor *c, const struct eventlog_limits *lim, struct eventlog_event *ev,
+                           size_t index, size_t start, char **ret_error)
+{
+    if (ev->data_len > lim->max_event)
+        return eventlog_fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu",
+                             index, start, ev->data_len, lim->max_event);
+    if (!take(c, ev->data_len, &ev->data))
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)",
+                             index, start, ev->data_len, c->left);
+    return 0;
+}
+
 /* A TCG_PCR_EVENT (SHA1 format). */
 static int parse_sha1_event(struct cursor *c, const struct eventlog_limits *lim, struct eventlog_event *ev,
                             size_t index, char **ret_error)
@@ -125,14 +139,7 @@ static int parse_sha1_event(struct cursor *c, const struct eventlog_limits *lim,
     ev->n_digests = 1;
     ev->digests[0] = (struct eventlog_digest){EVENTLOG_ALG_SHA1, 20, digest};
     ev->offset = start;
-    if (ev->data_len > lim->max_event)
-        return eventlog_fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index,
-                    start, ev->data_len, lim->max_event);
-    if (!take(c, ev->data_len, &ev->data))
-        return eventlog_fail(ret_error, -EBADMSG,
-                    "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)", index,
-                    start, ev->data_len, c->left);
-    return 0;
+    return take_event_data(c, lim, ev, index, start, ret_error);
 }
 
 /* A TCG_PCR_EVENT2 (crypto-agile). */
@@ -163,14 +170,7 @@ static int parse_agile_event(const struct eventlog *log, struct cursor *c, const
     }
     if (!take_u32(c, &ev->data_len))
         return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off before its data size", index, start);
-    if (ev->data_len > lim->max_event)
-        return eventlog_fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index,
-                    start, ev->data_len, lim->max_event);
-    if (!take(c, ev->data_len, &ev->data))
-        return eventlog_fail(ret_error, -EBADMSG,
-                    "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)", index,
-                    start, ev->data_len, c->left);
-    return 0;
+    return take_event_data(c, lim, ev, index, start, ret_error);
 }
 
 /* Where the events end: the rest is padding (all 0x00 or all 0xff, as in the ACPI log area up to LAML), or
