@@ -20,6 +20,8 @@ struct tagent_command {
 
 extern const struct tagent_command cmd_help, cmd_version, cmd_setup, cmd_fetch_ekcert,
     cmd_eventlog;
+extern const struct tagent_command cmd_hostinfo;
+extern const struct tagent_command cmd_start_service;
 
 /* NULL-terminated, in the order `tagent help` lists them. */
 extern const struct tagent_command *const tagent_commands[];

@@ -14,6 +14,8 @@ const struct tagent_command *const tagent_commands[] = {
     &cmd_setup,
     &cmd_fetch_ekcert,
     &cmd_eventlog,
+    &cmd_start_service,
+    &cmd_hostinfo,
     NULL,
 };
 

@@ -73,4 +73,62 @@ char *https_status_error(const char *method, const char *url, const struct https
  * "https://h/a/". */
 char *https_url_join(const char *base, const char *path);
 
+/* ---- NATS (cnats), transport/nats.c ----
+ * The outbound connection of `tagent startService`: TLS always, user JWT + nkey from a .creds file, every
+ * server of the list, reconnecting forever. One subscription (no queue group); each message is handed to the
+ * caller's callback on cnats' delivery thread, which must not block (queue it and return). */
+
+struct nats_link_options {
+    const char *const *servers; /* nats:// or tls:// URLs */
+    size_t n_servers;
+    const char *ca_dir;     /* every *.pem here is trusted (concatenated); required: TLS needs a CA */
+    const char *creds_file; /* user JWT + nkey seed (.creds), or NULL */
+    const char *name;       /* connection name (the host id) */
+    const char *subject;    /* "trust-agent.<host-id>.>" */
+    long reconnect_wait_ms; /* 0: 1000, with up to 1 s of jitter */
+    long ping_interval_ms;  /* 0: 3000; with max_pings_out 0: 2 a dead link is noticed within ~9 s */
+    int max_pings_out;
+    long connect_timeout_ms; /* 0: 10 s */
+};
+
+/* One request; owned by whoever the callback hands it to (free with nats_request_free()). */
+struct nats_request {
+    char *subject;
+    char *reply;   /* reply subject, NULL when the sender expects none */
+    char *data;    /* NUL-terminated for convenience; len excludes the NUL */
+    size_t len;
+};
+void nats_request_free(struct nats_request *req);
+
+enum nats_link_event { NATS_LINK_CONNECTED, NATS_LINK_DISCONNECTED, NATS_LINK_RECONNECTED, NATS_LINK_CLOSED,
+                       NATS_LINK_ERROR };
+
+typedef struct nats_link nats_link_t;
+/* link: the link the request came on (reply through it); called on cnats' thread, before
+ * nats_link_open() may even have returned. */
+typedef void (*nats_request_cb)(nats_link_t *link, struct nats_request *req, void *userdata);
+/* url: the server concerned (or NULL); text: cnats' last error for NATS_LINK_ERROR/CLOSED (or NULL). */
+typedef void (*nats_event_cb)(enum nats_link_event ev, const char *url, const char *text, void *userdata);
+
+/* Connects (one attempt at the TCP/TLS/auth level; when no server answers yet, cnats keeps trying in the
+ * background and NATS_LINK_CONNECTED follows) and subscribes. Returns 0, or a negative errno with *ret_error
+ * (caller frees): -ENOENT/-EIO no CA or creds, -ECONNREFUSED/-EACCES (authorization refused: cnats 3.4
+ * refuses about 1 in 256 good .creds connects, so call again), -EINVAL bad options. */
+int nats_link_open(const struct nats_link_options *opts, nats_request_cb on_request, nats_event_cb on_event,
+                   void *userdata, nats_link_t **ret_link, char **ret_error);
+/* Publishes a reply (thread-safe). -EMSGSIZE when len exceeds the server's max payload. */
+int nats_link_publish(nats_link_t *link, const char *subject, const void *data, size_t len, char **ret_error);
+/* The server's max payload (0 while never connected). */
+int64_t nats_link_max_payload(nats_link_t *link);
+bool nats_link_connected(nats_link_t *link);
+/* True once cnats gave up on the connection (then close it and open a new one). */
+bool nats_link_closed(nats_link_t *link);
+/* Stops taking requests: drains the subscription (messages already received still reach the callback),
+ * waiting up to timeout_ms. */
+int nats_link_stop(nats_link_t *link, long timeout_ms);
+/* Flushes pending replies (up to timeout_ms) and closes. NULL is fine. */
+void nats_link_close(nats_link_t *link, long timeout_ms);
+/* Last call of a process that used NATS: releases cnats, then OpenSSL (cnats 3.4 issue #904). */
+void nats_library_close(void);
+
 #endif

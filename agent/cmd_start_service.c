@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* `tagent startService`: the outbound NATS service (systemd tagent.service, Type=notify). */
+#include "cli.h"
+#include "log.h"
+#include "service.h"
+
+static int run(struct tagent_cli *cli, int argc, char **argv)
+{
+    if (argc > 1) {
+        log_error("startService takes no arguments");
+        return TAGENT_EXIT_ERROR;
+    }
+    return service_run(cli->root) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
+}
+
+const struct tagent_command cmd_start_service = {
+    .name = "startService",
+    .aliases = NULL,
+    .usage = "startService",
+    .summary = "serve HVS requests over the outbound NATS connection (run by tagent.service)",
+    .run = run,
+};

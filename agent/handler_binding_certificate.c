@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* get-binding-certificate: base64 of the workload agent's bindingkey.pem bytes as a JSON string, or null
+ * when it cannot be read (the Go agent's reply on error). */
+#include "config.h"
+#include "service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BINDING_KEY_PEM "/etc/workload-agent/bindingkey.pem"
+
+static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
+               char **ret_message)
+{
+    char *path = config_path(ctx->root, BINDING_KEY_PEM), *pem = NULL, *b64 = NULL;
+    size_t pem_len = 0;
+    int r = path ? config_read_file(path, 1u << 20, &pem, &pem_len) : -ENOMEM;
+    char *out = r == 0 ? ((b64 = service_base64(pem, pem_len)) ? service_json_string(b64) : NULL) : strdup("null");
+    free(path);
+    free(pem);
+    free(b64);
+    if (!out)
+        return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, "out of memory");
+    *ret_reply = out;
+    return 0;
+}
+
+const struct service_handler handler_binding_certificate = {.suffix = "get-binding-certificate", .run = run};

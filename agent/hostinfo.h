@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Host info (spec section 7): the HostInfo JSON HVS stores as platform-info and the host-info-request reply
+ * carries, from SMBIOS (/sys/firmware/dmi/tables/DMI), /etc/os-release, /etc/hostname, /sys and the ACPI TPM2
+ * table, all under the root prefix. No dmidecode, no shelling out.
+ */
+#ifndef TAGENT_HOSTINFO_H
+#define TAGENT_HOSTINFO_H
+
+/* The HostInfo JSON with the Go agent's keys in its order (compact unless pretty: then tab-indented).
+ * Fields whose source is missing get the Go agent's empty values ("" / "false"); the only errors are an
+ * SMBIOS table that exists but cannot be read (-errno; -EACCES when not root) or is damaged before the
+ * structures HostInfo needs (-EBADMSG), and -ENOMEM. *ret_error (on failure) names the file and the problem.
+ * Caller frees both. Reads files only (no programs run), so it is cheap to call on every HVS request. */
+int hostinfo_json(const char *root, int pretty, char **ret_json, char **ret_error);
+
+#endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Small helpers of the NATS handlers: base64, JSON strings, error replies, the handler table. */
+#include "service.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+static const struct service_handler *const handlers[] = {
+    &handler_quote,
+    &handler_host_info,
+    &handler_aik,
+    &handler_deploy_asset_tag,
+    &handler_binding_certificate,
+    &handler_deploy_manifest,
+    &handler_application_measurement,
+    &handler_version,
+    NULL,
+};
+
+const struct service_handler *service_handler_find(const char *suffix)
+{
+    for (size_t i = 0; handlers[i]; i++)
+        if (strcmp(handlers[i]->suffix, suffix) == 0)
+            return handlers[i];
+    return NULL;
+}
+
+char *service_error_json(int code, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *out = NULL;
+    if (o && cJSON_AddNumberToObject(o, "ErrorCode", code) &&
+        cJSON_AddStringToObject(o, "ErrorMessage", message ? message : ""))
+        out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
+char *service_error_reply(const struct service_handler *h, int code, const char *message)
+{
+    char *out = h && h->error_reply ? h->error_reply(code, message) : service_error_json(code, message);
+    return out;
+}
+
+char *service_base64(const void *data, size_t len)
+{
+    if (len > (SIZE_MAX / 4) * 3 - 3 || len > INT32_MAX)
+        return NULL;
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+int service_base64_decode(const char *s, uint8_t **ret_data, size_t *ret_len)
+{
+    size_t n = strlen(s);
+    if (n % 4 != 0 || n > INT32_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                  c == '/' || (c == '=' && i >= n - 2 && (i == n - 1 || s[n - 1] == '='));
+        if (!ok)
+            return -EINVAL;
+    }
+    uint8_t *out = malloc(n / 4 * 3 + 1);
+    if (!out)
+        return -ENOMEM;
+    int len = n ? EVP_DecodeBlock(out, (const unsigned char *)s, (int)n) : 0;
+    if (len < 0) {
+        free(out);
+        return -EINVAL;
+    }
+    /* EVP_DecodeBlock counts padding as data */
+    if (n && s[n - 1] == '=')
+        len--;
+    if (n > 1 && s[n - 2] == '=')
+        len--;
+    *ret_data = out;
+    *ret_len = (size_t)len;
+    return 0;
+}
+
+char *service_json_string(const char *text)
+{
+    cJSON *s = cJSON_CreateString(text);
+    char *out = s ? cJSON_PrintUnformatted(s) : NULL;
+    cJSON_Delete(s);
+    return out;
+}
+
+char *service_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+int service_fail(int r, int *ret_code, char **ret_message, int code, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    *ret_code = code;
+    *ret_message = s;
+    return r;
+}

@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The outbound NATS link (cnats 3.4): options, connect, one subscription, replies, drain and close. */
+#include "transport.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nats/nats.h>
+#include <openssl/crypto.h>
+
+struct nats_link {
+    natsOptions *opts;
+    natsConnection *nc;
+    natsSubscription *sub;
+    nats_request_cb on_request;
+    nats_event_cb on_event;
+    void *userdata;
+    atomic_bool closed;
+};
+
+static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char **ret_error, int r, const char *fmt, ...)
+{
+    if (ret_error) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+            *ret_error = NULL;
+        va_end(ap);
+    }
+    return r;
+}
+
+void nats_request_free(struct nats_request *req)
+{
+    if (!req)
+        return;
+    free(req->subject);
+    free(req->reply);
+    free(req->data);
+    free(req);
+}
+
+static int pem_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return n > 4 && strcmp(d->d_name + n - 4, ".pem") == 0;
+}
+
+/* Every *.pem of dir, concatenated (each followed by a newline), in name order. */
+static int ca_bundle(const char *dir, char **ret_pem, char **ret_error)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, pem_filter, alphasort);
+    if (n < 0)
+        return fail(ret_error, -errno, "CA directory %s: %s", dir, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    int r = out ? 0 : -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+        FILE *f = r == 0 ? fopen(path, "re") : NULL;
+        if (r == 0 && !f)
+            r = fail(ret_error, -errno, "%s: %s", path, strerror(errno));
+        char chunk[4096];
+        size_t got;
+        while (f && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            fwrite(chunk, 1, got, out);
+        if (f) {
+            fputc('\n', out);
+            fclose(f);
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (out && fclose(out) != 0 && r == 0)
+        r = -ENOMEM;
+    if (r == 0 && (!buf || !strstr(buf, "-----BEGIN CERTIFICATE-----")))
+        r = fail(ret_error, -ENOENT, "CA directory %s holds no *.pem certificate (NATS needs TLS)", dir);
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    *ret_pem = buf;
+    return 0;
+}
+
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    struct nats_link *link = closure;
+    struct nats_request *req = calloc(1, sizeof(*req));
+    const char *reply = natsMsg_GetReply(msg);
+    int len = natsMsg_GetDataLength(msg);
+    if (req) {
+        req->subject = strdup(natsMsg_GetSubject(msg));
+        req->reply = reply ? strdup(reply) : NULL;
+        req->len = len > 0 ? (size_t)len : 0;
+        req->data = malloc(req->len + 1);
+        if (req->data) {
+            if (req->len)
+                memcpy(req->data, natsMsg_GetData(msg), req->len);
+            req->data[req->len] = '\0';
+        }
+    }
+    natsMsg_Destroy(msg);
+    if (!req || !req->subject || !req->data || (reply && !req->reply)) {
+        nats_request_free(req); /* out of memory: the requester times out */
+        return;
+    }
+    link->on_request(link, req, link->userdata);
+}
+
+static void event(struct nats_link *link, enum nats_link_event ev, natsConnection *nc, const char *text)
+{
+    char url[256] = "";
+    if (nc && natsConnection_GetConnectedUrl(nc, url, sizeof(url)) != NATS_OK)
+        url[0] = '\0';
+    if (link->on_event)
+        link->on_event(ev, url[0] ? url : NULL, text, link->userdata);
+}
+
+static void on_connected(natsConnection *nc, void *closure)
+{
+    event(closure, NATS_LINK_CONNECTED, nc, NULL);
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+    event(closure, NATS_LINK_DISCONNECTED, NULL, NULL);
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+    event(closure, NATS_LINK_RECONNECTED, nc, NULL);
+}
+
+static void on_closed(natsConnection *nc, void *closure)
+{
+    struct nats_link *link = closure;
+    const char *text = NULL;
+    natsConnection_GetLastError(nc, &text);
+    event(link, NATS_LINK_CLOSED, NULL, text);
+    /* last: nats_link_close() frees link as soon as it sees this */
+    atomic_store(&link->closed, true);
+}
+
+static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
+{
+    const char *text = NULL;
+    natsConnection_GetLastError(nc, &text);
+    event(closure, NATS_LINK_ERROR, NULL, text && *text ? text : natsStatus_GetText(err));
+}
+
+static int status_errno(natsStatus s)
+{
+    switch (s) {
+    case NATS_OK:
+        return 0;
+    case NATS_NO_MEMORY:
+        return -ENOMEM;
+    case NATS_CONNECTION_AUTH_FAILED:
+    case NATS_NOT_PERMITTED:
+        return -EACCES;
+    case NATS_TIMEOUT:
+        return -ETIMEDOUT;
+    case NATS_INVALID_ARG:
+        return -EINVAL;
+    case NATS_MAX_PAYLOAD:
+        return -EMSGSIZE;
+    case NATS_SSL_ERROR:
+        return -EPROTO;
+    case NATS_NO_SERVER:
+        return -ECONNREFUSED;
+    default:
+        return -EIO;
+    }
+}
+
+static void link_free(struct nats_link *link)
+{
+    if (!link)
+        return;
+    natsSubscription_Destroy(link->sub);
+    if (link->nc)
+        natsConnection_Destroy(link->nc);
+    natsOptions_Destroy(link->opts);
+    free(link);
+}
+
+int nats_link_open(const struct nats_link_options *o, nats_request_cb on_request, nats_event_cb on_event,
+                   void *userdata, nats_link_t **ret_link, char **ret_error)
+{
+    if (!o || !o->servers || o->n_servers == 0 || !o->subject || !o->ca_dir || !on_request || !ret_link)
+        return fail(ret_error, -EINVAL, "NATS: no servers, subject or CA directory given");
+    if (o->n_servers > 64)
+        return fail(ret_error, -EINVAL, "NATS: too many servers (%zu)", o->n_servers);
+
+    struct nats_link *link = calloc(1, sizeof(*link));
+    char *ca = NULL;
+    if (!link)
+        return fail(ret_error, -ENOMEM, "out of memory");
+    link->on_request = on_request;
+    link->on_event = on_event;
+    link->userdata = userdata;
+    int r = ca_bundle(o->ca_dir, &ca, ret_error);
+    if (r < 0)
+        goto out;
+
+    natsStatus s = natsOptions_Create(&link->opts);
+    natsOptions *opts = link->opts;
+    const char *servers[64];
+    for (size_t i = 0; i < o->n_servers; i++)
+        servers[i] = o->servers[i];
+    if (s == NATS_OK)
+        s = natsOptions_SetServers(opts, servers, (int)o->n_servers);
+    if (s == NATS_OK && o->name)
+        s = natsOptions_SetName(opts, o->name);
+    if (s == NATS_OK)
+        s = natsOptions_SetSecure(opts, true);
+    if (s == NATS_OK)
+        s = natsOptions_SetCATrustedCertificates(opts, ca);
+    if (s == NATS_OK && o->creds_file)
+        s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds_file, NULL);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(opts, o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(opts, -1);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(opts, o->reconnect_wait_ms > 0 ? o->reconnect_wait_ms : 1000);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectJitter(opts, 1000, 1000);
+    if (s == NATS_OK)
+        s = natsOptions_SetPingInterval(opts, o->ping_interval_ms > 0 ? o->ping_interval_ms : 3000);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxPingsOut(opts, o->max_pings_out > 0 ? o->max_pings_out : 2);
+    if (s == NATS_OK)
+        s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, link);
+    if (s == NATS_OK)
+        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, link);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectedCB(opts, on_reconnected, link);
+    if (s == NATS_OK)
+        s = natsOptions_SetClosedCB(opts, on_closed, link);
+    if (s == NATS_OK)
+        s = natsOptions_SetErrorHandler(opts, on_error, link);
+    if (s != NATS_OK) {
+        r = fail(ret_error, status_errno(s), "NATS options: %s (%s)", natsStatus_GetText(s),
+                 nats_GetLastError(NULL));
+        goto out;
+    }
+
+    s = natsConnection_Connect(&link->nc, opts);
+    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+        r = fail(ret_error, status_errno(s), "NATS connect to %s%s: %s (%s)", o->servers[0],
+                 o->n_servers > 1 ? " and the other servers" : "", natsStatus_GetText(s), nats_GetLastError(NULL));
+        link->nc = NULL;
+        goto out;
+    }
+    if (s == NATS_OK)
+        event(link, NATS_LINK_CONNECTED, link->nc, NULL);
+    s = natsConnection_Subscribe(&link->sub, link->nc, o->subject, on_msg, link);
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(link->sub, 65536, 256 * 1024 * 1024);
+    if (s != NATS_OK) {
+        r = fail(ret_error, status_errno(s), "NATS subscribe %s: %s (%s)", o->subject, natsStatus_GetText(s),
+                 nats_GetLastError(NULL));
+        goto out;
+    }
+    *ret_link = link;
+    link = NULL;
+    r = 0;
+out:
+    if (ca) {
+        OPENSSL_cleanse(ca, strlen(ca));
+        free(ca);
+    }
+    link_free(link);
+    return r;
+}
+
+int nats_link_publish(nats_link_t *link, const char *subject, const void *data, size_t len, char **ret_error)
+{
+    int64_t max = natsConnection_GetMaxPayload(link->nc);
+    if (max > 0 && (int64_t)len > max)
+        return fail(ret_error, -EMSGSIZE, "reply of %zu bytes exceeds the server's max payload %lld", len,
+                    (long long)max);
+    if (len > INT32_MAX)
+        return fail(ret_error, -EMSGSIZE, "reply of %zu bytes is too large", len);
+    natsStatus s = natsConnection_Publish(link->nc, subject, data, (int)len);
+    if (s != NATS_OK)
+        return fail(ret_error, status_errno(s), "publish to %s: %s", subject, natsStatus_GetText(s));
+    return 0;
+}
+
+int64_t nats_link_max_payload(nats_link_t *link)
+{
+    return link && link->nc ? natsConnection_GetMaxPayload(link->nc) : 0;
+}
+
+bool nats_link_connected(nats_link_t *link)
+{
+    return link && link->nc && natsConnection_Status(link->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+bool nats_link_closed(nats_link_t *link)
+{
+    return !link || atomic_load(&link->closed);
+}
+
+int nats_link_stop(nats_link_t *link, long timeout_ms)
+{
+    if (!link || !link->sub)
+        return 0;
+    natsStatus s = natsSubscription_DrainTimeout(link->sub, timeout_ms);
+    if (s == NATS_OK)
+        s = natsSubscription_WaitForDrainCompletion(link->sub, timeout_ms);
+    if (s != NATS_OK)
+        natsSubscription_Unsubscribe(link->sub);
+    return status_errno(s);
+}
+
+void nats_link_close(nats_link_t *link, long timeout_ms)
+{
+    if (!link)
+        return;
+    if (link->nc && !atomic_load(&link->closed)) {
+        natsConnection_FlushTimeout(link->nc, timeout_ms);
+        natsConnection_Close(link->nc);
+        /* the closed callback still gets link: wait for it (it comes from cnats' callback thread) */
+        for (int i = 0; i < 200 && !atomic_load(&link->closed); i++)
+            nats_Sleep(10);
+    }
+    link_free(link);
+}
+
+void nats_library_close(void)
+{
+    nats_CloseAndWait(5000);
+    OPENSSL_cleanup();
+}
