@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 
 #include "harness.h"
+#include "hvs_verify.h"
 #include "quote.h"
 
 #define OWNER   "hex:5e7a11c0ffee5e7a11c0ffee"
@@ -242,16 +243,6 @@ static void test_aik(void **state)
     cJSON_Delete(j);
 }
 
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static size_t bank_size(uint16_t alg)
-{
-    return alg == 0x0004 ? 20 : alg == 0x000b ? 32 : alg == 0x000c ? 48 : 0;
-}
-
 /* Verifies a successful quote reply as HVS does; tag NULL: no asset tag expected. */
 static void verify_quote(cJSON *j, const uint8_t *nonce, size_t nonce_len, const uint8_t *tag)
 {
@@ -289,83 +280,23 @@ static void verify_quote(cJSON *j, const uint8_t *nonce, size_t nonce_len, const
     } else
         assert_string_equal(asset, "");
 
-    /* AIK: base64 of the PEM text */
-    size_t pem_len, blob_len;
-    uint8_t *pem = b64_decode(cJSON_GetObjectItemCaseSensitive(j, "Aik")->valuestring, &pem_len);
-    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
-    X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    assert_non_null(x);
-    uint8_t *blob = b64_decode(cJSON_GetObjectItemCaseSensitive(j, "Quote")->valuestring, &blob_len);
-
-    /* attest */
-    assert_true(blob_len > 2);
-    size_t attest_len = be16(blob);
-    assert_true(2 + attest_len + 6 <= blob_len);
-    const uint8_t *a = blob + 2, *end = a + attest_len;
-    const uint8_t *p = a + 6;
-    p += 2 + be16(p); /* qualifiedSigner */
-    size_t extra_len = be16(p);
-    const uint8_t *extra = p + 2;
-    p += 2 + extra_len;
-    uint8_t want[32];
-    SHA256(nonce, nonce_len, want);
-    if (tag) {
-        uint8_t buf[32 + 48];
-        memcpy(buf, want, 32);
-        memcpy(buf + 32, tag, 48);
-        SHA256(buf, sizeof(buf), want);
+    /* AIK signature, extraData, pcrDigest: HVS's checks, shared with tagent-hvs (tests/mock/hvs_verify.c) */
+    struct hvs_quote q;
+    bool ok = hvs_verify_quote(j, nonce, nonce_len, &q);
+    for (size_t i = 0; i < q.nchecks; i++)
+        if (!q.checks[i].ok)
+            fail_msg("HVS check %s: %s", q.checks[i].name, q.checks[i].msg);
+    assert_true(ok);
+    assert_int_equal(q.tag_provisioned, tag != NULL);
+    if (tag)
+        assert_memory_equal(q.tag, tag, 48);
+    assert_int_equal(q.nbanks, 2);
+    assert_int_equal(q.banks[0].alg, 0x000c);
+    assert_int_equal(q.banks[1].alg, 0x000b);
+    for (uint32_t i = 0; i < q.nbanks; i++) {
+        assert_int_equal(q.banks[i].select_size, 3);
+        assert_memory_equal(q.banks[i].bits, "\xff\xff\xff", 3);
     }
-    assert_int_equal(extra_len, 32);
-    assert_memory_equal(extra, want, 32);
-    p += 17 + 8;
-    uint32_t count = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    p += 4;
-    assert_int_equal(count, 2);
-    struct {
-        uint16_t alg;
-        uint8_t bits[3];
-    } sel[2];
-    for (uint32_t i = 0; i < count; i++) {
-        sel[i].alg = be16(p);
-        assert_int_equal(p[2], 3);
-        memcpy(sel[i].bits, p + 3, 3);
-        p += 6;
-    }
-    assert_int_equal(sel[0].alg, 0x000c);
-    assert_int_equal(sel[1].alg, 0x000b);
-    size_t digest_len = be16(p);
-    const uint8_t *digest = p + 2;
-    assert_int_equal(digest_len, 32);
-    assert_true(digest + 32 <= end);
-
-    /* signature: RSASSA-SHA256 over the attest bytes */
-    const uint8_t *s = end;
-    assert_int_equal(be16(s), 0x0014);
-    assert_int_equal(be16(s + 2), 0x000b);
-    size_t sig_len = be16(s + 4);
-    const uint8_t *sig = s + 6;
-    assert_true(sig + sig_len <= blob + blob_len);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(x)), 1);
-    assert_int_equal(EVP_DigestVerify(md, sig, sig_len, a, attest_len), 1);
-    EVP_MD_CTX_free(md);
-
-    /* PCR values hash to pcrDigest */
-    const uint8_t *v = sig + sig_len;
-    size_t total = 0;
-    for (uint32_t i = 0; i < count; i++)
-        for (int k = 0; k < 24; k++)
-            if (sel[i].bits[k / 8] & (1u << (k % 8)))
-                total += bank_size(sel[i].alg);
-    assert_int_equal((size_t)(blob + blob_len - v), total);
-    uint8_t got[32];
-    SHA256(v, total, got);
-    assert_memory_equal(got, digest, 32);
-
-    X509_free(x);
-    free(pem);
-    free(blob);
 }
 
 static cJSON *quote_request(uint8_t nonce[32], int64_t *ret_ms)
@@ -388,6 +319,65 @@ static void test_quote(void **state)
     verify_quote(j, nonce, 32, NULL);
     cJSON_Delete(j);
     fprintf(stderr, "quote-request answered in %lld ms\n", (long long)ms);
+}
+
+/* The shared HVS checks (hvs_verify.c) catch what they are for: one altered field fails exactly its check. */
+static void expect_only_failure(const cJSON *j, const uint8_t *nonce, const char *name)
+{
+    struct hvs_quote q;
+    assert_false(hvs_verify_quote(j, nonce, 32, &q));
+    for (size_t i = 0; i < q.nchecks; i++)
+        if (q.checks[i].ok == (strcmp(q.checks[i].name, name) == 0))
+            fail_msg("altered %s: check %s ok=%d (%s)", name, q.checks[i].name, q.checks[i].ok, q.checks[i].msg);
+}
+
+static void tamper_quote(cJSON *j, const uint8_t *nonce, size_t at_from_end, size_t at, const char *name)
+{
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(j, "Quote");
+    char *orig = strdup(item->valuestring);
+    size_t len;
+    uint8_t *blob = hvs_b64_decode(orig, &len);
+    assert_non_null(blob);
+    blob[at_from_end ? len - at_from_end : at] ^= 0x01;
+    char *b64 = hvs_b64_encode(blob, len);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "Quote", cJSON_CreateString(b64));
+    expect_only_failure(j, nonce, name);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "Quote", cJSON_CreateString(orig));
+    free(b64);
+    free(blob);
+    free(orig);
+}
+
+static void test_quote_tampered(void **state)
+{
+    uint8_t nonce[32];
+    cJSON *j = quote_request(nonce, NULL);
+    struct hvs_quote q;
+    assert_true(hvs_verify_quote(j, nonce, 32, &q));
+    size_t len;
+    uint8_t *blob = hvs_b64_decode(cJSON_GetObjectItemCaseSensitive(j, "Quote")->valuestring, &len);
+    size_t attest_len = (size_t)(blob[0] << 8 | blob[1]), signer_len = (size_t)(blob[8] << 8 | blob[9]);
+    free(blob);
+    tamper_quote(j, nonce, 1, 0, "pcr-digest");                    /* last PCR value byte */
+    tamper_quote(j, nonce, 0, 2 + attest_len + 6 + 10, "aik-signature"); /* signature byte */
+    tamper_quote(j, nonce, 0, 2 + 6 + 2 + signer_len + 2 + 32 + 3, "aik-signature"); /* attest: clockInfo */
+    nonce[0] ^= 1;
+    expect_only_failure(j, nonce, "nonce");
+    nonce[0] ^= 1;
+    char *aik = strdup(cJSON_GetObjectItemCaseSensitive(j, "Aik")->valuestring);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "Aik", cJSON_CreateString("bm90IGEgY2VydA==")); /* "not a cert" */
+    assert_false(hvs_verify_quote(j, nonce, 32, &q));
+    assert_false(q.checks[1].ok);
+    assert_string_equal(q.checks[1].name, "aik-certificate");
+    assert_false(q.checks[3].ok); /* no key, no signature check */
+    assert_true(q.checks[4].ok && q.checks[5].ok);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "Aik", cJSON_CreateString(aik));
+    free(aik);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "ErrorCode", cJSON_CreateNumber(5));
+    assert_false(hvs_verify_quote(j, nonce, 32, &q));
+    for (size_t i = 0; i < q.nchecks; i++)
+        assert_false(q.checks[i].ok);
+    cJSON_Delete(j);
 }
 
 static void assert_error_reply(const char *subject, const char *payload, bool quote_shape)
@@ -458,6 +448,227 @@ static void test_host_info(void **state)
     else
         assert_true(cJSON_IsObject(j) && cJSON_GetArraySize(j) > 5);
     cJSON_Delete(j);
+}
+
+/* ---- tagent-hvs (tests/mock/hvs_requester.c) against the running service ---- */
+
+struct hvs_run {
+    int status; /* exit status, or -1 if it did not exit normally */
+    int64_t ms;
+    cJSON *report; /* parsed stdout, NULL if it printed none */
+    char *err;     /* stderr text */
+};
+
+static void hvs_run(const char *args, struct hvs_run *r)
+{
+    const char *bin = getenv("TAGENT_HVS");
+    assert_non_null(bin);
+    char cmd[4096], err_path[600];
+    snprintf(err_path, sizeof(err_path), "%s/hvs.err", w.dir);
+    snprintf(cmd, sizeof(cmd), "'%s' --url '%s' --creds '%s/hvs.creds' --ca '%s' %s 2>'%s'", bin, w.nats->url,
+             w.mock->nats_dir, w.nats->ca_file, args, err_path);
+    int64_t start = now_ms();
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char *out = calloc(1, 1 << 20);
+    size_t n = fread(out, 1, (1 << 20) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    r->ms = now_ms() - start;
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r->report = cJSON_Parse(out);
+    r->err = slurp(err_path);
+    fprintf(stderr, "tagent-hvs %s: exit %d in %lld ms\n", args, r->status, (long long)r->ms);
+    if (r->err[0])
+        fprintf(stderr, "  stderr: %s", r->err);
+    free(out);
+}
+
+static void hvs_run_free(struct hvs_run *r)
+{
+    cJSON_Delete(r->report);
+    free(r->err);
+}
+
+static const cJSON *report_check(const cJSON *report, const char *name)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(report, "checks"))
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring, name) == 0)
+            return c;
+    fail_msg("trust report has no check %s", name);
+    return NULL;
+}
+
+static int report_int(const cJSON *o, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    assert_true(cJSON_IsNumber(it));
+    return it->valueint;
+}
+
+/* Every check HVS makes on the quote itself passes, whatever the event log says. */
+static void assert_quote_checks_ok(const cJSON *report)
+{
+    static const char *const names[] = {"response", "aik-certificate", "quote-parse", "aik-signature", "nonce",
+                                        "pcr-digest"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const cJSON *c = report_check(report, names[i]);
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "ok")))
+            fail_msg("check %s failed: %s", names[i], cJSON_GetObjectItemCaseSensitive(c, "error")->valuestring);
+    }
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "host_id")->valuestring, HOST_ID);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "asset_tag"))); /* test_asset_tag ran */
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(report, "version")));
+    assert_true(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(report, "host_info")));
+}
+
+/* The event log is the corpus file rhel8-uefi.bin, recorded on another machine; the swtpm's PCRs were never
+ * extended with it. HVS's pcr_eventlog_integrity must fail: every PCR the log touches replays to a value the
+ * swtpm does not hold. The quote itself still verifies. */
+static void test_hvs_corpus_log_mismatch(void **state)
+{
+    struct hvs_run r;
+    hvs_run("--host-id " HOST_ID, &r);
+    assert_int_equal(r.status, 1);
+    assert_non_null(r.report);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.report, "trusted")));
+    assert_quote_checks_ok(r.report);
+    const cJSON *replay = report_check(r.report, "eventlog-replay");
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(replay, "ok")));
+    int compared = report_int(replay, "compared"), mismatched = report_int(replay, "mismatched");
+    fprintf(stderr, "corpus log vs swtpm: %d of %d replayed PCRs mismatch, %d not quoted\n", mismatched, compared,
+            report_int(replay, "not_quoted"));
+    assert_true(compared > 0);
+    assert_int_equal(mismatched, compared);
+    const cJSON *sha256 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(replay, "pcrs"), "SHA256");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(sha256, "0")->valuestring, "mismatch");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(replay, "mismatches"));
+    hvs_run_free(&r);
+}
+
+/* Extend the swtpm's PCRs with the measure log's measurements (per bank/pcr, in log order, EV_NO_ACTION
+ * skipped: what HVS's Replay computes), with the agent stopped since it holds the swtpm connection, then
+ * restart the agent: log and PCRs now agree, as on a real host. */
+static void extend_pcrs_from_log(const char *eventlog)
+{
+    cJSON *log = cJSON_Parse(eventlog);
+    assert_true(cJSON_IsArray(log));
+    char *cmd = malloc(1 << 16);
+    int batch = 0, total = 0;
+    size_t len = 0;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, log)
+    {
+        const cJSON *pcr = cJSON_GetObjectItemCaseSensitive(g, "pcr");
+        int k = cJSON_GetObjectItemCaseSensitive(pcr, "index")->valueint;
+        char bank[16];
+        snprintf(bank, sizeof(bank), "%s", cJSON_GetObjectItemCaseSensitive(pcr, "bank")->valuestring);
+        for (char *c = bank; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        const cJSON *ev;
+        cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(g, "tpm_events"))
+        {
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type_name");
+            if (cJSON_IsString(type) && strcmp(type->valuestring, "EV_NO_ACTION") == 0)
+                continue;
+            if (batch == 0)
+                len = (size_t)snprintf(cmd, 1 << 16, "tpm2_pcrextend -T '%s'", w.tpm->tcti);
+            len += (size_t)snprintf(cmd + len, (1 << 16) - len, " %d:%s=%s", k, bank,
+                                    cJSON_GetObjectItemCaseSensitive(ev, "measurement")->valuestring);
+            total++;
+            if (++batch == 32) {
+                assert_int_equal(system(cmd), 0);
+                batch = 0;
+            }
+        }
+    }
+    if (batch)
+        assert_int_equal(system(cmd), 0);
+    fprintf(stderr, "extended the swtpm PCRs with %d measurements from the measure log\n", total);
+    free(cmd);
+    cJSON_Delete(log);
+}
+
+static void test_hvs_consistent_log_trusted(void **state)
+{
+    uint8_t nonce[32];
+    cJSON *j = quote_request(nonce, NULL);
+    char *eventlog = strdup(cJSON_GetObjectItemCaseSensitive(j, "EventLog")->valuestring);
+    cJSON_Delete(j);
+    assert_int_equal(harness_proc_stop(w.agent), 0);
+    w.agent = 0;
+    int64_t start = now_ms();
+    extend_pcrs_from_log(eventlog);
+    fprintf(stderr, "PCR extension took %lld ms\n", (long long)(now_ms() - start));
+    free(eventlog);
+    start_agent();
+
+    struct hvs_run r;
+    /* as HVS: pcrbanks [] -> the agent picks SHA384+SHA256 (SHA1 would break the 2304-byte cap) */
+    hvs_run("--host-id " HOST_ID, &r);
+    if (r.status != 0 && r.report) {
+        char *text = cJSON_Print(report_check(r.report, "eventlog-replay"));
+        fprintf(stderr, "%s\n", text);
+        free(text);
+    }
+    assert_int_equal(r.status, 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.report, "trusted")));
+    assert_quote_checks_ok(r.report);
+    cJSON *shown = cJSON_Duplicate(r.report, true);
+    cJSON_ReplaceItemInObjectCaseSensitive(shown, "host_info", cJSON_CreateString("(omitted here)"));
+    char *text = cJSON_PrintUnformatted(shown);
+    fprintf(stderr, "trust report: %s\n", text);
+    free(text);
+    cJSON_Delete(shown);
+    const cJSON *replay = report_check(r.report, "eventlog-replay");
+    assert_true(report_int(replay, "compared") > 0);
+    assert_int_equal(report_int(replay, "mismatched"), 0);
+    const cJSON *pcrs = cJSON_GetObjectItemCaseSensitive(replay, "pcrs");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA256"), "0")
+                            ->valuestring, "match");
+    /* the log's SHA1 events are reported, not compared, when SHA1 is not quoted */
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA1"), "0")
+                            ->valuestring, "not-quoted");
+    const cJSON *sel = cJSON_GetObjectItemCaseSensitive(r.report, "selected_banks");
+    assert_int_equal(cJSON_GetArraySize(sel), 2);
+    assert_string_equal(cJSON_GetArrayItem(sel, 0)->valuestring, "SHA384");
+    hvs_run_free(&r);
+
+    /* explicit banks and a fixed nonce: SHA256+SHA1 quoted, both replayed */
+    hvs_run("--host-id " HOST_ID " --banks SHA256,SHA1 --nonce-hex "
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+            &r);
+    assert_int_equal(r.status, 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.report, "trusted")));
+    replay = report_check(r.report, "eventlog-replay");
+    pcrs = cJSON_GetObjectItemCaseSensitive(replay, "pcrs");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA1"), "0")
+                            ->valuestring, "match");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA384"), "0")
+                            ->valuestring, "not-quoted");
+    sel = cJSON_GetObjectItemCaseSensitive(r.report, "quoted_banks");
+    assert_string_equal(cJSON_GetArrayItem(sel, 0)->valuestring, "SHA256");
+    assert_string_equal(cJSON_GetArrayItem(sel, 1)->valuestring, "SHA1");
+    hvs_run_free(&r);
+}
+
+static void test_hvs_errors(void **state)
+{
+    struct hvs_run r;
+    hvs_run("--host-id nobody-serves-this --timeout 5000", &r);
+    assert_int_equal(r.status, 2);
+    assert_null(r.report);
+    assert_non_null(strstr(r.err, "quote-request to trust-agent.nobody-serves-this"));
+    assert_true(strcasestr(r.err, "no responders") || strstr(r.err, "timeout"));
+    assert_true(r.ms < 6000);
+    hvs_run_free(&r);
+    hvs_run("--host-id " HOST_ID " --nonce-hex abc", &r); /* odd-length hex: usage error */
+    assert_int_equal(r.status, 2);
+    hvs_run_free(&r);
+    hvs_run("--host-id", &r); /* missing argument */
+    assert_int_equal(r.status, 2);
+    hvs_run_free(&r);
 }
 
 static void test_tpm_outage(void **state)
@@ -547,7 +758,10 @@ int main(int argc, char **argv)
     corpora = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),     cmocka_unit_test(test_aik),        cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_quote_tampered),
         cmocka_unit_test(test_bad_requests), cmocka_unit_test(test_host_info), cmocka_unit_test(test_asset_tag),
+        cmocka_unit_test(test_hvs_corpus_log_mismatch), cmocka_unit_test(test_hvs_consistent_log_trusted),
+        cmocka_unit_test(test_hvs_errors),
         cmocka_unit_test(test_tpm_outage),  cmocka_unit_test(test_tpm_hung),   cmocka_unit_test(test_sigterm),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
