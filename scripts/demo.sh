@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The main job on an embedded default, on a fresh Debian 12 machine as root.
-# Today: build tagent and the mock control plane, start a private swtpm (with an EK certificate from a
-# throw-away CA) and the mock CMS/AAS/HVS (tests/mock) on loopback, and provision the host with
-# `tagent setup all` from an embedded trustagent.env into a throw-away root prefix: CMS CA (pinned), Privacy
-# CA, TPM ownership, asset-tag index, EK/AIK with HVS's two-round identity challenge, primary key, API
-# token and NATS credentials. It grows into provision -> serve -> attested -> trust report as the service
-# issue lands.
+# Provision -> serve -> get attested -> trust report, all on loopback with real components:
+#   a private swtpm (EK certificate from a throw-away CA), the mock CMS/AAS/HVS (tests/mock, real crypto),
+#   nats-server in operator mode (TLS, the accounts the mock's AAS signs credentials with);
+#   `tagent setup all` from an embedded trustagent.env into a throw-away root prefix, then
+#   `tagent startService`, then the mock HVS (tagent-hvs) sends a quote request over NATS, verifies it as
+#   HVS does (AIK certificate and signature, nonce, PCR digest, event-log replay) and prints a trust report.
+# The boot event log is a real firmware log from ../shared/corpora; its measurements are extended into the
+# swtpm first so that the log and the quoted PCRs agree, as on a real machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +20,10 @@ TAGENT=$PWD/build/plain/agent/tagent
 WORK=$(mktemp -d /tmp/tagent-demo-XXXXXX)
 SWTPM_PID=
 MOCK_PID=
+NATS_PID=
+SERVICE_PID=
 cleanup() {
-    for pid in $MOCK_PID $SWTPM_PID; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    for pid in $SERVICE_PID $NATS_PID $MOCK_PID $SWTPM_PID; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -54,23 +58,8 @@ echo "swtpm pid $SWTPM_PID on 127.0.0.1:$PORT"
 echo "== tagent version"
 "$TAGENT" version
 
-# The embedded default: a TEP-guide trustagent.env for a control plane on this machine.
-cat >"$WORK/trustagent.env" <<ENV
-TA_TLS_CERT_CN=Trust Agent TLS Certificate
-HVS_URL=https://127.0.0.1:8443/hvs/v2
-AAS_API_URL=https://127.0.0.1:8444/aas/v1
-CMS_BASE_URL=https://127.0.0.1:8445/cms/v1
-SAN_LIST=127.0.0.1,localhost
-CMS_TLS_CERT_SHA384=0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000demo0000
-BEARER_TOKEN=eyJhbGciOiJSUzM4NCJ9.ZGVtbw.ZGVtbw
-TPM_OWNER_SECRET=hex:0011223344556677
-TA_SERVICE_MODE=outbound
-NATS_SERVERS=tls://127.0.0.1:4222
-TA_HOST_ID=tagent-demo
-TAGENT_TCTI=swtpm:host=127.0.0.1,port=$PORT
-ENV
 echo "== mock CMS/AAS/HVS (tests/mock/tagent-mock-cp) trusting the swtpm EK CA"
-"$PWD/build/plain/tests/mock/tagent-mock-cp" --dir "$WORK/mock" --port 0 \
+"$PWD/build/plain/tests/mock/tagent-mock-cp" --dir "$WORK/mock" --port 0 --nats-dir "$WORK/mock/nats" \
     --ek-ca "$WORK/ca/swtpm-localca-rootca-cert.pem" --ek-ca "$WORK/ca/issuercert.pem" \
     >"$WORK/mock.out" 2>"$WORK/mock.err" &
 MOCK_PID=$!
@@ -86,6 +75,39 @@ mkdir -p "$ROOT/sys/firmware/dmi/tables"
 if [[ -r /sys/firmware/dmi/tables/DMI ]]; then DMI=/sys/firmware/dmi/tables/DMI; else
     DMI=$PWD/../shared/corpora/isecl/hostinfo/purley/DMI; fi
 ln -s "$DMI" "$ROOT/sys/firmware/dmi/tables/DMI"
+mkdir -p "$ROOT/etc"
+for f in os-release hostname; do [[ -e /etc/$f ]] && ln -s "/etc/$f" "$ROOT/etc/$f"; done
+
+echo "== nats-server in operator mode (TLS; trusts the account the mock's AAS signs agent credentials with)"
+mkdir -p "$WORK/nats"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=demo NATS CA" \
+    -keyout "$WORK/nats/ca.key" -out "$WORK/nats/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$WORK/nats/server.key" -out "$WORK/nats/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$WORK/nats/san.ext"
+openssl x509 -req -in "$WORK/nats/server.csr" -CA "$WORK/nats/ca.pem" -CAkey "$WORK/nats/ca.key" \
+    -CAcreateserial -days 1 -extfile "$WORK/nats/san.ext" -out "$WORK/nats/server.pem" 2>/dev/null
+for NPORT in $(seq 24422 25422); do (echo >/dev/tcp/127.0.0.1/"$NPORT") 2>/dev/null || break; done
+{
+    printf 'listen: "127.0.0.1:%s"\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n}\n' "$NPORT" \
+        "$WORK/nats/server.pem" "$WORK/nats/server.key"
+    cat "$WORK/mock/nats/nats-server-auth.conf"
+} >"$WORK/nats/nats.conf"
+nats-server -c "$WORK/nats/nats.conf" >"$WORK/nats/nats.log" 2>&1 &
+NATS_PID=$!
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$NPORT") 2>/dev/null && break; sleep 0.1; done
+echo "nats-server pid $NATS_PID on tls://127.0.0.1:$NPORT"
+
+# The boot event log the agent reads from securityfs: a real firmware log (RHEL 8 on GCE, from the corpus).
+mkdir -p "$ROOT/sys/kernel/security/tpm0"
+ln -s "$PWD/../shared/corpora/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin" \
+    "$ROOT/sys/kernel/security/tpm0/binary_bios_measurements"
+echo "== extending the swtpm's PCRs with that log's measurements (what firmware would have done at boot)"
+"$TAGENT" eventlog --file "$ROOT/sys/kernel/security/tpm0/binary_bios_measurements" |
+    jq -r '.[] | .pcr.index as $i | (.pcr.bank | ascii_downcase) as $b | .tpm_events[]
+           | select(.type_name != "EV_NO_ACTION") | "\($i):\($b)=\(.measurement)"' >"$WORK/extends.txt"
+xargs -n 32 env TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$PORT" tpm2_pcrextend <"$WORK/extends.txt"
+echo "$(wc -l <"$WORK/extends.txt") measurements extended"
 
 # The embedded default: a TEP-guide trustagent.env for the control plane on this machine.
 cat >"$WORK/trustagent.env" <<ENV
@@ -98,7 +120,7 @@ CMS_TLS_CERT_SHA384=${CMS_PIN:0:88}demo0000
 BEARER_TOKEN=mock-bearer-token
 TPM_OWNER_SECRET=hex:0011223344556677
 TA_SERVICE_MODE=outbound
-NATS_SERVERS=tls://127.0.0.1:4222
+NATS_SERVERS=tls://127.0.0.1:$NPORT
 TA_HOST_ID=tagent-demo
 TAGENT_TCTI=swtpm:host=127.0.0.1,port=$PORT
 ENV
@@ -117,3 +139,24 @@ openssl x509 -in "$ROOT/etc/trustagent/aik.pem" -noout -subject -issuer -dates
 echo "== tagent fetch-ekcert-with-issuer"
 TAGENT_TCTI="swtpm:host=127.0.0.1,port=$PORT" TPM_OWNER_SECRET=hex:0011223344556677 \
     "$TAGENT" fetch-ekcert-with-issuer | cut -c1-120
+
+echo "== tagent startService (outbound NATS)"
+cp "$WORK/nats/ca.pem" "$ROOT/etc/trustagent/cacerts/demo-nats-ca.pem" # the NATS server's CA, as CMS would issue it
+TAGENT_TCTI="swtpm:host=127.0.0.1,port=$PORT" TAGENT_LOG_TARGET=stderr \
+    "$TAGENT" --root "$ROOT" startService >"$WORK/service.log" 2>&1 &
+SERVICE_PID=$!
+HVS=$PWD/build/plain/tests/mock/tagent-hvs
+for _ in $(seq 50); do grep -q -i "ready\|subscribed\|serving" "$WORK/service.log" 2>/dev/null && break; sleep 0.2; done
+echo "service pid $SERVICE_PID"
+
+echo "== the mock HVS attests the host over NATS: trust report"
+set +e
+"$HVS" --url "tls://127.0.0.1:$NPORT" --creds "$WORK/mock/nats/hvs.creds" --ca "$WORK/nats/ca.pem" \
+    --host-id tagent-demo >"$WORK/report.json"
+RC=$?
+set -e
+jq 'del(.host_info) | .checks |= map(if .pcrs then del(.pcrs) else . end)' "$WORK/report.json"
+jq -c '.host_info | {os_name, os_version, host_name, hardware_uuid, no_of_sockets}' "$WORK/report.json"
+kill -TERM "$SERVICE_PID" && wait "$SERVICE_PID" && SERVICE_PID=
+echo "== tagent stopped cleanly on SIGTERM"
+[[ $RC -eq 0 ]] && echo "RESULT: host tagent-demo is TRUSTED" || { echo "RESULT: NOT trusted (tagent-hvs exit $RC)"; exit 1; }

@@ -11,7 +11,7 @@ PACKAGES=(
     libtss2-dev libnats-dev libcurl4-openssl-dev libcjson-dev libssl-dev libsystemd-dev
     libcryptsetup-dev libyaml-dev libarchive-dev
     # tests: unit framework, mock control plane, real components and independent oracles
-    libcmocka-dev libmicrohttpd-dev swtpm swtpm-tools tpm2-tools nats-server openssl
+    libcmocka-dev libmicrohttpd-dev swtpm swtpm-tools tpm2-tools nats-server openssl jq
 )
 
 if [[ $(id -u) -ne 0 ]]; then
