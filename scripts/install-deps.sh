@@ -14,6 +14,11 @@ PACKAGES=(
     libcmocka-dev libmicrohttpd-dev swtpm swtpm-tools tpm2-tools nats-server openssl jq
 )
 
+# --list: print the package names (one list for .ci/run and the demo)
+if [[ ${1:-} == --list ]]; then
+    echo "${PACKAGES[*]}"
+    exit 0
+fi
 if [[ $(id -u) -ne 0 ]]; then
     echo "install-deps: not root; assuming these are installed: ${PACKAGES[*]}" >&2
     exit 0
