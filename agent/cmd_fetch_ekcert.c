@@ -8,6 +8,7 @@
  * The owner secret comes from TPM_OWNER_SECRET in the environment, never from argv.
  */
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 #include "quote.h"
 
@@ -34,9 +35,7 @@ static char *pem_base64(X509 *x)
     long len;
     if (!bio || !PEM_write_bio_X509(bio, x) || (len = BIO_get_mem_data(bio, &pem)) <= 0)
         goto done;
-    out = malloc(4 * ((size_t)len + 2) / 3 + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (unsigned char *)pem, (int)len);
+    out = config_base64_encode(pem, (size_t)len);
 done:
     BIO_free(bio);
     return out;

@@ -114,6 +114,17 @@ static long long elapsed_ms(const struct timespec *start)
     return (now.tv_sec - start->tv_sec) * 1000LL + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+/* "Is it already done?" is a question, not a failure: whatever validate reports is dropped. */
+static int validate_quietly(struct provision_ctx *ctx, const struct provision_task *t)
+{
+    struct config_diags scratch = {0}, *saved = ctx->diags;
+    ctx->diags = &scratch;
+    int r = t->validate(ctx);
+    ctx->diags = saved;
+    config_diags_free(&scratch);
+    return r;
+}
+
 static int run_task(struct provision_ctx *ctx, const struct provision_task *t, size_t i, size_t n, bool force)
 {
     struct timespec start;
@@ -121,7 +132,7 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
     printf("[%zu/%zu] %s ... ", i, n, t->name);
     fflush(stdout);
 
-    if (!force && t->validate(ctx) == 0) {
+    if (!force && validate_quietly(ctx, t) == 0) {
         printf("already done (--force runs it again)\n");
         return 0;
     }
@@ -132,7 +143,7 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
         r = provision_config_save(ctx->root, ctx->cfg, &why);
         ctx->cfg_exists = r == 0;
     }
-    if (r == 0 && t->validate(ctx) != 0) {
+    if (r == 0 && validate_quietly(ctx, t) != 0) {
         r = -EPROTO;
         why = "the task ran but its result does not check out";
     }

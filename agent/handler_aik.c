@@ -34,7 +34,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
                          "%s holds no PEM CERTIFICATE block", AIK_PEM);
         goto out;
     }
-    char *str = (b64 = service_base64(der, (size_t)der_len)) ? service_json_string(b64) : NULL;
+    char *str = (b64 = config_base64_encode(der, (size_t)der_len)) ? service_json_string(b64) : NULL;
     if (!str) {
         r = service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, "out of memory");
         goto out;

@@ -16,7 +16,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     char *path = config_path(ctx->root, BINDING_KEY_PEM), *pem = NULL, *b64 = NULL;
     size_t pem_len = 0;
     int r = path ? config_read_file(path, 1u << 20, &pem, &pem_len) : -ENOMEM;
-    char *out = r == 0 ? ((b64 = service_base64(pem, pem_len)) ? service_json_string(b64) : NULL) : strdup("null");
+    char *out = r == 0 ? ((b64 = config_base64_encode(pem, pem_len)) ? service_json_string(b64) : NULL) : strdup("null");
     free(path);
     free(pem);
     free(b64);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* deploy-asset-tag: {"tag": base64 of 48 bytes, "hardware_uuid": "<uuid>"} -> NV 0x01C10110 written with
  * the tag secret; the reply is "" (a JSON empty string), as the Go agent's. */
+#include "config.h"
 #include "service.h"
 
 #include <ctype.h>
@@ -37,7 +38,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     }
     /* Go's json.Unmarshal: keys match case-insensitively (cJSON_GetObjectItem does too), unknown keys ignored */
     cJSON *t = cJSON_GetObjectItem(req, "tag"), *u = cJSON_GetObjectItem(req, "hardware_uuid");
-    if (!cJSON_IsString(t) || service_base64_decode(t->valuestring, &tag, &tag_len) < 0 ||
+    if (!cJSON_IsString(t) || config_base64_decode(t->valuestring, &tag, &tag_len) < 0 ||
         tag_len != TPM_ASSET_TAG_SIZE) {
         r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
                          "deploy-asset-tag: \"tag\" must be base64 of %d bytes", TPM_ASSET_TAG_SIZE);

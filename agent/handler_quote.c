@@ -151,7 +151,7 @@ static int parse_request(const char *data, size_t len, struct quote_args *a, int
     }
     cJSON *nonce = cJSON_GetObjectItem(req, "nonce"), *pcrs = cJSON_GetObjectItem(req, "pcrs");
     cJSON *banks = cJSON_GetObjectItem(req, "pcrbanks"), *ima = cJSON_GetObjectItem(req, "ima_measure_enabled");
-    if (!cJSON_IsString(nonce) || service_base64_decode(nonce->valuestring, &a->nonce, &a->nonce_len) < 0 ||
+    if (!cJSON_IsString(nonce) || config_base64_decode(nonce->valuestring, &a->nonce, &a->nonce_len) < 0 ||
         a->nonce_len == 0) {
         r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
                          "quote-request: \"nonce\" must be non-empty base64");
@@ -232,7 +232,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
                          strerror(-r));
         goto out;
     }
-    if (r == 0 && !(aik_b64 = service_base64(aik_text, aik_len)))
+    if (r == 0 && !(aik_b64 = config_base64_encode(aik_text, aik_len)))
         r = -ENOMEM;
     if (r < 0)
         goto out;
@@ -243,7 +243,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
                          err.message);
         goto out;
     }
-    if (tag_present && !(tag_b64 = service_base64(tag, sizeof(tag)))) {
+    if (tag_present && !(tag_b64 = config_base64_encode(tag, sizeof(tag)))) {
         r = -ENOMEM;
         goto out;
     }
@@ -255,7 +255,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s", err.message);
         goto out;
     }
-    if (!(quote_b64 = service_base64(quote.blob, quote.blob_len))) {
+    if (!(quote_b64 = config_base64_encode(quote.blob, quote.blob_len))) {
         r = -ENOMEM;
         goto out;
     }

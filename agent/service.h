@@ -65,10 +65,6 @@ int service_run(const char *root);
 
 /* ---- helpers (service_util.c) ---- */
 
-/* Standard base64 with padding (Go's []byte). Caller frees; NULL on out of memory. */
-char *service_base64(const void *data, size_t len);
-/* Strict standard base64 (padding required, no whitespace); -EINVAL when malformed. */
-int service_base64_decode(const char *s, uint8_t **ret_data, size_t *ret_len);
 /* A JSON string literal of text (caller frees). */
 char *service_json_string(const char *text);
 /* message with printf formatting (caller frees; NULL on out of memory). */

@@ -205,6 +205,11 @@ int config_write_file_atomic(const char *path, const void *data, size_t len, mod
 /* Reads a whole regular file of at most max bytes (NUL-terminated for convenience). -EFBIG when larger. */
 int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 
+/* Standard base64, one line, NUL-terminated (caller frees; NULL on out of memory or absurd length). */
+char *config_base64_encode(const void *data, size_t len);
+/* Strict decoding: length a multiple of 4, only the alphabet, '=' only as padding. -EINVAL / -ENOMEM. */
+int config_base64_decode(const char *s, uint8_t **ret_data, size_t *ret_len);
+
 /* Wipes and frees a secret string. Accepts NULL. */
 void config_secret_free(char *s);
 

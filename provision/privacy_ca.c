@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The agent's side of the privacy-CA identity challenge (spec section 3.4): payloads out, proofs in. */
+#include "config.h"
 #include "privacy_ca.h"
 
 #include <errno.h>
@@ -23,38 +24,6 @@ __attribute__((format(printf, 3, 4))) static int fail(char **ret_error, int r, c
         *ret_error = NULL;
     va_end(ap);
     return r;
-}
-
-/* Standard base64 (Go's encoding of []byte), one line. */
-static char *b64(const uint8_t *p, size_t n)
-{
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-    return out;
-}
-
-static int unb64(const char *s, uint8_t **ret, size_t *ret_len)
-{
-    size_t n = strlen(s);
-    if (n % 4)
-        return -EINVAL;
-    uint8_t *out = malloc(n / 4 * 3 + 1);
-    if (!out)
-        return -ENOMEM;
-    int len = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
-    if (len < 0) {
-        free(out);
-        return -EINVAL;
-    }
-    /* EVP_DecodeBlock counts padding as data: remove what the '=' stood for. */
-    if (n && s[n - 1] == '=')
-        len--;
-    if (n > 1 && s[n - 2] == '=')
-        len--;
-    *ret = out;
-    *ret_len = (size_t)len;
-    return 0;
 }
 
 static int aes_cbc(bool encrypt, const uint8_t key[16], const uint8_t iv[16], const uint8_t *in, size_t len,
@@ -109,7 +78,7 @@ static cJSON *params(int alg, int enc, int sig, int key_length, int primes, int 
     cJSON_AddNumberToObject(o, "KeyLength", key_length);
     if (iv) {
         cJSON_AddNumberToObject(o, "BlockSize", block);
-        char *s = b64(iv, 16);
+        char *s = config_base64_encode(iv, 16);
         cJSON_AddStringToObject(o, "IV", s ? s : "");
         free(s);
     } else {
@@ -143,8 +112,9 @@ int privacy_ca_payload_json(const uint8_t *privacy_ca_der, size_t der_len, const
 
     root = cJSON_CreateObject();
     cJSON *req = cJSON_AddObjectToObject(root, "identity_request");
-    char *mod = b64(aik->modulus, sizeof(aik->modulus)), *name = b64(aik->name, aik->name_len);
-    char *s_sym = b64(sym, sym_len), *s_asym = b64(asym, asym_len);
+    char *mod = config_base64_encode(aik->modulus, sizeof(aik->modulus));
+    char *name = config_base64_encode(aik->name, aik->name_len);
+    char *s_sym = config_base64_encode(sym, sym_len), *s_asym = config_base64_encode(asym, asym_len);
     cJSON_AddStringToObject(req, "tpm_version", "2.0");
     cJSON_AddStringToObject(req, "aik_modulus", mod ? mod : "");
     cJSON_AddStringToObject(req, "aik_name", name ? name : "");
@@ -173,7 +143,7 @@ static int tpm2b_field(const cJSON *root, const char *name, uint8_t **ret, size_
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, name);
     uint8_t *raw = NULL;
     size_t n = 0;
-    if (!cJSON_IsString(f) || unb64(f->valuestring, &raw, &n) < 0)
+    if (!cJSON_IsString(f) || config_base64_decode(f->valuestring, &raw, &n) < 0)
         return fail(ret_error, -EBADMSG, "the identity proof has no valid base64 \"%s\"", name);
     size_t size = n >= 2 ? (size_t)(raw[0] << 8 | raw[1]) : 0;
     if (size == 0 || size > n - 2) {
@@ -202,11 +172,11 @@ int identity_proof_parse(const char *json, size_t len, struct identity_proof *re
         r = tpm2b_field(root, "secret", &ret->secret, &ret->secret_len, ret_error);
     if (r == 0)
         r = tpm2b_field(root, "credential", &ret->credential, &ret->credential_len, ret_error);
-    if (r == 0 && (!cJSON_IsString(iv) || unb64(iv->valuestring, &raw, &n) < 0 || n != 16))
+    if (r == 0 && (!cJSON_IsString(iv) || config_base64_decode(iv->valuestring, &raw, &n) < 0 || n != 16))
         r = fail(ret_error, -EBADMSG, "the identity proof's symmetric_params.IV is not 16 base64 bytes");
     if (r == 0)
         memcpy(ret->iv, raw, 16);
-    if (r == 0 && (!cJSON_IsString(blob) || unb64(blob->valuestring, &ret->blob, &ret->blob_len) < 0 ||
+    if (r == 0 && (!cJSON_IsString(blob) || config_base64_decode(blob->valuestring, &ret->blob, &ret->blob_len) < 0 ||
                    ret->blob_len == 0 || ret->blob_len % 16))
         r = fail(ret_error, -EBADMSG, "the identity proof's symmetric_blob is not AES-CBC ciphertext");
     free(raw);

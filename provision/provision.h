@@ -31,7 +31,8 @@ struct provision_task {
     const char *remedy;  /* what a person can do when the task fails */
     enum task_mode mode; /* only for this TA_SERVICE_MODE (`all` skips it otherwise) */
     bool optional;       /* run only when named, never by `all` */
-    /* 0 when the task's result is already in place; -errno otherwise (not reported as a failure). */
+    /* 0 when the task's result is already in place; -errno otherwise. The engine discards whatever it adds
+     * to ctx->diags: a task not done yet is not a failure. */
     int (*validate)(struct provision_ctx *ctx);
     /* 0 on success; on failure diagnostics explain why. */
     int (*run)(struct provision_ctx *ctx);

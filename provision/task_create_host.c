@@ -62,13 +62,9 @@ static int validate_host(struct provision_ctx *ctx)
 {
     const char *name = NULL;
     char *connection = NULL;
-    struct config_diags quiet = {0}, *saved = ctx->diags;
-    ctx->diags = &quiet;
     int r = host_identity(ctx, &name, &connection);
     if (r == 0)
         r = hosts_named(ctx, name) > 0 ? 0 : -ENOENT;
-    ctx->diags = saved;
-    config_diags_free(&quiet);
     free(connection);
     return r;
 }

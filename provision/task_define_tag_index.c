@@ -38,13 +38,9 @@ static int validate(struct provision_ctx *ctx)
     bool present, exists = false;
     if (!ctx->cfg->tag_secret_key)
         return -ENOENT;
-    struct config_diags quiet = {0}, *saved = ctx->diags;
-    ctx->diags = &quiet;
     int r = provision_tpm(ctx, &tpm);
     if (r == 0)
         r = provision_auth(ctx, ctx->cfg->tag_secret_key, "tpm.tag-secret-key", &tag);
-    ctx->diags = saved;
-    config_diags_free(&quiet);
     if (r == 0)
         r = tpm_handle_exists(tpm, TPM_NV_ASSET_TAG, &exists, &err);
     /* Reading with the tag secret proves the index's auth is the one in config.yml. */

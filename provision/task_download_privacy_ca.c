@@ -38,14 +38,12 @@ static int run(struct provision_ctx *ctx)
 
     cJSON *root = cJSON_ParseWithLength((const char *)resp.body, resp.body_len);
     const cJSON *cert = cJSON_GetObjectItemCaseSensitive(root, "certificate");
-    size_t n = cJSON_IsString(cert) ? strlen(cert->valuestring) : 0;
-    unsigned char *der = n && n % 4 == 0 ? malloc(n / 4 * 3 + 1) : NULL;
-    int len = der ? EVP_DecodeBlock(der, (const unsigned char *)cert->valuestring, (int)n) : -1;
-    if (len > 0) {
-        len -= (cert->valuestring[n - 1] == '=') + (n > 1 && cert->valuestring[n - 2] == '=');
-    }
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    if (cJSON_IsString(cert))
+        config_base64_decode(cert->valuestring, &der, &der_len);
     const unsigned char *p = der;
-    X509 *x = len > 0 ? d2i_X509(NULL, &p, len) : NULL;
+    X509 *x = der_len ? d2i_X509(NULL, &p, (long)der_len) : NULL;
     if (!x)
         r = cp_error(ctx, -EBADMSG,
                      "GET %s/ca-certificates/aik: the answer is not {\"certificate\": <base64 DER>} with an X.509 "

@@ -41,11 +41,7 @@ static int validate(struct provision_ctx *ctx)
         return -ENOENT;
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    struct config_diags quiet = {0}, *saved = ctx->diags;
-    ctx->diags = &quiet;
     int r = x ? provision_tpm(ctx, &tpm) : -EBADMSG;
-    ctx->diags = saved;
-    config_diags_free(&quiet);
     if (r == 0)
         r = tpm_aik_info(tpm, &aik, &err);
     if (r == 0 && !cert_is_for(x, aik.modulus))

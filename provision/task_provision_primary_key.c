@@ -9,11 +9,7 @@ static int validate(struct provision_ctx *ctx)
     tpm_t *tpm;
     struct tpm_error err;
     bool exists = false;
-    struct config_diags quiet = {0}, *saved = ctx->diags;
-    ctx->diags = &quiet;
     int r = provision_tpm(ctx, &tpm);
-    ctx->diags = saved;
-    config_diags_free(&quiet);
     if (r == 0)
         r = tpm_handle_exists(tpm, TPM_HANDLE_PRIMARY_KEY, &exists, &err);
     return r < 0 ? r : exists ? 0 : -ENOENT;

@@ -47,6 +47,9 @@ int harness_tmpdir_remove(const char *path);
 /* *ret = dir + "/" + name, malloc'ed. */
 int harness_path_join(const char *dir, const char *name, char **ret);
 int harness_file_write(const char *path, const char *text, mode_t mode);
+/* The text of a file (at most 1 MiB), NUL-terminated; "" when it cannot be read. Never NULL (aborts on out
+ * of memory: test code). Caller frees. */
+char *harness_file_slurp(const char *path);
 bool harness_path_exists(const char *path);
 /* Prints the last max_lines lines of a log file to stderr, framed with its name. */
 void harness_log_tail(const char *path, int max_lines);

@@ -186,3 +186,16 @@ void harness_log_tail(const char *path, int max_lines)
             break;
     fprintf(stderr, "---- last %d lines of %s ----\n%s\n---- end of %s ----\n", max_lines, path, start, path);
 }
+
+char *harness_file_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 1 << 20);
+    if (!buf)
+        abort();
+    if (f) {
+        buf[fread(buf, 1, (1 << 20) - 1, f)] = '\0';
+        fclose(f);
+    }
+    return buf;
+}

@@ -50,17 +50,6 @@ static struct world {
     natsOptions *hvs_opts;
 } w;
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    if (f) {
-        buf[fread(buf, 1, (1 << 20) - 1, f)] = '\0';
-        fclose(f);
-    }
-    return buf;
-}
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -477,7 +466,7 @@ static void hvs_run(const char *args, struct hvs_run *r)
     r->ms = now_ms() - start;
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     r->report = cJSON_Parse(out);
-    r->err = slurp(err_path);
+    r->err = harness_file_slurp(err_path);
     fprintf(stderr, "tagent-hvs %s: exit %d in %lld ms\n", args, r->status, (long long)r->ms);
     if (r->err[0])
         fprintf(stderr, "  stderr: %s", r->err);
@@ -741,7 +730,7 @@ static void test_sigterm(void **state)
         harness_log_tail(w.log, 40);
         fail_msg("tagent exited with status %#x after SIGTERM", status);
     }
-    char *out = slurp(w.log);
+    char *out = harness_file_slurp(w.log);
     assert_null(strstr(out, "5e7a11c0ffee"));
     assert_null(strstr(out, "AddressSanitizer"));
     assert_null(strstr(out, "runtime error"));

@@ -48,17 +48,6 @@ struct run {
     char root[512], env[512], log[512];
 };
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    if (f) {
-        buf[fread(buf, 1, (1 << 20) - 1, f)] = '\0';
-        fclose(f);
-    }
-    return buf;
-}
-
 /* A fresh root prefix with the real SMBIOS table of a corpus machine (a link: the hardware UUID), and a
  * trustagent.env for this world; extra is appended to the env file. */
 static void new_root(struct run *r, const char *extra)
@@ -99,7 +88,7 @@ static int setup(struct run *r, const char *const *args)
 
 static bool log_has(const struct run *r, const char *text)
 {
-    char *out = slurp(r->log);
+    char *out = harness_file_slurp(r->log);
     bool has = strstr(out, text) != NULL;
     free(out);
     return has;
@@ -107,7 +96,7 @@ static bool log_has(const struct run *r, const char *text)
 
 static void assert_no_secrets(const struct run *r)
 {
-    char *out = slurp(r->log);
+    char *out = harness_file_slurp(r->log);
     assert_null(strstr(out, w.mock->bearer));
     assert_null(strstr(out, "5e7a11c0ffee"));
     assert_null(strstr(out, "SUAM")); /* an account or user nkey seed */
@@ -130,7 +119,7 @@ static char *tree(const char *root)
     snprintf(cmd, sizeof(cmd), "cd %s && find . -path ./sys -prune -o -type f -printf '%%p %%s %%m\\n' | sort > %s",
              root, path);
     assert_int_equal(system(cmd), 0);
-    return slurp(path);
+    return harness_file_slurp(path);
 }
 
 static int group_setup(void **state)
@@ -200,7 +189,7 @@ static void test_setup_all(void **state)
     const char *all[] = {"all", NULL};
     int rc = setup(&r, all);
     if (rc != 0) {
-        char *out = slurp(r.log);
+        char *out = harness_file_slurp(r.log);
         fail_msg("setup all failed:\n%s", out);
     }
     static const char *const tasks[] = {"update-service-config", "download-ca-cert", "download-privacy-ca",
@@ -212,7 +201,7 @@ static void test_setup_all(void **state)
         snprintf(done, sizeof(done), "[%zu/9] %s ... already done", i + 1, tasks[i]);
         /* take-ownership is already done when another test ran first on this swtpm */
         if (!log_has(&r, line) && !log_has(&r, done)) {
-            char *out = slurp(r.log);
+            char *out = harness_file_slurp(r.log);
             fail_msg("no \"%s\" in:\n%s", line, out);
         }
     }
@@ -230,7 +219,7 @@ static void test_setup_all(void **state)
     free(files);
     char path[700];
     snprintf(path, sizeof(path), "%s/etc/trustagent/config.yml", r.root);
-    char *yml = slurp(path);
+    char *yml = harness_file_slurp(path);
     assert_non_null(strstr(yml, "api-token: \"ey"));
     assert_null(strstr(yml, w.mock->bearer));
     free(yml);
@@ -299,7 +288,7 @@ static void test_fault_switches(void **state)
         int rc = setup(&r, task);
         assert_int_equal(mockcp_fault(w.mock, NULL, "all"), 0);
         if (rc == 0 || !log_has(&r, cases[i].message)) {
-            char *out = slurp(r.log);
+            char *out = harness_file_slurp(r.log);
             fail_msg("fault %s, task %s: expected a failure saying \"%s\"; got (rc %d):\n%s", cases[i].fault,
                      cases[i].task, cases[i].message, rc, out);
         }
@@ -348,7 +337,7 @@ static void test_killed_then_rerun(void **state)
         harness_proc_kill(pid, SIGKILL);
         const char *all[] = {"all", NULL};
         if (setup(&r, all) != 0) {
-            char *out = slurp(r.log);
+            char *out = harness_file_slurp(r.log);
             fail_msg("rerun after a kill at %d ms failed:\n%s", delay_ms, out);
         }
         char path[700];

@@ -33,18 +33,6 @@ struct fixture {
     char *dir, *root, *env_file, *log;
 };
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    char *buf = calloc(1, 1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Runs tagent with args; returns its exit status (harness_run: 0 only for status 0). */
 static int tagent(struct fixture *f, const char *const *args)
 {
@@ -91,7 +79,7 @@ static int teardown(void **state)
 
 static void assert_log_lacks_secrets(struct fixture *f)
 {
-    char *out = slurp(f->log);
+    char *out = harness_file_slurp(f->log);
     assert_null(strstr(out, "5ec7e700"));
     assert_null(strstr(out, "SETUPSECRET"));
     free(out);
@@ -104,7 +92,7 @@ static void test_setup_provisions_the_tpm(void **state)
     const char *args[] = {"setup", "update-service-config", "take-ownership", "define-tag-index",
                           "provision-primary-key", "-f", f->env_file, NULL};
     assert_int_equal(tagent(f, args), 0);
-    char *out = slurp(f->log);
+    char *out = harness_file_slurp(f->log);
     assert_non_null(strstr(out, "[2/4] take-ownership ... ok"));
     assert_non_null(strstr(out, "[3/4] define-tag-index ... ok"));
     assert_non_null(strstr(out, "[4/4] provision-primary-key ... ok"));
@@ -117,7 +105,7 @@ static void test_setup_provisions_the_tpm(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0640);
-    char *yml = slurp(path);
+    char *yml = harness_file_slurp(path);
     char *tag = strstr(yml, "tag-secret-key: \"hex:");
     assert_non_null(tag);
     assert_null(strstr(yml, "5ec7e700"));
@@ -147,12 +135,12 @@ static void test_setup_provisions_the_tpm(void **state)
 
     /* again: every task is already done, and config.yml keeps the same tag secret */
     assert_int_equal(tagent(f, args), 0);
-    out = slurp(f->log);
+    out = harness_file_slurp(f->log);
     assert_non_null(strstr(out, "[2/4] take-ownership ... already done"));
     assert_non_null(strstr(out, "[3/4] define-tag-index ... already done"));
     assert_non_null(strstr(out, "[4/4] provision-primary-key ... already done"));
     free(out);
-    yml = slurp(path);
+    yml = harness_file_slurp(path);
     assert_non_null(strstr(yml, tag_secret));
     free(yml);
 }
@@ -167,7 +155,7 @@ static void test_wrong_owner_secret(void **state)
     int rc = tagent(f, args);
     unsetenv("TPM_OWNER_SECRET");
     assert_true(rc != 0);
-    char *out = slurp(f->log);
+    char *out = harness_file_slurp(f->log);
     assert_non_null(strstr(out, "the TPM's owner secret is not TPM_OWNER_SECRET"));
     assert_null(strstr(out, "a-wrong-secret"));
     free(out);
@@ -179,7 +167,7 @@ static void test_tpm_unreachable(void **state)
     assert_int_equal(swtpm_stop(f->tpm), 0);
     const char *args[] = {"setup", "provision-primary-key", "-f", f->env_file, NULL};
     assert_true(tagent(f, args) != 0);
-    char *out = slurp(f->log);
+    char *out = harness_file_slurp(f->log);
     assert_non_null(strstr(out, "cannot open the TPM through \"swtpm:"));
     free(out);
 }
@@ -194,7 +182,7 @@ static void test_fetch_ekcert_with_issuer(void **state)
     unsetenv("TAGENT_TCTI");
     assert_int_equal(rc, 0);
 
-    char *out = slurp(f->log);
+    char *out = harness_file_slurp(f->log);
     char issuer[256] = "", b64[8192] = "";
     assert_int_equal(sscanf(out, "Issuer: %255[^\n]\nTPM Endorsment Certificate Base64 Encoded: %8191s", issuer, b64), 2);
     unsigned char pem[8192];

@@ -290,7 +290,8 @@ int fx_handle_exists(const char *tcti, uint32_t handle, bool *ret_exists)
     return r;
 }
 
-int fx_permanent(const char *tcti, uint32_t *ret_attrs)
+/* One TPM property (TPM2_CAP_TPM_PROPERTIES) read through a fresh ESAPI context. */
+static int tpm_property(const char *tcti, TPM2_PT property, const char *name, uint32_t *ret_value)
 {
     esys_t e;
     TPMS_CAPABILITY_DATA *cap = NULL;
@@ -299,39 +300,27 @@ int fx_permanent(const char *tcti, uint32_t *ret_attrs)
     if (r < 0)
         return r;
     TSS2_RC rc = Esys_GetCapability(e.ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
-                                    TPM2_PT_PERMANENT, 1, NULL, &cap);
+                                    property, 1, NULL, &cap);
     if (rc != TSS2_RC_SUCCESS || cap->data.tpmProperties.count != 1 ||
-        cap->data.tpmProperties.tpmProperty[0].property != TPM2_PT_PERMANENT) {
-        fprintf(stderr, "fixture: GetCapability(PT_PERMANENT): 0x%x\n", rc);
+        cap->data.tpmProperties.tpmProperty[0].property != property) {
+        fprintf(stderr, "fixture: GetCapability(%s): 0x%x\n", name, rc);
         r = -EIO;
     } else {
-        *ret_attrs = cap->data.tpmProperties.tpmProperty[0].value;
+        *ret_value = cap->data.tpmProperties.tpmProperty[0].value;
     }
     Esys_Free(cap);
     esys_close(&e);
     return r;
 }
 
+int fx_permanent(const char *tcti, uint32_t *ret_attrs)
+{
+    return tpm_property(tcti, TPM2_PT_PERMANENT, "PT_PERMANENT", ret_attrs);
+}
+
 int fx_lockout_counter(const char *tcti, uint32_t *ret_count)
 {
-    esys_t e;
-    TPMS_CAPABILITY_DATA *cap = NULL;
-    int r = esys_open(tcti, &e);
-
-    if (r < 0)
-        return r;
-    TSS2_RC rc = Esys_GetCapability(e.ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
-                                    TPM2_PT_LOCKOUT_COUNTER, 1, NULL, &cap);
-    if (rc != TSS2_RC_SUCCESS || cap->data.tpmProperties.count != 1 ||
-        cap->data.tpmProperties.tpmProperty[0].property != TPM2_PT_LOCKOUT_COUNTER) {
-        fprintf(stderr, "fixture: GetCapability(PT_LOCKOUT_COUNTER): 0x%x\n", rc);
-        r = -EIO;
-    } else {
-        *ret_count = cap->data.tpmProperties.tpmProperty[0].value;
-    }
-    Esys_Free(cap);
-    esys_close(&e);
-    return r;
+    return tpm_property(tcti, TPM2_PT_LOCKOUT_COUNTER, "PT_LOCKOUT_COUNTER", ret_count);
 }
 
 int fx_pcr_read(const char *tcti, uint16_t bank, uint32_t mask, uint8_t *out, size_t cap, size_t *ret_len)
