@@ -445,6 +445,8 @@ int service_run(const char *root)
 {
     struct tagent_config cfg = {0};
     struct service s = {.ctx = {.root = root, .cfg = &cfg}};
+    nats_link_t *closed_links[32]; /* links cnats gave up on (see the connect loop) */
+    size_t n_closed = 0;
     struct tpm_error terr = {0};
     char *error = NULL, *ca_dir = NULL, *creds = NULL, *subject = NULL;
     bool threads = false;
@@ -518,33 +520,47 @@ int service_run(const char *root)
                                   .creds_file = creds,
                                   .name = cfg.nats_host_id,
                                   .subject = subject};
-    /* cnats keeps retrying unreachable servers itself; a refused handshake (cnats 3.4 refuses ~1/256 good
-     * .creds connects) or a missing file comes back here: retry with backoff until stopped */
-    for (unsigned attempt = 1;; attempt++) {
-        free(error);
-        error = NULL;
-        r = nats_link_open(&o, on_request, on_event, &s, &s.link, &error);
-        if (r == 0)
-            break;
-        log_error("%s (attempt %u; retrying)", error ? error : "NATS connect failed", attempt);
-        struct timespec ts = {attempt < 5 ? 1 : 5, 0};
-        if (sigtimedwait(&set, NULL, &ts) > 0) {
-            log_info("stopping before NATS was connected");
-            r = 0;
-            goto out;
+    /* cnats keeps retrying unreachable servers itself, but it gives up on a connection for good after some
+     * refused handshakes (cnats 3.4 refuses ~1/256 good .creds connects): then open a new connection, as
+     * often as it takes (the Go agent's MaxReconnects(-1) promise). A closed link stays allocated until exit:
+     * jobs queued on it still hold it, and replying on a closed connection only fails. */
+    for (bool ready = false;;) {
+        for (unsigned attempt = 1;; attempt++) {
+            free(error);
+            error = NULL;
+            r = nats_link_open(&o, on_request, on_event, &s, &s.link, &error);
+            if (r == 0)
+                break;
+            log_error("%s (attempt %u; retrying)", error ? error : "NATS connect failed", attempt);
+            struct timespec ts = {attempt < 5 ? 1 : 5, 0};
+            if (sigtimedwait(&set, NULL, &ts) > 0) {
+                log_info("stopping before NATS was connected");
+                r = 0;
+                goto stop;
+            }
         }
-    }
-    log_info("serving %s on %zu NATS server(s), %d workers", subject, cfg.n_nats_servers, SERVICE_WORKERS);
-    sd_notify(0, "READY=1");
+        log_info("serving %s on %zu NATS server(s), %d workers", subject, cfg.n_nats_servers, SERVICE_WORKERS);
+        if (!ready)
+            sd_notify(0, "READY=1");
+        ready = true;
 
-    int sig = wait_for_stop(&s, &set);
-    if (sig > 0) {
-        log_info("%s: finishing requests in flight and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        r = 0;
-    } else {
-        log_error("NATS connection closed for good; exiting so the service manager restarts tagent");
-        r = -ECONNABORTED;
+        int sig = wait_for_stop(&s, &set);
+        if (sig > 0) {
+            log_info("%s: finishing requests in flight and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            r = 0;
+            break;
+        }
+        if (n_closed == sizeof(closed_links) / sizeof(closed_links[0])) {
+            log_error("NATS connection closed for good %zu times; exiting so the service manager restarts tagent",
+                      n_closed + 1);
+            r = -ECONNABORTED;
+            break;
+        }
+        log_warning("NATS connection closed for good; opening a new one");
+        closed_links[n_closed++] = s.link;
+        s.link = NULL;
     }
+stop:
     sd_notify(0, "STOPPING=1");
     nats_link_stop(s.link, SERVICE_DRAIN_MS);
 
@@ -572,6 +588,8 @@ out:
             pthread_join(s.watchdog, NULL);
     }
     nats_link_close(s.link, SERVICE_DRAIN_MS);
+    for (size_t i = 0; i < n_closed; i++)
+        nats_link_close(closed_links[i], 0);
     tpm_close(s.ctx.tpm);
     tpm_auth_clear(&s.ctx.tag_auth);
     free(s.ctx.measure_log);
