@@ -22,11 +22,21 @@ extern const struct tagent_command cmd_help, cmd_version, cmd_setup, cmd_fetch_e
     cmd_eventlog;
 extern const struct tagent_command cmd_hostinfo;
 extern const struct tagent_command cmd_start_service;
+extern const struct tagent_command cmd_init;
+extern const struct tagent_command cmd_status;
+extern const struct tagent_command cmd_async_report;
+
+struct tagent_config;
+/* config.yml under root, its diagnostics logged with who ("startService: ..."); -ENOENT (logged, with what to
+ * do) when the host is not provisioned. Registers the secrets it holds with the log redaction. */
+int cli_config_load(const char *root, const char *who, struct tagent_config *cfg);
 
 /* NULL-terminated, in the order `tagent help` lists them. */
 extern const struct tagent_command *const tagent_commands[];
 
 /* The version text of `tagent version`, in the Go agent's three-line format. */
 const char *tagent_version_text(void);
+/* Just "v<ver>-<git hash>". */
+const char *tagent_version(void);
 
 #endif

@@ -5,6 +5,7 @@
  * --ima also PCR 10 from the IMA log (ascii or binary), with its template-hash check.
  * Without --file the log is read from securityfs, else from the ACPI TPM2 log area in /dev/mem.
  */
+#include "agent_paths.h"
 #include "cli.h"
 #include "config.h"
 #include "eventlog.h"
@@ -17,11 +18,6 @@
 
 #include <cjson/cJSON.h>
 
-#define SECURITYFS_LOG   "/sys/kernel/security/tpm0/binary_bios_measurements"
-#define ACPI_TPM2_TABLE  "/sys/firmware/acpi/tables/TPM2"
-#define DEV_MEM          "/dev/mem"
-#define APP_EVENTS_FILE  "/opt/trustagent/var/ramfs/pcr_event_log"
-#define APP_EVENTS_MAX   (1u << 20)
 
 struct eventlog_args {
     const char *file;
@@ -53,21 +49,12 @@ static int parse_args(int argc, char **argv, struct eventlog_args *a)
 /* securityfs first; the ACPI area (the Go agent's only source) when securityfs is not there. */
 static int load_system_log(const char *root, struct eventlog **ret_log)
 {
-    char *fs = config_path(root, SECURITYFS_LOG), *table = config_path(root, ACPI_TPM2_TABLE);
-    char *mem = config_path(root, DEV_MEM), *fs_error = NULL, *acpi_error = NULL;
-    int r = fs && table && mem ? eventlog_load(fs, NULL, ret_log, &fs_error) : -ENOMEM;
-    if (r < 0 && r != -ENOMEM) {
-        r = eventlog_load_acpi(table, mem, NULL, ret_log, &acpi_error);
-        if (r < 0)
-            log_error("eventlog: no event log could be read: %s; and from ACPI: %s%s", fs_error ? fs_error : "?",
-                      acpi_error ? acpi_error : "?",
-                      r == -EACCES || r == -EPERM ? " (reading them needs root)" : "");
-    }
-    free(fs);
-    free(table);
-    free(mem);
-    free(fs_error);
-    free(acpi_error);
+    const char *source = NULL;
+    char *error = NULL;
+    int r = boot_log_load(root, ret_log, &source, &error);
+    if (r < 0)
+        log_error("eventlog: no event log could be read: %s", error ? error : strerror(-r));
+    free(error);
     return r;
 }
 

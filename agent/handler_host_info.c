@@ -1,32 +1,66 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* host-info-request: the HostInfo JSON (spec 7) from agent/hostinfo (built only when tagent_hostinfo is). */
+/*
+ * host-info-request: the HostInfo JSON (spec 7). As the Go agent, from the platform-info file `tagent init`
+ * writes as root before the service starts (the service runs as tagent and cannot read the SMBIOS table);
+ * without that file, collected now through agent/hostinfo (built only when tagent_hostinfo is).
+ */
+#include "agent_paths.h"
+#include "config.h"
 #include "service.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
 
 #ifdef TAGENT_HAVE_HOSTINFO
 #include "hostinfo.h"
 #endif
 
+#define PLATFORM_INFO_MAX (1u << 20)
+
+/* platform-info as compact JSON; -ENOENT when init has not written it, -EBADMSG when it is not an object. */
+static int platform_info_read(const char *root, char **ret_json)
+{
+    char *path = config_path(root, PLATFORM_INFO_FILE), *text = NULL;
+    size_t len = 0;
+    int r = path ? config_read_file(path, PLATFORM_INFO_MAX, &text, &len) : -ENOMEM;
+    free(path);
+    if (r < 0)
+        return r;
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return -EBADMSG;
+    }
+    *ret_json = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return *ret_json ? 0 : -ENOMEM;
+}
+
 static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message)
 {
+    int r = platform_info_read(ctx->root, ret_reply);
+    if (r == 0 || r == -ENOMEM)
+        return r == 0
+                   ? 0
+                   : service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "host info: out of memory");
 #ifdef TAGENT_HAVE_HOSTINFO
-    char *json = NULL, *error = NULL;
-    int r = hostinfo_json(ctx->root, 0, &json, &error);
-    if (r < 0) {
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "host info: %s",
-                         error ? error : "failed");
-        free(error);
-        return r;
-    }
+    char *error = NULL;
+    int k = hostinfo_json(ctx->root, 0, ret_reply, &error);
+    if (k < 0)
+        k = service_fail(k, ret_code, ret_message, SERVICE_ERR_FAILED,
+                         "host info: %s (and %s: %s; run `tagent init` "
+                         "as root)",
+                         error ? error : "failed", PLATFORM_INFO_FILE, strerror(-r));
     free(error);
-    *ret_reply = json;
-    return 0;
+    return k;
 #else
-    return service_fail(-EOPNOTSUPP, ret_code, ret_message, SERVICE_ERR_UNSUPPORTED,
-                        "host-info-request is not supported by this tagent build");
+    return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
+                        "host info: %s: %s (run `tagent init` as root)", PLATFORM_INFO_FILE, strerror(-r));
 #endif
 }
 

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "eventlog.h"
 #include "log.h"
+#include "request_decode.h"
 #include "service.h"
 
 #include <dirent.h>
@@ -131,99 +132,25 @@ static void strv_free(char **v)
     free(v);
 }
 
-struct quote_args {
-    uint8_t *nonce;
-    size_t nonce_len;
-    uint32_t mask;
-    uint16_t banks[8];
-    size_t n_banks;
-    bool ima;
-};
-
-static int parse_request(const char *data, size_t len, struct quote_args *a, int *ret_code, char **ret_message)
-{
-    cJSON *req = cJSON_ParseWithLength(data, len);
-    int r = 0;
-    if (!cJSON_IsObject(req)) {
-        r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                         "quote-request: the request is not a JSON TpmQuoteRequest object");
-        goto out;
-    }
-    cJSON *nonce = cJSON_GetObjectItem(req, "nonce"), *pcrs = cJSON_GetObjectItem(req, "pcrs");
-    cJSON *banks = cJSON_GetObjectItem(req, "pcrbanks"), *ima = cJSON_GetObjectItem(req, "ima_measure_enabled");
-    if (!cJSON_IsString(nonce) || config_base64_decode(nonce->valuestring, &a->nonce, &a->nonce_len) < 0 ||
-        a->nonce_len == 0) {
-        r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                         "quote-request: \"nonce\" must be non-empty base64");
-        goto out;
-    }
-    if (pcrs && !cJSON_IsNull(pcrs) && !cJSON_IsArray(pcrs)) {
-        r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                         "quote-request: \"pcrs\" must be an array of PCR indexes 0..23");
-        goto out;
-    }
-    cJSON *it;
-    cJSON_ArrayForEach(it, pcrs)
-    {
-        double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
-        if (v < 0 || v > 23 || (double)(int)v != v) {
-            r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                             "quote-request: \"pcrs\" holds %s; PCR indexes are 0..23",
-                             cJSON_IsNumber(it) ? "a number out of range" : "a non-number");
-            goto out;
-        }
-        a->mask |= 1u << (unsigned)v;
-    }
-    if (a->mask == 0) {
-        r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST, "quote-request: no PCR requested");
-        goto out;
-    }
-    if (banks && !cJSON_IsNull(banks) && !cJSON_IsArray(banks)) {
-        r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                         "quote-request: \"pcrbanks\" must be an array of bank names");
-        goto out;
-    }
-    cJSON_ArrayForEach(it, banks)
-    {
-        uint16_t alg;
-        if (!cJSON_IsString(it) || tpm_bank_from_name(it->valuestring, &alg) < 0) {
-            r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                             "quote-request: unknown PCR bank in \"pcrbanks\" (SHA1, SHA256 or SHA384)");
-            goto out;
-        }
-        bool dup = false;
-        for (size_t i = 0; i < a->n_banks; i++)
-            dup |= a->banks[i] == alg;
-        if (!dup && a->n_banks < 8)
-            a->banks[a->n_banks++] = alg;
-    }
-    if (ima && !cJSON_IsNull(ima) && !cJSON_IsBool(ima)) {
-        r = service_fail(-EINVAL, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                         "quote-request: \"ima_measure_enabled\" must be a boolean");
-        goto out;
-    }
-    a->ima = cJSON_IsTrue(ima);
-out:
-    cJSON_Delete(req);
-    return r;
-}
-
 static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message)
 {
-    struct quote_args a = {0};
+    struct request_quote a = {0};
     struct tpm_quote quote = {0};
     struct tpm_error err = {0};
     struct ima_log *ima = NULL;
     char *aik_path = NULL, *aik_text = NULL, *aik_b64 = NULL, *quote_b64 = NULL, *ima_json = NULL, *tag_b64 = NULL;
-    char *error = NULL, **tcb = NULL;
+    char *error = NULL, **tcb = NULL, *why = NULL, *event_log = NULL;
     size_t aik_len = 0;
     uint8_t tag[TPM_ASSET_TAG_SIZE];
     bool tag_present = false;
 
-    int r = parse_request(data, len, &a, ret_code, ret_message);
-    if (r < 0)
+    int r = request_quote_decode(data, len, &a, &why);
+    if (r < 0) {
+        r = service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED, "%s",
+                         why ? why : "quote-request: out of memory");
         goto out;
+    }
 
     if (!(aik_path = config_path(ctx->root, AIK_PEM)))
         r = -ENOMEM;
@@ -237,7 +164,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     if (r < 0)
         goto out;
 
-    r = tpm_tag_read(ctx->tpm, &ctx->tag_auth, tag, &tag_present, &err);
+    r = service_asset_tag(ctx, tag, &tag_present, &err);
     if (r < 0) {
         r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: reading the asset tag: %s",
                          err.message);
@@ -248,7 +175,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         goto out;
     }
 
-    struct tpm_quote_request qr = {.nonce = a.nonce, .nonce_len = a.nonce_len, .pcr_mask = a.mask,
+    struct tpm_quote_request qr = {.nonce = a.nonce, .nonce_len = a.nonce_len, .pcr_mask = a.pcr_mask,
                                    .banks = a.banks, .n_banks = a.n_banks, .tag = tag_present ? tag : NULL};
     r = tpm_quote(ctx->tpm, &qr, &quote, &err);
     if (r < 0) {
@@ -273,9 +200,13 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     }
     if ((r = tcb_measurements(ctx->root, &tcb)) < 0)
         goto out;
+    if (!(event_log = service_measure_log(ctx))) { /* a copy: SIGHUP may replace it meanwhile */
+        r = -ENOMEM;
+        goto out;
+    }
 
     struct quote_reply q = {.code = 0, .message = "OK", .aik = aik_b64, .quote = quote_b64,
-                            .event_log = ctx->measure_log, .ima_logs = ima_json, .tcb = tcb,
+                            .event_log = event_log, .ima_logs = ima_json, .tcb = tcb,
                             .banks = quote.banks, .n_banks = quote.n_banks, .tag_present = tag_present,
                             .asset_tag = tag_b64};
     if (!(*ret_reply = reply_json(&q)))
@@ -283,7 +214,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
 out:
     if (r == -ENOMEM && !*ret_message)
         r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: out of memory");
-    free(a.nonce);
+    request_quote_free(&a);
     tpm_quote_free(&quote);
     ima_log_free(ima);
     strv_free(tcb);
@@ -294,6 +225,8 @@ out:
     free(ima_json);
     free(tag_b64);
     free(error);
+    free(event_log);
+    free(why);
     return r;
 }
 

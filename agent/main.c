@@ -14,7 +14,10 @@ const struct tagent_command *const tagent_commands[] = {
     &cmd_setup,
     &cmd_fetch_ekcert,
     &cmd_eventlog,
+    &cmd_init,
     &cmd_start_service,
+    &cmd_status,
+    &cmd_async_report,
     &cmd_hostinfo,
     NULL,
 };

@@ -8,14 +8,18 @@
  * the handlers, so a slow TPM never blocks delivery. Each request has a deadline; the watchdog replies
  * with a timeout error when it passes, and the worker's late reply is then dropped (exactly one reply).
  */
+#include "agent_paths.h"
+#include "cli.h"
 #include "config.h"
 #include "eventlog.h"
 #include "log.h"
 #include "provision.h"
 #include "service.h"
+#include "service_status.h"
 #include "transport.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,18 +29,15 @@
 
 #include <systemd/sd-daemon.h>
 
-#define SERVICE_WORKERS       2
-#define SERVICE_QUEUE_MAX     64
-#define SERVICE_DEADLINE_MS   8000 /* HVS waits 10 s */
-#define SERVICE_STOP_MS       5000 /* in-flight work gets this long after SIGTERM */
-#define SERVICE_DRAIN_MS      2000
+#define SERVICE_WORKERS     2
+#define SERVICE_QUEUE_MAX   64
+#define SERVICE_DEADLINE_MS 8000 /* HVS waits 10 s */
+#define SERVICE_STOP_MS     5000 /* in-flight work gets this long after SIGTERM */
+#define SERVICE_DRAIN_MS    2000
+#define HEALTH_PROBE_MS     5000 /* a TPM not heard from for this long is pinged */
 
-#define SECURITYFS_LOG  "/sys/kernel/security/tpm0/binary_bios_measurements"
-#define ACPI_TPM2_TABLE "/sys/firmware/acpi/tables/TPM2"
-#define DEV_MEM         "/dev/mem"
-#define APP_EVENTS_FILE "/opt/trustagent/var/ramfs/pcr_event_log"
-#define CA_DIR          "/etc/trustagent/cacerts"
-#define CREDS_FILE      "/etc/trustagent/credentials/trust-agent.creds"
+#define CA_DIR     "/etc/trustagent/cacerts"
+#define CREDS_FILE "/etc/trustagent/credentials/trust-agent.creds"
 
 struct job {
     struct job *next;
@@ -58,8 +59,11 @@ struct service {
     size_t queued, busy;
     struct job *current[SERVICE_WORKERS];
     bool stopping, quit;
-    unsigned workers_running;
-    pthread_t workers[SERVICE_WORKERS], watchdog;
+    unsigned workers_running; /* threads that may be inside a TPM call: the workers and the health probe */
+    pthread_t workers[SERVICE_WORKERS], watchdog, health;
+    pthread_cond_t health_wake;
+    int64_t probe_ms;       /* health probe period */
+    uint64_t watchdog_usec; /* systemd's WatchdogSec (0: no watchdog) */
 };
 
 static int64_t now_ms(void)
@@ -93,7 +97,8 @@ static void publish(struct job *j, const char *reply)
         fallback = service_error_reply(j->handler, SERVICE_ERR_TOO_LARGE, error);
         free(error);
         error = NULL;
-        r = fallback ? nats_link_publish(j->link, j->req->reply, fallback, strlen(fallback), &error) : -ENOMEM;
+        r = fallback ? nats_link_publish(j->link, j->req->reply, fallback, strlen(fallback), &error)
+                     : -ENOMEM;
     }
     if (r < 0)
         log_error("NATS: %s: reply not sent: %s", job_subject(j), error ? error : strerror(-r));
@@ -135,12 +140,14 @@ static void on_request(nats_link_t *link, struct nats_request *req, void *userda
     }
     if (!j->handler) {
         log_warning("NATS: unknown subject %s", req->subject);
-        publish_error(j, SERVICE_ERR_UNSUPPORTED, "unknown subject (tagent answers trust-agent.<host-id>.<request>)");
+        publish_error(j, SERVICE_ERR_UNSUPPORTED,
+                      "unknown subject (tagent answers trust-agent.<host-id>.<request>)");
+        service_status_request("(unknown subject)", false, req->subject);
         job_free(j);
         return;
     }
     pthread_mutex_lock(&s->mu);
-    const char *refuse = s->stopping               ? "tagent is shutting down"
+    const char *refuse = s->stopping                      ? "tagent is shutting down"
                          : s->queued >= SERVICE_QUEUE_MAX ? "tagent is busy: too many requests queued"
                                                           : NULL;
     if (!refuse) {
@@ -156,6 +163,7 @@ static void on_request(nats_link_t *link, struct nats_request *req, void *userda
     if (refuse) {
         log_warning("NATS: %s refused: %s", j->suffix, refuse);
         publish_error(j, SERVICE_ERR_TIMEOUT, refuse);
+        service_status_request(j->suffix, false, refuse);
         job_free(j);
     }
 }
@@ -208,6 +216,9 @@ static void *worker_main(void *arg)
             reply = service_error_reply(j->handler, code, message ? message : strerror(-r));
         } else
             log_debug("NATS: %s answered in %lld ms", j->suffix, (long long)(now_ms() - start));
+        service_status_request(j->suffix, r >= 0, message ? message : strerror(-r));
+        if (r >= 0 && j->handler == &handler_quote)
+            service_status_tpm(true, NULL); /* a quote is the best proof the TPM works */
         free(message);
 
         pthread_mutex_lock(&s->mu);
@@ -216,7 +227,8 @@ static void *worker_main(void *arg)
         s->current[me] = NULL;
         pthread_mutex_unlock(&s->mu);
         if (late)
-            log_warning("NATS: %s finished after its deadline; the timeout reply was sent instead", j->suffix);
+            log_warning("NATS: %s finished after its deadline; the timeout reply was sent instead",
+                        j->suffix);
         else
             publish(j, reply);
         free(reply);
@@ -265,7 +277,8 @@ static void expire(struct service *s, bool force, const char *why)
         if (j && !j->replied && (force || j->deadline_ms <= now)) {
             j->replied = true;
             running[n_running].copy = *j;
-            running[n_running].req = (struct nats_request){.reply = j->req->reply ? strdup(j->req->reply) : NULL};
+            running[n_running].req =
+                (struct nats_request){.reply = j->req->reply ? strdup(j->req->reply) : NULL};
             running[n_running].copy.req = &running[n_running].req;
             running[n_running].copy.suffix = NULL; /* points into the worker's request */
             n_running++;
@@ -276,7 +289,9 @@ static void expire(struct service *s, bool force, const char *why)
     pthread_mutex_unlock(&s->mu);
 
     for (size_t i = 0; i < n_running; i++) {
-        log_warning("NATS: %s request still running after its deadline: %s", running[i].copy.handler->suffix, why);
+        log_warning("NATS: %s request still running after its deadline: %s", running[i].copy.handler->suffix,
+                    why);
+        service_status_request(running[i].copy.handler->suffix, false, why);
         if (running[i].req.reply)
             publish_error(&running[i].copy, SERVICE_ERR_TIMEOUT, why);
         free(running[i].req.reply);
@@ -285,81 +300,132 @@ static void expire(struct service *s, bool force, const char *why)
         struct job *j = expired;
         expired = j->next;
         log_warning("NATS: %s request expired in the queue: %s", j->suffix, why);
+        service_status_request(j->suffix, false, why);
         publish_error(j, SERVICE_ERR_TIMEOUT, why);
         job_free(j);
     }
 }
 
+/* WATCHDOG=1 only while the NATS link is up and the TPM answered lately: a wedged TPM or a lost link ends
+ * the pings and systemd restarts the service after WatchdogSec. */
+static void watchdog_ping(struct service *s, int64_t *next_ms)
+{
+    int64_t now = now_ms();
+    if (s->watchdog_usec == 0 || now < *next_ms)
+        return;
+    *next_ms = now + (int64_t)(s->watchdog_usec / 2000);
+    pthread_mutex_lock(&s->mu);
+    bool connected = s->link && nats_link_connected(s->link);
+    pthread_mutex_unlock(&s->mu);
+    int64_t tpm_ok = service_status_tpm_ok_ms();
+    bool tpm_fresh = tpm_ok > 0 && now - tpm_ok <= 2 * s->probe_ms + 1000;
+    if (connected && tpm_fresh)
+        sd_notify(0, "WATCHDOG=1");
+    else
+        log_debug("watchdog: not pinging (NATS %s, TPM %s)", connected ? "up" : "down",
+                  tpm_fresh ? "healthy" : "not answering");
+}
+
 static void *watchdog_main(void *arg)
 {
     struct service *s = arg;
+    int64_t next_ping = 0;
     for (;;) {
         pthread_mutex_lock(&s->mu);
         bool quit = s->quit;
         pthread_mutex_unlock(&s->mu);
         if (quit)
             return NULL;
+        watchdog_ping(s, &next_ping);
         expire(s, false, "the request did not complete within its deadline (is the TPM responding?)");
         struct timespec ts = {0, 100 * 1000000};
         nanosleep(&ts, NULL);
     }
 }
 
+/* Pings the TPM whenever nothing proved it alive for probe_ms (a successful quote does). A hung TPM
+ * blocks this thread in the call, which is the point: the health record then goes stale. */
+static void *health_main(void *arg)
+{
+    struct service *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->quit) {
+        int64_t last_ok = service_status_tpm_ok_ms();
+        if (last_ok == 0 || now_ms() - last_ok >= s->probe_ms) {
+            pthread_mutex_unlock(&s->mu);
+            struct tpm_error err = {0};
+            int r = tpm_ping(s->ctx.tpm, &err);
+            if (r < 0)
+                log_warning("TPM health check failed: %s", err.message);
+            service_status_tpm(r >= 0, r < 0 ? err.message : NULL);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t wait = s->probe_ms - (now_ms() - last_ok);
+        until.tv_sec += wait / 1000;
+        until.tv_nsec += (wait % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->health_wake, &s->mu, &until);
+    }
+    s->workers_running--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 /* ---- start ---- */
 
+/* The measure log quotes carry: built from the live logs when this process can read them, else the copy
+ * `tagent init` wrote as root before the service started (the service runs as tagent, which may not read
+ * /dev/mem). "" when there is neither: quotes then carry an empty EventLog. */
 static void load_measure_log(const char *root, char **ret_json)
 {
-    char *fs = config_path(root, SECURITYFS_LOG), *table = config_path(root, ACPI_TPM2_TABLE);
-    char *mem = config_path(root, DEV_MEM), *apps_path = config_path(root, APP_EVENTS_FILE);
-    char *fs_error = NULL, *acpi_error = NULL, *error = NULL, *apps = NULL, *json = NULL;
-    size_t apps_len = 0;
-    struct eventlog *log = NULL;
-    int r = fs && table && mem && apps_path ? eventlog_load(fs, NULL, &log, &fs_error) : -ENOMEM;
-    if (r < 0 && r != -ENOMEM && eventlog_load_acpi(table, mem, NULL, &log, &acpi_error) < 0) {
-        log_warning("no TCG event log: %s; and from ACPI: %s; quotes carry an empty EventLog",
-                    fs_error ? fs_error : "?", acpi_error ? acpi_error : "?");
-        log = NULL;
-    }
-    if (apps_path && config_read_file(apps_path, 1u << 20, &apps, &apps_len) < 0) {
-        apps = NULL;
-        apps_len = 0;
-    }
-    if (log || apps) {
-        if (eventlog_measure_log_json(log, apps, apps_len, false, &json, &error) < 0) {
-            log_warning("measure log: %s; quotes carry an empty EventLog", error ? error : "failed");
-            json = NULL;
-        } else
-            log_info("measure log: %zu bytes of JSON from %s", strlen(json),
-                     log ? (fs_error ? "the ACPI log area" : "securityfs") : "application events only");
+    char *json = NULL, *error = NULL, *path = config_path(root, MEASURE_LOG_FILE);
+    const char *what = NULL;
+    size_t len = 0;
+    int r = boot_measure_log_build(root, &json, &what, &error);
+    if (r == 0)
+        log_info("measure log: %zu bytes of JSON from %s", strlen(json), what);
+    else if (r != -ENOMEM && path && config_read_file(path, MEASURE_LOG_MAX, &json, &len) == 0 &&
+             strlen(json) == len)
+        log_info("measure log: %zu bytes of JSON from %s (written by tagent init; the live logs: %s)", len,
+                 MEASURE_LOG_FILE, error ? error : strerror(-r));
+    else {
+        free(json);
+        json = NULL;
+        log_warning("no event log: %s; and no %s from tagent init; quotes carry an empty EventLog",
+                    error ? error : strerror(-r), MEASURE_LOG_FILE);
     }
     *ret_json = json ? json : strdup("");
-    eventlog_free(log);
-    free(fs);
-    free(table);
-    free(mem);
-    free(apps_path);
-    free(apps);
-    free(fs_error);
-    free(acpi_error);
     free(error);
+    free(path);
 }
 
 static void on_event(enum nats_link_event ev, const char *url, const char *text, void *userdata)
 {
     switch (ev) {
     case NATS_LINK_CONNECTED:
+        service_status_connected(url, false);
         log_info("NATS: connected to %s", url ? url : "a server");
         sd_notifyf(0, "STATUS=connected to %s", url ? url : "a NATS server");
         break;
     case NATS_LINK_RECONNECTED:
+        service_status_connected(url, true);
         log_info("NATS: reconnected to %s", url ? url : "a server");
         sd_notifyf(0, "STATUS=connected to %s", url ? url : "a NATS server");
         break;
     case NATS_LINK_DISCONNECTED:
+        service_status_disconnected();
         log_warning("NATS: disconnected; reconnecting");
         sd_notify(0, "STATUS=disconnected from NATS; reconnecting");
         break;
     case NATS_LINK_CLOSED:
+        service_status_disconnected();
         log_warning("NATS: connection closed%s%s", text && *text ? ": " : "", text && *text ? text : "");
         break;
     case NATS_LINK_ERROR:
@@ -370,33 +436,15 @@ static void on_event(enum nats_link_event ev, const char *url, const char *text,
 
 static int load_config(const char *root, struct tagent_config *cfg)
 {
-    struct config_diags diags = {0};
-    bool exists = false;
-    int r = provision_config_load(root, cfg, &exists, &diags);
-    for (size_t i = 0; i < diags.n; i++) {
-        char *text = config_diag_format(&diags.items[i]);
-        if (diags.items[i].severity == CONFIG_ERROR)
-            log_error("%s", text ? text : "config.yml: error");
-        else
-            log_warning("%s", text ? text : "config.yml: warning");
-        free(text);
-    }
-    config_diags_free(&diags);
+    int r = cli_config_load(root, "startService", cfg);
     if (r < 0)
         return r;
-    if (!exists) {
-        log_error("%s does not exist: run `tagent setup all` first", TAGENT_CONFIG_FILE);
-        return -ENOENT;
-    }
     log_apply_config(cfg, LOG_WARNING);
-    if (cfg->tag_secret_key)
-        log_redact_add(cfg->tag_secret_key);
-    if (cfg->api_token)
-        log_redact_add(cfg->api_token);
     if (cfg->mode != CONFIG_MODE_OUTBOUND) {
-        log_error("tagent serves only the outbound (NATS) mode; config.yml says mode %s "
-                  "(set TA_SERVICE_MODE=outbound and NATS_SERVERS, then `tagent setup update-service-config`)",
-                  config_mode_name(cfg->mode));
+        log_error(
+            "tagent serves only the outbound (NATS) mode; config.yml says mode %s "
+            "(set TA_SERVICE_MODE=outbound and NATS_SERVERS, then `tagent setup update-service-config`)",
+            config_mode_name(cfg->mode));
         return -EOPNOTSUPP;
     }
     if (cfg->n_nats_servers == 0 || !cfg->nats_host_id || !*cfg->nats_host_id) {
@@ -411,13 +459,44 @@ static int load_config(const char *root, struct tagent_config *cfg)
     return 0;
 }
 
-/* Waits for SIGTERM/SIGINT (or the link closing for good); returns the signal, or 0 when the link closed. */
-static int wait_for_stop(struct service *s, const sigset_t *set)
+char *service_measure_log(struct service_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->log_mu);
+    char *copy = strdup(ctx->measure_log ? ctx->measure_log : "");
+    pthread_mutex_unlock(&ctx->log_mu);
+    return copy;
+}
+
+/* SIGHUP: the event log may have grown (tbootxm's application events, a firmware update's log after a
+ * kexec): build the measure log again and swap it in for the quotes that follow. */
+static void reload_measure_log(struct service *s)
+{
+    char *json = NULL;
+    load_measure_log(s->ctx.root, &json);
+    if (!json) {
+        log_error("SIGHUP: out of memory re-reading the event log; keeping the one from start");
+        return;
+    }
+    pthread_mutex_lock(&s->ctx.log_mu);
+    char *old = s->ctx.measure_log;
+    s->ctx.measure_log = json;
+    pthread_mutex_unlock(&s->ctx.log_mu);
+    free(old);
+    log_info("SIGHUP: measure log re-read (%zu bytes of JSON)", strlen(json));
+}
+
+/* Waits for SIGTERM/SIGINT (or the link closing for good); returns the signal, or 0 when the link closed.
+ * SIGHUP re-reads the event log and keeps waiting. */
+static int wait_for_stop(struct service *s, const sigset_t *set, struct service_report *report)
 {
     for (;;) {
+        service_report_poll(report, s->ctx.root);
         struct timespec ts = {1, 0};
         int sig = sigtimedwait(set, NULL, &ts);
-        if (sig > 0)
+        if (sig == SIGHUP) {
+            reload_measure_log(s);
+            service_asset_tag_forget(&s->ctx);
+        } else if (sig > 0)
             return sig;
         if (nats_link_closed(s->link))
             return 0;
@@ -438,18 +517,21 @@ static void pool_stop(struct service *s)
     pthread_mutex_lock(&s->mu);
     s->quit = true;
     pthread_cond_broadcast(&s->work);
+    pthread_cond_broadcast(&s->health_wake);
     pthread_mutex_unlock(&s->mu);
 }
 
 int service_run(const char *root)
 {
     struct tagent_config cfg = {0};
-    struct service s = {.ctx = {.root = root, .cfg = &cfg}};
+    struct service s = {.ctx = {.root = root, .cfg = &cfg}, .probe_ms = HEALTH_PROBE_MS};
+    status_socket_t *status = NULL;
+    struct service_report report = {0};
     nats_link_t *closed_links[32]; /* links cnats gave up on (see the connect loop) */
     size_t n_closed = 0;
     struct tpm_error terr = {0};
     char *error = NULL, *ca_dir = NULL, *creds = NULL, *subject = NULL;
-    bool threads = false;
+    bool threads = false, health = false;
     unsigned started = 0;
     int r;
 
@@ -458,15 +540,34 @@ int service_run(const char *root)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.work, NULL);
     pthread_cond_init(&s.idle, NULL);
+    pthread_cond_init(&s.health_wake, NULL);
+    pthread_mutex_init(&s.ctx.log_mu, NULL);
+    pthread_mutex_init(&s.ctx.tag_mu, NULL);
+    /* one malloc arena: a few threads doing little allocation need no per-thread arenas, each of which
+     * would keep its own dirty pages (bench/README.md: bench_service) */
+    mallopt(M_ARENA_MAX, 1);
 
     if ((r = load_config(root, &cfg)) < 0)
         goto out;
+    if ((r = service_status_init(cfg.nats_host_id)) < 0)
+        goto out;
+    /* before the TPM: a second instance must stop here, not compete for the TPM and the subjects */
+    if ((r = status_socket_start(root, &status, &error)) < 0) {
+        log_error("%s", error ? error : "status socket: out of memory");
+        goto out;
+    }
+    /* systemd's WatchdogSec: ping at half of it; probe the TPM often enough that a ping is never missed */
+    if (sd_watchdog_enabled(0, &s.watchdog_usec) <= 0)
+        s.watchdog_usec = 0;
+    if (s.watchdog_usec && (int64_t)(s.watchdog_usec / 3000) < s.probe_ms)
+        s.probe_ms = (int64_t)(s.watchdog_usec / 3000) > 100 ? (int64_t)(s.watchdog_usec / 3000) : 100;
     if (cfg.tag_secret_key && tpm_auth_from_secret(cfg.tag_secret_key, &s.ctx.tag_auth, &terr) < 0) {
         log_error("config.yml tag-secret-key: %s", terr.message);
         r = -EINVAL;
@@ -507,8 +608,16 @@ int service_run(const char *root)
         threads = true;
     pthread_mutex_lock(&s.mu);
     s.workers_running -= SERVICE_WORKERS - started;
+    s.workers_running++;
     pthread_mutex_unlock(&s.mu);
-    if (!threads) {
+    if (threads && pthread_create(&s.health, NULL, health_main, &s) == 0)
+        health = true;
+    else {
+        pthread_mutex_lock(&s.mu);
+        s.workers_running--;
+        pthread_mutex_unlock(&s.mu);
+    }
+    if (!threads || !health) {
         log_error("cannot start worker threads");
         r = -ENOMEM;
         goto out;
@@ -528,40 +637,53 @@ int service_run(const char *root)
         for (unsigned attempt = 1;; attempt++) {
             free(error);
             error = NULL;
-            r = nats_link_open(&o, on_request, on_event, &s, &s.link, &error);
-            if (r == 0)
+            nats_link_t *link = NULL;
+            r = nats_link_open(&o, on_request, on_event, &s, &link, &error);
+            if (r == 0) {
+                pthread_mutex_lock(&s.mu); /* the watchdog thread reads it */
+                s.link = link;
+                pthread_mutex_unlock(&s.mu);
                 break;
+            }
             log_error("%s (attempt %u; retrying)", error ? error : "NATS connect failed", attempt);
             struct timespec ts = {attempt < 5 ? 1 : 5, 0};
-            if (sigtimedwait(&set, NULL, &ts) > 0) {
+            int sig = sigtimedwait(&set, NULL, &ts);
+            if (sig == SIGHUP)
+                reload_measure_log(&s);
+            else if (sig > 0) {
                 log_info("stopping before NATS was connected");
                 r = 0;
                 goto stop;
             }
         }
-        log_info("serving %s on %zu NATS server(s), %d workers", subject, cfg.n_nats_servers, SERVICE_WORKERS);
+        log_info("serving %s on %zu NATS server(s), %d workers", subject, cfg.n_nats_servers,
+                 SERVICE_WORKERS);
         if (!ready)
             sd_notify(0, "READY=1");
         ready = true;
 
-        int sig = wait_for_stop(&s, &set);
+        int sig = wait_for_stop(&s, &set, &report);
         if (sig > 0) {
             log_info("%s: finishing requests in flight and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             r = 0;
             break;
         }
         if (n_closed == sizeof(closed_links) / sizeof(closed_links[0])) {
-            log_error("NATS connection closed for good %zu times; exiting so the service manager restarts tagent",
-                      n_closed + 1);
+            log_error(
+                "NATS connection closed for good %zu times; exiting so the service manager restarts tagent",
+                n_closed + 1);
             r = -ECONNABORTED;
             break;
         }
         log_warning("NATS connection closed for good; opening a new one");
+        pthread_mutex_lock(&s.mu);
         closed_links[n_closed++] = s.link;
         s.link = NULL;
+        pthread_mutex_unlock(&s.mu);
     }
 stop:
     sd_notify(0, "STOPPING=1");
+    service_report_stop(&report);
     nats_link_stop(s.link, SERVICE_DRAIN_MS);
 
 out:
@@ -576,9 +698,10 @@ out:
         bool stuck = s.workers_running > 0;
         pthread_mutex_unlock(&s.mu);
         if (stuck) {
-            /* a worker is stuck in a TPM call: its replies were sent by expire(); leave without freeing
-             * what it still uses */
-            log_warning("a request is still stuck in the TPM; exiting without waiting for it");
+            /* a worker (or the health probe) is stuck in a TPM call: replies were sent by expire(); leave
+             * without freeing what it still uses */
+            log_warning("a TPM call is still stuck; exiting without waiting for it");
+            status_socket_stop(status);
             nats_link_close(s.link, SERVICE_DRAIN_MS);
             return r < 0 ? 1 : 0;
         }
@@ -586,7 +709,11 @@ out:
             pthread_join(s.workers[i], NULL);
         if (threads)
             pthread_join(s.watchdog, NULL);
+        if (health)
+            pthread_join(s.health, NULL);
     }
+    status_socket_stop(status);
+    service_status_free();
     nats_link_close(s.link, SERVICE_DRAIN_MS);
     for (size_t i = 0; i < n_closed; i++)
         nats_link_close(closed_links[i], 0);
@@ -600,6 +727,9 @@ out:
     free(error);
     config_free(&cfg);
     pthread_cond_destroy(&s.idle);
+    pthread_cond_destroy(&s.health_wake);
+    pthread_mutex_destroy(&s.ctx.log_mu);
+    pthread_mutex_destroy(&s.ctx.tag_mu);
     pthread_cond_destroy(&s.work);
     pthread_mutex_destroy(&s.mu);
     nats_library_close();

@@ -14,9 +14,11 @@
 #ifndef TAGENT_SERVICE_H
 #define TAGENT_SERVICE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "quote.h"
 
@@ -34,8 +36,13 @@ struct service_ctx {
     const char *root;
     const struct tagent_config *cfg;
     tpm_t *tpm;
-    char *measure_log;       /* measure-log JSON built at start, "" when no log was found */
+    pthread_mutex_t log_mu;   /* guards measure_log: SIGHUP replaces it while workers read it */
+    char *measure_log;        /* measure-log JSON built at start, "" when no log was found */
     struct tpm_auth tag_auth; /* the tag secret, decoded */
+    pthread_mutex_t tag_mu;   /* guards the asset tag cache below (service_tag.c) */
+    bool tag_known, tag_present;
+    unsigned tag_gen; /* bumped by every set/forget, so a read that raced one is not cached */
+    uint8_t tag[TPM_ASSET_TAG_SIZE];
 };
 
 /* A handler fills *ret_reply (JSON text, caller frees) and returns 0; on failure returns a negative errno
@@ -60,8 +67,34 @@ char *service_error_json(int code, const char *message);
 /* The error reply for a subject's handler (h may be NULL: generic). Never NULL unless out of memory. */
 char *service_error_reply(const struct service_handler *h, int code, const char *message);
 
-/* `tagent startService`: runs until SIGTERM/SIGINT; returns the exit status (0 after a clean stop). */
+/* A copy of the current measure-log JSON (caller frees; NULL on out of memory). */
+char *service_measure_log(struct service_ctx *ctx);
+
+/* `tagent startService`: runs until SIGTERM/SIGINT (SIGHUP re-reads the event log); returns the exit status
+ * (0 after a clean stop). */
 int service_run(const char *root);
+
+/* ---- the asset tag (service_tag.c) ---- */
+
+/* The tag quotes carry: from the cache, else read from the TPM and cached. */
+int service_asset_tag(struct service_ctx *ctx, uint8_t ret_tag[TPM_ASSET_TAG_SIZE], bool *ret_present,
+                      struct tpm_error *err);
+/* After deploy-asset-tag wrote it. */
+void service_asset_tag_set(struct service_ctx *ctx, const uint8_t tag[TPM_ASSET_TAG_SIZE]);
+/* The next quote reads it from the TPM again (SIGHUP, a failed write). */
+void service_asset_tag_forget(struct service_ctx *ctx);
+
+/* ---- the start-up report request (service_report.c) ---- */
+
+struct service_report {
+    pid_t pid;       /* the running `tagent async-report`, or 0 */
+    int64_t next_ms; /* monotonic time of the next attempt */
+    bool done;
+};
+/* Starts the child when due, reaps it, schedules the retry; call about once a second once connected. */
+void service_report_poll(struct service_report *rep, const char *root);
+/* Ends a running child (SIGTERM) and reaps it. */
+void service_report_stop(struct service_report *rep);
 
 /* ---- helpers (service_util.c) ---- */
 

@@ -57,6 +57,12 @@ int provision_tpm_error(struct provision_ctx *ctx, int r, const struct tpm_error
 
 /* The SMBIOS type 1 UUID (/sys/firmware/dmi/tables/DMI under root), lower case, as HostInfo reports it. */
 int provision_hardware_uuid(const char *root, char ret_uuid[37], char **ret_error);
+
+/* Spec 3.7: asks HVS (config hvs_url, api_token) for an immediate report on this host, found by its hardware
+ * UUID. 0 when requested or when HVS does not know the host (*ret_message says which); -EAGAIN when worth
+ * retrying later (network, 5xx); -EACCES when the API token is missing or refused; other negative errno
+ * otherwise. *ret_message (caller frees) says what happened; the token never appears in it. */
+int provision_async_report(const char *root, const struct tagent_config *cfg, char **ret_message);
 int smbios_uuid_parse(const uint8_t *table, size_t len, char ret_uuid[37]);
 
 /* Loads defaults + <root>/etc/trustagent/config.yml (absent is fine). */

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 static int host_identity(struct provision_ctx *ctx, const char **ret_name, char **ret_connection)
 {
@@ -41,9 +40,15 @@ static int host_identity(struct provision_ctx *ctx, const char **ret_name, char 
 static int hosts_named(struct provision_ctx *ctx, const char *name)
 {
     static const char *const headers[] = {"Accept: application/json", NULL};
-    char *escaped = curl_easy_escape(NULL, name, 0), *path = NULL;
+    char *escaped = NULL, *path = NULL, *why = NULL;
     struct https_response resp = {0};
-    int r = escaped && asprintf(&path, "hosts?nameEqualTo=%s", escaped) >= 0 ? 0 : -ENOMEM;
+    int r = https_url_escape(name, &escaped, &why);
+    if (r < 0)
+        cp_error(ctx, r, "%s", why ? why : "out of memory");
+    else if (asprintf(&path, "hosts?nameEqualTo=%s", escaped) < 0) {
+        path = NULL;
+        r = -ENOMEM;
+    }
     if (r == 0)
         r = cp_request(ctx, "GET", ctx->cfg->hvs_url, path, headers, NULL, 200, &resp);
     cJSON *root = r == 0 ? cJSON_ParseWithLength((const char *)resp.body, resp.body_len) : NULL;
@@ -53,7 +58,8 @@ static int hosts_named(struct provision_ctx *ctx, const char *name)
                                  : cp_error(ctx, -EBADMSG, "GET %s: the answer has no \"hosts\" list", path);
     cJSON_Delete(root);
     https_response_free(&resp);
-    curl_free(escaped);
+    free(why);
+    free(escaped);
     free(path);
     return r;
 }

@@ -66,6 +66,9 @@ void tpm_auth_clear(struct tpm_auth *auth);
 int tpm_open(const char *tcti, tpm_t **ret_tpm, struct tpm_error *err);
 void tpm_close(tpm_t *tpm);
 const char *tpm_tcti(const tpm_t *tpm);
+/* One cheap command (GetCapability of a fixed property) to tell whether the TPM answers: the service's health
+ * probe. Blocks as long as the TPM does. */
+int tpm_ping(tpm_t *tpm, struct tpm_error *err);
 
 /* Whether a persistent object or NV index exists at handle (no auth needed, no side effects). */
 int tpm_handle_exists(tpm_t *tpm, uint32_t handle, bool *ret_exists, struct tpm_error *err);

@@ -126,6 +126,21 @@ void tpm_leave(tpm_t *t)
     pthread_mutex_unlock(&t->lock);
 }
 
+int tpm_ping(tpm_t *t, struct tpm_error *err)
+{
+    int r = tpm_enter(t, err);
+    if (r < 0)
+        return r;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                                    TPM2_PT_MANUFACTURER, 1, NULL, &cap);
+    if (rc != TSS2_RC_SUCCESS)
+        r = tpm_fail(t, rc, "asking the TPM for its manufacturer (health check)", err);
+    Esys_Free(cap);
+    tpm_leave(t);
+    return r;
+}
+
 void tpm_context_broken(tpm_t *t)
 {
     tpm_disconnect(t);

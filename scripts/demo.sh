@@ -146,7 +146,7 @@ TAGENT_TCTI="swtpm:host=127.0.0.1,port=$PORT" TAGENT_LOG_TARGET=stderr \
     "$TAGENT" --root "$ROOT" startService >"$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
 HVS=$PWD/build/plain/tests/mock/tagent-hvs
-for _ in $(seq 50); do grep -q -i "ready\|subscribed\|serving" "$WORK/service.log" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 50); do "$TAGENT" --root "$ROOT" status >/dev/null 2>&1 && grep -q "serving" "$WORK/service.log" && break; sleep 0.2; done
 echo "service pid $SERVICE_PID"
 
 echo "== the mock HVS attests the host over NATS: trust report"
@@ -157,6 +157,8 @@ RC=$?
 set -e
 jq 'del(.host_info) | .checks |= map(if .pcrs then del(.pcrs) else . end)' "$WORK/report.json"
 jq -c '.host_info | {os_name, os_version, host_name, hardware_uuid, no_of_sockets}' "$WORK/report.json"
+echo "== tagent status (from the running service's status socket)"
+"$TAGENT" --root "$ROOT" status
 kill -TERM "$SERVICE_PID" && wait "$SERVICE_PID" && SERVICE_PID=
 echo "== tagent stopped cleanly on SIGTERM"
 [[ $RC -eq 0 ]] && echo "RESULT: host tagent-demo is TRUSTED" || { echo "RESULT: NOT trusted (tagent-hvs exit $RC)"; exit 1; }

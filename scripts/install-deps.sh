@@ -12,6 +12,8 @@ PACKAGES=(
     libcryptsetup-dev libyaml-dev libarchive-dev
     # tests: unit framework, mock control plane, real components and independent oracles
     libcmocka-dev libmicrohttpd-dev swtpm swtpm-tools tpm2-tools nats-server openssl jq
+    # dist/ checks: systemd-analyze verify|security, systemd-sysusers, systemd-tmpfiles
+    systemd
 )
 
 # --list: print the package names (one list for .ci/run and the demo)

@@ -10,6 +10,29 @@
 
 #define HTTPS_SHA384_HEX 96
 
+/* libcurl's functions, loaded on first use (https_curl.c): tagent does not link libcurl, so commands that
+ * never talk HTTPS do not pay for mapping it. Names differ from libcurl's on purpose (see https_curl.c).
+ * Calls through easy_setopt/easy_getinfo escape <curl/curl.h>'s type-checking macros: pass exactly the
+ * type the option documents (long, curl_off_t, char *, a callback of libcurl's signature). */
+struct https_curl {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    void (*easy_cleanup)(CURL *curl);
+    const char *(*easy_strerror)(CURLcode code);
+    char *(*easy_escape)(CURL *curl, const char *string, int length);
+    void (*release)(void *p); /* curl_free */
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *data);
+    void (*slist_free_all)(struct curl_slist *list);
+};
+
+/* Loads libcurl.so.4 and runs curl_global_init, once per process, whichever thread comes first. 0 and
+ * *ret_api; or -ELIBACC (not installed), -ELIBBAD (a symbol is missing), -EIO (global init failed) and
+ * *ret_why, a message that lives as long as the process (do not free). Every later call gives the same. */
+int https_curl_load(const struct https_curl **ret_api, const char **ret_why);
+
 /* Trust and pinning for one request; libcurl hands it to https_tls_ctx_setup() for every new connection. */
 struct https_tls {
     STACK_OF(X509) * anchors; /* certificates from ca_dir */

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * https_request(): one libcurl easy handle per call, retried in place. Trust and pinning live in https_tls.c,
- * the body buffer in https_body.c.
+ * the body buffer in https_body.c, and libcurl itself is loaded on the first call (https_curl.c).
  */
 #include "https_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,18 +26,11 @@
 /* Loopback never goes through a proxy: tests and local services would otherwise leak to one. */
 #define LOOPBACK_NOPROXY "127.0.0.1,localhost,::1"
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc;
-
-static void global_init(void)
-{
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* Everything one call needs, released in one place. */
 struct request {
     const char *method, *url, *bearer;
     long connect_timeout_ms, timeout_ms;
+    const struct https_curl *api; /* NULL until libcurl is loaded */
     CURL *curl;
     struct curl_slist *headers;
     char *noproxy;
@@ -92,21 +84,24 @@ static bool header_is(const char *header, const char *name)
     return strncasecmp(header, name, n) == 0 && header[n] == ':';
 }
 
-static int headers_append(struct curl_slist **list, const char *line)
+static int headers_append(struct request *rq, const char *line)
 {
-    struct curl_slist *l = curl_slist_append(*list, line);
+    struct curl_slist *l = rq->api->slist_append(rq->headers, line);
     if (!l)
         return -ENOMEM;
-    *list = l;
+    rq->headers = l;
     return 0;
 }
 
 /* libcurl copies header strings into list nodes; wipe them all before freeing, as one holds the token. */
-static void headers_free(struct curl_slist *list)
+static void headers_free(struct request *rq)
 {
-    for (struct curl_slist *l = list; l; l = l->next)
+    if (!rq->headers)
+        return;
+    for (struct curl_slist *l = rq->headers; l; l = l->next)
         OPENSSL_cleanse(l->data, strlen(l->data));
-    curl_slist_free_all(list);
+    rq->api->slist_free_all(rq->headers);
+    rq->headers = NULL;
 }
 
 static int headers_build(struct request *rq, const char *const *headers, bool has_body, char **ret_why)
@@ -122,7 +117,7 @@ static int headers_build(struct request *rq, const char *const *headers, bool ha
             return -EINVAL;
         }
         content_type |= header_is(headers[i], "Content-Type");
-        if ((r = headers_append(&rq->headers, headers[i])) < 0)
+        if ((r = headers_append(rq, headers[i])) < 0)
             return r;
     }
     if (rq->bearer) {
@@ -135,7 +130,7 @@ static int headers_build(struct request *rq, const char *const *headers, bool ha
         if (!auth)
             return -ENOMEM;
         snprintf(auth, n, "Authorization: Bearer %s", rq->bearer);
-        r = headers_append(&rq->headers, auth);
+        r = headers_append(rq, auth);
         OPENSSL_cleanse(auth, n);
         free(auth);
         if (r < 0)
@@ -143,9 +138,9 @@ static int headers_build(struct request *rq, const char *const *headers, bool ha
     }
     /* Go sends neither: no "Expect: 100-continue" round trip, no form-encoded Content-Type made up by
      * libcurl. */
-    if ((r = headers_append(&rq->headers, "Expect:")) < 0)
+    if ((r = headers_append(rq, "Expect:")) < 0)
         return r;
-    if (has_body && !content_type && (r = headers_append(&rq->headers, "Content-Type:")) < 0)
+    if (has_body && !content_type && (r = headers_append(rq, "Content-Type:")) < 0)
         return r;
     return 0;
 }
@@ -180,7 +175,7 @@ static CURLcode setup(struct request *rq, const struct https_options *opts, cons
 #define SET(opt, val)                                                                                        \
     do {                                                                                                     \
         if (cc == CURLE_OK)                                                                                  \
-            cc = curl_easy_setopt(c, opt, val);                                                              \
+            cc = rq->api->easy_setopt(c, opt, val);                                                          \
     } while (0)
     SET(CURLOPT_URL, rq->url);
     SET(CURLOPT_PROTOCOLS_STR, "https");
@@ -218,8 +213,8 @@ static CURLcode setup(struct request *rq, const struct https_options *opts, cons
         /* Like Go's SystemCertPool, a system store that is not there (a minimal image without
          * ca-certificates) is empty, not an error: libcurl would refuse every connection over it. */
         char *cainfo = NULL, *capath = NULL;
-        curl_easy_getinfo(c, CURLINFO_CAINFO, &cainfo);
-        curl_easy_getinfo(c, CURLINFO_CAPATH, &capath);
+        rq->api->easy_getinfo(c, CURLINFO_CAINFO, &cainfo);
+        rq->api->easy_getinfo(c, CURLINFO_CAPATH, &capath);
         if (cainfo && access(cainfo, R_OK) != 0)
             SET(CURLOPT_CAINFO, (char *)NULL);
         if (capath && access(capath, R_OK | X_OK) != 0)
@@ -300,7 +295,7 @@ static int fail_transfer(struct request *rq, CURLcode cc, unsigned attempts, siz
     /* libcurl's words sometimes end in a space or a newline. */
     for (size_t n = strlen(rq->errbuf); n > 0 && isspace((unsigned char)rq->errbuf[n - 1]); n--)
         rq->errbuf[n - 1] = '\0';
-    detail = rq->errbuf[0] ? rq->errbuf : curl_easy_strerror(cc);
+    detail = rq->errbuf[0] ? rq->errbuf : rq->api->easy_strerror(cc);
     if (attempts > 1) {
         snprintf(tries, sizeof(tries), " after %u attempts", attempts);
         snprintf(each, sizeof(each), " in each of %u attempts", attempts);
@@ -334,13 +329,13 @@ static int fail_transfer(struct request *rq, CURLcode cc, unsigned attempts, siz
     case CURLE_COULDNT_RESOLVE_HOST:
         return fail(rq, ret_error, -EHOSTUNREACH, "cannot resolve the host name%s: %s", tries, detail);
     case CURLE_COULDNT_CONNECT:
-        curl_easy_getinfo(rq->curl, CURLINFO_OS_ERRNO, &os_errno);
+        rq->api->easy_getinfo(rq->curl, CURLINFO_OS_ERRNO, &os_errno);
         if (os_errno == ECONNREFUSED || os_errno == 0)
             return fail(rq, ret_error, -ECONNREFUSED, "connection refused%s", tries);
         return fail(rq, ret_error, -(int)os_errno, "cannot connect%s: %s", tries, strerror((int)os_errno));
     case CURLE_OPERATION_TIMEDOUT: {
         curl_off_t tls_done = 0;
-        curl_easy_getinfo(rq->curl, CURLINFO_APPCONNECT_TIME_T, &tls_done);
+        rq->api->easy_getinfo(rq->curl, CURLINFO_APPCONNECT_TIME_T, &tls_done);
         if (tls_done == 0) {
             long limit = rq->connect_timeout_ms < rq->timeout_ms ? rq->connect_timeout_ms : rq->timeout_ms;
             return fail(rq, ret_error, -ETIMEDOUT, "timed out after %s while connecting%s",
@@ -372,8 +367,8 @@ static int response_fill(struct request *rq, struct https_response *ret_response
     struct https_response resp = {0};
     char *ct = NULL;
 
-    curl_easy_getinfo(rq->curl, CURLINFO_RESPONSE_CODE, &resp.status);
-    if (curl_easy_getinfo(rq->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct &&
+    rq->api->easy_getinfo(rq->curl, CURLINFO_RESPONSE_CODE, &resp.status);
+    if (rq->api->easy_getinfo(rq->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct &&
         !(resp.content_type = strdup(ct)))
         goto oom;
     if (rq->tls.leaf_sha384[0] && !(resp.server_sha384 = strdup(rq->tls.leaf_sha384)))
@@ -396,6 +391,7 @@ int https_request(const char *method, const char *url, const char *const *header
     size_t max_body;
     bool has_body;
     char *why = NULL;
+    const char *loaded_why = NULL;
     unsigned attempt = 0;
     CURLcode cc;
     int r;
@@ -420,9 +416,8 @@ int https_request(const char *method, const char *url, const char *const *header
     has_body = body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
                strcmp(method, "PATCH") == 0;
 
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK)
-        return fail(&rq, ret_error, -EIO, "libcurl did not initialise: %s", curl_easy_strerror(global_rc));
+    if ((r = https_curl_load(&rq.api, &loaded_why)) < 0)
+        return fail(&rq, ret_error, r, "%s", loaded_why);
 
     if ((r = https_tls_init(&rq.tls, opts, &why)) < 0) {
         fail(&rq, ret_error, r, "%s", why ? why : "out of memory");
@@ -432,7 +427,7 @@ int https_request(const char *method, const char *url, const char *const *header
         fail(&rq, ret_error, r, "%s", why ? why : "out of memory");
         goto out;
     }
-    if (noproxy_build(&rq) < 0 || !(rq.curl = curl_easy_init())) {
+    if (noproxy_build(&rq) < 0 || !(rq.curl = rq.api->easy_init())) {
         r = fail(&rq, ret_error, -ENOMEM, "out of memory");
         goto out;
     }
@@ -440,7 +435,7 @@ int https_request(const char *method, const char *url, const char *const *header
     if (cc != CURLE_OK) {
         /* CURLE_NOT_BUILT_IN: the SSL_CTX hook needs libcurl's OpenSSL flavour (libcurl4-openssl). */
         r = fail(&rq, ret_error, cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -ENOTSUP, "libcurl cannot do this: %s",
-                 curl_easy_strerror(cc));
+                 rq.api->easy_strerror(cc));
         goto out;
     }
 
@@ -451,10 +446,10 @@ int https_request(const char *method, const char *url, const char *const *header
         rq.errbuf[0] = '\0';
         rq.tls.pin_mismatch = false;
         rq.tls.verify_error = 0;
-        cc = curl_easy_perform(rq.curl);
+        cc = rq.api->easy_perform(rq.curl);
         attempt++;
         if (cc == CURLE_OK) {
-            curl_easy_getinfo(rq.curl, CURLINFO_RESPONSE_CODE, &status);
+            rq.api->easy_getinfo(rq.curl, CURLINFO_RESPONSE_CODE, &status);
             if (status >= 500 && status <= 599 && attempt <= opts->retries) {
                 backoff_sleep(attempt - 1);
                 continue;
@@ -471,8 +466,8 @@ int https_request(const char *method, const char *url, const char *const *header
 
 out:
     if (rq.curl)
-        curl_easy_cleanup(rq.curl);
-    headers_free(rq.headers);
+        rq.api->easy_cleanup(rq.curl);
+    headers_free(&rq);
     https_body_reset(&rq.body);
     https_tls_done(&rq.tls);
     free(rq.noproxy);

@@ -33,6 +33,35 @@ char *https_url_join(const char *base, const char *path)
     return s;
 }
 
+int https_url_escape(const char *s, char **ret_escaped, char **ret_error)
+{
+    const struct https_curl *api = NULL;
+    const char *why = NULL;
+    char *escaped, *copy;
+    int r;
+
+    *ret_error = NULL;
+    if (!s) {
+        *ret_error = strdup("no string to percent-encode");
+        return -EINVAL;
+    }
+    if ((r = https_curl_load(&api, &why)) < 0) {
+        *ret_error = strdup(why);
+        return r;
+    }
+    /* Length 0 makes libcurl take strlen(); a handle is only needed for the long-gone non-ASCII builds. */
+    escaped = api->easy_escape(NULL, s, 0);
+    if (!escaped)
+        return -ENOMEM;
+    /* The caller frees with free(): curl_free() is another library's allocator as far as it knows. */
+    copy = strdup(escaped);
+    api->release(escaped);
+    if (!copy)
+        return -ENOMEM;
+    *ret_escaped = copy;
+    return 0;
+}
+
 char *https_status_error(const char *method, const char *url, const struct https_response *response)
 {
     char words[STATUS_BODY_MAX + 4]; /* + "..." + NUL */

@@ -13,6 +13,8 @@
 #include <nats/nats.h>
 #include <openssl/crypto.h>
 
+#define NATS_RECONNECT_BUF_BYTES (4 << 20) /* a few quote replies with their event logs */
+
 struct nats_link {
     natsOptions *opts;
     natsConnection *nc;
@@ -240,6 +242,10 @@ int nats_link_open(const struct nats_link_options *o, nats_request_cb on_request
         s = natsOptions_SetPingInterval(opts, o->ping_interval_ms > 0 ? o->ping_interval_ms : 3000);
     if (s == NATS_OK)
         s = natsOptions_SetMaxPingsOut(opts, o->max_pings_out > 0 ? o->max_pings_out : 2);
+    /* replies published while the link is down wait here (bounded: cnats' default is 8 MiB); whatever is still
+     * useful reaches HVS after the reconnect, within its 10 s timeout */
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectBufSize(opts, NATS_RECONNECT_BUF_BYTES);
     if (s == NATS_OK)
         s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, link);
     if (s == NATS_OK)

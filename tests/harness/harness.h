@@ -105,11 +105,15 @@ struct natsd_opts {
     const char *tls_extra;  /* lines added inside the tls { } block, e.g. "verify: true" */
     const char *extra_conf; /* appended to the config file: operator/JWT, cluster, ... */
     const char *auth_conf;  /* written before extra_conf: operator mode (natsjwt_server_conf() text), ... */
+    const struct natsd *ca_from; /* tls: issue the server certificate from this server's CA (one trust
+                                  * anchor for a cluster) instead of a fresh CA */
+    bool monitor;                /* HTTP monitoring (/connz, /routez, ...) on 127.0.0.1:http_port */
 };
 
 typedef struct natsd {
     pid_t pid;         /* 0 while stopped */
     uint16_t port;     /* client port */
+    uint16_t http_port; /* monitoring port with opts.monitor, else 0 */
     char url[64];      /* nats://127.0.0.1:P or tls://127.0.0.1:P */
     char *name;        /* server_name; the INFO line must carry it for the server to count as ours */
     char *dir;         /* temp dir holding everything below */
@@ -129,6 +133,14 @@ void natsd_free(natsd_t *nats);
 /* Operator (decentralised JWT) mode as an ISecL deployment runs it: TLS on and auth_conf (operator JWT,
  * system account, resolver with preloaded accounts, e.g. natsjwt_deployment.server_conf) in the config. */
 int natsd_start_operator(const char *auth_conf, natsd_t **ret_nats);
+/* n operator-mode servers (auth_conf as above) routed into one cluster on loopback, all with certificates
+ * from the first one's CA (ca_file), so a client trusting that CA may connect to any of them, and with
+ * monitoring on (failover tests ask /connz which server holds a client). Each
+ * ret_nats[i] is stopped, restarted and freed on its own; its conf keeps the cluster block. */
+int natsd_start_cluster(const char *auth_conf, size_t n, natsd_t *ret_nats[]);
+/* GET http://127.0.0.1:<http_port><path> from the monitoring endpoint (opts.monitor); *ret_body is the
+ * response body (caller frees). -ENOTCONN when monitoring is off or the server is down. */
+int natsd_monitor_get(const natsd_t *nats, const char *path, char **ret_body);
 /* Client options for this server: its URL, TLS trusting its CA when TLS is on, a 5 s connect timeout,
  * and natsOptions_SetUserCredentialsFromFiles(creds_path) unless creds_path is NULL. The caller
  * destroys *ret_opts. Returns 0 or -EIO (the natsStatus text is printed). */
@@ -197,6 +209,8 @@ int mockcp_restart(mockcp_t *mock);
 void mockcp_free(mockcp_t *mock);
 /* POST /mock/faults?set=...&clear=... (comma lists; clear "all"); either may be NULL. */
 int mockcp_fault(mockcp_t *mock, const char *set, const char *clear);
+/* POST /mock/host-uuid: gives the registered host `name` this hardware UUID (as HVS learns it from host-info). */
+int mockcp_host_set_uuid(mockcp_t *mock, const char *name, const char *uuid);
 /* GET /mock/state: JSON with hosts, flavors, reports, tokens, credentials, aik_certs, tls_certs (caller
  * frees). */
 int mockcp_state(mockcp_t *mock, char **ret_json);

@@ -71,7 +71,11 @@ static int build_argv(mockcp_t *m, const struct mockcp_opts *opts, char ***ret_a
     argv_add(&a, m->dir);
     argv_add(&a, "--bearer");
     argv_add(&a, m->bearer);
-    snprintf(num, sizeof(num), "%u", opts->port);
+    /* a port below the ephemeral range (net.c says why) unless the caller chose one */
+    uint16_t port = opts->port;
+    if (!port && harness_port_free(&port) < 0)
+        port = 0; /* let the mock bind any free port */
+    snprintf(num, sizeof(num), "%u", port);
     argv_add(&a, "--port");
     argv_add(&a, num);
     argv_add_list(&a, "--ek-ca", opts->ek_ca);
@@ -404,6 +408,20 @@ out:
     free(resp);
     BIO_free_all(bio);
     SSL_CTX_free(ctx);
+    return r;
+}
+
+int mockcp_host_set_uuid(mockcp_t *m, const char *name, const char *uuid)
+{
+    char target[512], *body = NULL;
+    int status = 0;
+    snprintf(target, sizeof(target), "/mock/host-uuid?name=%s&hardware_uuid=%s", name, uuid);
+    int r = control_request(m, "POST", target, &status, &body);
+    if (r == 0 && status != 200) {
+        fprintf(stderr, "mockcp: %s -> %d %s\n", target, status, body);
+        r = -EINVAL;
+    }
+    free(body);
     return r;
 }
 

@@ -18,7 +18,7 @@
 #define START_ATTEMPTS 5
 #define LOG_TAIL_LINES 30
 
-static int natsd_make_pki(natsd_t *nats)
+static int natsd_make_pki(natsd_t *nats, const natsd_t *ca_from)
 {
     const struct tlsgen_leaf server = {.cn = "localhost", .ip_san = "127.0.0.1", .dns_san = "localhost"};
     tlsgen_ca_t *ca = NULL;
@@ -29,7 +29,10 @@ static int natsd_make_pki(natsd_t *nats)
         (r = harness_path_join(nats->dir, "server.pem", &nats->cert_file)) < 0 ||
         (r = harness_path_join(nats->dir, "server.key", &nats->key_file)) < 0)
         return r;
-    r = tlsgen_ca_create("tagent test NATS CA", &ca);
+    if (ca_from)
+        r = tlsgen_ca_load(ca_from->ca_file, ca_from->ca_key_file, &ca);
+    else
+        r = tlsgen_ca_create("tagent test NATS CA", &ca);
     if (r == 0)
         r = tlsgen_ca_save(ca, nats->ca_file, nats->ca_key_file);
     if (r == 0)
@@ -49,6 +52,8 @@ static int natsd_write_conf(const natsd_t *nats, const struct natsd_opts *opts)
         return -ENOMEM;
     fprintf(f, "# written by the tagent test harness\n");
     fprintf(f, "server_name: \"%s\"\nlisten: \"127.0.0.1:%u\"\n", nats->name, nats->port);
+    if (nats->http_port)
+        fprintf(f, "http: \"127.0.0.1:%u\"\n", nats->http_port);
     if (nats->cert_file) {
         fprintf(f, "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n", nats->cert_file, nats->key_file);
         fprintf(f, "  ca_file: \"%s\"\n  timeout: 5\n", nats->ca_file);
@@ -120,7 +125,19 @@ static int natsd_launch(natsd_t *nats)
     return 0;
 }
 
-/* With a caller-chosen port there is nothing to fall back to; otherwise retry elsewhere. */
+/* A monitoring port other than the client port (the kernel may hand out the same free port twice). */
+static int natsd_pick_http_port(natsd_t *nats)
+{
+    int r;
+
+    do
+        r = harness_port_free(&nats->http_port);
+    while (r == 0 && nats->http_port == nats->port);
+    return r;
+}
+
+/* With a caller-chosen port there is nothing to fall back to; otherwise retry elsewhere (a collision on
+ * the monitoring port looks the same: the server exits). */
 static int natsd_launch_anywhere(natsd_t *nats, const struct natsd_opts *opts)
 {
     int r = -EADDRINUSE;
@@ -128,6 +145,8 @@ static int natsd_launch_anywhere(natsd_t *nats, const struct natsd_opts *opts)
     for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
         nats->port = opts->port;
         r = opts->port ? 0 : harness_port_free(&nats->port);
+        if (r == 0 && opts->monitor)
+            r = natsd_pick_http_port(nats);
         if (r == 0)
             r = natsd_write_conf(nats, opts);
         if (r == 0)
@@ -154,7 +173,7 @@ static int natsd_prepare(natsd_t *nats, const struct natsd_opts *opts)
         nats->name = NULL;
     if (!nats->name)
         return -ENOMEM;
-    return opts->tls ? natsd_make_pki(nats) : 0;
+    return opts->tls ? natsd_make_pki(nats, opts->ca_from) : 0;
 }
 
 int natsd_start(const struct natsd_opts *opts, natsd_t **ret_nats)
@@ -238,6 +257,111 @@ int natsd_start_operator(const char *auth_conf, natsd_t **ret_nats)
     if (!auth_conf)
         return -EINVAL;
     return natsd_start(&opts, ret_nats);
+}
+
+int natsd_start_cluster(const char *auth_conf, size_t n, natsd_t *ret_nats[])
+{
+    uint16_t route_port[8];
+    char *extra = NULL;
+    int r = 0;
+
+    if (!auth_conf || n == 0 || n > sizeof(route_port) / sizeof(route_port[0]))
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        ret_nats[i] = NULL;
+        bool dup;
+        do { /* the kernel may hand out the same free port twice */
+            if ((r = harness_port_free(&route_port[i])) < 0)
+                return r;
+            dup = false;
+            for (size_t k = 0; k < i; k++)
+                dup |= route_port[k] == route_port[i];
+        } while (dup);
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        size_t size = 0;
+        FILE *f = open_memstream(&extra, &size);
+        if (!f)
+            return -ENOMEM;
+        fprintf(f, "cluster {\n  name: \"tagent-test\"\n  listen: \"127.0.0.1:%u\"\n  routes: [", route_port[i]);
+        for (size_t k = 0, listed = 0; k < n; k++) /* comma separated: the parser wants it */
+            if (k != i)
+                fprintf(f, "%s \"nats-route://127.0.0.1:%u\"", listed++ ? "," : "", route_port[k]);
+        fprintf(f, " ]\n}\n");
+        if (fclose(f) != 0) {
+            r = -ENOMEM;
+            break;
+        }
+        const struct natsd_opts opts = {.tls = true, .auth_conf = auth_conf, .extra_conf = extra,
+                                        .ca_from = i ? ret_nats[0] : NULL, .monitor = true};
+        r = natsd_start(&opts, &ret_nats[i]);
+        free(extra);
+        extra = NULL;
+    }
+    if (r < 0)
+        for (size_t i = 0; i < n; i++) {
+            natsd_free(ret_nats[i]);
+            ret_nats[i] = NULL;
+        }
+    return r;
+}
+
+/* Reads the whole response (HTTP/1.0: the server closes when done) and returns the body after the
+ * header, only for a 200. */
+static int natsd_http_read(int fd, char **ret_body)
+{
+    char *buf = NULL, *body;
+    size_t len = 0, cap = 0;
+    int r = 0;
+
+    for (;;) {
+        if (cap - len < 4096) {
+            char *p = realloc(buf, cap + 65536);
+            if (!p) {
+                r = -ENOMEM;
+                break;
+            }
+            buf = p;
+            cap += 65536;
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0)
+            r = -errno;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    if (r == 0) {
+        buf[len] = '\0';
+        body = strstr(buf, "\r\n\r\n");
+        r = strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0 && body ? 0 : -EPROTO;
+    }
+    if (r == 0) {
+        body += 4;
+        memmove(buf, body, strlen(body) + 1);
+        *ret_body = buf;
+        return 0;
+    }
+    free(buf);
+    return r;
+}
+
+int natsd_monitor_get(const natsd_t *nats, const char *path, char **ret_body)
+{
+    struct timeval tv = {.tv_sec = 5};
+    char req[512];
+    int fd, r;
+
+    if (!nats->http_port || nats->pid <= 0)
+        return -ENOTCONN;
+    r = harness_tcp_connect(nats->http_port, &fd);
+    if (r < 0)
+        return r;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    r = write(fd, req, (size_t)n) == n ? natsd_http_read(fd, ret_body) : -EIO;
+    close(fd);
+    return r;
 }
 
 int natsd_client_options(const natsd_t *nats, const char *creds_path, natsOptions **ret_opts)

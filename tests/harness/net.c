@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 8
@@ -36,38 +37,65 @@ static int bind_loopback(uint16_t port, int *ret_fd, uint16_t *ret_port)
     return 0;
 }
 
-int harness_port_free(uint16_t *ret_port)
-{
-    int fd = -1, r = bind_loopback(0, &fd, ret_port);
+/* Servers get ports below the kernel's ephemeral range. Inside it they compete with client sockets: a busy
+ * test (the swtpm TCTI opens a TCP connection per TPM command) leaves tens of thousands of client ports in
+ * TIME_WAIT, and bind(port 0) then finds no free port at all. */
+#define PORT_POOL_LOW 10000
 
-    if (r < 0) {
-        fprintf(stderr, "harness: no free loopback port: %s\n", strerror(-r));
-        return r;
+static uint16_t ephemeral_low(void)
+{
+    unsigned lo = 32768, hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+    if (f) {
+        if (fscanf(f, "%u %u", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
     }
-    /* Never listened on, so the port is free again at once (no TIME_WAIT). */
-    close(fd);
-    return 0;
+    return lo > PORT_POOL_LOW + 1000 && lo <= 65535 ? (uint16_t)lo : 32768;
 }
 
-int harness_port_pair_free(uint16_t *ret_port)
+static uint16_t pool_candidate(void)
 {
-    for (int attempt = 0; attempt < 64; attempt++) {
-        uint16_t first = 0, second = 0;
-        int fd1 = -1, fd2 = -1, r;
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+    uint16_t span = (uint16_t)(ephemeral_low() - PORT_POOL_LOW - 1);
+    return (uint16_t)(PORT_POOL_LOW + rand_r(&seed) % span);
+}
 
-        r = bind_loopback(0, &fd1, &first);
-        if (r < 0)
-            return r;
-        r = first < 65535 ? bind_loopback(first + 1, &fd2, &second) : -EADDRINUSE;
-        close(fd1);
+/* count consecutive ports from a random start in the pool, all bindable a moment ago */
+static int ports_free(unsigned count, uint16_t *ret_port)
+{
+    for (int attempt = 0; attempt < 256; attempt++) {
+        uint16_t first = pool_candidate(), got;
+        int fds[2] = {-1, -1}, r = 0;
+        for (unsigned i = 0; i < count && r == 0; i++)
+            r = bind_loopback((uint16_t)(first + i), &fds[i], &got);
+        for (unsigned i = 0; i < count; i++)
+            if (fds[i] >= 0)
+                close(fds[i]); /* never listened on, so free again at once (no TIME_WAIT) */
         if (r == 0) {
-            close(fd2);
             *ret_port = first;
             return 0;
         }
     }
-    fprintf(stderr, "harness: no two consecutive free loopback ports\n");
     return -EADDRINUSE;
+}
+
+int harness_port_free(uint16_t *ret_port)
+{
+    int r = ports_free(1, ret_port);
+    if (r < 0)
+        fprintf(stderr, "harness: no free loopback port below %u: %s\n", ephemeral_low(), strerror(-r));
+    return r;
+}
+
+int harness_port_pair_free(uint16_t *ret_port)
+{
+    int r = ports_free(2, ret_port);
+    if (r < 0)
+        fprintf(stderr, "harness: no two consecutive free loopback ports below %u\n", ephemeral_low());
+    return r;
 }
 
 int harness_tcp_connect(uint16_t port, int *ret_fd)

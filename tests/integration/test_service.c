@@ -29,33 +29,17 @@
 #include <openssl/x509.h>
 
 #include "harness.h"
+#include "world.h"
 #include "hvs_verify.h"
 #include "quote.h"
 
-#define OWNER   "hex:5e7a11c0ffee5e7a11c0ffee"
 #define HOST_ID "edge-svc"
 #define SUBJ(x) "trust-agent." HOST_ID "." x
 
 static const char *tagent_bin, *corpora;
 
-static struct world {
-    swtpm_t *tpm;
-    mockcp_t *mock;
-    natsd_t *nats;
-    char *dir;
-    char root[512], log[512];
-    uint8_t aik_modulus[256];
-    pid_t agent;
-    natsConnection *hvs;
-    natsOptions *hvs_opts;
-} w;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static world_t *w;
+static uint8_t aik_modulus[256]; /* the AIK the TPM holds */
 
 static uint8_t *b64_decode(const char *s, size_t *ret_len)
 {
@@ -82,12 +66,12 @@ static char *b64_encode(const uint8_t *p, size_t n)
 static char *request(const char *subject, const char *payload, int64_t *ret_ms)
 {
     natsMsg *reply = NULL;
-    int64_t start = now_ms();
-    natsStatus s = natsConnection_Request(&reply, w.hvs, subject, payload, (int)strlen(payload), 5000);
+    int64_t start = world_now_ms();
+    natsStatus s = natsConnection_Request(&reply, w->hvs, subject, payload, (int)strlen(payload), 5000);
     if (ret_ms)
-        *ret_ms = now_ms() - start;
+        *ret_ms = world_now_ms() - start;
     if (s != NATS_OK) {
-        harness_log_tail(w.log, 40);
+        harness_log_tail(w->log, 40);
         fail_msg("request %s: %s", subject, natsStatus_GetText(s));
     }
     char *text = strndup(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
@@ -105,101 +89,34 @@ static cJSON *request_json(const char *subject, const char *payload, int64_t *re
     return j;
 }
 
-static void write_root(void)
-{
-    snprintf(w.root, sizeof(w.root), "%s/root", w.dir);
-    snprintf(w.log, sizeof(w.log), "%s/agent.log", w.dir);
-    char cmd[4096], env[600], setup_log[600];
-    snprintf(cmd, sizeof(cmd),
-             "mkdir -p %s/sys/firmware/dmi/tables %s/sys/kernel/security/tpm0 && "
-             "ln -s %s/isecl/hostinfo/purley/DMI %s/sys/firmware/dmi/tables/DMI && "
-             "ln -s %s/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin "
-             "%s/sys/kernel/security/tpm0/binary_bios_measurements",
-             w.root, w.root, corpora, w.root, corpora, w.root);
-    assert_int_equal(system(cmd), 0);
-    snprintf(env, sizeof(env), "%s/ta.env", w.dir);
-    snprintf(setup_log, sizeof(setup_log), "%s/setup.log", w.dir);
-    char text[4096];
-    snprintf(text, sizeof(text),
-             "HVS_URL=%s\nAAS_API_URL=%s\nCMS_BASE_URL=%s\nCMS_TLS_CERT_SHA384=%s\nBEARER_TOKEN=%s\n"
-             "TPM_OWNER_SECRET=%s\nTA_SERVICE_MODE=outbound\nNATS_SERVERS=%s\nTA_HOST_ID=%s\nTAGENT_TCTI=%s\n",
-             w.mock->hvs_url, w.mock->aas_url, w.mock->cms_url, w.mock->tls_sha384, w.mock->bearer, OWNER,
-             w.nats->url, HOST_ID, w.tpm->tcti);
-    assert_int_equal(harness_file_write(env, text, 0600), 0);
-    const char *argv[] = {tagent_bin, "--root", w.root, "setup", "all", "-f", env, NULL};
-    if (harness_run(argv, setup_log, 120000) != 0) {
-        harness_log_tail(setup_log, 60);
-        fail_msg("tagent setup all failed");
-    }
-    /* the deployment trusts the CA that signed the NATS servers' certificates */
-    snprintf(cmd, sizeof(cmd), "cp %s %s/etc/trustagent/cacerts/nats-ca.pem", w.nats->ca_file, w.root);
-    assert_int_equal(system(cmd), 0);
-}
-
 static void start_agent(void)
 {
-    const char *argv[] = {tagent_bin, "--root", w.root, "startService", NULL};
-    assert_int_equal(harness_spawn(argv, w.log, &w.agent), 0);
-    /* ready when it answers */
-    for (int i = 0; i < 200; i++) {
-        natsMsg *reply = NULL;
-        if (natsConnection_RequestString(&reply, w.hvs, SUBJ("version-request"), "null", 200) == NATS_OK) {
-            natsMsg_Destroy(reply);
-            return;
-        }
-        usleep(200 * 1000); /* no responders yet: the answer comes at once */
-        if (harness_proc_exited(w.agent) == 1) {
-            harness_log_tail(w.log, 60);
-            fail_msg("tagent startService exited");
-        }
-    }
-    harness_log_tail(w.log, 60);
-    fail_msg("tagent startService did not answer within 40 s");
+    assert_int_equal(world_agent_start(w, NULL, 40000), 0);
 }
 
 static int group_setup(void **state)
 {
     setenv("TAGENT_LOG_TARGET", "stderr", 1);
-    struct swtpm_opts topts = {.ek_cert = true, .pcr_banks = "sha1,sha256,sha384"};
-    assert_int_equal(swtpm_start(&topts, &w.tpm), 0);
-    setenv("TAGENT_TCTI", w.tpm->tcti, 1);
-    const char *ek_ca[] = {w.tpm->ek_ca_cert, w.tpm->ek_issuer_cert, NULL};
-    struct mockcp_opts mopts = {.ek_ca = ek_ca, .nats = true};
-    assert_int_equal(mockcp_start(&mopts, &w.mock), 0);
-    assert_int_equal(natsd_start_operator(w.mock->nats_auth_conf, &w.nats), 0);
-    assert_int_equal(harness_tmpdir_create("service", &w.dir), 0);
-    write_root();
+    const struct world_opts o = {.tagent_bin = tagent_bin, .corpora = corpora, .host_id = HOST_ID};
+    assert_int_equal(world_start(&o, &w), 0);
 
     /* the AIK the TPM holds (before the agent keeps the swtpm connection) */
     tpm_t *t = NULL;
     struct tpm_error err;
     struct tpm_aik_info aik = {0};
-    assert_int_equal(tpm_open(w.tpm->tcti, &t, &err), 0);
+    assert_int_equal(tpm_open(w->tpm->tcti, &t, &err), 0);
     assert_int_equal(tpm_aik_info(t, &aik, &err), 0);
-    memcpy(w.aik_modulus, aik.modulus, 256);
+    memcpy(aik_modulus, aik.modulus, 256);
     free(aik.pem);
     tpm_close(t);
-
-    char creds[600];
-    snprintf(creds, sizeof(creds), "%s/hvs.creds", w.mock->nats_dir);
-    assert_int_equal(natsd_client_options(w.nats, creds, &w.hvs_opts), 0);
-    assert_int_equal(natsd_connect(w.hvs_opts, &w.hvs), NATS_OK);
     start_agent();
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    if (w.agent && harness_proc_exited(w.agent) == 0)
-        harness_proc_stop(w.agent);
-    if (w.hvs)
-        natsConnection_Destroy(w.hvs);
-    natsOptions_Destroy(w.hvs_opts);
-    natsd_free(w.nats);
-    mockcp_free(w.mock);
-    swtpm_free(w.tpm);
-    harness_tmpdir_remove(w.dir);
-    free(w.dir);
+    world_free(w);
+    w = NULL;
     return harness_count_children() == 0 ? 0 : -1;
 }
 
@@ -225,7 +142,7 @@ static void test_aik(void **state)
     uint8_t mod[256];
     assert_true(EVP_PKEY_get_bn_param(X509_get0_pubkey(x), OSSL_PKEY_PARAM_RSA_N, &n));
     assert_int_equal(BN_bn2binpad(n, mod, 256), 256);
-    assert_memory_equal(mod, w.aik_modulus, 256);
+    assert_memory_equal(mod, aik_modulus, 256);
     BN_free(n);
     X509_free(x);
     free(der);
@@ -453,17 +370,17 @@ static void hvs_run(const char *args, struct hvs_run *r)
     const char *bin = getenv("TAGENT_HVS");
     assert_non_null(bin);
     char cmd[4096], err_path[600];
-    snprintf(err_path, sizeof(err_path), "%s/hvs.err", w.dir);
-    snprintf(cmd, sizeof(cmd), "'%s' --url '%s' --creds '%s/hvs.creds' --ca '%s' %s 2>'%s'", bin, w.nats->url,
-             w.mock->nats_dir, w.nats->ca_file, args, err_path);
-    int64_t start = now_ms();
+    snprintf(err_path, sizeof(err_path), "%s/hvs.err", w->dir);
+    snprintf(cmd, sizeof(cmd), "'%s' --url '%s' --creds '%s/hvs.creds' --ca '%s' %s 2>'%s'", bin, w->nats[0]->url,
+             w->mock->nats_dir, w->nats[0]->ca_file, args, err_path);
+    int64_t start = world_now_ms();
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char *out = calloc(1, 1 << 20);
     size_t n = fread(out, 1, (1 << 20) - 1, p);
     out[n] = '\0';
     int st = pclose(p);
-    r->ms = now_ms() - start;
+    r->ms = world_now_ms() - start;
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     r->report = cJSON_Parse(out);
     r->err = harness_file_slurp(err_path);
@@ -562,7 +479,7 @@ static void extend_pcrs_from_log(const char *eventlog)
             if (cJSON_IsString(type) && strcmp(type->valuestring, "EV_NO_ACTION") == 0)
                 continue;
             if (batch == 0)
-                len = (size_t)snprintf(cmd, 1 << 16, "tpm2_pcrextend -T '%s'", w.tpm->tcti);
+                len = (size_t)snprintf(cmd, 1 << 16, "tpm2_pcrextend -T '%s'", w->tpm->tcti);
             len += (size_t)snprintf(cmd + len, (1 << 16) - len, " %d:%s=%s", k, bank,
                                     cJSON_GetObjectItemCaseSensitive(ev, "measurement")->valuestring);
             total++;
@@ -585,11 +502,11 @@ static void test_hvs_consistent_log_trusted(void **state)
     cJSON *j = quote_request(nonce, NULL);
     char *eventlog = strdup(cJSON_GetObjectItemCaseSensitive(j, "EventLog")->valuestring);
     cJSON_Delete(j);
-    assert_int_equal(harness_proc_stop(w.agent), 0);
-    w.agent = 0;
-    int64_t start = now_ms();
+    assert_int_equal(harness_proc_stop(w->agent), 0);
+    w->agent = 0;
+    int64_t start = world_now_ms();
     extend_pcrs_from_log(eventlog);
-    fprintf(stderr, "PCR extension took %lld ms\n", (long long)(now_ms() - start));
+    fprintf(stderr, "PCR extension took %lld ms\n", (long long)(world_now_ms() - start));
     free(eventlog);
     start_agent();
 
@@ -662,7 +579,7 @@ static void test_hvs_errors(void **state)
 
 static void test_tpm_outage(void **state)
 {
-    assert_int_equal(swtpm_stop(w.tpm), 0);
+    assert_int_equal(swtpm_stop(w->tpm), 0);
     uint8_t nonce[32];
     int64_t ms;
     cJSON *j = quote_request(nonce, &ms);
@@ -673,7 +590,7 @@ static void test_tpm_outage(void **state)
     fprintf(stderr, "TPM down: error reply in %lld ms: %s\n", (long long)ms,
             cJSON_GetObjectItemCaseSensitive(j, "ErrorMessage")->valuestring);
     cJSON_Delete(j);
-    assert_int_equal(swtpm_restart(w.tpm), 0);
+    assert_int_equal(swtpm_restart(w->tpm), 0);
     j = quote_request(nonce, &ms);
     cJSON *tagged = cJSON_GetObjectItemCaseSensitive(j, "IsTagProvisioned");
     size_t n;
@@ -688,7 +605,7 @@ static void test_tpm_outage(void **state)
  * other worker keeps serving, and once the TPM resumes quotes work again. */
 static void test_tpm_hung(void **state)
 {
-    assert_int_equal(harness_proc_signal(w.tpm->pid, SIGSTOP), 0);
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
     uint8_t nonce[32];
     int64_t ms;
     natsMsg *reply = NULL;
@@ -697,9 +614,9 @@ static void test_tpm_hung(void **state)
     b64 = b64_encode(nonce, 32);
     snprintf(payload, sizeof(payload), "{\"nonce\":\"%s\",\"pcrs\":[0,1,2,3,4,5,6,7],\"pcrbanks\":[]}", b64);
     free(b64);
-    int64_t start = now_ms();
-    natsStatus s = natsConnection_Request(&reply, w.hvs, SUBJ("quote-request"), payload, (int)strlen(payload), 9500);
-    ms = now_ms() - start;
+    int64_t start = world_now_ms();
+    natsStatus s = natsConnection_Request(&reply, w->hvs, SUBJ("quote-request"), payload, (int)strlen(payload), 9500);
+    ms = world_now_ms() - start;
     assert_int_equal(s, NATS_OK);
     cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
     natsMsg_Destroy(reply);
@@ -707,7 +624,7 @@ static void test_tpm_hung(void **state)
     fprintf(stderr, "TPM hung: timeout reply in %lld ms\n", (long long)ms);
     cJSON_Delete(j);
     test_version(state); /* the other worker still answers */
-    assert_int_equal(harness_proc_signal(w.tpm->pid, SIGCONT), 0);
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
     j = quote_request(nonce, &ms);
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "ErrorCode")->valueint, 0);
     cJSON_Delete(j);
@@ -715,26 +632,11 @@ static void test_tpm_hung(void **state)
 
 static void test_sigterm(void **state)
 {
-    assert_int_equal(harness_proc_signal(w.agent, SIGTERM), 0);
-    int status = -1;
-    pid_t r = 0;
-    for (int i = 0; i < 100 && r == 0; i++) {
-        r = waitpid(w.agent, &status, WNOHANG);
-        if (r == 0)
-            usleep(100 * 1000);
-    }
-    assert_int_equal(r, w.agent);
-    harness_proc_exited(w.agent); /* unregisters it */
-    w.agent = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        harness_log_tail(w.log, 40);
-        fail_msg("tagent exited with status %#x after SIGTERM", status);
-    }
-    char *out = harness_file_slurp(w.log);
+    assert_int_equal(world_agent_stop(w), 0); /* exit status 0 within 15 s */
+    char *out = harness_file_slurp(w->log);
     assert_null(strstr(out, "5e7a11c0ffee"));
-    assert_null(strstr(out, "AddressSanitizer"));
-    assert_null(strstr(out, "runtime error"));
     free(out);
+    assert_true(world_log_clean(w));
 }
 
 int main(int argc, char **argv)

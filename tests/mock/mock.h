@@ -141,6 +141,8 @@ struct mock {
     cJSON *flavors;     /* array of the accepted POST /hvs/v2/flavors bodies */
     cJSON *reports;     /* array of the accepted POST /hvs/v2/reports bodies */
     cJSON *tokens;      /* array of {subject, validity_seconds} */
+    cJSON *issued_jwts; /* array of the JWTs AAS issued: HVS accepts them as bearer tokens too (the agent's
+                         * api-token), as a real HVS accepts any JWT signed by its AAS */
     cJSON *credentials; /* array of host ids */
     cJSON *aik_certs;   /* array of {aik_name (hex), path} */
     cJSON *tls_certs;   /* array of CNs CMS signed */
@@ -189,6 +191,8 @@ bool mock_check_media(const struct mock_req *req, struct mock_resp *resp, const 
 void mock_cms_handle(struct mock *m, const struct mock_req *req, struct mock_resp *resp);
 void mock_aas_handle(struct mock *m, const struct mock_req *req, struct mock_resp *resp);
 void mock_hvs_handle(struct mock *m, const struct mock_req *req, struct mock_resp *resp);
+/* Sets the hardware UUID of the registered host named name; -ENOENT when there is none. */
+int mock_hvs_host_set_uuid(struct mock *m, const char *name, const char *uuid);
 
 /* ---- small helpers (mock_util.c) ---- */
 

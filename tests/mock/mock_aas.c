@@ -166,6 +166,7 @@ static void custom_claims_token(struct mock *m, const struct mock_req *req, stru
         cJSON_AddNumberToObject(record, "validity_seconds", validity->valuedouble);
         cJSON_AddItemToArray(m->tokens, record);
     }
+    cJSON_AddItemToArray(m->issued_jwts, cJSON_CreateString(jwt));
     pthread_mutex_unlock(&m->lock);
     mock_resp_text(resp, MHD_HTTP_OK, TEXT_TYPE, jwt);
 out:

@@ -487,6 +487,26 @@ static void report_create(struct mock *m, const struct mock_req *req, struct moc
     mock_resp_bytes(resp, MHD_HTTP_ACCEPTED, NULL, "", 0);
 }
 
+int mock_hvs_host_set_uuid(struct mock *m, const char *name, const char *uuid)
+{
+    int r = -ENOENT;
+    pthread_mutex_lock(&m->lock);
+    for (struct mock_host *h = m->hosts; h && r < 0; h = h->next) {
+        if (strcmp(h->name, name) != 0)
+            continue;
+        char *copy = strdup(uuid);
+        if (!copy) {
+            r = -ENOMEM;
+            break;
+        }
+        free(h->hardware_uuid);
+        h->hardware_uuid = copy;
+        r = 0;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
 void mock_hvs_handle(struct mock *m, const struct mock_req *req, struct mock_resp *resp)
 {
     bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;

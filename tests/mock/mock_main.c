@@ -14,6 +14,8 @@
  *   GET  /mock/faults                          -> {"faults":["slow",...]}
  *   POST /mock/faults?set=NAME&clear=NAME      (repeatable, comma lists, clear=all) -> same
  *   GET  /mock/state                           -> hosts, flavors, reports, tokens, credentials, certs issued
+ *   POST /mock/host-uuid?name=N&hardware_uuid=U  sets a registered host's hardware UUID (HVS reads it from
+ *                                              the host's host-info after registration)
  * Faults: wrong-cms-cert, unauthorized, server-error, slow, malformed-json, truncated-pem.
  * Every request is appended to DIR/requests.log as "<METHOD> <path>[?<query>] <status>".
  */
@@ -162,13 +164,28 @@ void mock_resp_error(struct mock_resp *resp, unsigned status, const char *fmt, .
     mock_resp_text(resp, status, "text/plain; charset=utf-8", text);
 }
 
+static bool token_equal(const char *got, const char *want)
+{
+    size_t n = strlen(want);
+    return strlen(got) == n && CRYPTO_memcmp(got, want, n) == 0;
+}
+
+/* The installation token, or a JWT this mock's AAS issued. */
+static bool token_known(struct mock *m, const char *token)
+{
+    bool ok = token_equal(token, m->bearer);
+    const cJSON *jwt;
+    pthread_mutex_lock(&m->lock);
+    cJSON_ArrayForEach(jwt, m->issued_jwts) ok |= token_equal(token, jwt->valuestring);
+    pthread_mutex_unlock(&m->lock);
+    return ok;
+}
+
 bool mock_check_bearer(struct mock *m, const struct mock_req *req, struct mock_resp *resp)
 {
     const char *auth = mock_header(req, "Authorization");
-    size_t want = strlen(m->bearer);
 
-    if (!auth || strncmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) != want ||
-        CRYPTO_memcmp(auth + 7, m->bearer, want) != 0) {
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0 || !token_known(m, auth + 7)) {
         mock_resp_error(resp, MHD_HTTP_UNAUTHORIZED, "%s",
                         auth ? "bearer token rejected" : "no bearer token");
         return false;
@@ -268,6 +285,15 @@ static void control_handle(struct mock *m, const struct mock_req *req, struct mo
         faults_reply(m, resp);
     } else if (strcmp(req->url, "/mock/faults") == 0 && strcmp(req->method, "GET") == 0) {
         faults_reply(m, resp);
+    } else if (strcmp(req->url, "/mock/host-uuid") == 0 && strcmp(req->method, "POST") == 0) {
+        /* what a real HVS learns from the host's host-info once it is registered */
+        const char *name = mock_query(req, "name"), *uuid = mock_query(req, "hardware_uuid");
+        if (!name || !uuid || !mock_uuid_valid(uuid))
+            mock_resp_error(resp, MHD_HTTP_BAD_REQUEST, "expected ?name=<host name>&hardware_uuid=<uuid>");
+        else if (mock_hvs_host_set_uuid(m, name, uuid) < 0)
+            mock_resp_error(resp, MHD_HTTP_NOT_FOUND, "no host named %s", name);
+        else
+            mock_resp_text(resp, MHD_HTTP_OK, "text/plain", "ok");
     } else if (strcmp(req->url, "/mock/state") == 0 && strcmp(req->method, "GET") == 0) {
         cJSON *root = cJSON_CreateObject();
 
@@ -616,6 +642,7 @@ static void mock_free(struct mock *m)
     cJSON_Delete(m->flavors);
     cJSON_Delete(m->reports);
     cJSON_Delete(m->tokens);
+    cJSON_Delete(m->issued_jwts);
     cJSON_Delete(m->credentials);
     cJSON_Delete(m->aik_certs);
     cJSON_Delete(m->tls_certs);
@@ -675,11 +702,12 @@ int main(int argc, char **argv)
     m.flavors = cJSON_CreateArray();
     m.reports = cJSON_CreateArray();
     m.tokens = cJSON_CreateArray();
+    m.issued_jwts = cJSON_CreateArray();
     m.credentials = cJSON_CreateArray();
     m.aik_certs = cJSON_CreateArray();
     m.tls_certs = cJSON_CreateArray();
-    if (!m.ek_store || !m.ek_registered || !m.flavors || !m.reports || !m.tokens || !m.credentials ||
-        !m.aik_certs || !m.tls_certs) {
+    if (!m.ek_store || !m.ek_registered || !m.flavors || !m.reports || !m.tokens || !m.issued_jwts ||
+        !m.credentials || !m.aik_certs || !m.tls_certs) {
         fprintf(stderr, "tagent-mock-cp: out of memory\n");
         goto out;
     }

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Where the agent finds the platform's measurements and keeps what `tagent init` prepares (spec 6, 8).
+ * Every path is absolute and goes through config_path(root, ...). Private to agent/. */
+#ifndef TAGENT_AGENT_PATHS_H
+#define TAGENT_AGENT_PATHS_H
+
+#define SECURITYFS_LOG     "/sys/kernel/security/tpm0/binary_bios_measurements"
+#define ACPI_TPM2_TABLE    "/sys/firmware/acpi/tables/TPM2"
+#define DEV_MEM            "/dev/mem"
+#define APP_EVENTS_FILE    "/opt/trustagent/var/ramfs/pcr_event_log" /* tbootxm's application events */
+#define APP_EVENTS_MAX     (1u << 20)
+#define INSTALL_DIR        "/opt/trustagent"
+#define MEASURE_LOG_DIR    "/opt/trustagent/var"
+#define MEASURE_LOG_FILE   "/opt/trustagent/var/measure-log.json" /* init writes it as root */
+#define SYSTEM_INFO_DIR    "/opt/trustagent/var/system-info"
+#define PLATFORM_INFO_FILE "/opt/trustagent/var/system-info/platform-info" /* init writes it as root */
+#define MEASURE_LOG_MAX    (16u << 20)
+
+struct eventlog;
+
+/* The TCG boot log: securityfs first, else the ACPI log area in /dev/mem (the Go agent's only source).
+ * *ret_source names where it came from; on failure *ret_error (caller frees) gives both reasons. */
+int boot_log_load(const char *root, struct eventlog **ret_log, const char **ret_source, char **ret_error);
+
+/* The measure-log JSON HVS gets (spec 6) from the boot log and tbootxm's application events. -ENODATA when
+ * there is neither; *ret_what says what it was built from, *ret_error (caller frees) why it failed. */
+int boot_measure_log_build(const char *root, char **ret_json, const char **ret_what, char **ret_error);
+
+#endif

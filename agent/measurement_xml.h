@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tbootxm's two XML documents (private to agent/): the Manifest we hand to /opt/tbootxm/bin/measure (and
+ * deploy to /opt/trustagent/var), and the Measurement it prints, which HVS wants as Go-default JSON
+ * (spec 4.2). Pure functions: no I/O.
+ *
+ * The reader is deliberately small: one root element whose children carry attributes and text (deeper
+ * elements are checked for well-formedness and skipped, as Go's xml.Unmarshal skips fields it has no
+ * place for). It resolves the five predefined entities, character references, CDATA and namespaces; it
+ * refuses DOCTYPE (no entity expansion to abuse). Everything is bounded.
+ */
+#ifndef TAGENT_MEASUREMENT_XML_H
+#define TAGENT_MEASUREMENT_XML_H
+
+#include <stddef.h>
+
+#include "request_decode.h"
+
+#define WML_MANIFEST_NS     "lib:wml:manifests:1.0"
+#define WML_MEASUREMENTS_NS "lib:wml:measurements:1.0"
+
+#define XML_MAX_BYTES    (4u << 20)
+#define XML_MAX_DEPTH    16u
+#define XML_MAX_CHILDREN 65536u
+#define XML_MAX_ATTRS    32u
+
+struct xml_attr {
+    char *name; /* local part ("Path" of "p:Path") */
+    char *value;
+};
+
+struct xml_elem {
+    char *ns;   /* namespace URI the element's prefix (or the default namespace) resolves to; "" for none */
+    char *name; /* local part */
+    struct xml_attr *attrs;
+    size_t n_attrs;
+    char *text; /* the element's own character data (not its children's), entities and CDATA resolved */
+    struct xml_elem *children; /* the root's children only */
+    size_t n_children;
+};
+
+/* Parses the first root element of data[0..len). Text before it is skipped and anything after it ignored
+ * (as Go's xml.Unmarshal does). Every name, value and text is valid UTF-8 of XML characters.
+ * Returns 0, -EINVAL with *ret_message saying what is wrong and where, or -ENOMEM. */
+int xml_parse(const char *data, size_t len, struct xml_elem *ret_root, char **ret_message);
+void xml_elem_free(struct xml_elem *e);
+/* The value of the last attribute with this local name, or NULL. */
+const char *xml_attr_get(const struct xml_elem *e, const char *name);
+
+/* The Manifest XML the Go agent writes (xml.Marshal of its Manifest):
+ *   <Manifest xmlns="lib:wml:manifests:1.0" Label=".." Uuid=".." DigestAlg=".."><Dir Exclude=".."
+ *   FilterType=".." Include=".." Path=".." SearchType=".."></Dir><File Path=".."></File>...</Manifest>
+ * Empty optional attributes are left out; attribute text is escaped as Go escapes it. Caller frees. */
+int manifest_xml_write(const struct manifest *m, char **ret_xml, size_t *ret_len);
+
+/* measure's <Measurement> XML -> the Go-default JSON of taModel.Measurement:
+ *   {"XMLName":{"Space":..,"Local":"Measurement"},"File":[{"Value","Path","SearchType"}]|null,
+ *    "Dir":[{"Value","Include","Exclude","FilterType","Path","SearchType"}]|null,"Symlink":[..]|null,
+ *    "CumulativeHash":..,"DigestAlg":..,"Label":..,"Uuid":..}
+ * Children count only in the lib:wml:measurements:1.0 namespace, as in Go. Returns 0, -EINVAL with
+ * *ret_message, or -ENOMEM. Caller frees *ret_json. */
+int measurement_xml_to_json(const char *data, size_t len, char **ret_json, char **ret_message);
+
+#endif

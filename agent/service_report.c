@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The start-up report request (spec 3.7) from the service: `tagent async-report` in a child process (the
+ * HTTPS stack stays out of the service), started once NATS is connected, started again every 5 minutes while
+ * it exits with 75 (network or server trouble), never again after anything else.
+ */
+#include "log.h"
+#include "service.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define REPORT_RETRY_MS (5 * 60 * 1000)
+#define EXIT_RETRY      75
+
+extern char **environ;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void report_spawn(struct service_report *rep, const char *root)
+{
+    /* the same binary: /proc/self/exe survives a package update replacing the file on disk */
+    char *argv[] = {"tagent", "--root", (char *)root, "async-report", NULL};
+    if (!root || !*root) {
+        argv[1] = "async-report";
+        argv[2] = NULL;
+    }
+    int r = posix_spawn(&rep->pid, "/proc/self/exe", NULL, NULL, argv, environ);
+    if (r != 0) {
+        log_warning("async report: cannot start `tagent async-report`: %s; retrying in 5 minutes",
+                    strerror(r));
+        rep->pid = 0;
+        rep->next_ms = mono_ms() + REPORT_RETRY_MS;
+    }
+}
+
+void service_report_poll(struct service_report *rep, const char *root)
+{
+    if (rep->done)
+        return;
+    if (rep->pid > 0) {
+        int status = 0;
+        pid_t r = waitpid(rep->pid, &status, WNOHANG);
+        if (r == 0 || (r < 0 && errno == EINTR))
+            return;
+        rep->pid = 0;
+        if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_RETRY)
+            rep->next_ms = mono_ms() + REPORT_RETRY_MS;
+        else {
+            rep->done = true; /* requested, nothing to do, or refused: the child logged which */
+            return;
+        }
+    }
+    if (mono_ms() >= rep->next_ms)
+        report_spawn(rep, root);
+}
+
+void service_report_stop(struct service_report *rep)
+{
+    if (rep->pid <= 0)
+        return;
+    kill(rep->pid, SIGTERM);
+    int status;
+    /* its HTTPS timeouts are bounded; SIGTERM ends it at once */
+    while (waitpid(rep->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    rep->pid = 0;
+}

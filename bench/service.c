@@ -1,0 +1,994 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_service: what `tagent startService` adds on top of the quote it serves, in one run on one provisioned
+ * world (swtpm, mock control plane, nats-server in operator mode, `tagent setup all`; tests/harness/world.h):
+ *
+ *   latency, interleaved in rounds (one sample of each row per round, the order rotating between rounds):
+ *     (a) tpm_quote() in this process [baseline]: the quote the handler makes (AIK, PCRs 0-23, default banks);
+ *     (h) the quote-request handler itself in this process (agent/handler_quote.c compiled in): request JSON,
+ *         AIK file + base64, asset-tag NV read, tpm_quote(), reply JSON with the measure log;
+ *     (b) quote-request over NATS through the running agent, one requester, sequential;
+ *     (v) version-request over NATS (no TPM): NATS + dispatch alone;
+ *     (e) an echo responder in this process on its own NATS connection, replying as many bytes as the quote
+ *         reply has (and as the version reply has): the NATS server's round trip with no agent at all.
+ *   The swtpm serves one TCP connection at a time, but the swtpm TCTI opens one per TPM command, so (a)/(h)
+ *   here and (b) in the agent take turns on it as long as they never overlap: the rounds are sequential.
+ *   throughput: N requesters (threads, each with its own NATS connection) share a fixed number of requests;
+ *     requests/s per N, latency under load, the agent's CPU time per request; smaps_rollup sampled meanwhile.
+ *   memory: smaps_rollup of the agent idle (after start and the warm-up requests, then 1 s idle), at peak
+ *     during the throughput runs, and idle again after them.
+ *   start: fork .. READY=1 on a NOTIFY_SOCKET of ours, beside `tagent version` (process start-up alone) and a
+ *     cnats TLS + .creds connect in this process (the connection the agent makes before READY=1).
+ * Targets (issue 6): median(b) - median(a) < 1 ms; idle Private_Dirty < 2 MiB and Rss < 8 MiB; READY=1 within
+ * 100 ms of the start.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "config.h"
+#include "eventlog.h"
+#include "provision.h"
+#include "quote.h"
+#include "service.h" /* agent/service.h: the handler table entry and struct service_ctx */
+#include "service_bench.h"
+#include "world.h"
+
+#define TARGET_OVERHEAD_MS   1.0
+#define TARGET_IDLE_DIRTY_KB 2048
+#define TARGET_IDLE_RSS_KB   8192
+#define TARGET_READY_MS      100.0
+#define REQUEST_TIMEOUT_MS   10000 /* HVS waits 10 s */
+#define START_TIMEOUT_MS     15000
+#define MAX_CONC             8
+#define MAX_REQUESTERS       256
+#define MAX_ENV              8
+#define PCR_MASK_ALL         0x00ffffffu
+#define SECURITYFS_LOG       "/sys/kernel/security/tpm0/binary_bios_measurements"
+#define AGENT_CREDS          "/etc/trustagent/credentials/trust-agent.creds"
+#define ECHO_HOST            "bench-echo"
+
+struct opts {
+    unsigned rounds;    /* latency rounds */
+    unsigned quotes;    /* quote requests per throughput run (version: 5x) */
+    unsigned tp_rounds; /* throughput rounds per N */
+    unsigned conc[MAX_CONC];
+    size_t n_conc;
+    unsigned starts; /* start-to-READY samples */
+    unsigned warmup;
+    const char *env[MAX_ENV + 1]; /* extra "K=V" for the agent, NULL-terminated */
+    size_t n_env;
+};
+
+/* ---- samples ---- */
+
+uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int samples_init(struct samples *s, size_t cap)
+{
+    s->n = 0;
+    s->cap = cap ? cap : 1;
+    s->ns = calloc(s->cap, sizeof(s->ns[0]));
+    return s->ns ? 0 : -ENOMEM;
+}
+
+void samples_add(struct samples *s, uint64_t ns)
+{
+    if (s->n < s->cap)
+        s->ns[s->n++] = ns;
+}
+
+void samples_free(struct samples *s)
+{
+    free(s->ns);
+    s->ns = NULL;
+    s->n = s->cap = 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Quantile q of n sorted values, interpolated between the two nearest ranks. */
+static double quantile_ms(const uint64_t *v, size_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)pos, hi = lo + 1 < n ? lo + 1 : lo;
+    return ((double)v[lo] * (1 - (pos - (double)lo)) + (double)v[hi] * (pos - (double)lo)) / 1e6;
+}
+
+struct stats samples_stats(struct samples *s)
+{
+    qsort(s->ns, s->n, sizeof(s->ns[0]), cmp_u64);
+    return (struct stats){.median = quantile_ms(s->ns, s->n, 0.5),
+                          .p10 = quantile_ms(s->ns, s->n, 0.1),
+                          .p90 = quantile_ms(s->ns, s->n, 0.9),
+                          .n = s->n};
+}
+
+double median_of(double *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(v[0]), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- options ---- */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_service [-n ROUNDS] [-q QUOTES] [-r ROUNDS] [-c N,N,..] [-s STARTS] [-w WARMUP]\n"
+               "  -n N      latency rounds: one sample of each row per round (default 200)\n"
+               "  -q N      quote requests per throughput run; version-request runs send 5x (default 200)\n"
+               "  -r N      throughput runs per concurrency (default 3)\n"
+               "  -c LIST   concurrent requesters, comma separated (default 1,4,20; at most %d values of <= %d)\n"
+               "  -s N      agent starts timed to READY=1 (default 10)\n"
+               "  -w N      untimed warm-up rounds (default 5)\n"
+               "  -e K=V    extra environment for the agent (what-if runs, e.g. -e MALLOC_ARENA_MAX=1); repeatable\n",
+            MAX_CONC, MAX_REQUESTERS);
+}
+
+static int parse_count(const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || (*end && *end != ',') || v < min || v > max)
+        return -EINVAL;
+    *ret = (unsigned)v;
+    return 0;
+}
+
+static int parse_conc(const char *s, struct opts *o)
+{
+    o->n_conc = 0;
+    for (const char *p = s; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+        if (o->n_conc == MAX_CONC || parse_count(p, 1, MAX_REQUESTERS, &o->conc[o->n_conc]) < 0)
+            return -EINVAL;
+        o->n_conc++;
+    }
+    return o->n_conc ? 0 : -EINVAL;
+}
+
+static int opts_parse(int argc, char **argv, struct opts *o)
+{
+    *o = (struct opts){.rounds = 200, .quotes = 200, .tp_rounds = 3, .conc = {1, 4, 20}, .n_conc = 3,
+                       .starts = 10, .warmup = 5};
+    int c;
+    while ((c = getopt(argc, argv, "n:q:r:c:s:w:e:h")) != -1) {
+        int r = 0;
+        switch (c) {
+        case 'n':
+            r = parse_count(optarg, 1, 1000000, &o->rounds);
+            break;
+        case 'q':
+            r = parse_count(optarg, 1, 1000000, &o->quotes);
+            break;
+        case 'r':
+            r = parse_count(optarg, 1, 1000, &o->tp_rounds);
+            break;
+        case 'c':
+            r = parse_conc(optarg, o);
+            break;
+        case 's':
+            r = parse_count(optarg, 1, 1000, &o->starts);
+            break;
+        case 'w':
+            r = parse_count(optarg, 0, 1000, &o->warmup);
+            break;
+        case 'e':
+            if (o->n_env == MAX_ENV || !strchr(optarg, '=') || optarg[0] == '=')
+                r = -EINVAL;
+            else
+                o->env[o->n_env++] = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -EINVAL;
+        }
+        if (r < 0) {
+            fprintf(stderr, "bench_service: bad value for -%c: \"%s\"\n", c, optarg);
+            return r;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- the bench ---- */
+
+enum lat_row { ROW_TPM, ROW_TAG, ROW_HANDLER, ROW_NATS_QUOTE, ROW_NATS_VERSION, ROW_ECHO_QUOTE, ROW_ECHO_VERSION, N_ROWS };
+
+static const char *const row_names[N_ROWS] = {
+    [ROW_TPM] = "(a) tpm_quote() in process [baseline]",
+    [ROW_TAG] = "(t) tpm_tag_read() in process",
+    [ROW_HANDLER] = "(h) quote handler in process",
+    [ROW_NATS_QUOTE] = "(b) quote-request over NATS",
+    [ROW_NATS_VERSION] = "(v) version-request over NATS",
+    [ROW_ECHO_QUOTE] = "(e) NATS echo, quote-sized reply",
+    [ROW_ECHO_VERSION] = "(e) NATS echo, version-sized reply",
+};
+
+struct tp_result {
+    double *rps, *cpu_ms; /* per run */
+    size_t n;
+    struct samples lat;
+};
+
+struct bench {
+    struct opts o;
+    world_t *w;
+    /* in-process side: the agent's handler on a TPM context of our own */
+    struct tagent_config cfg;
+    struct service_ctx ctx;
+    uint64_t nonce_counter;
+    /* NATS side */
+    char subject_quote[160], subject_version[160], subject_echo[64];
+    natsConnection *echo_nc;
+    natsSubscription *echo_sub;
+    natsConnection *req_nc[MAX_REQUESTERS];
+    size_t quote_reply_len, version_reply_len, handler_reply_len;
+    /* results */
+    struct samples lat[N_ROWS];
+    uint64_t cpu_tpm, cpu_handler; /* summed thread CPU of (a) and (h) */
+    struct tp_result tp[2][MAX_CONC];    /* [0] quote, [1] version */
+    struct mem idle, peak, idle_after;
+    int idle_threads;
+    unsigned peak_reads;
+    pid_t agent_pid;
+    struct samples ready, connected, stop, version_proc, nats_connect;
+};
+
+static void nonce_next(struct bench *b, uint8_t nonce[32])
+{
+    uint64_t c = ++b->nonce_counter;
+    memset(nonce, 0xa5, 32);
+    memcpy(nonce, &c, sizeof(c));
+}
+
+/* What the agent builds at start (agent/service.c load_measure_log): the measure-log JSON of the root's
+ * securityfs log; the handler puts it into every quote reply. */
+static int ctx_measure_log(struct bench *b)
+{
+    char *path = config_path(b->w->root, SECURITYFS_LOG), *error = NULL;
+    struct eventlog *log = NULL;
+    int r = path ? eventlog_load(path, NULL, &log, &error) : -ENOMEM;
+    if (r == 0)
+        r = eventlog_measure_log_json(log, NULL, 0, false, &b->ctx.measure_log, &error);
+    if (r < 0)
+        fprintf(stderr, "bench_service: measure log: %s\n", error ? error : strerror(-r));
+    eventlog_free(log);
+    free(error);
+    free(path);
+    return r;
+}
+
+/* The handler's context as the agent sets it up: the provisioned config.yml, a TPM context, the measure log. */
+static int ctx_open(struct bench *b)
+{
+    struct config_diags diags = {0};
+    struct tpm_error err = {0};
+    bool exists = false;
+    int r = provision_config_load(b->w->root, &b->cfg, &exists, &diags);
+    config_diags_free(&diags);
+    if (r == 0 && !exists)
+        r = -ENOENT;
+    if (r < 0) {
+        fprintf(stderr, "bench_service: config.yml of the world: %s\n", strerror(-r));
+        return r;
+    }
+    b->ctx = (struct service_ctx){.root = b->w->root, .cfg = &b->cfg};
+    if (b->cfg.tag_secret_key && tpm_auth_from_secret(b->cfg.tag_secret_key, &b->ctx.tag_auth, &err) < 0) {
+        fprintf(stderr, "bench_service: tag secret: %s\n", err.message);
+        return -EINVAL;
+    }
+    if (tpm_open(b->w->tpm->tcti, &b->ctx.tpm, &err) < 0) {
+        fprintf(stderr, "bench_service: tpm_open: %s\n", err.message);
+        return -EIO;
+    }
+    return ctx_measure_log(b);
+}
+
+static void ctx_close(struct bench *b)
+{
+    tpm_close(b->ctx.tpm);
+    tpm_auth_clear(&b->ctx.tag_auth);
+    free(b->ctx.measure_log);
+    config_free(&b->cfg);
+}
+
+/* ---- one sample of each latency row ---- */
+
+static int time_tpm(struct bench *b, bool record)
+{
+    uint8_t nonce[32];
+    struct tpm_quote q = {0};
+    struct tpm_error err = {0};
+    nonce_next(b, nonce);
+    struct tpm_quote_request req = {.nonce = nonce, .nonce_len = sizeof(nonce), .pcr_mask = PCR_MASK_ALL};
+    uint64_t c0 = thread_cpu_ns(), t0 = mono_ns();
+    int r = tpm_quote(b->ctx.tpm, &req, &q, &err);
+    uint64_t t1 = mono_ns(), c1 = thread_cpu_ns();
+    if (r < 0)
+        fprintf(stderr, "bench_service: tpm_quote: %s\n", err.message);
+    else if (q.attempts != 1) {
+        fprintf(stderr, "bench_service: tpm_quote() needed %u attempts: PCRs changed?\n", q.attempts);
+        r = -EPROTO;
+    }
+    tpm_quote_free(&q);
+    if (r == 0 && record) {
+        samples_add(&b->lat[ROW_TPM], t1 - t0);
+        b->cpu_tpm += c1 - c0;
+    }
+    return r;
+}
+
+/* The asset-tag read every quote-request makes before the quote (NV index 0x01c10110 through a salted session). */
+static int time_tag(struct bench *b, bool record)
+{
+    uint8_t tag[TPM_ASSET_TAG_SIZE];
+    bool present = false;
+    struct tpm_error err = {0};
+    uint64_t t0 = mono_ns();
+    int r = tpm_tag_read(b->ctx.tpm, &b->ctx.tag_auth, tag, &present, &err);
+    uint64_t t1 = mono_ns();
+    if (r < 0)
+        fprintf(stderr, "bench_service: tpm_tag_read: %s\n", err.message);
+    else if (record)
+        samples_add(&b->lat[ROW_TAG], t1 - t0);
+    return r;
+}
+
+static int time_handler(struct bench *b, bool record)
+{
+    uint8_t nonce[32];
+    char payload[512], *reply = NULL, *message = NULL;
+    int code = 0;
+    nonce_next(b, nonce);
+    world_quote_payload(nonce, payload, sizeof(payload));
+    uint64_t c0 = thread_cpu_ns(), t0 = mono_ns();
+    int r = handler_quote.run(&b->ctx, payload, strlen(payload), &reply, &code, &message);
+    uint64_t t1 = mono_ns(), c1 = thread_cpu_ns();
+    if (r < 0)
+        fprintf(stderr, "bench_service: quote handler in process: %s\n", message ? message : strerror(-r));
+    else
+        b->handler_reply_len = strlen(reply);
+    free(reply);
+    free(message);
+    if (r == 0 && record) {
+        samples_add(&b->lat[ROW_HANDLER], t1 - t0);
+        b->cpu_handler += c1 - c0;
+    }
+    return r;
+}
+
+/* One request on nc; checks the reply (quote: ErrorCode 0; version: a JSON string) and returns its length. */
+static int nats_request(natsConnection *nc, const char *subject, const char *payload, bool quote,
+                        uint64_t *ret_ns, size_t *ret_len)
+{
+    natsMsg *reply = NULL;
+    uint64_t t0 = mono_ns();
+    natsStatus s = natsConnection_Request(&reply, nc, subject, payload, (int)strlen(payload), REQUEST_TIMEOUT_MS);
+    uint64_t t1 = mono_ns();
+    if (s != NATS_OK) {
+        fprintf(stderr, "bench_service: %s: %s\n", subject, natsStatus_GetText(s));
+        return -EIO;
+    }
+    const char *data = natsMsg_GetData(reply);
+    int len = natsMsg_GetDataLength(reply);
+    bool ok = quote ? len > 0 && strstr(data, "\"ErrorCode\":0,") != NULL : len > 0 && data[0] == '"';
+    if (!ok)
+        fprintf(stderr, "bench_service: %s: unexpected reply: %.200s\n", subject, data);
+    natsMsg_Destroy(reply);
+    *ret_ns = t1 - t0;
+    if (ret_len)
+        *ret_len = (size_t)len;
+    return ok ? 0 : -EPROTO;
+}
+
+static int time_nats(struct bench *b, bool quote, bool record)
+{
+    uint8_t nonce[32];
+    char payload[512];
+    uint64_t ns;
+    size_t len;
+    if (quote) {
+        nonce_next(b, nonce);
+        world_quote_payload(nonce, payload, sizeof(payload));
+    } else
+        snprintf(payload, sizeof(payload), "null");
+    int r = nats_request(b->w->hvs, quote ? b->subject_quote : b->subject_version, payload, quote, &ns, &len);
+    if (r == 0) {
+        *(quote ? &b->quote_reply_len : &b->version_reply_len) = len;
+        if (record)
+            samples_add(&b->lat[quote ? ROW_NATS_QUOTE : ROW_NATS_VERSION], ns);
+    }
+    return r;
+}
+
+/* The echo responder: replies with as many bytes as the request's decimal text asks for. */
+static void echo_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    static char buf[1 << 20];
+    size_t want = strtoul(natsMsg_GetData(msg), NULL, 10);
+    if (want > sizeof(buf))
+        want = sizeof(buf);
+    if (!buf[0])
+        memset(buf, 'x', sizeof(buf));
+    if (natsMsg_GetReply(msg))
+        natsConnection_Publish(nc, natsMsg_GetReply(msg), buf, (int)want);
+    natsMsg_Destroy(msg);
+}
+
+static int time_echo(struct bench *b, bool quote_sized, bool record)
+{
+    char payload[32];
+    uint64_t t0 = mono_ns();
+    natsMsg *reply = NULL;
+    size_t want = quote_sized ? b->quote_reply_len : b->version_reply_len;
+    snprintf(payload, sizeof(payload), "%zu", want);
+    natsStatus s = natsConnection_RequestString(&reply, b->w->hvs, b->subject_echo, payload, REQUEST_TIMEOUT_MS);
+    uint64_t t1 = mono_ns();
+    bool ok = s == NATS_OK && (size_t)natsMsg_GetDataLength(reply) == want;
+    natsMsg_Destroy(reply);
+    if (!ok) {
+        fprintf(stderr, "bench_service: echo request: %s\n", natsStatus_GetText(s));
+        return -EIO;
+    }
+    if (record)
+        samples_add(&b->lat[quote_sized ? ROW_ECHO_QUOTE : ROW_ECHO_VERSION], t1 - t0);
+    return 0;
+}
+
+static int time_row(struct bench *b, enum lat_row row, bool record)
+{
+    switch (row) {
+    case ROW_TPM:
+        return time_tpm(b, record);
+    case ROW_TAG:
+        return time_tag(b, record);
+    case ROW_HANDLER:
+        return time_handler(b, record);
+    case ROW_NATS_QUOTE:
+        return time_nats(b, true, record);
+    case ROW_NATS_VERSION:
+        return time_nats(b, false, record);
+    case ROW_ECHO_QUOTE:
+        return time_echo(b, true, record);
+    case ROW_ECHO_VERSION:
+        return time_echo(b, false, record);
+    default:
+        return -EINVAL;
+    }
+}
+
+/* One sample of every row; the starting row moves by one each round so no row always follows the same one. */
+static int latency_round(struct bench *b, unsigned round, bool record)
+{
+    int r = 0;
+    for (unsigned k = 0; r == 0 && k < N_ROWS; k++)
+        r = time_row(b, (enum lat_row)((k + round) % N_ROWS), record);
+    return r;
+}
+
+/* ---- throughput ---- */
+
+struct requester {
+    natsConnection *nc;
+    const char *subject;
+    bool quote;
+    size_t count;
+    uint64_t *lat; /* count samples */
+    pthread_barrier_t *go;
+    int r;
+};
+
+static void *requester_main(void *arg)
+{
+    struct requester *q = arg;
+    char payload[512];
+    uint8_t nonce[32];
+    pthread_barrier_wait(q->go);
+    for (size_t i = 0; i < q->count && q->r == 0; i++) {
+        if (q->quote) {
+            memset(nonce, 0x3c, sizeof(nonce));
+            memcpy(nonce, &q, sizeof(q)); /* distinct per requester, */
+            memcpy(nonce + sizeof(q), &i, sizeof(i)); /* and per request */
+            world_quote_payload(nonce, payload, sizeof(payload));
+        } else
+            snprintf(payload, sizeof(payload), "null");
+        q->r = nats_request(q->nc, q->subject, payload, q->quote, &q->lat[i], NULL);
+    }
+    return NULL;
+}
+
+/* total requests spread over n requesters; returns requests/s and the agent's CPU per request. */
+static int throughput_run(struct bench *b, bool quote, unsigned n, size_t total, struct tp_result *res)
+{
+    struct requester q[MAX_REQUESTERS];
+    pthread_t th[MAX_REQUESTERS];
+    pthread_barrier_t go;
+    uint64_t *lat = calloc(total, sizeof(*lat));
+    if (!lat)
+        return -ENOMEM;
+    pthread_barrier_init(&go, NULL, n + 1);
+    size_t off = 0;
+    unsigned started = 0;
+    for (unsigned i = 0; i < n; i++) {
+        size_t count = total / n + (i < total % n);
+        q[i] = (struct requester){.nc = b->req_nc[i], .subject = quote ? b->subject_quote : b->subject_version,
+                                  .quote = quote, .count = count, .lat = lat + off, .go = &go};
+        off += count;
+        if (pthread_create(&th[i], NULL, requester_main, &q[i]) != 0)
+            break;
+        started++;
+    }
+    int r = started == n ? 0 : -EAGAIN;
+    if (r < 0) {
+        /* the barrier can never open: nothing was timed; leave without joining (the bench exits) */
+        free(lat);
+        fprintf(stderr, "bench_service: cannot start %u requester threads\n", n);
+        return r;
+    }
+    uint64_t cpu0 = proc_cpu_ns(b->agent_pid);
+    pthread_barrier_wait(&go);
+    uint64_t t0 = mono_ns();
+    for (unsigned i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        if (q[i].r < 0)
+            r = q[i].r;
+    }
+    uint64_t t1 = mono_ns();
+    uint64_t cpu1 = proc_cpu_ns(b->agent_pid);
+    pthread_barrier_destroy(&go);
+    if (r == 0) {
+        res->rps[res->n] = (double)total / ((double)(t1 - t0) / 1e9);
+        res->cpu_ms[res->n] = (double)(cpu1 - cpu0) / 1e6 / (double)total;
+        res->n++;
+        for (size_t i = 0; i < total; i++)
+            samples_add(&res->lat, lat[i]);
+    }
+    free(lat);
+    return r;
+}
+
+static int throughput_phase(struct bench *b)
+{
+    const struct opts *o = &b->o;
+    int r = 0;
+    for (size_t k = 0; r == 0 && k < 2; k++)
+        for (size_t i = 0; r == 0 && i < o->n_conc; i++) {
+            struct tp_result *t = &b->tp[k][i];
+            size_t per_run = k == 0 ? o->quotes : 5u * o->quotes;
+            t->rps = calloc(o->tp_rounds, sizeof(double));
+            t->cpu_ms = calloc(o->tp_rounds, sizeof(double));
+            r = t->rps && t->cpu_ms ? samples_init(&t->lat, per_run * o->tp_rounds) : -ENOMEM;
+        }
+    struct mem_sampler *ms = NULL;
+    if (r == 0)
+        r = mem_sampler_start(b->agent_pid, 10, &ms);
+    /* rounds of every (kind, N), the order of N rotating, so drift hits every N alike */
+    for (unsigned round = 0; r == 0 && round < o->tp_rounds; round++)
+        for (size_t j = 0; r == 0 && j < o->n_conc; j++) {
+            size_t i = (j + round) % o->n_conc;
+            r = throughput_run(b, true, o->conc[i], o->quotes, &b->tp[0][i]);
+            if (r == 0)
+                r = throughput_run(b, false, o->conc[i], 5u * o->quotes, &b->tp[1][i]);
+        }
+    if (ms)
+        mem_sampler_stop(ms, &b->peak, &b->peak_reads);
+    return r;
+}
+
+/* ---- setup ---- */
+
+/* The echo responder needs a user that may answer requests HVS's user sends: HVS publishes only to
+ * trust-agent.>, and an agent user subscribes to its own trust-agent.<host-id>.> and may publish replies
+ * only. So it gets agent .creds of its own from the mock's AAS, for another host id (curl: the bench has no
+ * HTTPS client of its own, and this is setup, not timed). */
+static int echo_creds(struct bench *b, char *ret_path, size_t size)
+{
+    char auth[256], url[128], log[600];
+    snprintf(ret_path, size, "%s/echo.creds", b->w->dir);
+    snprintf(log, sizeof(log), "%s/echo-creds.log", b->w->dir);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", b->w->mock->bearer);
+    snprintf(url, sizeof(url), "%s/credentials", b->w->mock->aas_url);
+    const char *argv[] = {"curl", "-sSf", "--cacert", b->w->mock->ca_file, "-H", auth, "-H",
+                          "Content-Type: application/json", "-H", "Accept: text/plain", "-d",
+                          "{\"type\":\"TA\",\"parameters\":{\"host-id\":\"" ECHO_HOST "\"}}", "-o", ret_path, url,
+                          NULL};
+    int r = harness_run(argv, log, 15000);
+    if (r < 0) {
+        harness_log_tail(log, 10);
+        fprintf(stderr, "bench_service: no .creds for the echo responder from %s\n", url);
+    }
+    return r;
+}
+
+static int echo_setup(struct bench *b)
+{
+    char creds[700];
+    natsOptions *opts = NULL;
+    snprintf(b->subject_echo, sizeof(b->subject_echo), "trust-agent.%s.echo", ECHO_HOST);
+    int r = echo_creds(b, creds, sizeof(creds));
+    if (r == 0)
+        r = natsd_client_options(b->w->nats[0], creds, &opts);
+    natsStatus s = r == 0 ? natsd_connect(opts, &b->echo_nc) : NATS_ERR;
+    natsOptions_Destroy(opts);
+    if (s == NATS_OK)
+        s = natsConnection_Subscribe(&b->echo_sub, b->echo_nc, b->subject_echo, echo_on_msg, NULL);
+    if (s == NATS_OK)
+        s = natsConnection_Flush(b->echo_nc);
+    if (r == 0 && s != NATS_OK) {
+        fprintf(stderr, "bench_service: echo responder: %s (%s)\n", natsStatus_GetText(s), nats_GetLastError(NULL));
+        r = -EIO;
+    }
+    return r;
+}
+
+static int nats_setup(struct bench *b)
+{
+    world_subject(b->w, "quote-request", b->subject_quote, sizeof(b->subject_quote));
+    world_subject(b->w, "version-request", b->subject_version, sizeof(b->subject_version));
+    int r = echo_setup(b);
+    unsigned max_n = 0;
+    for (size_t i = 0; i < b->o.n_conc; i++)
+        max_n = b->o.conc[i] > max_n ? b->o.conc[i] : max_n;
+    for (unsigned i = 0; r == 0 && i < max_n; i++)
+        r = world_hvs_connect(b->w, -1, &b->req_nc[i]);
+    return r;
+}
+
+static int idle_measure(struct bench *b, struct mem *ret)
+{
+    sleep(1);
+    int r = mem_read(b->agent_pid, ret);
+    if (r < 0)
+        fprintf(stderr, "bench_service: smaps_rollup of %d: %s\n", (int)b->agent_pid, strerror(-r));
+    return r;
+}
+
+/* ---- start to READY=1 ---- */
+
+/* The NATS connection the agent makes before READY=1 (TLS + .creds), made here with a warm library. */
+static int time_nats_connect(struct bench *b, uint64_t *ret_ns)
+{
+    char creds[700];
+    natsOptions *opts = NULL;
+    natsConnection *nc = NULL;
+    snprintf(creds, sizeof(creds), "%s%s", b->w->root, AGENT_CREDS);
+    if (natsd_client_options(b->w->nats[0], creds, &opts) < 0)
+        return -EIO;
+    uint64_t t0 = mono_ns();
+    natsStatus s = natsd_connect(opts, &nc);
+    uint64_t t1 = mono_ns();
+    natsConnection_Destroy(nc);
+    natsOptions_Destroy(opts);
+    if (s != NATS_OK) {
+        fprintf(stderr, "bench_service: agent-creds connect: %s\n", natsStatus_GetText(s));
+        return -EIO;
+    }
+    *ret_ns = t1 - t0;
+    return 0;
+}
+
+static int start_phase(struct bench *b)
+{
+    const struct opts *o = &b->o;
+    struct notify *n = NULL;
+    char log[600], vlog[600];
+    snprintf(log, sizeof(log), "%s/startService.log", b->w->dir);
+    snprintf(vlog, sizeof(vlog), "%s/version.log", b->w->dir);
+    const char *version_argv[] = {b->w->tagent_bin, "version", NULL};
+    int r = notify_open(b->w->dir, &n);
+    if (r < 0) {
+        fprintf(stderr, "bench_service: NOTIFY_SOCKET: %s\n", strerror(-r));
+        return r;
+    }
+    r = samples_init(&b->ready, o->starts);
+    if (r == 0)
+        r = samples_init(&b->connected, o->starts);
+    if (r == 0)
+        r = samples_init(&b->stop, o->starts);
+    if (r == 0)
+        r = samples_init(&b->version_proc, o->starts);
+    if (r == 0)
+        r = samples_init(&b->nats_connect, o->starts);
+    /* one untimed start first (page cache, swtpm's first connection), then rounds of the three in turn */
+    for (unsigned i = 0; r == 0 && i <= o->starts; i++) {
+        bool record = i > 0;
+        for (unsigned k = 0; r == 0 && k < 3; k++) {
+            uint64_t ns = 0;
+            struct start_times t;
+            switch ((k + i) % 3) {
+            case 0:
+                r = start_time_one(n, b->w->tagent_bin, b->w->root, o->env, log, START_TIMEOUT_MS, &t);
+                if (r == 0 && record) {
+                    samples_add(&b->ready, t.ready_ns);
+                    if (t.connected_ns)
+                        samples_add(&b->connected, t.connected_ns);
+                    samples_add(&b->stop, t.stop_ns);
+                }
+                break;
+            case 1:
+                r = process_time_one(version_argv, vlog, START_TIMEOUT_MS, &ns);
+                if (r == 0 && record)
+                    samples_add(&b->version_proc, ns);
+                break;
+            default:
+                r = time_nats_connect(b, &ns);
+                if (r == 0 && record)
+                    samples_add(&b->nats_connect, ns);
+            }
+        }
+    }
+    notify_close(n);
+    return r;
+}
+
+/* ---- the run ---- */
+
+static int bench_run(struct bench *b)
+{
+    const struct opts *o = &b->o;
+    int r = ctx_open(b);
+    for (size_t i = 0; r == 0 && i < N_ROWS; i++)
+        r = samples_init(&b->lat[i], o->rounds);
+    if (r == 0)
+        r = world_agent_start(b->w, o->env, START_TIMEOUT_MS);
+    if (r == 0) {
+        b->agent_pid = b->w->agent;
+        r = nats_setup(b);
+    }
+    /* The agent's TPM context connects (and flushes leftover sessions, see quote/tpm_context.c) on its first
+     * use: let that happen before any quote of ours is in flight. */
+    if (r == 0)
+        r = time_nats(b, true, false);
+    /* warm-up (also learns the reply sizes the echo rows copy), then the agent idles before the first read */
+    for (unsigned i = 0; r == 0 && i < o->warmup + 1; i++)
+        r = latency_round(b, i, false);
+    if (r == 0)
+        r = idle_measure(b, &b->idle);
+    if (r == 0) {
+        b->idle_threads = proc_threads(b->agent_pid);
+        printf("agent pid %d idle after start and %u warm-up rounds: Rss %ld kB, Pss %ld kB, Private_Dirty %ld "
+               "kB, %d threads\n",
+               (int)b->agent_pid, o->warmup + 1, b->idle.rss, b->idle.pss, b->idle.private_dirty, b->idle_threads);
+        mem_breakdown_print(b->agent_pid, 10);
+        printf("\nlatency rounds ...\n");
+    }
+    for (unsigned i = 0; r == 0 && i < o->rounds; i++)
+        r = latency_round(b, i, true);
+    if (r == 0) {
+        printf("throughput runs ...\n");
+        r = throughput_phase(b);
+    }
+    if (r == 0)
+        r = idle_measure(b, &b->idle_after);
+    if (r == 0) {
+        printf("agent idle 1 s after the throughput runs:\n");
+        mem_breakdown_print(b->agent_pid, 10);
+    }
+    if (b->w->agent) {
+        int s = world_agent_stop(b->w);
+        r = r ? r : s;
+    }
+    if (r == 0) {
+        printf("start-to-READY runs ...\n\n");
+        r = start_phase(b);
+    }
+    return r;
+}
+
+/* ---- report ---- */
+
+static struct stats print_lat(const char *label, struct samples *s, const char *note)
+{
+    struct stats st = samples_stats(s);
+    printf("%-40s %5zu %9.3f %9.3f %9.3f  %s\n", label, st.n, st.median, st.p10, st.p90, note);
+    return st;
+}
+
+static const char *verdict(bool met)
+{
+    return met ? "MET" : "MISSED";
+}
+
+static void report_latency(struct bench *b, double *ret_overhead)
+{
+    struct stats st[N_ROWS];
+    char note[N_ROWS][96];
+    for (size_t i = 0; i < N_ROWS; i++)
+        note[i][0] = '\0';
+    snprintf(note[ROW_TPM], sizeof(note[0]), "cpu %.3f ms (this thread)",
+             b->lat[ROW_TPM].n ? (double)b->cpu_tpm / 1e6 / (double)b->lat[ROW_TPM].n : 0);
+    snprintf(note[ROW_HANDLER], sizeof(note[0]), "cpu %.3f ms; reply %zu B",
+             b->lat[ROW_HANDLER].n ? (double)b->cpu_handler / 1e6 / (double)b->lat[ROW_HANDLER].n : 0,
+             b->handler_reply_len);
+    snprintf(note[ROW_NATS_QUOTE], sizeof(note[0]), "reply %zu B", b->quote_reply_len);
+    snprintf(note[ROW_NATS_VERSION], sizeof(note[0]), "reply %zu B", b->version_reply_len);
+    snprintf(note[ROW_ECHO_QUOTE], sizeof(note[0]), "no agent: NATS server + TLS, %zu B", b->quote_reply_len);
+    snprintf(note[ROW_ECHO_VERSION], sizeof(note[0]), "no agent, %zu B", b->version_reply_len);
+
+    printf("(1) latency: %u interleaved rounds, one requester (ms)\n", b->o.rounds);
+    printf("%-40s %5s %9s %9s %9s\n", "row", "n", "median", "p10", "p90");
+    for (size_t i = 0; i < N_ROWS; i++)
+        st[i] = print_lat(row_names[i], &b->lat[i], note[i]);
+    double a = st[ROW_TPM].median, t = st[ROW_TAG].median, h = st[ROW_HANDLER].median, q = st[ROW_NATS_QUOTE].median;
+    *ret_overhead = q - a;
+    printf("  agent overhead  (b)-(a) %7.3f ms   ratio (b)/(a) %.3f\n", q - a, q / a);
+    printf("    handler work  (h)-(a) %7.3f ms   of which the asset-tag read (t) %.3f ms; (h)-(a)-(t) %.3f ms is\n"
+           "                                     the JSON, AIK file, base64, TCB dir (medians: noise may make it < 0)\n",
+           h - a, t, h - a - t);
+    printf("    NATS+dispatch (b)-(h) %7.3f ms   echo of the same size %.3f ms; version-request %.3f ms\n", q - h,
+           st[ROW_ECHO_QUOTE].median, st[ROW_NATS_VERSION].median);
+    printf("    agent dispatch alone: (v)-(e version-sized) %.3f ms, (b)-(h)-(e quote-sized) %.3f ms\n\n",
+           st[ROW_NATS_VERSION].median - st[ROW_ECHO_VERSION].median, q - h - st[ROW_ECHO_QUOTE].median);
+}
+
+static void report_throughput(struct bench *b)
+{
+    printf("(2) throughput: %u runs per row, requests spread over N requesters with a NATS connection each\n",
+           b->o.tp_rounds);
+    printf("%-20s %4s %7s %9s %9s %9s %9s %12s\n", "request", "N", "per run", "req/s", "lat p50", "lat p90",
+           "agent cpu", "vs N=first");
+    printf("%-20s %4s %7s %9s %9s %9s %9s %12s\n", "", "", "", "median", "ms", "ms", "ms/req", "req/s ratio");
+    for (size_t k = 0; k < 2; k++) {
+        double first = 0;
+        for (size_t i = 0; i < b->o.n_conc; i++) {
+            struct tp_result *t = &b->tp[k][i];
+            double rps = median_of(t->rps, t->n), cpu = median_of(t->cpu_ms, t->n);
+            struct stats st = samples_stats(&t->lat);
+            if (i == 0)
+                first = rps;
+            printf("%-20s %4u %7u %9.1f %9.3f %9.3f %9.3f %12.2f\n", k == 0 ? "quote-request" : "version-request",
+                   b->o.conc[i], k == 0 ? b->o.quotes : 5 * b->o.quotes, rps, st.median, st.p90, cpu,
+                   first > 0 ? rps / first : 0);
+        }
+    }
+    printf("\n");
+}
+
+static void report_memory(struct bench *b, bool *ret_met)
+{
+    printf("(3) memory of the agent process, /proc/<pid>/smaps_rollup (kB)\n");
+    printf("%-36s %9s %9s %13s %13s %9s\n", "state", "Rss", "Pss", "Private_Dirty", "Shared_Clean", "Anon");
+    const struct {
+        const char *label;
+        const struct mem *m;
+    } rows[] = {{"idle (after start + warm-up, 1 s)", &b->idle},
+                {"peak under load (field-wise max)", &b->peak},
+                {"idle 1 s after the load", &b->idle_after}};
+    for (size_t i = 0; i < 3; i++)
+        printf("%-36s %9ld %9ld %13ld %13ld %9ld\n", rows[i].label, rows[i].m->rss, rows[i].m->pss,
+               rows[i].m->private_dirty, rows[i].m->shared_clean, rows[i].m->anonymous);
+    printf("  %d threads idle; %u smaps_rollup reads during the load\n", b->idle_threads, b->peak_reads);
+    bool dirty = b->idle.private_dirty < TARGET_IDLE_DIRTY_KB, rss = b->idle.rss < TARGET_IDLE_RSS_KB;
+    printf("  idle Private_Dirty %.2f MiB (target < 2 MiB): %s;  idle Rss %.2f MiB (target < 8 MiB): %s\n\n",
+           (double)b->idle.private_dirty / 1024, verdict(dirty), (double)b->idle.rss / 1024, verdict(rss));
+    *ret_met = dirty && rss;
+}
+
+static double report_start(struct bench *b)
+{
+    printf("(4) start: %u starts of `tagent startService`, each followed by SIGTERM and its exit (ms)\n",
+           b->o.starts);
+    printf("%-40s %5s %9s %9s %9s\n", "row", "n", "median", "p10", "p90");
+    struct stats ready = print_lat("fork .. READY=1", &b->ready, "");
+    print_lat("fork .. STATUS=connected", &b->connected, "NATS up (just before READY=1)");
+    print_lat("SIGTERM .. exit", &b->stop, "");
+    print_lat("`tagent version` fork .. exit", &b->version_proc, "process start-up alone");
+    print_lat("cnats TLS + .creds connect", &b->nats_connect, "in this process, warm library");
+    printf("\n");
+    return ready.median;
+}
+
+static void bench_report(struct bench *b)
+{
+    double overhead, ready;
+    bool mem_met;
+    printf("\nbench_service: %s, swtpm %s, nats %s (operator mode, TLS); %ld CPUs\n", b->w->tagent_bin,
+           b->w->tpm->tcti, b->w->nats[0]->url, sysconf(_SC_NPROCESSORS_ONLN));
+    for (size_t i = 0; i < b->o.n_env; i++)
+        printf("agent environment: %s\n", b->o.env[i]);
+    printf("\n");
+    report_latency(b, &overhead);
+    report_throughput(b);
+    report_memory(b, &mem_met);
+    ready = report_start(b);
+    printf("targets\n");
+    printf("  agent overhead median(b)-median(a) %.3f ms (< %.0f ms): %s\n", overhead, TARGET_OVERHEAD_MS,
+           verdict(overhead < TARGET_OVERHEAD_MS));
+    printf("  idle Private_Dirty %ld kB (< %d kB) and Rss %ld kB (< %d kB): %s\n", b->idle.private_dirty,
+           TARGET_IDLE_DIRTY_KB, b->idle.rss, TARGET_IDLE_RSS_KB, verdict(mem_met));
+    printf("  start to READY=1 median %.3f ms (< %.0f ms): %s\n", ready, TARGET_READY_MS,
+           verdict(ready < TARGET_READY_MS));
+}
+
+static void bench_free(struct bench *b)
+{
+    for (size_t i = 0; i < MAX_REQUESTERS; i++)
+        if (b->req_nc[i])
+            natsConnection_Destroy(b->req_nc[i]);
+    if (b->echo_sub)
+        natsSubscription_Destroy(b->echo_sub);
+    if (b->echo_nc)
+        natsConnection_Destroy(b->echo_nc);
+    for (size_t i = 0; i < N_ROWS; i++)
+        samples_free(&b->lat[i]);
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < MAX_CONC; i++) {
+            free(b->tp[k][i].rps);
+            free(b->tp[k][i].cpu_ms);
+            samples_free(&b->tp[k][i].lat);
+        }
+    samples_free(&b->ready);
+    samples_free(&b->connected);
+    samples_free(&b->stop);
+    samples_free(&b->version_proc);
+    samples_free(&b->nats_connect);
+    ctx_close(b);
+    world_free(b->w);
+}
+
+int main(int argc, char **argv)
+{
+    static struct bench b; /* large: keep it off the stack */
+    if (opts_parse(argc, argv, &b.o) < 0)
+        return 2;
+    /* Line-buffered: progress, the table and diagnostics on stderr stay in order in one file. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* A freshly linked tagent's page-cache pages are dirty until written back, and smaps counts them as
+     * Private_Dirty of the agent: write them back first. */
+    sync();
+    struct world_opts wo = {.tagent_bin = BENCH_TAGENT, .corpora = BENCH_CORPORA, .host_id = "bench-service"};
+    int r = world_start(&wo, &b.w);
+    if (r == 0)
+        r = bench_run(&b);
+    if (r == 0)
+        bench_report(&b);
+    else
+        fprintf(stderr, "bench_service: failed (%s)\n", strerror(-r));
+    bench_free(&b);
+    harness_nats_close();
+    return r == 0 ? 0 : 1;
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The files in dist/ as systemd reads them: both units pass `systemd-analyze verify` with not one warning
+# (against a temp root holding a stub /opt/trustagent/bin/tagent and a copy of the system's units; a unit with
+# a typo must fail the same check); `systemd-analyze security --offline=true` rates tagent.service "OK" or
+# better; the directives the service relies on are there; sysusers.d creates a locked system user tagent
+# (home /opt/trustagent, shell /bin/false) in group tss; tmpfiles.d creates the spec's layout and modes
+# (owners too when run as root). Exits 77 (skipped) when systemd's tools are not installed.
+# Usage: test_units.sh /path/to/dist
+set -u
+DIST=$1
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+checks=0
+check() {
+    local what=$1
+    shift
+    checks=$((checks + 1))
+    if "$@"; then echo "ok - $what"; else echo "FAILED - $what"; failures=$((failures + 1)); fi
+}
+for tool in systemd-analyze systemd-sysusers systemd-tmpfiles; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "SKIP: $tool is not installed (apt-get install systemd; scripts/install-deps.sh lists it)"
+        exit 77
+    fi
+done
+SERVICE=$DIST/tagent.service
+INIT=$DIST/tagent_init.service
+UNIT_DIR=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+
+# ---- systemd-analyze verify in a temp root: ExecStart exists there, the system's targets are copied ----
+# Prints everything verify says (it exits 0 on unknown keys and bad values, so silence is the criterion).
+verify_in_root() {
+    local root=$1
+    shift
+    systemd-analyze verify --root="$root" --man=no --generators=no "$@" 2>&1
+    echo "rc=$?"
+}
+V=$WORK/verify
+mkdir -p "$V/opt/trustagent/bin" "$V/etc/systemd/system" "$V$(dirname "$UNIT_DIR")"
+printf '#!/bin/sh\nexit 0\n' >"$V/opt/trustagent/bin/tagent"
+chmod 755 "$V/opt/trustagent/bin/tagent"
+cp -r "$UNIT_DIR" "$V$UNIT_DIR"
+cp "$SERVICE" "$INIT" "$V/etc/systemd/system/"
+out=$(verify_in_root "$V" tagent.service tagent_init.service)
+echo "$out" | sed 's/^/# verify: /'
+check "systemd-analyze verify: both units, no warning at all" test "$out" = "rc=0"
+# the same check must notice a misspelt directive and a bad value
+sed -i 's/^Type=notify$/Type=notfy\nProtectSytem=strict/' "$V/etc/systemd/system/tagent.service"
+out=$(verify_in_root "$V" tagent.service)
+check "... and reports a unit with a typo (negative control)" \
+    bash -c '[[ $1 == *notfy* && $1 == *ProtectSytem* ]]' _ "$out"
+
+# ---- exposure rating ----
+sec=$(systemd-analyze security --offline=true --no-pager "$SERVICE" 2>&1)
+overall=$(echo "$sec" | grep -o 'Overall exposure level for tagent.service: .*')
+echo "# $overall"
+rating=$(echo "$overall" | awk '{print $7}')
+check "security --offline: tagent.service is OK or better (got \"$rating\")" \
+    bash -c '[[ $1 == OK || $1 == SAFE || $1 == PERFECT ]]' _ "$rating"
+init_overall=$(systemd-analyze security --offline=true --no-pager "$INIT" 2>&1 | grep -o 'Overall exposure.*')
+echo "# (informational, a root oneshot) $init_overall"
+
+# ---- what the agent relies on (a sandbox edit must not drop these) ----
+has() { grep -qx "$1" "$2"; }
+check "Type=notify, only the main process notifies" bash -c 'grep -qx Type=notify "$1" && grep -qx NotifyAccess=main "$1"' _ "$SERVICE"
+check "ExecStart runs tagent startService" has 'ExecStart=/opt/trustagent/bin/tagent startService' "$SERVICE"
+check "WatchdogSec=30s, Restart=on-failure" bash -c 'grep -qx WatchdogSec=30s "$1" && grep -qx Restart=on-failure "$1"' _ "$SERVICE"
+stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' "$SERVICE")
+check "TimeoutStopSec (${stop:-none}s) leaves room for the 5 s drain plus 2+2 s" test "${stop:-0}" -ge 10
+check "runs as user tagent" has 'User=tagent' "$SERVICE"
+check "writes only /opt/trustagent/var" has 'ReadWritePaths=/opt/trustagent/var' "$SERVICE"
+check "/run/tagent (status socket) is 0755" bash -c 'grep -qx RuntimeDirectory=tagent "$1" && grep -qx RuntimeDirectoryMode=0755 "$1"' _ "$SERVICE"
+check "the TPM resource manager is the one device" has 'DeviceAllow=/dev/tpmrm0 rw' "$SERVICE"
+check "no /dev/mem for the service" bash -c '! grep -q "^DeviceAllow=.*/dev/mem" "$1"' _ "$SERVICE"
+check "needs and follows tagent_init.service" bash -c 'grep -qx Requires=tagent_init.service "$1" && grep -qx After=tagent_init.service "$1"' _ "$SERVICE"
+check "init: oneshot running tagent init" bash -c 'grep -qx Type=oneshot "$1" && grep -qx "ExecStart=/opt/trustagent/bin/tagent init" "$1"' _ "$INIT"
+
+# ---- sysusers.d: run unprivileged into a temp root ----
+S=$WORK/sysusers
+mkdir -p "$S/etc"
+systemd-sysusers --root="$S" "$(realpath "$DIST/sysusers.d/tagent.conf")" >"$WORK/out" 2>&1
+check "systemd-sysusers accepts sysusers.d/tagent.conf" test $? -eq 0
+IFS=: read -r name _ uid gid gecos home shell < <(grep '^tagent:' "$S/etc/passwd")
+check "... user tagent, a system uid ($uid)" test "${name:-}" = tagent -a "${uid:-9999}" -lt 1000
+check "... home /opt/trustagent, shell /bin/false" test "${home:-}:${shell:-}" = /opt/trustagent:/bin/false
+chmod u+r "$S/etc/shadow" # sysusers makes it 0000: only root reads it as it is
+check "... locked password" grep -q '^tagent:!' "$S/etc/shadow"
+check "... member of tss" grep -Eq '^tss:x:[0-9]+:(.*,)?tagent(,.*)?$' "$S/etc/group"
+check "... own group tagent" grep -q "^tagent:x:$gid:" "$S/etc/group"
+
+# ---- tmpfiles.d: into the same root (owners resolve against its passwd; chown needs root) ----
+systemd-tmpfiles --create --root="$S" "$(realpath "$DIST/tmpfiles.d/tagent.conf")" >"$WORK/out" 2>&1
+rc=$?
+if [[ $(id -u) -eq 0 ]]; then
+    check "systemd-tmpfiles --create accepts tmpfiles.d/tagent.conf" test $rc -eq 0
+else
+    # unprivileged, only the chowns may fail
+    check "systemd-tmpfiles --create: only chown fails (not root)" \
+        bash -c '! grep -v "fchownat() of .* failed: Operation not permitted" "$1" | grep -q .' _ "$WORK/out"
+fi
+sed 's/^/# tmpfiles: /' "$WORK/out"
+expect() { # path mode owner(uid or -)
+    local got
+    got=$(stat -c '%a %u' "$S$1" 2>/dev/null)
+    if [[ $(id -u) -ne 0 || $3 == - ]]; then got=${got% *}; set -- "$1" "$2"; else set -- "$1" "$2 $3"; fi
+    check "tmpfiles: $1 is ${*:2}" test "$got" = "${*:2}"
+}
+expect /opt/trustagent 755 "$uid"
+expect /opt/trustagent/bin 755 0
+expect /opt/trustagent/var 755 "$uid"
+expect /opt/trustagent/var/system-info 755 "$uid"
+expect /opt/trustagent/var/ramfs 755 "$uid"
+expect /etc/trustagent 755 "$uid"
+expect /etc/trustagent/cacerts 755 "$uid"
+expect /etc/trustagent/jwt 755 "$uid"
+expect /etc/trustagent/credentials 700 "$uid"
+expect /var/log/trustagent 740 "$uid"
+check "tmpfiles: /etc/trustagent/tpm-version says 2.0" test "$(cat "$S/etc/trustagent/tpm-version" 2>/dev/null)" = 2.0
+check "tmpfiles: /usr/bin/tagent -> /opt/trustagent/bin/tagent" \
+    test "$(readlink "$S/usr/bin/tagent")" = /opt/trustagent/bin/tagent
+
+echo "$checks checks, $failures failed"
+exit $((failures > 0))

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A provisioned host for service tests and benchmarks: swtpm (EK certificate, SHA1+SHA256+SHA384 banks),
+ * the mock control plane, nats-server in operator mode (one server or a routed cluster), a temp root with
+ * the corpora's SMBIOS table and UEFI event log, `tagent setup all` run against all of it, and an HVS-side
+ * NATS connection with the mock's hvs.creds. A cluster is fully routed (and its servers' monitoring is on)
+ * before world_start() returns. Then `tagent startService` can be started and stopped.
+ *
+ * Not tied to cmocka: functions return 0 or a negative errno and print what failed to stderr.
+ */
+#ifndef TAGENT_TEST_WORLD_H
+#define TAGENT_TEST_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <nats/nats.h>
+
+#include "harness.h"
+
+#define WORLD_OWNER_SECRET "hex:5e7a11c0ffee5e7a11c0ffee"
+#define WORLD_MAX_NATS     3
+
+struct world_opts {
+    const char *tagent_bin; /* the tagent under test */
+    const char *corpora;    /* ../shared/corpora */
+    const char *host_id;    /* TA_HOST_ID */
+    size_t n_nats;          /* 1 (default) or up to WORLD_MAX_NATS servers routed into a cluster */
+    bool no_eventlog;       /* no securityfs event log in the root */
+};
+
+typedef struct world {
+    swtpm_t *tpm;
+    mockcp_t *mock;
+    natsd_t *nats[WORLD_MAX_NATS];
+    size_t n_nats;
+    char *dir;
+    char root[512], log[512], creds[600];
+    const char *tagent_bin;
+    char host_id[64];
+    pid_t agent;
+    natsConnection *hvs; /* HVS's connection (all cluster URLs) */
+} world_t;
+
+/* Everything up to a provisioned root; the agent is not started. */
+int world_start(const struct world_opts *opts, world_t **ret_world);
+/* Stops the agent (if running) and every process, removes the temp dirs, frees. NULL is fine. */
+void world_free(world_t *w);
+
+/* world_start() and world_agent_start() (no extra environment, 40 s): a provisioned host being served. */
+int world_serve(const struct world_opts *opts, world_t **ret_world);
+
+/* Spawns `tagent --root R startService` with extra environment (NULL-terminated "K=V" list, may be NULL)
+ * and waits until it answers version-request (up to timeout_ms). */
+int world_agent_start(world_t *w, const char *const *env, int timeout_ms);
+/* SIGTERM and wait for the exit; 0 only when it exited with status 0. */
+int world_agent_stop(world_t *w);
+
+/* Another HVS-side connection (hvs.creds) to server index `server`, or to any of them with -1; it reconnects
+ * without end every 100 ms. The caller destroys *ret_nc. */
+int world_hvs_connect(const world_t *w, int server, natsConnection **ret_nc);
+
+/* "trust-agent.<host-id>.<suffix>" into buf. */
+const char *world_subject(const world_t *w, const char *suffix, char *buf, size_t size);
+/* One request as HVS sends it on its connection; *ret_text is the reply (caller frees), *ret_ms the
+ * round trip. A NATS failure (timeout, no responders) returns -ETIMEDOUT / -EIO with nothing in *ret_text. */
+int world_request(world_t *w, const char *suffix, const char *payload, int timeout_ms, char **ret_text,
+                  int64_t *ret_ms);
+/* A quote-request payload as HVS sends it (32-byte nonce, PCRs 0-23, "pcrbanks":[]) into buf. */
+void world_quote_payload(const uint8_t nonce[32], char *buf, size_t size);
+
+int64_t world_now_ms(void);
+
+/* The agent's log holds needle. */
+bool world_log_has(const world_t *w, const char *needle);
+/* No sanitizer (ASan, LSan, UBSan) report in the agent's log. */
+bool world_log_clean(const world_t *w);
+/* Requesters that give each request its own reply subject <prefix><seq> on one wildcard subscription:
+ * the seq a reply subject names, or -1 when it is not prefix followed by a decimal number. */
+long world_inbox_seq(const char *subject, const char *prefix);
+
+#endif

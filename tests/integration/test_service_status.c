@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `tagent status` and the service's systemd notifications, against a provisioned world
+ * (tests/harness/world.h): the status socket's document before, during and after the service runs; a second
+ * instance refused; and sd_notify as systemd would see it through NOTIFY_SOCKET: READY=1, STATUS= lines, and
+ * WATCHDOG=1 pings that stop while the TPM hangs (swtpm SIGSTOPped) and come back when it resumes.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "world.h"
+
+static const char *tagent_bin, *corpora;
+static world_t *w;
+
+struct cli_run {
+    int status;
+    char *out;
+};
+
+/* `tagent --root R status [args]`: exit status and stdout. */
+static void status_run(const char *args, struct cli_run *r)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "'%s' --root '%s' status %s", tagent_bin, w->root, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    r->out = calloc(1, 1 << 16);
+    size_t n = fread(r->out, 1, (1 << 16) - 1, p);
+    r->out[n] = '\0';
+    int st = pclose(p);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static cJSON *status_json(int expect_status)
+{
+    struct cli_run r;
+    status_run("--json", &r);
+    if (r.status != expect_status)
+        fail_msg("tagent status --json exited %d (expected %d): %s", r.status, expect_status, r.out);
+    cJSON *j = cJSON_Parse(r.out);
+    if (!j)
+        fail_msg("tagent status --json printed no JSON: %s", r.out);
+    free(r.out);
+    return j;
+}
+
+static const cJSON *path_get(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    return b ? cJSON_GetObjectItemCaseSensitive(x, b) : x;
+}
+
+static int group_setup(void **state)
+{
+    setenv("TAGENT_LOG_TARGET", "stderr", 1);
+    struct world_opts o = {.tagent_bin = tagent_bin, .corpora = corpora, .host_id = "edge-status"};
+    assert_int_equal(world_start(&o, &w), 0);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    world_free(w);
+    return harness_count_children() == 0 ? 0 : -1;
+}
+
+static void test_status_stopped(void **state)
+{
+    struct cli_run r;
+    status_run("", &r);
+    assert_int_equal(r.status, 3);
+    assert_non_null(
+        strstr(r.out, "Provisioned: yes (config.yml, aik.pem, privacy-ca.cer, trust-agent.creds"));
+    assert_non_null(strstr(r.out, "Service:     not running"));
+    free(r.out);
+    cJSON *j = status_json(3);
+    assert_true(cJSON_IsFalse(path_get(j, "running", NULL)));
+    assert_true(cJSON_IsTrue(path_get(j, "provisioned", "complete")));
+    assert_null(path_get(j, "service", NULL));
+    cJSON_Delete(j);
+    status_run("--bogus", &r);
+    assert_int_equal(r.status, 1);
+    free(r.out);
+}
+
+static void request_ok(const char *suffix, const char *payload)
+{
+    char *text = NULL;
+    assert_int_equal(world_request(w, suffix, payload, 5000, &text, NULL), 0);
+    free(text);
+}
+
+static void test_status_running(void **state)
+{
+    assert_int_equal(world_agent_start(w, NULL, 30000), 0);
+    uint8_t nonce[32] = {7};
+    char payload[512];
+    world_quote_payload(nonce, payload, sizeof(payload));
+    request_ok("quote-request", payload);
+    request_ok("quote-request", payload);
+    request_ok("quote-request", "{\"nonce\":\"\"}"); /* an error reply: counted as failed */
+    request_ok("aik-request", "null");
+
+    cJSON *j = status_json(0);
+    assert_true(cJSON_IsTrue(path_get(j, "running", NULL)));
+    const cJSON *svc = path_get(j, "service", NULL);
+    assert_int_equal(path_get(svc, "pid", NULL)->valueint, w->agent);
+    assert_string_equal(path_get(svc, "host_id", NULL)->valuestring, "edge-status");
+    assert_true(cJSON_IsTrue(path_get(svc, "nats", "connected")));
+    assert_string_equal(path_get(svc, "nats", "server")->valuestring, w->nats[0]->url);
+    const cJSON *quotes = path_get(path_get(svc, "requests", NULL), "quote-request", NULL);
+    assert_int_equal(path_get(quotes, "served", NULL)->valueint, 2);
+    assert_int_equal(path_get(quotes, "failed", NULL)->valueint, 1);
+    /* the version-requests world_agent_start() sent while waiting are counted too */
+    assert_true(path_get(path_get(svc, "requests", NULL), "version-request", "served")->valueint >= 1);
+    assert_int_equal(path_get(path_get(svc, "requests", NULL), "aik-request", "served")->valueint, 1);
+    assert_true(cJSON_IsNumber(path_get(svc, "last_quote", NULL)));
+    assert_string_equal(path_get(svc, "last_error", "subject")->valuestring, "quote-request");
+    assert_non_null(strstr(path_get(svc, "last_error", "message")->valuestring, "nonce"));
+    assert_true(cJSON_IsTrue(path_get(svc, "tpm", "healthy")));
+    cJSON_Delete(j);
+
+    struct cli_run r;
+    status_run("", &r);
+    assert_int_equal(r.status, 0);
+    fprintf(stderr, "%s", r.out);
+    assert_non_null(strstr(r.out, "Service:     running (pid "));
+    assert_non_null(strstr(r.out, "NATS:        connected to tls://127.0.0.1:"));
+    assert_non_null(strstr(r.out, "TPM:         healthy"));
+    assert_non_null(strstr(r.out, "quote-request 2 (1 failed)"));
+    assert_non_null(strstr(r.out, "Last error:  "));
+    free(r.out);
+}
+
+static int run_tagent(const char *const *args, const char *log_name)
+{
+    char log[600];
+    const char *argv[12] = {tagent_bin, "--root", w->root};
+    size_t n = 3;
+    for (size_t i = 0; args[i] && n < 11; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(log, sizeof(log), "%s/%s", w->dir, log_name);
+    int r = harness_run(argv, log, 60000);
+    if (r != 0)
+        harness_log_tail(log, 20);
+    return r;
+}
+
+/* Exit status of `tagent async-report` (harness_run only tells 0 from not 0). */
+static int async_report_status(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "'%s' --root '%s' async-report 2>>'%s/async-report.log'", tagent_bin, w->root,
+             w->dir);
+    int st = system(cmd);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    fprintf(stderr, "tagent async-report: exit %d\n", code);
+    return code;
+}
+
+/* Spec 3.7: the running service asked HVS whether it knows this host (the child `tagent async-report`); with
+ * the host registered, a report request is posted; server trouble means retry (75), a refused token stop
+ * (77). */
+static void test_async_report(void **state)
+{
+    for (int i = 0; i < 50 && mockcp_request_count(w->mock, "GET /hvs/v2/hosts?hostHardwareId=") < 1; i++)
+        usleep(100 * 1000);
+    assert_int_equal(mockcp_request_count(w->mock, "GET /hvs/v2/hosts?hostHardwareId="), 1);
+    assert_int_equal(mockcp_request_count(w->mock, "POST /hvs/v2/reports"), 0); /* not registered yet */
+
+    char env[600];
+    snprintf(env, sizeof(env), "%s/ta.env", w->dir);
+    const char *create[] = {"setup", "create-host", "-f", env, NULL};
+    assert_int_equal(run_tagent(create, "create-host.log"), 0);
+    /* the UUID of the corpora's SMBIOS table (tests/harness/world.c links it into the root) */
+    assert_int_equal(mockcp_host_set_uuid(w->mock, "edge-status", "8032632b-8fa4-e811-906e-00163566263e"), 0);
+    int code = async_report_status();
+    if (code != 0 || mockcp_request_count(w->mock, "POST /hvs/v2/reports?process=async 202") != 1) {
+        char path[700];
+        snprintf(path, sizeof(path), "%s/async-report.log", w->dir);
+        harness_log_tail(path, 20);
+    }
+    assert_int_equal(code, 0);
+    assert_int_equal(mockcp_request_count(w->mock, "POST /hvs/v2/reports?process=async 202"), 1);
+
+    assert_int_equal(mockcp_fault(w->mock, "server-error", NULL), 0);
+    assert_int_equal(async_report_status(), 75);
+    assert_int_equal(mockcp_fault(w->mock, "unauthorized", "server-error"), 0);
+    assert_int_equal(async_report_status(), 77);
+    assert_int_equal(mockcp_fault(w->mock, NULL, "all"), 0);
+    char *log = NULL;
+    assert_int_equal(harness_path_join(w->dir, "async-report.log", &log), 0);
+    char *text = harness_file_slurp(log);
+    assert_non_null(strstr(text, "tagent retries in 5 minutes"));
+    assert_non_null(strstr(text, "download-api-token"));
+    free(text);
+    free(log);
+}
+
+/* A second startService on the same root stops at the status socket, before the TPM or NATS. */
+static void test_second_instance_refused(void **state)
+{
+    char log[600];
+    snprintf(log, sizeof(log), "%s/second.log", w->dir);
+    const char *argv[] = {tagent_bin, "--root", w->root, "startService", NULL};
+    assert_int_not_equal(harness_run(argv, log, 20000), 0);
+    char *text = harness_file_slurp(log);
+    assert_non_null(strstr(text, "another tagent startService already answers"));
+    free(text);
+    struct cli_run r;
+    status_run("", &r); /* the first one is untouched */
+    assert_int_equal(r.status, 0);
+    free(r.out);
+}
+
+static void test_status_after_stop(void **state)
+{
+    assert_int_equal(world_agent_stop(w), 0);
+    char *sock = NULL;
+    assert_int_equal(harness_path_join(w->root, "run/tagent/status.sock", &sock), 0);
+    assert_false(harness_path_exists(sock)); /* removed on the way out */
+    free(sock);
+    cJSON *j = status_json(3);
+    cJSON_Delete(j);
+}
+
+/* ---- sd_notify through NOTIFY_SOCKET ---- */
+
+struct notify_sink {
+    int fd;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static void sink_open(struct notify_sink *n)
+{
+    int len = snprintf(n->path, sizeof(n->path), "%s/notify.sock", w->dir);
+    assert_true(len > 0 && (size_t)len < sizeof(n->path));
+    n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(n->fd >= 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, n->path, sizeof(sa.sun_path));
+    unlink(n->path);
+    assert_int_equal(bind(n->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+}
+
+/* Datagrams received within ms, appended to buf (one line per datagram field). Returns the WATCHDOG=1 count.
+ */
+static int sink_collect(struct notify_sink *n, int ms, char *buf, size_t size)
+{
+    int pings = 0;
+    struct timeval tv = {0, 50 * 1000};
+    setsockopt(n->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (int64_t until = world_now_ms() + ms; world_now_ms() < until;) {
+        char d[512];
+        ssize_t len = recv(n->fd, d, sizeof(d) - 1, 0);
+        if (len <= 0)
+            continue;
+        d[len] = '\0';
+        pings += strstr(d, "WATCHDOG=1") != NULL;
+        size_t used = strlen(buf);
+        snprintf(buf + used, size - used, "%s\n", d);
+    }
+    return pings;
+}
+
+static void test_notify_watchdog(void **state)
+{
+    struct notify_sink n;
+    sink_open(&n);
+    char env_sock[300];
+    snprintf(env_sock, sizeof(env_sock), "NOTIFY_SOCKET=%s", n.path);
+    /* WatchdogSec=3s: pings every 1.5 s, TPM probed every second */
+    const char *env[] = {env_sock, "WATCHDOG_USEC=3000000", NULL};
+    assert_int_equal(world_agent_start(w, env, 30000), 0);
+    char *seen = calloc(1, 1 << 16);
+    int pings = sink_collect(&n, 4000, seen, 1 << 16);
+    fprintf(stderr, "notifications in the first 4 s:\n%s", seen);
+    assert_non_null(strstr(seen, "READY=1"));
+    assert_non_null(strstr(seen, "STATUS=connected to tls://127.0.0.1:"));
+    assert_true(pings >= 2);
+
+    /* a hung TPM: the probe blocks, the pings stop within ~2 probe periods + a ping period */
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
+    seen[0] = '\0';
+    sink_collect(&n, 4500, seen, 1 << 16); /* the pings may run out in this window */
+    pings = sink_collect(&n, 4000, seen, 1 << 16);
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
+    assert_int_equal(pings, 0);
+    seen[0] = '\0';
+    pings = sink_collect(&n, 5000, seen, 1 << 16);
+    fprintf(stderr, "pings after the TPM resumed: %d\n", pings);
+    assert_true(pings >= 1);
+
+    assert_int_equal(world_agent_stop(w), 0);
+    seen[0] = '\0';
+    sink_collect(&n, 300, seen, 1 << 16);
+    assert_non_null(strstr(seen, "STOPPING=1"));
+    free(seen);
+    close(n.fd);
+    unlink(n.path);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s /path/to/tagent /path/to/shared/corpora\n", argv[0]);
+        return 2;
+    }
+    tagent_bin = argv[1];
+    corpora = argv[2];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_stopped),    cmocka_unit_test(test_status_running),
+        cmocka_unit_test(test_async_report),      cmocka_unit_test(test_second_instance_refused),
+        cmocka_unit_test(test_status_after_stop), cmocka_unit_test(test_notify_watchdog),
+    };
+    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    harness_nats_close();
+    return rc;
+}
