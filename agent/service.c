@@ -553,6 +553,11 @@ int service_run(const char *root)
     /* one malloc arena: a few threads doing little allocation need no per-thread arenas, each of which
      * would keep its own dirty pages (bench/README.md: bench_service) */
     mallopt(M_ARENA_MAX, 1);
+    /* cnats' TLS setup loads OpenSSL's default verify paths: the whole system bundle file (~150 certificates,
+     * 0.8 MiB of heap and ~30 ms at start) and the hashed directory (read lazily, per issuer). Pointing the
+     * bundle file nowhere keeps the same system trust through the directory without the eager copy. Set
+     * before any thread exists; an operator's own SSL_CERT_FILE is kept. */
+    setenv("SSL_CERT_FILE", "/nonexistent/tagent-uses-the-hashed-cert-dir", 0);
 
     if ((r = load_config(root, &cfg)) < 0)
         goto out;
