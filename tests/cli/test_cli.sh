@@ -5,22 +5,7 @@
 # Usage: test_cli.sh /path/to/tagent
 set -u
 TAGENT=$1
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-failures=0
-checks=0
-
-check() { # check "what" command...
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "FAILED - $what"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/../lib/check.sh"
 run() { # run ROOT args... -> $WORK/out (stdout+stderr), $rc
     "$TAGENT" --root "$@" >"$WORK/out" 2>&1
     rc=$?
@@ -147,5 +132,4 @@ printf '\x00\x01\x02binary\xff\xfe' >"$WORK/junk.env"
 run "$FRESH" setup update-service-config -f "$WORK/junk.env"
 check "a binary file is refused with a clear error" test $rc -eq 1 -a -n "$(grep 'junk.env:1: contains the control byte 0x00' "$WORK/out")"
 
-echo "$((checks - failures)) passed, $failures failed"
-test $failures -eq 0
+check_summary

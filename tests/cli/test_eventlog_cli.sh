@@ -7,16 +7,7 @@
 set -u
 TAGENT=$1
 CORPORA=$2
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-failures=0
-checks=0
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then echo "ok - $what"; else echo "FAILED - $what"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/../lib/check.sh"
 
 # "bank index value" lines from tpm2_eventlog's YAML pcrs section and from tagent's --replay JSON
 peer_pcrs() {
@@ -84,5 +75,4 @@ check "not an event log: exit 1" test $? -eq 1
 "$TAGENT" eventlog --bogus >"$WORK/out" 2>&1
 check "unknown option: exit 1 with usage" test $? -eq 1 -a -n "$(grep 'usage: eventlog' "$WORK/out")"
 
-echo "$((checks - failures)) passed, $failures failed"
-test $failures -eq 0
+check_summary

@@ -7,16 +7,7 @@
 set -u
 TAGENT=$1
 PURLEY=$2/isecl/hostinfo/purley
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-failures=0
-checks=0
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then echo "ok - $what"; else echo "FAILED - $what"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/../lib/check.sh"
 
 R=$WORK/root
 mkdir -p "$R/sys/firmware/dmi/tables" "$R/sys/firmware/acpi/tables" "$R/etc" "$R/dev"
@@ -52,5 +43,4 @@ check "... naming the file and the offset" grep -q 'DMI: the SMBIOS table is dam
 check "an extra argument: exit 1" test $? -eq 1
 check "... with the usage" grep -q 'usage: hostinfo' "$WORK/out"
 
-echo "$checks checks, $failures failed"
-exit $((failures > 0))
+check_summary

@@ -12,16 +12,7 @@ TAGENT=$1
 CORPORA=$2
 GOLDEN=$3
 CONFIG=$4
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-failures=0
-checks=0
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then echo "ok - $what"; else echo "FAILED - $what"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/../lib/check.sh"
 owner() { stat -c '%u:%g' "$1"; }
 mode() { stat -c '%a' "$1"; }
 
@@ -141,5 +132,4 @@ if [[ $rc != skip ]]; then
     check "... must run as root" grep -q 'init: must run as root' "$WORK/out"
 fi
 
-echo "$checks checks, $failures failed"
-exit $((failures > 0))
+check_summary

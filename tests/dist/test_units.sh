@@ -9,16 +9,7 @@
 # Usage: test_units.sh /path/to/dist
 set -u
 DIST=$1
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-failures=0
-checks=0
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then echo "ok - $what"; else echo "FAILED - $what"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/../lib/check.sh"
 for tool in systemd-analyze systemd-sysusers systemd-tmpfiles; do
     if ! command -v "$tool" >/dev/null; then
         echo "SKIP: $tool is not installed (apt-get install systemd; scripts/install-deps.sh lists it)"
@@ -121,5 +112,4 @@ check "tmpfiles: /etc/trustagent/tpm-version says 2.0" test "$(cat "$S/etc/trust
 check "tmpfiles: /usr/bin/tagent -> /opt/trustagent/bin/tagent" \
     test "$(readlink "$S/usr/bin/tagent")" = /opt/trustagent/bin/tagent
 
-echo "$checks checks, $failures failed"
-exit $((failures > 0))
+check_summary

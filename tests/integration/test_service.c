@@ -227,6 +227,47 @@ static void test_quote(void **state)
     fprintf(stderr, "quote-request answered in %lld ms\n", (long long)ms);
 }
 
+/* ima_measure_enabled: the IMA log (read per request, so linked in while the agent runs) as HVS's imaLogs JSON
+ * next to a quote that still verifies; with the log gone the quote fails as the Go agent's does, with a
+ * message naming IMA. */
+static void test_quote_ima(void **state)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p %s/sys/kernel/security/ima && ln -sf %s/isecl/ima/ascii_runtime_measurements "
+             "%s/sys/kernel/security/ima/ascii_runtime_measurements",
+             w->root, corpora, w->root);
+    assert_int_equal(system(cmd), 0);
+    uint8_t nonce[32];
+    RAND_bytes(nonce, 32);
+    char *b64 = b64_encode(nonce, 32), payload[512];
+    snprintf(payload, sizeof(payload), "{\"nonce\":\"%s\",\"pcrs\":[0,1,2,3,4,5,6,7,10],\"pcrbanks\":[\"SHA256\"],"
+             "\"ima_measure_enabled\":true}", b64);
+    free(b64);
+    cJSON *j = request_json(SUBJ("quote-request"), payload, NULL);
+    struct hvs_quote q;
+    if (!hvs_verify_quote(j, nonce, 32, &q))
+        fail_msg("quote with IMA: %s", cJSON_GetObjectItemCaseSensitive(j, "ErrorMessage")->valuestring);
+    cJSON *ima = cJSON_Parse(cJSON_GetObjectItemCaseSensitive(j, "ImaLogs")->valuestring);
+    assert_non_null(ima);
+    const cJSON *pcr = cJSON_GetObjectItemCaseSensitive(ima, "pcr");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(pcr, "index")->valueint, 10);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(ima, "ima_template")->valuestring, "ima-sig");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(ima, "ima_measurements");
+    assert_int_equal(cJSON_GetArraySize(m), 101); /* one per line of the corpus file */
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(m, 1), "file")->valuestring,
+                        "/usr/lib/systemd/systemd");
+    cJSON_Delete(ima);
+    cJSON_Delete(j);
+
+    snprintf(cmd, sizeof(cmd), "rm %s/sys/kernel/security/ima/ascii_runtime_measurements", w->root);
+    assert_int_equal(system(cmd), 0);
+    j = request_json(SUBJ("quote-request"), payload, NULL);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "ErrorCode")->valueint, 2);
+    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(j, "ErrorMessage")->valuestring, "IMA"));
+    cJSON_Delete(j);
+}
+
 /* The shared HVS checks (hvs_verify.c) catch what they are for: one altered field fails exactly its check. */
 static void expect_only_failure(const cJSON *j, const uint8_t *nonce, const char *name)
 {
@@ -557,6 +598,35 @@ static void test_hvs_consistent_log_trusted(void **state)
     assert_string_equal(cJSON_GetArrayItem(sel, 0)->valuestring, "SHA256");
     assert_string_equal(cJSON_GetArrayItem(sel, 1)->valuestring, "SHA1");
     hvs_run_free(&r);
+
+    /* every bank set HVS may ask for is attested; all three banks do not fit HVS's 2304 bytes, so the agent
+     * quotes the two strongest and says so in SelectedPcrBanks */
+    static const struct {
+        const char *ask, *quoted;
+    } sets[] = {
+        {"SHA1", "SHA1"},
+        {"SHA256", "SHA256"},
+        {"SHA384", "SHA384"},
+        {"SHA1,SHA384", "SHA1,SHA384"},
+        {"SHA384,SHA256", "SHA384,SHA256"},
+        {"SHA1,SHA256,SHA384", "SHA256,SHA384"},
+    };
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        char args[256], quoted[64] = "";
+        snprintf(args, sizeof(args), "--host-id " HOST_ID " --banks %s", sets[i].ask);
+        hvs_run(args, &r);
+        if (r.status != 0)
+            fail_msg("banks %s: tagent-hvs exit %d: %s", sets[i].ask, r.status, r.err);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.report, "trusted")));
+        const cJSON *b;
+        cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(r.report, "quoted_banks"))
+        {
+            size_t n = strlen(quoted);
+            snprintf(quoted + n, sizeof(quoted) - n, "%s%s", n ? "," : "", b->valuestring);
+        }
+        assert_string_equal(quoted, sets[i].quoted);
+        hvs_run_free(&r);
+    }
 }
 
 static void test_hvs_errors(void **state)
@@ -648,7 +718,7 @@ int main(int argc, char **argv)
     tagent_bin = argv[1];
     corpora = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version),     cmocka_unit_test(test_aik),        cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_version),     cmocka_unit_test(test_aik),        cmocka_unit_test(test_quote), cmocka_unit_test(test_quote_ima),
         cmocka_unit_test(test_quote_tampered),
         cmocka_unit_test(test_bad_requests), cmocka_unit_test(test_host_info), cmocka_unit_test(test_asset_tag),
         cmocka_unit_test(test_hvs_corpus_log_mismatch), cmocka_unit_test(test_hvs_consistent_log_trusted),
