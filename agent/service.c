@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "eventlog.h"
+#include "go_json.h"
 #include "log.h"
 #include "provision.h"
 #include "service.h"
@@ -90,6 +91,9 @@ static void publish(struct job *j, const char *reply)
         reply = fallback = service_error_json(SERVICE_ERR_FAILED, "out of memory");
     if (!reply)
         return;
+    char *go = go_json_html_escape(reply); /* the bytes the Go agent sends; as is on out of memory */
+    if (go)
+        reply = go;
     int r = nats_link_publish(j->link, j->req->reply, reply, strlen(reply), &error);
     if (r == -EMSGSIZE) {
         log_error("NATS: %s: %s", job_subject(j), error);
@@ -104,6 +108,7 @@ static void publish(struct job *j, const char *reply)
         log_error("NATS: %s: reply not sent: %s", job_subject(j), error ? error : strerror(-r));
     free(error);
     free(fallback);
+    free(go);
 }
 
 /* An error reply for a job nobody else has answered yet. */

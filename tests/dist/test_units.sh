@@ -61,7 +61,7 @@ check "WatchdogSec=30s, Restart=on-failure" bash -c 'grep -qx WatchdogSec=30s "$
 stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' "$SERVICE")
 check "TimeoutStopSec (${stop:-none}s) leaves room for the 5 s drain plus 2+2 s" test "${stop:-0}" -ge 10
 check "runs as user tagent" has 'User=tagent' "$SERVICE"
-check "writes only /opt/trustagent/var" has 'ReadWritePaths=/opt/trustagent/var' "$SERVICE"
+check "writes only /opt/trustagent/var and /var/log/trustagent" has 'ReadWritePaths=/opt/trustagent/var /var/log/trustagent' "$SERVICE"
 check "/run/tagent (status socket) is 0755" bash -c 'grep -qx RuntimeDirectory=tagent "$1" && grep -qx RuntimeDirectoryMode=0755 "$1"' _ "$SERVICE"
 check "the TPM resource manager is the one device" has 'DeviceAllow=/dev/tpmrm0 rw' "$SERVICE"
 check "no /dev/mem for the service" bash -c '! grep -q "^DeviceAllow=.*/dev/mem" "$1"' _ "$SERVICE"

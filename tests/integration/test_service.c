@@ -157,9 +157,9 @@ static void verify_quote(cJSON *j, const uint8_t *nonce, size_t nonce_len, const
     if (!cJSON_IsNumber(code) || code->valueint != 0)
         fail_msg("quote failed: %s", cJSON_IsString(msg) ? msg->valuestring : "?");
     assert_string_equal(msg->valuestring, "OK");
-    static const char *const keys[] = {"XMLName", "TimeStamp", "ErrorCode", "ErrorMessage", "Aik", "Quote",
-                                       "EventLog", "ImaLogs", "TcbMeasurements", "SelectedPcrBanks",
-                                       "IsTagProvisioned", "AssetTag"};
+    static const char *const keys[] = {
+        "XMLName", "TimeStamp",       "ErrorCode",        "ErrorMessage",     "Aik",     "Quote", "EventLog",
+        "ImaLogs", "TcbMeasurements", "SelectedPcrBanks", "IsTagProvisioned", "AssetTag"};
     cJSON *it = j->child;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++, it = it->next) {
         assert_non_null(it);
@@ -227,8 +227,8 @@ static void test_quote(void **state)
     fprintf(stderr, "quote-request answered in %lld ms\n", (long long)ms);
 }
 
-/* ima_measure_enabled: the IMA log (read per request, so linked in while the agent runs) as HVS's imaLogs JSON
- * next to a quote that still verifies; with the log gone the quote fails as the Go agent's does, with a
+/* ima_measure_enabled: the IMA log (read per request, so linked in while the agent runs) as HVS's imaLogs
+ * JSON next to a quote that still verifies; with the log gone the quote fails as the Go agent's does, with a
  * message naming IMA. */
 static void test_quote_ima(void **state)
 {
@@ -241,8 +241,10 @@ static void test_quote_ima(void **state)
     uint8_t nonce[32];
     RAND_bytes(nonce, 32);
     char *b64 = b64_encode(nonce, 32), payload[512];
-    snprintf(payload, sizeof(payload), "{\"nonce\":\"%s\",\"pcrs\":[0,1,2,3,4,5,6,7,10],\"pcrbanks\":[\"SHA256\"],"
-             "\"ima_measure_enabled\":true}", b64);
+    snprintf(payload, sizeof(payload),
+             "{\"nonce\":\"%s\",\"pcrs\":[0,1,2,3,4,5,6,7,10],\"pcrbanks\":[\"SHA256\"],"
+             "\"ima_measure_enabled\":true}",
+             b64);
     free(b64);
     cJSON *j = request_json(SUBJ("quote-request"), payload, NULL);
     struct hvs_quote q;
@@ -275,7 +277,8 @@ static void expect_only_failure(const cJSON *j, const uint8_t *nonce, const char
     assert_false(hvs_verify_quote(j, nonce, 32, &q));
     for (size_t i = 0; i < q.nchecks; i++)
         if (q.checks[i].ok == (strcmp(q.checks[i].name, name) == 0))
-            fail_msg("altered %s: check %s ok=%d (%s)", name, q.checks[i].name, q.checks[i].ok, q.checks[i].msg);
+            fail_msg("altered %s: check %s ok=%d (%s)", name, q.checks[i].name, q.checks[i].ok,
+                     q.checks[i].msg);
 }
 
 static void tamper_quote(cJSON *j, const uint8_t *nonce, size_t at_from_end, size_t at, const char *name)
@@ -305,14 +308,15 @@ static void test_quote_tampered(void **state)
     uint8_t *blob = hvs_b64_decode(cJSON_GetObjectItemCaseSensitive(j, "Quote")->valuestring, &len);
     size_t attest_len = (size_t)(blob[0] << 8 | blob[1]), signer_len = (size_t)(blob[8] << 8 | blob[9]);
     free(blob);
-    tamper_quote(j, nonce, 1, 0, "pcr-digest");                    /* last PCR value byte */
-    tamper_quote(j, nonce, 0, 2 + attest_len + 6 + 10, "aik-signature"); /* signature byte */
+    tamper_quote(j, nonce, 1, 0, "pcr-digest");                                      /* last PCR value byte */
+    tamper_quote(j, nonce, 0, 2 + attest_len + 6 + 10, "aik-signature");             /* signature byte */
     tamper_quote(j, nonce, 0, 2 + 6 + 2 + signer_len + 2 + 32 + 3, "aik-signature"); /* attest: clockInfo */
     nonce[0] ^= 1;
     expect_only_failure(j, nonce, "nonce");
     nonce[0] ^= 1;
     char *aik = strdup(cJSON_GetObjectItemCaseSensitive(j, "Aik")->valuestring);
-    cJSON_ReplaceItemInObjectCaseSensitive(j, "Aik", cJSON_CreateString("bm90IGEgY2VydA==")); /* "not a cert" */
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "Aik",
+                                           cJSON_CreateString("bm90IGEgY2VydA==")); /* "not a cert" */
     assert_false(hvs_verify_quote(j, nonce, 32, &q));
     assert_false(q.checks[1].ok);
     assert_string_equal(q.checks[1].name, "aik-certificate");
@@ -348,7 +352,8 @@ static void test_bad_requests(void **state)
     assert_error_reply(SUBJ("quote-request"), "{\"nonce\":", true);
     assert_error_reply(SUBJ("quote-request"), "null", true);
     assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"\",\"pcrs\":[0]}", true);
-    assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"MD5\"]}", true);
+    assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"MD5\"]}",
+                       true);
     assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"AAAA\",\"pcrs\":[24]}", true);
     assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"not base64!\",\"pcrs\":[0]}", true);
     assert_error_reply(SUBJ("deploy-asset-tag"), "{\"tag\":\"AAAA\"}", false);
@@ -375,8 +380,8 @@ static void test_asset_tag(void **state)
     uint8_t tag[48], nonce[32];
     RAND_bytes(tag, sizeof(tag));
     char *b64 = b64_encode(tag, 48), payload[256];
-    snprintf(payload, sizeof(payload), "{\"tag\":\"%s\",\"hardware_uuid\":\"00000000-0000-0000-0000-000000000000\"}",
-             b64);
+    snprintf(payload, sizeof(payload),
+             "{\"tag\":\"%s\",\"hardware_uuid\":\"00000000-0000-0000-0000-000000000000\"}", b64);
     free(b64);
     char *text = request(SUBJ("deploy-asset-tag"), payload, NULL);
     assert_string_equal(text, "\"\"");
@@ -412,8 +417,8 @@ static void hvs_run(const char *args, struct hvs_run *r)
     assert_non_null(bin);
     char cmd[4096], err_path[600];
     snprintf(err_path, sizeof(err_path), "%s/hvs.err", w->dir);
-    snprintf(cmd, sizeof(cmd), "'%s' --url '%s' --creds '%s/hvs.creds' --ca '%s' %s 2>'%s'", bin, w->nats[0]->url,
-             w->mock->nats_dir, w->nats[0]->ca_file, args, err_path);
+    snprintf(cmd, sizeof(cmd), "'%s' --url '%s' --creds '%s/hvs.creds' --ca '%s' %s 2>'%s'", bin,
+             w->nats[0]->url, w->mock->nats_dir, w->nats[0]->ca_file, args, err_path);
     int64_t start = world_now_ms();
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -440,9 +445,10 @@ static void hvs_run_free(struct hvs_run *r)
 static const cJSON *report_check(const cJSON *report, const char *name)
 {
     const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(report, "checks"))
-        if (strcmp(cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring, name) == 0)
-            return c;
+    cJSON_ArrayForEach(
+        c, cJSON_GetObjectItemCaseSensitive(
+               report, "checks")) if (strcmp(cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring,
+                                             name) == 0) return c;
     fail_msg("trust report has no check %s", name);
     return NULL;
 }
@@ -457,12 +463,13 @@ static int report_int(const cJSON *o, const char *key)
 /* Every check HVS makes on the quote itself passes, whatever the event log says. */
 static void assert_quote_checks_ok(const cJSON *report)
 {
-    static const char *const names[] = {"response", "aik-certificate", "quote-parse", "aik-signature", "nonce",
-                                        "pcr-digest"};
+    static const char *const names[] = {"response",      "aik-certificate", "quote-parse",
+                                        "aik-signature", "nonce",           "pcr-digest"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         const cJSON *c = report_check(report, names[i]);
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "ok")))
-            fail_msg("check %s failed: %s", names[i], cJSON_GetObjectItemCaseSensitive(c, "error")->valuestring);
+            fail_msg("check %s failed: %s", names[i],
+                     cJSON_GetObjectItemCaseSensitive(c, "error")->valuestring);
     }
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "host_id")->valuestring, HOST_ID);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "asset_tag"))); /* test_asset_tag ran */
@@ -484,11 +491,12 @@ static void test_hvs_corpus_log_mismatch(void **state)
     const cJSON *replay = report_check(r.report, "eventlog-replay");
     assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(replay, "ok")));
     int compared = report_int(replay, "compared"), mismatched = report_int(replay, "mismatched");
-    fprintf(stderr, "corpus log vs swtpm: %d of %d replayed PCRs mismatch, %d not quoted\n", mismatched, compared,
-            report_int(replay, "not_quoted"));
+    fprintf(stderr, "corpus log vs swtpm: %d of %d replayed PCRs mismatch, %d not quoted\n", mismatched,
+            compared, report_int(replay, "not_quoted"));
     assert_true(compared > 0);
     assert_int_equal(mismatched, compared);
-    const cJSON *sha256 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(replay, "pcrs"), "SHA256");
+    const cJSON *sha256 =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(replay, "pcrs"), "SHA256");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(sha256, "0")->valuestring, "mismatch");
     assert_non_null(cJSON_GetObjectItemCaseSensitive(replay, "mismatches"));
     hvs_run_free(&r);
@@ -572,11 +580,13 @@ static void test_hvs_consistent_log_trusted(void **state)
     assert_true(report_int(replay, "compared") > 0);
     assert_int_equal(report_int(replay, "mismatched"), 0);
     const cJSON *pcrs = cJSON_GetObjectItemCaseSensitive(replay, "pcrs");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA256"), "0")
-                            ->valuestring, "match");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA256"), "0")->valuestring,
+        "match");
     /* the log's SHA1 events are reported, not compared, when SHA1 is not quoted */
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA1"), "0")
-                            ->valuestring, "not-quoted");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA1"), "0")->valuestring,
+        "not-quoted");
     const cJSON *sel = cJSON_GetObjectItemCaseSensitive(r.report, "selected_banks");
     assert_int_equal(cJSON_GetArraySize(sel), 2);
     assert_string_equal(cJSON_GetArrayItem(sel, 0)->valuestring, "SHA384");
@@ -590,10 +600,12 @@ static void test_hvs_consistent_log_trusted(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.report, "trusted")));
     replay = report_check(r.report, "eventlog-replay");
     pcrs = cJSON_GetObjectItemCaseSensitive(replay, "pcrs");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA1"), "0")
-                            ->valuestring, "match");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA384"), "0")
-                            ->valuestring, "not-quoted");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA1"), "0")->valuestring,
+        "match");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pcrs, "SHA384"), "0")->valuestring,
+        "not-quoted");
     sel = cJSON_GetObjectItemCaseSensitive(r.report, "quoted_banks");
     assert_string_equal(cJSON_GetArrayItem(sel, 0)->valuestring, "SHA256");
     assert_string_equal(cJSON_GetArrayItem(sel, 1)->valuestring, "SHA1");
@@ -664,8 +676,9 @@ static void test_tpm_outage(void **state)
     j = quote_request(nonce, &ms);
     cJSON *tagged = cJSON_GetObjectItemCaseSensitive(j, "IsTagProvisioned");
     size_t n;
-    uint8_t *tag = cJSON_IsTrue(tagged) ? b64_decode(cJSON_GetObjectItemCaseSensitive(j, "AssetTag")->valuestring, &n)
-                                        : NULL;
+    uint8_t *tag = cJSON_IsTrue(tagged)
+                       ? b64_decode(cJSON_GetObjectItemCaseSensitive(j, "AssetTag")->valuestring, &n)
+                       : NULL;
     verify_quote(j, nonce, 32, tag);
     free(tag);
     cJSON_Delete(j);
@@ -685,7 +698,8 @@ static void test_tpm_hung(void **state)
     snprintf(payload, sizeof(payload), "{\"nonce\":\"%s\",\"pcrs\":[0,1,2,3,4,5,6,7],\"pcrbanks\":[]}", b64);
     free(b64);
     int64_t start = world_now_ms();
-    natsStatus s = natsConnection_Request(&reply, w->hvs, SUBJ("quote-request"), payload, (int)strlen(payload), 9500);
+    natsStatus s =
+        natsConnection_Request(&reply, w->hvs, SUBJ("quote-request"), payload, (int)strlen(payload), 9500);
     ms = world_now_ms() - start;
     assert_int_equal(s, NATS_OK);
     cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
@@ -718,12 +732,20 @@ int main(int argc, char **argv)
     tagent_bin = argv[1];
     corpora = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version),     cmocka_unit_test(test_aik),        cmocka_unit_test(test_quote), cmocka_unit_test(test_quote_ima),
+        cmocka_unit_test(test_version),
+        cmocka_unit_test(test_aik),
+        cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_quote_ima),
         cmocka_unit_test(test_quote_tampered),
-        cmocka_unit_test(test_bad_requests), cmocka_unit_test(test_host_info), cmocka_unit_test(test_asset_tag),
-        cmocka_unit_test(test_hvs_corpus_log_mismatch), cmocka_unit_test(test_hvs_consistent_log_trusted),
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_host_info),
+        cmocka_unit_test(test_asset_tag),
+        cmocka_unit_test(test_hvs_corpus_log_mismatch),
+        cmocka_unit_test(test_hvs_consistent_log_trusted),
         cmocka_unit_test(test_hvs_errors),
-        cmocka_unit_test(test_tpm_outage),  cmocka_unit_test(test_tpm_hung),   cmocka_unit_test(test_sigterm),
+        cmocka_unit_test(test_tpm_outage),
+        cmocka_unit_test(test_tpm_hung),
+        cmocka_unit_test(test_sigterm),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     harness_nats_close();
