@@ -32,11 +32,12 @@
 #include "hvs_verify.h"
 #include "world.h"
 
-#define ERROR_REPLY_MS   1000 /* acceptance: an error reply within 1 s */
-#define SERVE_AGAIN_MS   5000 /* acceptance: serving again within 5 s */
-#define OUTAGE_MS        6000 /* longer than two missed pings (3 s interval) and several reconnect attempts */
-#define SERVICE_ERR_REQ  1    /* agent/service.h SERVICE_ERR_REQUEST: the request itself is wrong */
-#define HUGE_NONCE_BYTES (700 * 1024) /* base64 ~933 KiB: the largest that fits a 1 MiB max_payload */
+#define ERROR_REPLY_MS        1000 /* acceptance: an error reply within 1 s */
+#define SERVE_AGAIN_MS        5000 /* acceptance: serving again within 5 s */
+#define OUTAGE_MS             6000 /* longer than two missed pings (3 s interval) and several reconnect attempts */
+#define SERVICE_ERR_REQ       1 /* agent/service.h SERVICE_ERR_REQUEST: the request itself is wrong */
+#define SERVICE_ERR_TOO_LARGE 5 /* agent/service.h: the reply would exceed the server's max payload */
+#define HUGE_NONCE_BYTES      (700 * 1024) /* base64 ~933 KiB: the largest that fits a 1 MiB max_payload */
 
 static const char *tagent_bin, *corpora;
 static world_t *w; /* the world of the running group */
@@ -358,6 +359,30 @@ static void test_nats_outage(void **state)
     nats_bounce(OUTAGE_MS, "outage of 6 s");
 }
 
+/* A reply over the server's max_payload (here 16 KiB: a quote with its measure log is ~52 KB) is answered
+ * with the typed too-large error instead of being dropped; with the limit back, quotes verify again. */
+static void test_reply_too_large(void **state)
+{
+    (void)state;
+    char *conf = harness_file_slurp(w->nats[0]->conf_path), *small = NULL;
+    assert_true(asprintf(&small, "%s\nmax_payload: 16384\n", conf) > 0);
+    assert_int_equal(harness_file_write(w->nats[0]->conf_path, small, 0600), 0);
+    assert_int_equal(natsd_restart(w->nats[0]), 0);
+    assert_true(wait_serving(w->hvs, world_now_ms(), 15000) >= 0);
+    uint8_t nonce[32];
+    char *payload = quote_payload(nonce);
+    assert_quote_error("a quote reply over max_payload", payload, strlen(payload), SERVICE_ERR_TOO_LARGE);
+    assert_true(world_log_has(w, "exceeds the server's max payload"));
+    free(payload);
+
+    assert_int_equal(harness_file_write(w->nats[0]->conf_path, conf, 0600), 0);
+    assert_int_equal(natsd_restart(w->nats[0]), 0);
+    assert_true(wait_serving(w->hvs, world_now_ms(), 15000) >= 0);
+    assert_good_quote();
+    free(small);
+    free(conf);
+}
+
 /* Last of a group: SIGTERM ends the agent cleanly and nothing in its log says a sanitizer fired. */
 static void test_stop(void **state)
 {
@@ -600,15 +625,11 @@ int main(int argc, char **argv)
     tagent_bin = argv[1];
     corpora = argv[2];
     const struct CMUnitTest single[] = {
-        cmocka_unit_test(test_malformed_json),
-        cmocka_unit_test(test_field_errors),
-        cmocka_unit_test(test_bad_banks),
-        cmocka_unit_test(test_huge_nonce),
-        cmocka_unit_test(test_no_reply_subject),
-        cmocka_unit_test(test_swtpm_killed),
-        cmocka_unit_test(test_nats_restart),
-        cmocka_unit_test(test_nats_outage),
-        cmocka_unit_test(test_stop),
+        cmocka_unit_test(test_malformed_json),   cmocka_unit_test(test_field_errors),
+        cmocka_unit_test(test_bad_banks),        cmocka_unit_test(test_huge_nonce),
+        cmocka_unit_test(test_no_reply_subject), cmocka_unit_test(test_swtpm_killed),
+        cmocka_unit_test(test_nats_restart),     cmocka_unit_test(test_nats_outage),
+        cmocka_unit_test(test_reply_too_large),  cmocka_unit_test(test_stop),
     };
     const struct CMUnitTest cluster[] = {
         cmocka_unit_test(test_cluster_failover),
