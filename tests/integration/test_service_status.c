@@ -136,6 +136,13 @@ static void test_status_running(void **state)
     assert_true(cJSON_IsTrue(path_get(svc, "tpm", "healthy")));
     cJSON_Delete(j);
 
+    /* SIGHUP: the measure log is built again (the next quote carries it), the service keeps serving */
+    assert_int_equal(harness_proc_signal(w->agent, SIGHUP), 0);
+    for (int i = 0; i < 50 && !world_log_has(w, "SIGHUP: measure log re-read"); i++)
+        usleep(100 * 1000);
+    assert_true(world_log_has(w, "SIGHUP: measure log re-read"));
+    request_ok("quote-request", payload);
+
     struct cli_run r;
     status_run("", &r);
     assert_int_equal(r.status, 0);
@@ -143,7 +150,7 @@ static void test_status_running(void **state)
     assert_non_null(strstr(r.out, "Service:     running (pid "));
     assert_non_null(strstr(r.out, "NATS:        connected to tls://127.0.0.1:"));
     assert_non_null(strstr(r.out, "TPM:         healthy"));
-    assert_non_null(strstr(r.out, "quote-request 2 (1 failed)"));
+    assert_non_null(strstr(r.out, "quote-request 3 (1 failed)"));
     assert_non_null(strstr(r.out, "Last error:  "));
     free(r.out);
 }
