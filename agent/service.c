@@ -568,11 +568,18 @@ int service_run(const char *root)
         goto out;
     if ((r = service_status_init(cfg.nats_host_id)) < 0)
         goto out;
-    /* before the TPM: a second instance must stop here, not compete for the TPM and the subjects */
-    if ((r = status_socket_start(root, &status, &error)) < 0) {
+    /* before the TPM: a second instance must stop here, not compete for the TPM and the subjects. Any other
+     * socket problem (no /run/tagent writable without systemd's RuntimeDirectory=) costs `tagent status`
+     * only, not the attestation service. */
+    if ((r = status_socket_start(root, &status, &error)) == -EADDRINUSE || r == -ENOMEM) {
         log_error("%s", error ? error : "status socket: out of memory");
         goto out;
+    } else if (r < 0) {
+        log_warning("%s; `tagent status` will not see this service", error ? error : "status socket failed");
+        r = 0;
     }
+    free(error);
+    error = NULL;
     /* systemd's WatchdogSec: ping at half of it; probe the TPM often enough that a ping is never missed */
     if (sd_watchdog_enabled(0, &s.watchdog_usec) <= 0)
         s.watchdog_usec = 0;

@@ -324,6 +324,28 @@ static void test_notify_watchdog(void **state)
     unlink(n.path);
 }
 
+/* Without a usable run directory (no systemd RuntimeDirectory=, nothing writable) the service still serves;
+ * only `tagent status` cannot reach it, and says why. */
+static void test_no_status_socket(void **state)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "mv %s/run %s/run.away && touch %s/run", w->root, w->root, w->root);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(world_agent_start(w, NULL, 30000), 0);
+    assert_true(world_log_has(w, "`tagent status` will not see this service"));
+    uint8_t nonce[32] = {9};
+    char payload[512];
+    world_quote_payload(nonce, payload, sizeof(payload));
+    request_ok("quote-request", payload);
+    struct cli_run r;
+    status_run("", &r);
+    assert_int_equal(r.status, 1);
+    free(r.out);
+    assert_int_equal(world_agent_stop(w), 0);
+    snprintf(cmd, sizeof(cmd), "rm %s/run && mv %s/run.away %s/run", w->root, w->root, w->root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -336,6 +358,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_status_stopped),    cmocka_unit_test(test_status_running),
         cmocka_unit_test(test_async_report),      cmocka_unit_test(test_second_instance_refused),
         cmocka_unit_test(test_status_after_stop), cmocka_unit_test(test_notify_watchdog),
+        cmocka_unit_test(test_no_status_socket),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     harness_nats_close();
