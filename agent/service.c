@@ -353,22 +353,31 @@ static void *watchdog_main(void *arg)
 static void *health_main(void *arg)
 {
     struct service *s = arg;
+    int64_t last_try = 0;
+    bool was_ok = true;
     pthread_mutex_lock(&s->mu);
     while (!s->quit) {
-        int64_t last_ok = service_status_tpm_ok_ms();
-        if (last_ok == 0 || now_ms() - last_ok >= s->probe_ms) {
+        /* the last proof of life, or the last failed probe: a failing TPM is asked again after probe_ms too */
+        int64_t last_ok = service_status_tpm_ok_ms(), last = last_ok > last_try ? last_ok : last_try;
+        if (last_ok == 0 && last_try == 0)
+            last = -s->probe_ms;
+        if (now_ms() - last >= s->probe_ms) {
             pthread_mutex_unlock(&s->mu);
             struct tpm_error err = {0};
             int r = tpm_ping(s->ctx.tpm, &err);
-            if (r < 0)
+            last_try = now_ms();
+            if (r < 0 && was_ok) /* transitions only: one line per outage, not one per probe */
                 log_warning("TPM health check failed: %s", err.message);
+            else if (r >= 0 && !was_ok)
+                log_info("TPM answers again");
+            was_ok = r >= 0;
             service_status_tpm(r >= 0, r < 0 ? err.message : NULL);
             pthread_mutex_lock(&s->mu);
             continue;
         }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        int64_t wait = s->probe_ms - (now_ms() - last_ok);
+        int64_t wait = s->probe_ms - (now_ms() - last);
         until.tv_sec += wait / 1000;
         until.tv_nsec += (wait % 1000) * 1000000;
         if (until.tv_nsec >= 1000000000) {
