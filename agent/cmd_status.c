@@ -142,6 +142,13 @@ static const cJSON *get(const cJSON *o, const char *key)
     return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
+/* A string member, or "?" (a service of another version may leave one out). */
+static const char *text(const cJSON *o, const char *key)
+{
+    const char *s = cJSON_GetStringValue(get(o, key));
+    return s ? s : "?";
+}
+
 static void print_provisioned(const cJSON *p)
 {
     const cJSON *f;
@@ -166,12 +173,11 @@ static void print_service(const cJSON *s)
     const cJSON *nats = get(s, "nats"), *tpm = get(s, "tpm"), *err = get(s, "last_error");
     format_when(get(s, "started")->valuedouble, when, sizeof(when));
     printf("Service:     running (pid %d, %s, host id %s), started %s\n", get(s, "pid")->valueint,
-           cJSON_GetStringValue(get(s, "version")), cJSON_GetStringValue(get(s, "host_id")), when);
+           text(s, "version"), text(s, "host_id"), when);
     if (cJSON_IsTrue(get(nats, "connected"))) {
         format_when(get(nats, "since")->valuedouble, when, sizeof(when));
-        printf("NATS:        connected to %s since %s, %d reconnect%s\n",
-               cJSON_GetStringValue(get(nats, "server")), when, get(nats, "reconnects")->valueint,
-               get(nats, "reconnects")->valueint == 1 ? "" : "s");
+        printf("NATS:        connected to %s since %s, %d reconnect%s\n", text(nats, "server"), when,
+               get(nats, "reconnects")->valueint, get(nats, "reconnects")->valueint == 1 ? "" : "s");
     } else if (cJSON_IsNumber(get(nats, "since"))) {
         format_when(get(nats, "since")->valuedouble, when, sizeof(when));
         printf("NATS:        disconnected since %s; reconnecting\n", when);
@@ -184,7 +190,7 @@ static void print_service(const cJSON *s)
         if (cJSON_IsTrue(get(tpm, "healthy")))
             printf("TPM:         healthy (checked %s)\n", when);
         else
-            printf("TPM:         FAILING (checked %s): %s\n", when, cJSON_GetStringValue(get(tpm, "error")));
+            printf("TPM:         FAILING (checked %s): %s\n", when, text(tpm, "error"));
     }
     const cJSON *c;
     printf("Requests:   ");
@@ -206,8 +212,7 @@ static void print_service(const cJSON *s)
         printf("Last quote:  none since start\n");
     if (cJSON_IsObject(err)) {
         format_when(get(err, "time")->valuedouble, when, sizeof(when));
-        printf("Last error:  %s: %s: %s\n", when, cJSON_GetStringValue(get(err, "subject")),
-               cJSON_GetStringValue(get(err, "message")));
+        printf("Last error:  %s: %s: %s\n", when, text(err, "subject"), text(err, "message"));
     }
 }
 
