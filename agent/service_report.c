@@ -34,7 +34,21 @@ static void report_spawn(struct service_report *rep, const char *root)
         argv[1] = "async-report";
         argv[2] = NULL;
     }
-    int r = posix_spawn(&rep->pid, "/proc/self/exe", NULL, NULL, argv, environ);
+    /* the service blocks SIGTERM/SIGINT/SIGHUP (it takes them with sigtimedwait): the child must not inherit
+     * that, or service_report_stop() could not end it */
+    posix_spawnattr_t attr;
+    sigset_t none, stop;
+    sigemptyset(&none);
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &stop);
+    int r = posix_spawn(&rep->pid, "/proc/self/exe", NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
     if (r != 0) {
         log_warning("async report: cannot start `tagent async-report`: %s; retrying in 5 minutes",
                     strerror(r));
@@ -70,7 +84,16 @@ void service_report_stop(struct service_report *rep)
         return;
     kill(rep->pid, SIGTERM);
     int status;
-    /* its HTTPS timeouts are bounded; SIGTERM ends it at once */
+    /* SIGTERM ends it at once; SIGKILL after 2 s all the same, so the service's stop stays bounded */
+    for (int i = 0; i < 200; i++) {
+        pid_t r = waitpid(rep->pid, &status, WNOHANG);
+        if (r == rep->pid || (r < 0 && errno != EINTR)) {
+            rep->pid = 0;
+            return;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000}, NULL);
+    }
+    kill(rep->pid, SIGKILL);
     while (waitpid(rep->pid, &status, 0) < 0 && errno == EINTR)
         ;
     rep->pid = 0;

@@ -5,6 +5,7 @@
  * instance refused; and sd_notify as systemd would see it through NOTIFY_SOCKET: READY=1, STATUS= lines, and
  * WATCHDOG=1 pings that stop while the TPM hangs (swtpm SIGSTOPped) and come back when it resumes.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -324,6 +325,49 @@ static void test_notify_watchdog(void **state)
     unlink(n.path);
 }
 
+/* Processes whose command line names this world's root and async-report (the service's child). */
+static int async_report_processes(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[300], buf[2048];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "re");
+        size_t len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[len] = '\0';
+        for (size_t i = 0; i + 1 < len; i++)
+            if (buf[i] == '\0')
+                buf[i] = ' ';
+        n += strstr(buf, w->root) && strstr(buf, "async-report");
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* SIGTERM while the async-report child waits on a slow HVS: the child is ended with the service (it must not
+ * inherit the service's blocked SIGTERM) and the stop stays well inside systemd's TimeoutStopSec. */
+static void test_stop_with_report_running(void **state)
+{
+    assert_int_equal(mockcp_fault(w->mock, "slow", NULL), 0);
+    assert_int_equal(world_agent_start(w, NULL, 30000), 0);
+    for (int i = 0; i < 50 && async_report_processes() == 0; i++)
+        usleep(100 * 1000);
+    assert_int_equal(async_report_processes(), 1);
+    int64_t start = world_now_ms();
+    assert_int_equal(world_agent_stop(w), 0);
+    int64_t ms = world_now_ms() - start;
+    fprintf(stderr, "SIGTERM with async-report running: exit after %lld ms\n", (long long)ms);
+    assert_true(ms < 5000);
+    assert_int_equal(async_report_processes(), 0);
+    assert_int_equal(mockcp_fault(w->mock, NULL, "all"), 0);
+}
+
 /* Without a usable run directory (no systemd RuntimeDirectory=, nothing writable) the service still serves;
  * only `tagent status` cannot reach it, and says why. */
 static void test_no_status_socket(void **state)
@@ -358,7 +402,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_status_stopped),    cmocka_unit_test(test_status_running),
         cmocka_unit_test(test_async_report),      cmocka_unit_test(test_second_instance_refused),
         cmocka_unit_test(test_status_after_stop), cmocka_unit_test(test_notify_watchdog),
-        cmocka_unit_test(test_no_status_socket),
+        cmocka_unit_test(test_no_status_socket),  cmocka_unit_test(test_stop_with_report_running),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     harness_nats_close();
