@@ -28,14 +28,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TAGENT_USER        "tagent"
-#define INSTALL_BIN_NAME   "bin"
-#define LOG_DIR            "/var/log/trustagent"
-#define CONTAINER_MARKER   "/.container-env"
-#define CHOWN_MAX_DEPTH    16 /* the install tree is 3 levels deep; deeper means something is wrong */
-
-static const char *const ima_logs[] = {"/sys/kernel/security/ima/ascii_runtime_measurements",
-                                       "/opt/ima/ascii_runtime_measurements"};
+#define TAGENT_USER      "tagent"
+#define INSTALL_BIN_NAME "bin"
+#define LOG_DIR          "/var/log/trustagent"
+#define CONTAINER_MARKER "/.container-env"
+#define CHOWN_MAX_DEPTH  16 /* the install tree is 3 levels deep; deeper means something is wrong */
 
 /* The real system needs root; a test prefix belongs to whoever runs the test. */
 static int require_root(const char *root)
@@ -44,7 +41,7 @@ static int require_root(const char *root)
         return 0;
     log_error("init: must run as root (tagent_init.service runs it so): it reads SMBIOS and the event log "
               "and chowns %s; run `sudo tagent init`, or give --root DIR to try it on a copy",
-              INSTALL_DIR);
+              TAGENT_INSTALL_DIR);
     return -EPERM;
 }
 
@@ -90,7 +87,7 @@ static void write_measure_log(const char *root)
                     error ? error : "?");
     else if (r < 0)
         log_warning("init: measure log: %s", error ? error : strerror(-r));
-    if (r == 0 && (r = write_under_root(root, MEASURE_LOG_DIR, path, json, 0644)) == 0)
+    if (r == 0 && (r = write_under_root(root, TAGENT_VAR_DIR, path, json, 0644)) == 0)
         log_info("init: %s: %zu bytes from %s", path, strlen(json), what);
     else if (json)
         log_warning("init: cannot write %s: %s", path, strerror(-r));
@@ -151,12 +148,12 @@ static int grant_log_access(const char *root, gid_t gid, bool ima_enabled)
     char *path = NULL;
     int r = 0;
     bool ima_found = false;
-    for (size_t i = 0; ima_enabled && i < sizeof(ima_logs) / sizeof(ima_logs[0]); i++) {
-        int k = grant_group_read(root, ima_logs[i], gid, &path);
+    for (size_t i = 0; ima_enabled && i < IMA_SYSTEM_PATHS; i++) {
+        int k = grant_group_read(root, ima_system_paths[i], gid, &path);
         ima_found |= k != -ENOENT;
         if (k < 0 && k != -ENOENT) {
             log_error("init: cannot give group %s read access to %s: %s", TAGENT_USER,
-                      path ? path : ima_logs[i], strerror(-k));
+                      path ? path : ima_system_paths[i], strerror(-k));
             r = k;
         }
         free(path);
@@ -166,7 +163,7 @@ static int grant_log_access(const char *root, gid_t gid, bool ima_enabled)
             "init: IMA is enabled in config.yml but there is no IMA log (%s or %s): quotes will fail; "
             "enable IMA in the kernel, or set IMA_MEASURE_ENABLED=false and run "
             "`tagent setup update-service-config`",
-            ima_logs[0], ima_logs[1]);
+            ima_system_paths[0], ima_system_paths[1]);
     int k = grant_group_read(root, SECURITYFS_LOG, gid, &path);
     if (k < 0 && k != -ENOENT)
         log_warning("init: cannot give group %s read access to %s: %s; the service has %s instead",
@@ -275,7 +272,7 @@ static int hand_over_to_tagent(const char *root, const struct tagent_config *cfg
         return r;
     }
     r = grant_log_access(root, gid, cfg->ima_measure_enabled);
-    int k = chown_dir(root, INSTALL_DIR, INSTALL_BIN_NAME, uid, gid);
+    int k = chown_dir(root, TAGENT_INSTALL_DIR, INSTALL_BIN_NAME, uid, gid);
     r = r < 0 ? r : k;
     k = chown_dir(root, LOG_DIR, NULL, uid, gid);
     return r < 0 ? r : k;

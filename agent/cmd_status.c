@@ -28,10 +28,10 @@
 
 /* The files `tagent setup all` leaves behind, as {path, what to call it}. */
 static const char *const provisioned_files[][2] = {
-    {"/etc/trustagent/config.yml", "config.yml"},
-    {"/etc/trustagent/aik.pem", "aik.pem"},
-    {"/etc/trustagent/privacy-ca.cer", "privacy-ca.cer"},
-    {"/etc/trustagent/credentials/trust-agent.creds", "trust-agent.creds"},
+    {TAGENT_CONFIG_FILE, "config.yml"},
+    {TAGENT_AIK_PEM, "aik.pem"},
+    {TAGENT_PRIVACY_CA, "privacy-ca.cer"},
+    {TAGENT_CREDS_FILE, "trust-agent.creds"},
 };
 
 static bool file_exists(const char *root, const char *path)
@@ -45,7 +45,7 @@ static bool file_exists(const char *root, const char *path)
 
 static int count_ca_certs(const char *root)
 {
-    char *dir = config_path(root, "/etc/trustagent/cacerts");
+    char *dir = config_path(root, TAGENT_CACERTS_DIR);
     DIR *d = dir ? opendir(dir) : NULL;
     int n = 0;
     for (struct dirent *e; d && (e = readdir(d));) {

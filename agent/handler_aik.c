@@ -11,19 +11,18 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
-#define AIK_PEM "/etc/trustagent/aik.pem"
 
 static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message)
 {
-    char *path = config_path(ctx->root, AIK_PEM), *pem = NULL, *name = NULL, *header = NULL, *b64 = NULL;
+    char *path = config_path(ctx->root, TAGENT_AIK_PEM), *pem = NULL, *name = NULL, *header = NULL, *b64 = NULL;
     unsigned char *der = NULL;
     long der_len = 0;
     size_t pem_len = 0;
     int r = path ? config_read_file(path, 1u << 20, &pem, &pem_len) : -ENOMEM;
     if (r < 0) {
         r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "%s: cannot read the AIK certificate: %s",
-                         AIK_PEM, strerror(-r));
+                         TAGENT_AIK_PEM, strerror(-r));
         goto out;
     }
     BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
@@ -31,7 +30,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     BIO_free(bio);
     if (!ok) {
         r = service_fail(-EBADMSG, ret_code, ret_message, SERVICE_ERR_FAILED,
-                         "%s holds no PEM CERTIFICATE block", AIK_PEM);
+                         "%s holds no PEM CERTIFICATE block", TAGENT_AIK_PEM);
         goto out;
     }
     char *str = (b64 = config_base64_encode(der, (size_t)der_len)) ? service_json_string(b64) : NULL;

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #define SUBJECT           "deploy-manifest"
-#define MANIFEST_DIR_PATH "/opt/trustagent/var"
 
 static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message)
@@ -32,7 +31,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         goto out;
     }
     /* the Uuid passed manifest_check(): hex digits and dashes only, so it is safe in a file name */
-    if (!(name = service_strdupf(MANIFEST_DIR_PATH "/manifest_%s.xml", m.uuid)) ||
+    if (!(name = service_strdupf(TAGENT_VAR_DIR "/manifest_%s.xml", m.uuid)) ||
         !(path = config_path(ctx->root, name)) || manifest_xml_write(&m, &xml, &xml_len) < 0) {
         r = service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": out of memory");
         goto out;

@@ -2,10 +2,11 @@
 /*
  * host-info-request: the HostInfo JSON (spec 7). As the Go agent, from the platform-info file `tagent init`
  * writes as root before the service starts (the service runs as tagent and cannot read the SMBIOS table);
- * without that file, collected now through agent/hostinfo (built only when tagent_hostinfo is).
+ * without that file, collected now through agent/hostinfo.
  */
 #include "agent_paths.h"
 #include "config.h"
+#include "hostinfo.h"
 #include "service.h"
 
 #include <errno.h>
@@ -13,10 +14,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-
-#ifdef TAGENT_HAVE_HOSTINFO
-#include "hostinfo.h"
-#endif
 
 #define PLATFORM_INFO_MAX (1u << 20)
 
@@ -48,20 +45,14 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         return r == 0
                    ? 0
                    : service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "host info: out of memory");
-#ifdef TAGENT_HAVE_HOSTINFO
     char *error = NULL;
     int k = hostinfo_json(ctx->root, 0, ret_reply, &error);
     if (k < 0)
         k = service_fail(k, ret_code, ret_message, SERVICE_ERR_FAILED,
-                         "host info: %s (and %s: %s; run `tagent init` "
-                         "as root)",
-                         error ? error : "failed", PLATFORM_INFO_FILE, strerror(-r));
+                         "host info: %s (and %s: %s; run `tagent init` as root)", error ? error : "failed",
+                         PLATFORM_INFO_FILE, strerror(-r));
     free(error);
     return k;
-#else
-    return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
-                        "host info: %s: %s (run `tagent init` as root)", PLATFORM_INFO_FILE, strerror(-r));
-#endif
 }
 
 const struct service_handler handler_host_info = {.suffix = "host-info-request", .run = run};

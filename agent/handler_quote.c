@@ -18,8 +18,6 @@
 
 #include <cjson/cJSON.h>
 
-#define AIK_PEM    "/etc/trustagent/aik.pem"
-#define RAMFS_DIR  "/opt/trustagent/var/ramfs"
 #define XML_MAX    (4u << 20)
 
 struct quote_reply {
@@ -96,7 +94,7 @@ static int xml_filter(const struct dirent *d)
 /* The text of each *.xml in the ramfs directory (tbootxm's measurements), in name order. */
 static int tcb_measurements(const char *root, char ***ret_list)
 {
-    char *dir = config_path(root, RAMFS_DIR);
+    char *dir = config_path(root, TAGENT_RAMFS_DIR);
     struct dirent **names = NULL;
     int n = dir ? scandir(dir, &names, xml_filter, alphasort) : -1;
     int r = 0;
@@ -152,10 +150,10 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         goto out;
     }
 
-    if (!(aik_path = config_path(ctx->root, AIK_PEM)))
+    if (!(aik_path = config_path(ctx->root, TAGENT_AIK_PEM)))
         r = -ENOMEM;
     else if ((r = config_read_file(aik_path, 1u << 20, &aik_text, &aik_len)) < 0) {
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s: %s", AIK_PEM,
+        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s: %s", TAGENT_AIK_PEM,
                          strerror(-r));
         goto out;
     }

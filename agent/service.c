@@ -37,8 +37,6 @@
 #define SERVICE_DRAIN_MS    2000
 #define HEALTH_PROBE_MS     5000 /* a TPM not heard from for this long is pinged */
 
-#define CA_DIR     "/etc/trustagent/cacerts"
-#define CREDS_FILE "/etc/trustagent/credentials/trust-agent.creds"
 
 struct job {
     struct job *next;
@@ -611,8 +609,8 @@ int service_run(const char *root)
 
     s.prefix = service_strdupf("trust-agent.%s.", cfg.nats_host_id);
     subject = service_strdupf("trust-agent.%s.>", cfg.nats_host_id);
-    ca_dir = config_path(root, CA_DIR);
-    creds = config_path(root, CREDS_FILE);
+    ca_dir = config_path(root, TAGENT_CACERTS_DIR);
+    creds = config_path(root, TAGENT_CREDS_FILE);
     if (!s.prefix || !subject || !ca_dir || !creds) {
         r = -ENOMEM;
         goto out;

@@ -189,8 +189,19 @@ bool config_hostname_valid(const char *s);
 
 /* ---- files and paths ------------------------------------------------------------------------------ */
 
+/* The Go agent's file layout (spec 8), one place for every module; all of it under the root prefix. */
 #define TAGENT_CONFIG_DIR  "/etc/trustagent"
 #define TAGENT_CONFIG_FILE "/etc/trustagent/config.yml"
+#define TAGENT_CACERTS_DIR "/etc/trustagent/cacerts"
+#define TAGENT_PRIVACY_CA  "/etc/trustagent/privacy-ca.cer"
+#define TAGENT_AIK_PEM     "/etc/trustagent/aik.pem"
+#define TAGENT_TLS_CERT    "/etc/trustagent/tls-cert.pem"
+#define TAGENT_TLS_KEY     "/etc/trustagent/tls-key.pem"
+#define TAGENT_CREDS_DIR   "/etc/trustagent/credentials"
+#define TAGENT_CREDS_FILE  "/etc/trustagent/credentials/trust-agent.creds"
+#define TAGENT_INSTALL_DIR "/opt/trustagent"
+#define TAGENT_VAR_DIR     "/opt/trustagent/var"       /* manifests, measure-log.json, system-info/ */
+#define TAGENT_RAMFS_DIR   "/opt/trustagent/var/ramfs" /* tbootxm's measurements and application events */
 
 /* Resolves the root prefix: explicit (from --root) or TAGENT_ROOT or "/"; must be an existing directory.
  * *ret_root is absolute without a trailing slash ("" for "/"). Caller frees. */

@@ -164,6 +164,9 @@ int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, c
 /* Reads at most max_len bytes (0: 64 MiB) and picks the format by content: NUL bytes among the first four
  * (a binary record's little-endian PCR index) mean binary. */
 int ima_load(const char *path, size_t max_len, struct ima_log **ret_log, char **ret_error);
+/* Where the running system's IMA log is, in the order ima_load_system() tries them (absolute paths). */
+#define IMA_SYSTEM_PATHS 2
+extern const char *const ima_system_paths[IMA_SYSTEM_PATHS];
 /* The running system's IMA log under the root prefix: securityfs (bare metal) first, then
  * /opt/ima/ascii_runtime_measurements (where the Go agent's container deployment mounts it).
  * *ret_source (may be NULL) gets the path read; caller frees. -ENOENT when neither exists. */

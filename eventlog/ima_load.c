@@ -87,15 +87,17 @@ int ima_load(const char *path, size_t max_len, struct ima_log **ret_log, char **
     return r;
 }
 
+/* The Go agent reads only the container path, so IMA-enabled quotes fail on bare metal: read the kernel's
+ * own file first. */
+const char *const ima_system_paths[IMA_SYSTEM_PATHS] = {"/sys/kernel/security/ima/ascii_runtime_measurements",
+                                                        "/opt/ima/ascii_runtime_measurements"};
+
 int ima_load_system(const char *root, size_t max_len, struct ima_log **ret_log, char **ret_source,
                     char **ret_error)
 {
-    /* The Go agent reads only the container path, so IMA-enabled quotes fail on bare metal: read the
-     * kernel's own file first. */
-    static const char *const paths[] = {"/sys/kernel/security/ima/ascii_runtime_measurements",
-                                        "/opt/ima/ascii_runtime_measurements"};
+    const char *const *paths = ima_system_paths;
     int r = -ENOENT;
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && r == -ENOENT; i++) {
+    for (size_t i = 0; i < IMA_SYSTEM_PATHS && r == -ENOENT; i++) {
         char *path = NULL;
         if (asprintf(&path, "%s%s", root ? root : "", paths[i]) < 0)
             return ima_fail(ret_error, -ENOMEM, "out of memory");
@@ -109,7 +111,7 @@ int ima_load_system(const char *root, size_t max_len, struct ima_log **ret_log, 
         free(path);
     }
     if (r == -ENOENT && ret_error && !*ret_error)
-        ima_set_error(ret_error, "no IMA log: neither %s nor %s exists (is IMA enabled in the kernel?)", paths[0],
-                      paths[1]);
+        ima_set_error(ret_error, "no IMA log: neither %s nor %s exists (is IMA enabled in the kernel?)",
+                      paths[0], paths[1]);
     return r;
 }

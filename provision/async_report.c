@@ -29,7 +29,7 @@ static int report_request(const char *root, const struct tagent_config *cfg, con
                           char **ret_message)
 {
     static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
-    char *url = https_url_join(cfg->hvs_url, path), *ca_dir = config_path(root, TA_CACERTS_DIR),
+    char *url = https_url_join(cfg->hvs_url, path), *ca_dir = config_path(root, TAGENT_CACERTS_DIR),
          *error = NULL;
     struct https_options opts = {.ca_dir = ca_dir, .system_ca = true, .bearer = cfg->api_token, .retries = 2};
     int r = url && ca_dir ? 0 : -ENOMEM;

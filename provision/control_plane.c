@@ -27,7 +27,7 @@ int cp_require(struct provision_ctx *ctx, const char *value, const char *key, co
 int cp_request(struct provision_ctx *ctx, const char *method, const char *base, const char *path,
                const char *const *headers, const char *body, long expect, struct https_response *ret)
 {
-    char *url = https_url_join(base, path), *ca_dir = config_path(ctx->root, TA_CACERTS_DIR), *error = NULL;
+    char *url = https_url_join(base, path), *ca_dir = config_path(ctx->root, TAGENT_CACERTS_DIR), *error = NULL;
     struct https_options opts = {
         .ca_dir = ca_dir,
         .system_ca = true,

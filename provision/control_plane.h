@@ -7,13 +7,6 @@
 #include "provision.h"
 #include "transport.h"
 
-#define TA_CACERTS_DIR   "/etc/trustagent/cacerts"
-#define TA_PRIVACY_CA    "/etc/trustagent/privacy-ca.cer"
-#define TA_AIK_PEM       "/etc/trustagent/aik.pem"
-#define TA_TLS_CERT      "/etc/trustagent/tls-cert.pem"
-#define TA_TLS_KEY       "/etc/trustagent/tls-key.pem"
-#define TA_CREDS_DIR     "/etc/trustagent/credentials"
-#define TA_CREDS_FILE    "/etc/trustagent/credentials/trust-agent.creds"
 
 /* Adds an error diagnostic (the task's "why"). Returns r. */
 __attribute__((format(printf, 3, 4))) int cp_error(struct provision_ctx *ctx, int r, const char *fmt, ...);

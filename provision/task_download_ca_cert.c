@@ -20,7 +20,7 @@
 /* cacerts/ holds at least one readable certificate. */
 static int validate(struct provision_ctx *ctx)
 {
-    char *dir = config_path(ctx->root, TA_CACERTS_DIR);
+    char *dir = config_path(ctx->root, TAGENT_CACERTS_DIR);
     DIR *d = dir ? opendir(dir) : NULL;
     int found = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
@@ -52,7 +52,7 @@ static int store_cert(struct provision_ctx *ctx, X509 *x)
     int r = -ENOMEM;
     if (len > 0 && bio && PEM_write_bio_X509(bio, x) && (pem_len = BIO_get_mem_data(bio, &pem)) > 0) {
         SHA1(der, (size_t)len, sha1);
-        snprintf(name, sizeof(name), "%s/%02x%02x%02x%02x%x.pem", TA_CACERTS_DIR, sha1[0], sha1[1], sha1[2], sha1[3],
+        snprintf(name, sizeof(name), "%s/%02x%02x%02x%02x%x.pem", TAGENT_CACERTS_DIR, sha1[0], sha1[1], sha1[2], sha1[3],
                  sha1[4] >> 4);
         r = cp_write(ctx, name, pem, (size_t)pem_len, 0600, 0755);
     }

@@ -22,7 +22,7 @@ static int validate(struct provision_ctx *ctx)
 {
     char *cert = NULL, *key = NULL;
     size_t cl = 0, kl = 0;
-    int r = cp_read(ctx, TA_TLS_CERT, &cert, &cl) == 0 && cp_read(ctx, TA_TLS_KEY, &key, &kl) == 0 ? 0 : -ENOENT;
+    int r = cp_read(ctx, TAGENT_TLS_CERT, &cert, &cl) == 0 && cp_read(ctx, TAGENT_TLS_KEY, &key, &kl) == 0 ? 0 : -ENOENT;
     BIO *cb = r == 0 ? BIO_new_mem_buf(cert, (int)cl) : NULL, *kb = r == 0 ? BIO_new_mem_buf(key, (int)kl) : NULL;
     X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
     EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
@@ -116,9 +116,9 @@ static int run(struct provision_ctx *ctx)
     long klen = kb && PEM_write_bio_PKCS8PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL) ? BIO_get_mem_data(kb, &kpem) : 0;
     /* The key first: a certificate without its key would look provisioned and be useless. */
     if (r == 0)
-        r = klen > 0 ? cp_write(ctx, TA_TLS_KEY, kpem, (size_t)klen, 0600, 0755) : -ENOMEM;
+        r = klen > 0 ? cp_write(ctx, TAGENT_TLS_KEY, kpem, (size_t)klen, 0600, 0755) : -ENOMEM;
     if (r == 0)
-        r = cp_write(ctx, TA_TLS_CERT, resp.body, resp.body_len, 0600, 0755);
+        r = cp_write(ctx, TAGENT_TLS_CERT, resp.body, resp.body_len, 0600, 0755);
     if (kpem)
         OPENSSL_cleanse(kpem, (size_t)klen);
     BIO_free(kb);

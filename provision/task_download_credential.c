@@ -21,7 +21,7 @@ static int validate(struct provision_ctx *ctx)
 {
     char *text = NULL;
     size_t len = 0;
-    int r = cp_read(ctx, TA_CREDS_FILE, &text, &len);
+    int r = cp_read(ctx, TAGENT_CREDS_FILE, &text, &len);
     if (r == 0 && !creds_ok(text))
         r = -EBADMSG;
     config_secret_free(text);
@@ -46,7 +46,7 @@ static int run(struct provision_ctx *ctx)
         r = cp_error(ctx, -EBADMSG, "POST %scredentials: the answer is not a NATS .creds file; nothing was written",
                      ctx->cfg->aas_base_url);
     if (r == 0)
-        r = cp_write(ctx, TA_CREDS_FILE, resp.body, resp.body_len, 0600, 0700);
+        r = cp_write(ctx, TAGENT_CREDS_FILE, resp.body, resp.body_len, 0600, 0700);
     if (resp.body)
         OPENSSL_cleanse(resp.body, resp.body_len); /* it holds the user's private seed */
     https_response_free(&resp);

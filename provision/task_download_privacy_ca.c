@@ -15,7 +15,7 @@ static int validate(struct provision_ctx *ctx)
 {
     char *der = NULL;
     size_t len = 0;
-    int r = cp_read(ctx, TA_PRIVACY_CA, &der, &len);
+    int r = cp_read(ctx, TAGENT_PRIVACY_CA, &der, &len);
     const unsigned char *p = (const unsigned char *)der;
     X509 *x = r == 0 ? d2i_X509(NULL, &p, (long)len) : NULL;
     r = x ? 0 : -ENOENT;
@@ -50,7 +50,7 @@ static int run(struct provision_ctx *ctx)
                      "certificate",
                      ctx->cfg->hvs_url);
     else
-        r = cp_write(ctx, TA_PRIVACY_CA, der, (size_t)(p - der), 0644, 0755);
+        r = cp_write(ctx, TAGENT_PRIVACY_CA, der, (size_t)(p - der), 0644, 0755);
     X509_free(x);
     free(der);
     cJSON_Delete(root);

@@ -37,7 +37,7 @@ static int validate(struct provision_ctx *ctx)
     tpm_t *tpm;
     struct tpm_aik_info aik = {0};
     struct tpm_error err;
-    if (cp_read(ctx, TA_AIK_PEM, &pem, &len) < 0)
+    if (cp_read(ctx, TAGENT_AIK_PEM, &pem, &len) < 0)
         return -ENOENT;
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
@@ -108,8 +108,8 @@ static int run(struct provision_ctx *ctx)
     int r = cp_require(ctx, ctx->cfg->hvs_url, "HVS_URL", "the HVS URL");
     if (r == 0)
         r = cp_require(ctx, ctx->cfg->bearer_token, "BEARER_TOKEN", "the installation token from AAS");
-    if (r == 0 && cp_read(ctx, TA_PRIVACY_CA, &ca, &ca_len) < 0)
-        r = cp_error(ctx, -ENOENT, "%s is missing: run `tagent setup download-privacy-ca` first", TA_PRIVACY_CA);
+    if (r == 0 && cp_read(ctx, TAGENT_PRIVACY_CA, &ca, &ca_len) < 0)
+        r = cp_error(ctx, -ENOENT, "%s is missing: run `tagent setup download-privacy-ca` first", TAGENT_PRIVACY_CA);
     if (r == 0)
         r = provision_tpm(ctx, &tpm);
     if (r == 0)
@@ -149,7 +149,7 @@ static int run(struct provision_ctx *ctx)
         BIO *bio = BIO_new(BIO_s_mem());
         char *pem = NULL;
         long pem_len = bio && PEM_write_bio_X509(bio, x) ? BIO_get_mem_data(bio, &pem) : 0;
-        r = pem_len > 0 ? cp_write(ctx, TA_AIK_PEM, pem, (size_t)pem_len, 0640, 0755) : -ENOMEM;
+        r = pem_len > 0 ? cp_write(ctx, TAGENT_AIK_PEM, pem, (size_t)pem_len, 0640, 0755) : -ENOMEM;
         BIO_free(bio);
     }
 out:

@@ -26,14 +26,6 @@
 #include "request_decode.h"
 #include "service.h"
 
-/* service_util.c's handler table names every handler; only the two under test are linked in. */
-const struct service_handler handler_version = {.suffix = "version-request"},
-                             handler_aik = {.suffix = "aik-request"},
-                             handler_quote = {.suffix = "quote-request"},
-                             handler_host_info = {.suffix = "host-info-request"},
-                             handler_deploy_asset_tag = {.suffix = "deploy-asset-tag"},
-                             handler_binding_certificate = {.suffix = "get-binding-certificate"};
-
 #define UUID4 "7a9ac586-40f9-43b2-976b-26667431efca"
 
 /* ---- helpers ---- */
