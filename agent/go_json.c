@@ -26,22 +26,35 @@ static const char *escape_at(const unsigned char *p, size_t *ret_n)
     }
 }
 
+/* The bytes that may start an escape; strcspn() skips everything else many bytes at a time. */
+static const char specials[] = "<>&\xe2";
+
 char *go_json_html_escape(const char *json)
 {
     size_t extra = 0, n;
-    for (const unsigned char *p = (const unsigned char *)json; *p; p += n)
-        if (escape_at(p, &n))
+    for (const char *p = json + strcspn(json, specials); *p; p += n, p += strcspn(p, specials))
+        if (escape_at((const unsigned char *)p, &n))
             extra += 6 - n;
-    char *out = malloc(strlen(json) + extra + 1), *o = out;
+    size_t len = strlen(json);
+    char *out = malloc(len + extra + 1), *o = out;
     if (!out)
         return NULL;
-    for (const unsigned char *p = (const unsigned char *)json; *p; p += n) {
-        const char *e = escape_at(p, &n);
+    for (const char *p = json;;) {
+        size_t plain = strcspn(p, specials);
+        memcpy(o, p, plain);
+        o += plain;
+        p += plain;
+        if (!*p)
+            break;
+        const char *e = escape_at((const unsigned char *)p, &n);
         if (e) {
             memcpy(o, e, 6);
             o += 6;
-        } else
-            *o++ = (char)*p;
+        } else { /* 0xe2 starting another character */
+            memcpy(o, p, n);
+            o += n;
+        }
+        p += n;
     }
     *o = '\0';
     return out;

@@ -64,21 +64,14 @@ static int socket_answers(const char *path)
     return r;
 }
 
+/* The socket's directory, like mkdir -p (a test's root prefix may be fresh). */
 static int make_parent_dir(const char *path)
 {
     char *dir = strdup(path);
     if (!dir)
         return -ENOMEM;
-    int r = 0;
-    /* every missing component of the directory, like mkdir -p (the root prefix may be fresh) */
-    for (char *p = dir + 1; *p && r == 0; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            r = -errno;
-        *p = '/';
-    }
+    *strrchr(dir, '/') = '\0';
+    int r = config_mkdir_p(dir, 0755);
     free(dir);
     return r;
 }

@@ -4,23 +4,21 @@
  * world (swtpm, mock control plane, nats-server in operator mode, `tagent setup all`; tests/harness/world.h):
  *
  *   latency, interleaved in rounds (one sample of each row per round, the order rotating between rounds):
- *     (a) tpm_quote() in this process [baseline]: the quote the handler makes (AIK, PCRs 0-23, default banks);
- *     (h) the quote-request handler itself in this process (agent/handler_quote.c compiled in): request JSON,
- *         AIK file + base64, asset-tag NV read, tpm_quote(), reply JSON with the measure log;
- *     (b) quote-request over NATS through the running agent, one requester, sequential;
- *     (v) version-request over NATS (no TPM): NATS + dispatch alone;
- *     (e) an echo responder in this process on its own NATS connection, replying as many bytes as the quote
- *         reply has (and as the version reply has): the NATS server's round trip with no agent at all.
- *   The swtpm serves one TCP connection at a time, but the swtpm TCTI opens one per TPM command, so (a)/(h)
- *   here and (b) in the agent take turns on it as long as they never overlap: the rounds are sequential.
- *   throughput: N requesters (threads, each with its own NATS connection) share a fixed number of requests;
- *     requests/s per N, latency under load, the agent's CPU time per request; smaps_rollup sampled meanwhile.
- *   memory: smaps_rollup of the agent idle (after start and the warm-up requests, then 1 s idle), at peak
- *     during the throughput runs, and idle again after them.
- *   start: fork .. READY=1 on a NOTIFY_SOCKET of ours, beside `tagent version` (process start-up alone) and a
- *     cnats TLS + .creds connect in this process (the connection the agent makes before READY=1).
- * Targets (issue 6): median(b) - median(a) < 1 ms; idle Private_Dirty < 2 MiB and Rss < 8 MiB; READY=1 within
- * 100 ms of the start.
+ *     (a) tpm_quote() in this process [baseline]: the quote the handler makes (AIK, PCRs 0-23, default
+ * banks); (h) the quote-request handler itself in this process (agent/handler_quote.c compiled in): request
+ * JSON, AIK file + base64, asset-tag NV read, tpm_quote(), reply JSON with the measure log; (b) quote-request
+ * over NATS through the running agent, one requester, sequential; (v) version-request over NATS (no TPM):
+ * NATS + dispatch alone; (e) an echo responder in this process on its own NATS connection, replying as many
+ * bytes as the quote reply has (and as the version reply has): the NATS server's round trip with no agent at
+ * all. The swtpm serves one TCP connection at a time, but the swtpm TCTI opens one per TPM command, so
+ * (a)/(h) here and (b) in the agent take turns on it as long as they never overlap: the rounds are
+ * sequential. throughput: N requesters (threads, each with its own NATS connection) share a fixed number of
+ * requests; requests/s per N, latency under load, the agent's CPU time per request; smaps_rollup sampled
+ * meanwhile. memory: smaps_rollup of the agent idle (after start and the warm-up requests, then 1 s idle), at
+ * peak during the throughput runs, and idle again after them. start: fork .. READY=1 on a NOTIFY_SOCKET of
+ * ours, beside `tagent version` (process start-up alone) and a cnats TLS + .creds connect in this process
+ * (the connection the agent makes before READY=1). Targets (issue 6): median(b) - median(a) < 1 ms; idle
+ * Private_Dirty < 2 MiB and Rss < 8 MiB; READY=1 within 100 ms of the start.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -150,15 +148,18 @@ double median_of(double *v, size_t n)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_service [-n ROUNDS] [-q QUOTES] [-r ROUNDS] [-c N,N,..] [-s STARTS] [-w WARMUP]\n"
-               "  -n N      latency rounds: one sample of each row per round (default 200)\n"
-               "  -q N      quote requests per throughput run; version-request runs send 5x (default 200)\n"
-               "  -r N      throughput runs per concurrency (default 3)\n"
-               "  -c LIST   concurrent requesters, comma separated (default 1,4,20; at most %d values of <= %d)\n"
-               "  -s N      agent starts timed to READY=1 (default 10)\n"
-               "  -w N      untimed warm-up rounds (default 5)\n"
-               "  -e K=V    extra environment for the agent (what-if runs, e.g. -e MALLOC_ARENA_MAX=1); repeatable\n",
-            MAX_CONC, MAX_REQUESTERS);
+    fprintf(
+        f,
+        "usage: bench_service [-n ROUNDS] [-q QUOTES] [-r ROUNDS] [-c N,N,..] [-s STARTS] [-w WARMUP]\n"
+        "  -n N      latency rounds: one sample of each row per round (default 200)\n"
+        "  -q N      quote requests per throughput run; version-request runs send 5x (default 200)\n"
+        "  -r N      throughput runs per concurrency (default 3)\n"
+        "  -c LIST   concurrent requesters, comma separated (default 1,4,20; at most %d values of <= %d)\n"
+        "  -s N      agent starts timed to READY=1 (default 10)\n"
+        "  -w N      untimed warm-up rounds (default 5)\n"
+        "  -e K=V    extra environment for the agent (what-if runs, e.g. -e MALLOC_ARENA_MAX=1); "
+        "repeatable\n",
+        MAX_CONC, MAX_REQUESTERS);
 }
 
 static int parse_count(const char *s, unsigned min, unsigned max, unsigned *ret)
@@ -185,8 +186,13 @@ static int parse_conc(const char *s, struct opts *o)
 
 static int opts_parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){.rounds = 200, .quotes = 200, .tp_rounds = 3, .conc = {1, 4, 20}, .n_conc = 3,
-                       .starts = 10, .warmup = 5};
+    *o = (struct opts){.rounds = 200,
+                       .quotes = 200,
+                       .tp_rounds = 3,
+                       .conc = {1, 4, 20},
+                       .n_conc = 3,
+                       .starts = 10,
+                       .warmup = 5};
     int c;
     while ((c = getopt(argc, argv, "n:q:r:c:s:w:e:h")) != -1) {
         int r = 0;
@@ -236,7 +242,16 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 
 /* ---- the bench ---- */
 
-enum lat_row { ROW_TPM, ROW_TAG, ROW_HANDLER, ROW_NATS_QUOTE, ROW_NATS_VERSION, ROW_ECHO_QUOTE, ROW_ECHO_VERSION, N_ROWS };
+enum lat_row {
+    ROW_TPM,
+    ROW_TAG,
+    ROW_HANDLER,
+    ROW_NATS_QUOTE,
+    ROW_NATS_VERSION,
+    ROW_ECHO_QUOTE,
+    ROW_ECHO_VERSION,
+    N_ROWS
+};
 
 static const char *const row_names[N_ROWS] = {
     [ROW_TPM] = "(a) tpm_quote() in process [baseline]",
@@ -269,8 +284,8 @@ struct bench {
     size_t quote_reply_len, version_reply_len, handler_reply_len;
     /* results */
     struct samples lat[N_ROWS];
-    uint64_t cpu_tpm, cpu_handler; /* summed thread CPU of (a) and (h) */
-    struct tp_result tp[2][MAX_CONC];    /* [0] quote, [1] version */
+    uint64_t cpu_tpm, cpu_handler;    /* summed thread CPU of (a) and (h) */
+    struct tp_result tp[2][MAX_CONC]; /* [0] quote, [1] version */
     struct mem idle, peak, idle_after;
     int idle_threads;
     unsigned peak_reads;
@@ -302,7 +317,8 @@ static int ctx_measure_log(struct bench *b)
     return r;
 }
 
-/* The handler's context as the agent sets it up: the provisioned config.yml, a TPM context, the measure log. */
+/* The handler's context as the agent sets it up: the provisioned config.yml, a TPM context, the measure log.
+ */
 static int ctx_open(struct bench *b)
 {
     struct config_diags diags = {0};
@@ -362,7 +378,8 @@ static int time_tpm(struct bench *b, bool record)
     return r;
 }
 
-/* The asset-tag read every quote-request makes before the quote (NV index 0x01c10110 through a salted session). */
+/* The asset-tag read every quote-request makes before the quote (NV index 0x01c10110 through a salted
+ * session). */
 static int time_tag(struct bench *b, bool record)
 {
     uint8_t tag[TPM_ASSET_TAG_SIZE];
@@ -407,7 +424,8 @@ static int nats_request(natsConnection *nc, const char *subject, const char *pay
 {
     natsMsg *reply = NULL;
     uint64_t t0 = mono_ns();
-    natsStatus s = natsConnection_Request(&reply, nc, subject, payload, (int)strlen(payload), REQUEST_TIMEOUT_MS);
+    natsStatus s =
+        natsConnection_Request(&reply, nc, subject, payload, (int)strlen(payload), REQUEST_TIMEOUT_MS);
     uint64_t t1 = mono_ns();
     if (s != NATS_OK) {
         fprintf(stderr, "bench_service: %s: %s\n", subject, natsStatus_GetText(s));
@@ -466,7 +484,8 @@ static int time_echo(struct bench *b, bool quote_sized, bool record)
     natsMsg *reply = NULL;
     size_t want = quote_sized ? b->quote_reply_len : b->version_reply_len;
     snprintf(payload, sizeof(payload), "%zu", want);
-    natsStatus s = natsConnection_RequestString(&reply, b->w->hvs, b->subject_echo, payload, REQUEST_TIMEOUT_MS);
+    natsStatus s =
+        natsConnection_RequestString(&reply, b->w->hvs, b->subject_echo, payload, REQUEST_TIMEOUT_MS);
     uint64_t t1 = mono_ns();
     bool ok = s == NATS_OK && (size_t)natsMsg_GetDataLength(reply) == want;
     natsMsg_Destroy(reply);
@@ -531,7 +550,7 @@ static void *requester_main(void *arg)
     for (size_t i = 0; i < q->count && q->r == 0; i++) {
         if (q->quote) {
             memset(nonce, 0x3c, sizeof(nonce));
-            memcpy(nonce, &q, sizeof(q)); /* distinct per requester, */
+            memcpy(nonce, &q, sizeof(q));             /* distinct per requester, */
             memcpy(nonce + sizeof(q), &i, sizeof(i)); /* and per request */
             world_quote_payload(nonce, payload, sizeof(payload));
         } else
@@ -555,8 +574,12 @@ static int throughput_run(struct bench *b, bool quote, unsigned n, size_t total,
     unsigned started = 0;
     for (unsigned i = 0; i < n; i++) {
         size_t count = total / n + (i < total % n);
-        q[i] = (struct requester){.nc = b->req_nc[i], .subject = quote ? b->subject_quote : b->subject_version,
-                                  .quote = quote, .count = count, .lat = lat + off, .go = &go};
+        q[i] = (struct requester){.nc = b->req_nc[i],
+                                  .subject = quote ? b->subject_quote : b->subject_version,
+                                  .quote = quote,
+                                  .count = count,
+                                  .lat = lat + off,
+                                  .go = &go};
         off += count;
         if (pthread_create(&th[i], NULL, requester_main, &q[i]) != 0)
             break;
@@ -632,10 +655,14 @@ static int echo_creds(struct bench *b, char *ret_path, size_t size)
     snprintf(log, sizeof(log), "%s/echo-creds.log", b->w->dir);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", b->w->mock->bearer);
     snprintf(url, sizeof(url), "%s/credentials", b->w->mock->aas_url);
-    const char *argv[] = {"curl", "-sSf", "--cacert", b->w->mock->ca_file, "-H", auth, "-H",
-                          "Content-Type: application/json", "-H", "Accept: text/plain", "-d",
-                          "{\"type\":\"TA\",\"parameters\":{\"host-id\":\"" ECHO_HOST "\"}}", "-o", ret_path, url,
-                          NULL};
+    const char *argv[] = {"curl",     "-sSf",
+                          "--cacert", b->w->mock->ca_file,
+                          "-H",       auth,
+                          "-H",       "Content-Type: application/json",
+                          "-H",       "Accept: text/plain",
+                          "-d",       "{\"type\":\"TA\",\"parameters\":{\"host-id\":\"" ECHO_HOST "\"}}",
+                          "-o",       ret_path,
+                          url,        NULL};
     int r = harness_run(argv, log, 15000);
     if (r < 0) {
         harness_log_tail(log, 10);
@@ -659,7 +686,8 @@ static int echo_setup(struct bench *b)
     if (s == NATS_OK)
         s = natsConnection_Flush(b->echo_nc);
     if (r == 0 && s != NATS_OK) {
-        fprintf(stderr, "bench_service: echo responder: %s (%s)\n", natsStatus_GetText(s), nats_GetLastError(NULL));
+        fprintf(stderr, "bench_service: echo responder: %s (%s)\n", natsStatus_GetText(s),
+                nats_GetLastError(NULL));
         r = -EIO;
     }
     return r;
@@ -741,7 +769,8 @@ static int start_phase(struct bench *b)
             struct start_times t;
             switch ((k + i) % 3) {
             case 0:
-                r = start_time_one(n, b->w->tagent_bin, b->w->root, o->env, log, START_TIMEOUT_MS, &t);
+                r = start_time_one(n, b->w->tagent_bin, b->w->root, b->w->tpm->tcti, o->env, log,
+                                   START_TIMEOUT_MS, &t);
                 if (r == 0 && record) {
                     samples_add(&b->ready, t.ready_ns);
                     if (t.connected_ns)
@@ -790,9 +819,11 @@ static int bench_run(struct bench *b)
         r = idle_measure(b, &b->idle);
     if (r == 0) {
         b->idle_threads = proc_threads(b->agent_pid);
-        printf("agent pid %d idle after start and %u warm-up rounds: Rss %ld kB, Pss %ld kB, Private_Dirty %ld "
-               "kB, %d threads\n",
-               (int)b->agent_pid, o->warmup + 1, b->idle.rss, b->idle.pss, b->idle.private_dirty, b->idle_threads);
+        printf(
+            "agent pid %d idle after start and %u warm-up rounds: Rss %ld kB, Pss %ld kB, Private_Dirty %ld "
+            "kB, %d threads\n",
+            (int)b->agent_pid, o->warmup + 1, b->idle.rss, b->idle.pss, b->idle.private_dirty,
+            b->idle_threads);
         mem_breakdown_print(b->agent_pid, 10);
         printf("\nlatency rounds ...\n");
     }
@@ -853,14 +884,17 @@ static void report_latency(struct bench *b, double *ret_overhead)
     printf("%-40s %5s %9s %9s %9s\n", "row", "n", "median", "p10", "p90");
     for (size_t i = 0; i < N_ROWS; i++)
         st[i] = print_lat(row_names[i], &b->lat[i], note[i]);
-    double a = st[ROW_TPM].median, t = st[ROW_TAG].median, h = st[ROW_HANDLER].median, q = st[ROW_NATS_QUOTE].median;
+    double a = st[ROW_TPM].median, t = st[ROW_TAG].median, h = st[ROW_HANDLER].median,
+           q = st[ROW_NATS_QUOTE].median;
     *ret_overhead = q - a;
     printf("  agent overhead  (b)-(a) %7.3f ms   ratio (b)/(a) %.3f\n", q - a, q / a);
-    printf("    handler work  (h)-(a) %7.3f ms   of which the asset-tag read (t) %.3f ms; (h)-(a)-(t) %.3f ms is\n"
-           "                                     the JSON, AIK file, base64, TCB dir (medians: noise may make it < 0)\n",
+    printf("    handler work  (h)-(a) %7.3f ms   of which the asset-tag read (t) %.3f ms; (h)-(a)-(t) %.3f "
+           "ms is\n"
+           "                                     the JSON, AIK file, base64, TCB dir (medians: noise may "
+           "make it < 0)\n",
            h - a, t, h - a - t);
-    printf("    NATS+dispatch (b)-(h) %7.3f ms   echo of the same size %.3f ms; version-request %.3f ms\n", q - h,
-           st[ROW_ECHO_QUOTE].median, st[ROW_NATS_VERSION].median);
+    printf("    NATS+dispatch (b)-(h) %7.3f ms   echo of the same size %.3f ms; version-request %.3f ms\n",
+           q - h, st[ROW_ECHO_QUOTE].median, st[ROW_NATS_VERSION].median);
     printf("    agent dispatch alone: (v)-(e version-sized) %.3f ms, (b)-(h)-(e quote-sized) %.3f ms\n\n",
            st[ROW_NATS_VERSION].median - st[ROW_ECHO_VERSION].median, q - h - st[ROW_ECHO_QUOTE].median);
 }
@@ -880,8 +914,9 @@ static void report_throughput(struct bench *b)
             struct stats st = samples_stats(&t->lat);
             if (i == 0)
                 first = rps;
-            printf("%-20s %4u %7u %9.1f %9.3f %9.3f %9.3f %12.2f\n", k == 0 ? "quote-request" : "version-request",
-                   b->o.conc[i], k == 0 ? b->o.quotes : 5 * b->o.quotes, rps, st.median, st.p90, cpu,
+            printf("%-20s %4u %7u %9.1f %9.3f %9.3f %9.3f %12.2f\n",
+                   k == 0 ? "quote-request" : "version-request", b->o.conc[i],
+                   k == 0 ? b->o.quotes : 5 * b->o.quotes, rps, st.median, st.p90, cpu,
                    first > 0 ? rps / first : 0);
         }
     }

@@ -51,7 +51,8 @@ int proc_threads(pid_t pid);
  * clock ticks of /proc/<pid>/stat). */
 uint64_t proc_cpu_ns(pid_t pid);
 /* Prints the max_rows mappings groups that hold the most Private_Dirty (from /proc/<pid>/smaps): files by
- * name, anonymous mappings one by one with their size, so thread stacks and malloc arenas can be told apart. */
+ * name, anonymous mappings one by one with their size, so thread stacks and malloc arenas can be told apart.
+ */
 void mem_breakdown_print(pid_t pid, size_t max_rows);
 
 /* Samples smaps_rollup every period_ms on a thread of its own and keeps the field-wise maximum. */
@@ -75,8 +76,8 @@ int notify_open(const char *dir, struct notify **ret);
 void notify_close(struct notify *n);
 /* Spawns the agent (extra environment env: NULL-terminated "K=V", may be NULL; stdout+stderr to log_path),
  * waits up to timeout_ms for READY=1, SIGTERMs it and waits for the exit (status 0 required). */
-int start_time_one(struct notify *n, const char *tagent, const char *root, const char *const *env,
-                   const char *log_path, int timeout_ms, struct start_times *ret);
+int start_time_one(struct notify *n, const char *tagent, const char *root, const char *tcti,
+                   const char *const *env, const char *log_path, int timeout_ms, struct start_times *ret);
 /* fork .. exit of argv (its output to log_path); status 0 required. */
 int process_time_one(const char *const argv[], const char *log_path, int timeout_ms, uint64_t *ret_ns);
 

@@ -174,7 +174,8 @@ static void mapping_label(const struct mapping *v, size_t n, size_t i, char *buf
     } else if (i + 1 < n && anon_none(&v[i + 1]) && v[i + 1].start == m->end &&
                (v[i + 1].end - m->start) == 64ul << 20)
         snprintf(buf, size, "malloc arenas (64 MiB reserves)");
-    else if (i > 0 && anon_none(&v[i - 1]) && v[i - 1].end == m->start && v[i - 1].end - v[i - 1].start <= 65536)
+    else if (i > 0 && anon_none(&v[i - 1]) && v[i - 1].end == m->start &&
+             v[i - 1].end - v[i - 1].start <= 65536)
         snprintf(buf, size, "thread stacks (%ld kB each)", kb);
     else
         snprintf(buf, size, "other anonymous");
@@ -195,8 +196,8 @@ static int group_cmp_rss(const void *a, const void *b)
 static void groups_print(struct group *g, size_t n, size_t max_rows, bool by_rss)
 {
     qsort(g, n, sizeof(*g), by_rss ? group_cmp_rss : group_cmp_dirty);
-    printf("  %-44s %10s %9s %5s\n", by_rss ? "mappings by Rss" : "mappings by Private_Dirty", "Priv_Dirty", "Rss",
-           "maps");
+    printf("  %-44s %10s %9s %5s\n", by_rss ? "mappings by Rss" : "mappings by Private_Dirty", "Priv_Dirty",
+           "Rss", "maps");
     for (size_t k = 0; k < n && k < max_rows; k++)
         printf("  %-44.44s %7ld kB %6ld kB %5u\n", g[k].label, g[k].private_dirty, g[k].rss, g[k].count);
 }
@@ -432,34 +433,26 @@ static int notify_wait_ready(struct notify *n, pid_t pid, uint64_t t0, int timeo
 }
 
 /* setenv() each "K=V" (set) or unsetenv() its name. */
-static void env_apply(const char *const *env, bool set)
-{
-    for (size_t i = 0; env && env[i]; i++) {
-        char name[128];
-        snprintf(name, sizeof(name), "%.*s", (int)strcspn(env[i], "="), env[i]);
-        if (set)
-            setenv(name, env[i] + strlen(name) + 1, 1);
-        else
-            unsetenv(name);
-    }
-}
-
-int start_time_one(struct notify *n, const char *tagent, const char *root, const char *const *env,
-                   const char *log_path, int timeout_ms, struct start_times *ret)
+int start_time_one(struct notify *n, const char *tagent, const char *root, const char *tcti,
+                   const char *const *env, const char *log_path, int timeout_ms, struct start_times *ret)
 {
     const char *argv[] = {tagent, "--root", root, "startService", NULL};
     struct start_times t = {0};
+    char notify_env[300], tcti_env[300];
+    const char *envp[32] = {notify_env, tcti_env};
+    size_t k = 2;
     pid_t pid;
     int status = 0;
 
+    /* the agent as world_agent_start() runs it (its TPM is the world's swtpm), plus NOTIFY_SOCKET */
+    snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", n->path);
+    snprintf(tcti_env, sizeof(tcti_env), "TAGENT_TCTI=%s", tcti);
+    for (size_t i = 0; env && env[i] && k < sizeof(envp) / sizeof(envp[0]) - 1; i++)
+        envp[k++] = env[i];
+    envp[k] = NULL;
     notify_drain(n);
-    /* The child inherits the environment: set NOTIFY_SOCKET (and the extras) around the spawn only. */
-    setenv("NOTIFY_SOCKET", n->path, 1);
-    env_apply(env, true);
     uint64_t t0 = mono_ns();
-    int r = harness_spawn(argv, log_path, &pid);
-    unsetenv("NOTIFY_SOCKET");
-    env_apply(env, false);
+    int r = harness_spawn_env(argv, envp, log_path, &pid);
     if (r < 0)
         return r;
     r = notify_wait_ready(n, pid, t0, timeout_ms, &t);

@@ -29,12 +29,9 @@ static int report_request(const char *root, const struct tagent_config *cfg, con
                           char **ret_message)
 {
     static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
-    char *url = https_url_join(cfg->hvs_url, path), *ca_dir = config_path(root, TAGENT_CACERTS_DIR),
-         *error = NULL;
-    struct https_options opts = {.ca_dir = ca_dir, .system_ca = true, .bearer = cfg->api_token, .retries = 2};
-    int r = url && ca_dir ? 0 : -ENOMEM;
-    if (r == 0 &&
-        (r = https_request(method, url, headers, body, body ? strlen(body) : 0, &opts, ret, &error)) < 0)
+    char *url = NULL, *error = NULL;
+    int r = cp_https(root, cfg->api_token, method, cfg->hvs_url, path, headers, body, 2, ret, &url, &error);
+    if (r < 0)
         r = report_fail(ret_message, r == -ENOMEM ? r : -EAGAIN, error ? error : "request failed", NULL);
     else if (r == 0 && (expect ? ret->status != expect : ret->status / 100 != 2)) {
         char *why = https_status_error(method, url, ret);
@@ -50,7 +47,6 @@ static int report_request(const char *root, const struct tagent_config *cfg, con
     }
     free(error);
     free(url);
-    free(ca_dir);
     return r;
 }
 

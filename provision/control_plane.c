@@ -24,18 +24,31 @@ int cp_require(struct provision_ctx *ctx, const char *value, const char *key, co
     return -EINVAL;
 }
 
+int cp_https(const char *root, const char *bearer, const char *method, const char *base, const char *path,
+             const char *const *headers, const char *body, unsigned retries, struct https_response *ret,
+             char **ret_url, char **ret_error)
+{
+    char *url = https_url_join(base, path), *ca_dir = config_path(root, TAGENT_CACERTS_DIR);
+    struct https_options opts = {.ca_dir = ca_dir, .system_ca = true, .bearer = bearer, .retries = retries};
+    int r = url && ca_dir ? 0 : -ENOMEM;
+    *ret_error = NULL;
+    if (r == 0)
+        r = https_request(method, url, headers, body, body ? strlen(body) : 0, &opts, ret, ret_error);
+    free(ca_dir);
+    if (r == 0)
+        *ret_url = url;
+    else
+        free(url);
+    return r;
+}
+
 int cp_request(struct provision_ctx *ctx, const char *method, const char *base, const char *path,
                const char *const *headers, const char *body, long expect, struct https_response *ret)
 {
-    char *url = https_url_join(base, path), *ca_dir = config_path(ctx->root, TAGENT_CACERTS_DIR), *error = NULL;
-    struct https_options opts = {
-        .ca_dir = ca_dir,
-        .system_ca = true,
-        .bearer = ctx->cfg->bearer_token,
-        .retries = 3,
-    };
-    int r = url && ca_dir ? 0 : -ENOMEM;
-    if (r == 0 && (r = https_request(method, url, headers, body, body ? strlen(body) : 0, &opts, ret, &error)) < 0)
+    char *url = NULL, *error = NULL;
+    int r =
+        cp_https(ctx->root, ctx->cfg->bearer_token, method, base, path, headers, body, 3, ret, &url, &error);
+    if (r < 0)
         cp_error(ctx, r, "%s", error ? error : "request failed");
     if (r == 0 && ret->status != expect) {
         char *why = https_status_error(method, url, ret);
@@ -49,11 +62,11 @@ int cp_request(struct provision_ctx *ctx, const char *method, const char *base, 
     }
     free(error);
     free(url);
-    free(ca_dir);
     return r;
 }
 
-int cp_write(struct provision_ctx *ctx, const char *abs, const void *data, size_t len, mode_t mode, mode_t dir_mode)
+int cp_write(struct provision_ctx *ctx, const char *abs, const void *data, size_t len, mode_t mode,
+             mode_t dir_mode)
 {
     char *path = config_path(ctx->root, abs);
     if (!path)

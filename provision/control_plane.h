@@ -7,12 +7,18 @@
 #include "provision.h"
 #include "transport.h"
 
-
 /* Adds an error diagnostic (the task's "why"). Returns r. */
 __attribute__((format(printf, 3, 4))) int cp_error(struct provision_ctx *ctx, int r, const char *fmt, ...);
 
 /* Checks a setting the task needs ("HVS_URL", ctx->cfg->hvs_url); reports and returns -EINVAL when unset. */
 int cp_require(struct provision_ctx *ctx, const char *value, const char *key, const char *what);
+
+/* One HTTPS request with the agent's trust (/etc/trustagent/cacerts + the system store) and bearer, retrying
+ * connection errors and 5xx `retries` times; no status check. 0 with *ret_url (the full URL, for messages;
+ * caller frees), or a negative errno with *ret_error (caller frees; may be NULL). */
+int cp_https(const char *root, const char *bearer, const char *method, const char *base, const char *path,
+             const char *const *headers, const char *body, unsigned retries, struct https_response *ret,
+             char **ret_url, char **ret_error);
 
 /* A request to the control plane: trust = /etc/trustagent/cacerts + the system store, the bearer token,
  * retries for connection errors and 5xx. expect: the only status accepted. Reports every failure. */
@@ -20,7 +26,8 @@ int cp_request(struct provision_ctx *ctx, const char *method, const char *base, 
                const char *const *headers, const char *body, long expect, struct https_response *ret);
 
 /* root + abs, its directory created (0755 unless dir_mode), written atomically with mode. */
-int cp_write(struct provision_ctx *ctx, const char *abs, const void *data, size_t len, mode_t mode, mode_t dir_mode);
+int cp_write(struct provision_ctx *ctx, const char *abs, const void *data, size_t len, mode_t mode,
+             mode_t dir_mode);
 
 /* Reads root + abs (at most 1 MiB); -ENOENT when absent (not reported). */
 int cp_read(struct provision_ctx *ctx, const char *abs, char **ret, size_t *ret_len);

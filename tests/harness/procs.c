@@ -171,7 +171,8 @@ int harness_find_program(const char *name, char *buf, size_t size)
 }
 
 /* Between fork and exec: async-signal-safe calls only, and _exit so no atexit handler runs. */
-static _Noreturn void child_exec(const char *prog, const char *const argv[], int log_fd, pid_t parent)
+static _Noreturn void child_exec(const char *prog, const char *const argv[], char *const envp[], int log_fd,
+                                 pid_t parent)
 {
     static const char msg[] = "harness: exec failed\n";
     struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -191,13 +192,50 @@ static _Noreturn void child_exec(const char *prog, const char *const argv[], int
     if (close_range(3, ~0U, 0) < 0)
         for (int fd = 3; fd < 1024; fd++)
             close(fd);
-    execve(prog, (char *const *)argv, environ);
+    execve(prog, (char *const *)argv, envp);
     if (write(2, msg, sizeof(msg) - 1) < 0)
         _exit(127);
     _exit(127);
 }
 
+/* environ with each "NAME=value" of extra replacing or adding NAME (NULL-terminated, caller frees the array
+ * only: the strings are environ's or extra's). Built before fork: the child may not allocate. */
+static char **env_merge(const char *const *extra)
+{
+    size_t n_env = 0, n_extra = 0;
+    while (environ[n_env])
+        n_env++;
+    while (extra && extra[n_extra])
+        n_extra++;
+    char **envp = calloc(n_env + n_extra + 1, sizeof(char *));
+    size_t n = 0;
+    if (!envp)
+        return NULL;
+    for (size_t i = 0; i < n_env; i++) {
+        bool replaced = false;
+        for (size_t k = 0; k < n_extra && !replaced; k++) {
+            size_t len = strcspn(extra[k], "=") + 1;
+            replaced = strncmp(environ[i], extra[k], len) == 0;
+        }
+        if (!replaced)
+            envp[n++] = environ[i];
+    }
+    for (size_t k = 0; k < n_extra; k++) {
+        bool overridden = false; /* a later extra of the same name wins */
+        for (size_t j = k + 1; j < n_extra && !overridden; j++)
+            overridden = strncmp(extra[j], extra[k], strcspn(extra[k], "=") + 1) == 0;
+        if (!overridden)
+            envp[n++] = (char *)extra[k];
+    }
+    return envp;
+}
+
 int harness_spawn(const char *const argv[], const char *log_path, pid_t *ret_pid)
+{
+    return harness_spawn_env(argv, NULL, log_path, ret_pid);
+}
+
+int harness_spawn_env(const char *const argv[], const char *const *env, const char *log_path, pid_t *ret_pid)
 {
     char prog[PATH_MAX];
     pid_t parent = getpid(), pid;
@@ -217,12 +255,18 @@ int harness_spawn(const char *const argv[], const char *log_path, pid_t *ret_pid
         fprintf(stderr, "harness: open %s: %s\n", log_path, strerror(errno));
         return r;
     }
+    char **envp = env_merge(env);
+    if (!envp) {
+        close(log_fd);
+        return -ENOMEM;
+    }
     fflush(NULL);
     pid = fork();
     if (pid == 0)
-        child_exec(prog, argv, log_fd, parent);
+        child_exec(prog, argv, envp, log_fd, parent);
     r = pid < 0 ? -errno : 0;
     close(log_fd);
+    free(envp);
     if (r < 0) {
         fprintf(stderr, "harness: fork for %s: %s\n", argv[0], strerror(-r));
         return r;

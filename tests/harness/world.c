@@ -255,23 +255,16 @@ int world_agent_start(world_t *w, const char *const *env, int timeout_ms)
 {
     const char *argv[] = {w->tagent_bin, "--root", w->root, "startService", NULL};
     char subject[160];
-    /* the child inherits the environment: set the extras around the spawn only. The service takes its
-     * TPM from TAGENT_TCTI (setup read it from the env file; config.yml does not keep it). */
-    char *saved_tcti = getenv("TAGENT_TCTI") ? strdup(getenv("TAGENT_TCTI")) : NULL;
-    setenv("TAGENT_TCTI", w->tpm->tcti, 1);
-    for (size_t i = 0; env && env[i]; i++)
-        putenv((char *)env[i]);
-    int r = harness_spawn(argv, w->log, &w->agent);
-    for (size_t i = 0; env && env[i]; i++) {
-        char name[128];
-        snprintf(name, sizeof(name), "%.*s", (int)strcspn(env[i], "="), env[i]);
-        unsetenv(name);
-    }
-    if (saved_tcti)
-        setenv("TAGENT_TCTI", saved_tcti, 1);
-    else
-        unsetenv("TAGENT_TCTI");
-    free(saved_tcti);
+    /* the service takes its TPM from TAGENT_TCTI (setup read it from the env file; config.yml does not keep
+     * it); the caller's extras come after it, so they may override it */
+    char tcti[300];
+    const char *envp[16] = {tcti};
+    size_t n = 1;
+    snprintf(tcti, sizeof(tcti), "TAGENT_TCTI=%s", w->tpm->tcti);
+    for (size_t i = 0; env && env[i] && n < sizeof(envp) / sizeof(envp[0]) - 1; i++)
+        envp[n++] = env[i];
+    envp[n] = NULL;
+    int r = harness_spawn_env(argv, envp, w->log, &w->agent);
     if (r < 0)
         return r;
     world_subject(w, "version-request", subject, sizeof(subject));
