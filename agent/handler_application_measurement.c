@@ -271,4 +271,5 @@ out:
     return r;
 }
 
-const struct service_handler handler_application_measurement = {.suffix = SUBJECT, .run = run};
+const struct service_handler handler_application_measurement = {
+    .suffix = SUBJECT, .run = run, .error_form = SERVICE_ERROR_JSON_STRING};

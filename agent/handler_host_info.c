@@ -55,4 +55,5 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     return k;
 }
 
-const struct service_handler handler_host_info = {.suffix = "host-info-request", .run = run};
+const struct service_handler handler_host_info = {
+    .suffix = "host-info-request", .run = run, .error_form = SERVICE_ERROR_JSON_STRING};

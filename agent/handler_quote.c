@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * quote-request: TpmQuoteRequest {"nonce": b64, "pcrs": [int], "pcrbanks": ["SHA256",...],
- * "ima_measure_enabled": bool} -> TpmQuoteResponse in its Go-default JSON form (spec 5). Failures reply the
- * same shape with ErrorCode != 0 and ErrorMessage saying what failed.
+ * "ima_measure_enabled": bool} -> TpmQuoteResponse in its Go-default JSON form (spec 5). A failure is not
+ * answered in this shape (HVS would read it as a quote and panic on the empty Aik): service_error.c says how.
  */
 #include "config.h"
 #include "eventlog.h"
@@ -21,8 +21,6 @@
 #define XML_MAX    (4u << 20)
 
 struct quote_reply {
-    int code;
-    const char *message;
     const char *aik, *quote, *event_log, *ima_logs;
     char **tcb; /* NULL-terminated or NULL */
     const uint16_t *banks;
@@ -51,8 +49,9 @@ static char *reply_json(const struct quote_reply *q)
     }
     cJSON_AddItemToObject(o, "XMLName", xml_name());
     cJSON_AddNumberToObject(o, "TimeStamp", (double)time(NULL));
-    cJSON_AddNumberToObject(o, "ErrorCode", q->code);
-    cJSON_AddStringToObject(o, "ErrorMessage", q->message ? q->message : "");
+    /* what the Go agent sends with every quote (HVS never reads them) */
+    cJSON_AddNumberToObject(o, "ErrorCode", 0);
+    cJSON_AddStringToObject(o, "ErrorMessage", "OK");
     cJSON_AddStringToObject(o, "Aik", q->aik ? q->aik : "");
     cJSON_AddStringToObject(o, "Quote", q->quote ? q->quote : "");
     cJSON_AddStringToObject(o, "EventLog", q->event_log ? q->event_log : "");
@@ -77,12 +76,6 @@ out:
     cJSON_Delete(tcb);
     cJSON_Delete(banks);
     return out;
-}
-
-static char *error_reply(int code, const char *message)
-{
-    struct quote_reply q = {.code = code, .message = message};
-    return reply_json(&q);
 }
 
 static int xml_filter(const struct dirent *d)
@@ -203,7 +196,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         goto out;
     }
 
-    struct quote_reply q = {.code = 0, .message = "OK", .aik = aik_b64, .quote = quote_b64,
+    struct quote_reply q = {.aik = aik_b64, .quote = quote_b64,
                             .event_log = event_log, .ima_logs = ima_json, .tcb = tcb,
                             .banks = quote.banks, .n_banks = quote.n_banks, .tag_present = tag_present,
                             .asset_tag = tag_b64};
@@ -228,4 +221,4 @@ out:
     return r;
 }
 
-const struct service_handler handler_quote = {.suffix = "quote-request", .run = run, .error_reply = error_reply};
+const struct service_handler handler_quote = {.suffix = "quote-request", .run = run, .error_form = SERVICE_ERROR_JSON_STRING};

@@ -75,44 +75,64 @@ static const char *job_subject(const struct job *j)
     return j->suffix ? j->suffix : "?";
 }
 
-/* Publishes reply to the job's reply subject; a reply over the max payload becomes a typed error. */
-static void publish(struct job *j, const char *reply)
+static int send_reply(struct job *j, const struct service_reply *reply, char **ret_error)
 {
-    char *error = NULL, *fallback = NULL;
+    return nats_link_publish(j->link, j->req->reply, reply->body, reply->len, reply->headers, reply->n_headers,
+                             ret_error);
+}
+
+/* Sends reply (consumed) to the job's reply subject; one over the server's max payload is replaced by the
+ * too-large error. */
+static void publish(struct job *j, struct service_reply *reply)
+{
+    char *error = NULL;
+    int r = 0;
     if (!j->req->reply) {
         log_warning("NATS: %s request without a reply subject: nothing sent", job_subject(j));
-        return;
+        goto out;
     }
-    if (!reply)
-        reply = fallback = service_error_json(SERVICE_ERR_FAILED, "out of memory");
-    if (!reply)
-        return;
-    char *go = go_json_html_escape(reply); /* the bytes the Go agent sends; as is on out of memory */
-    if (go)
-        reply = go;
-    int r = nats_link_publish(j->link, j->req->reply, reply, strlen(reply), &error);
+    r = send_reply(j, reply, &error);
     if (r == -EMSGSIZE) {
         log_error("NATS: %s: %s", job_subject(j), error);
-        free(fallback);
-        fallback = service_error_reply(j->handler, SERVICE_ERR_TOO_LARGE, error);
+        service_reply_done(reply);
+        r = service_error_reply(j->handler, j->suffix, SERVICE_ERR_TOO_LARGE, error, reply);
         free(error);
         error = NULL;
-        r = fallback ? nats_link_publish(j->link, j->req->reply, fallback, strlen(fallback), &error)
-                     : -ENOMEM;
+        if (r == 0)
+            r = send_reply(j, reply, &error);
     }
     if (r < 0)
         log_error("NATS: %s: reply not sent: %s", job_subject(j), error ? error : strerror(-r));
+out:
     free(error);
-    free(fallback);
-    free(go);
+    service_reply_done(reply);
 }
 
-/* An error reply for a job nobody else has answered yet. */
+/* The error reply (service_error.c) for a job nobody else has answered yet. */
 static void publish_error(struct job *j, int code, const char *message)
 {
-    char *reply = service_error_reply(j->handler, code, message);
-    publish(j, reply);
-    free(reply);
+    struct service_reply reply;
+    if (service_error_reply(j->handler, j->suffix, code, message, &reply) < 0) {
+        log_error("NATS: %s: out of memory for the error reply (%s)", job_subject(j), message);
+        return;
+    }
+    publish(j, &reply);
+}
+
+/* A handler's JSON reply (consumed), with the escapes Go's json.Marshal writes. */
+static void publish_json(struct job *j, char *json)
+{
+    if (!json) {
+        publish_error(j, SERVICE_ERR_FAILED, "out of memory");
+        return;
+    }
+    char *go = go_json_html_escape(json);
+    if (go) {
+        free(json);
+        json = go;
+    } /* else out of memory: the text as it is, still valid JSON */
+    struct service_reply reply = {.body = json, .len = strlen(json)};
+    publish(j, &reply);
 }
 
 static void job_free(struct job *j)
@@ -214,25 +234,27 @@ static void *worker_main(void *arg)
             fields[0] = field;
             log_emit(LOG_WARNING, fields, "NATS: %s failed: %s", j->suffix, message ? message : strerror(-r));
             free(reply);
-            reply = service_error_reply(j->handler, code, message ? message : strerror(-r));
+            reply = NULL;
         } else
             log_debug("NATS: %s answered in %lld ms", j->suffix, (long long)(now_ms() - start));
         service_status_request(j->suffix, r >= 0, message ? message : strerror(-r));
         if (r >= 0 && j->handler == &handler_quote)
             service_status_tpm(true, NULL); /* a quote is the best proof the TPM works */
-        free(message);
 
         pthread_mutex_lock(&s->mu);
         bool late = j->replied;
         j->replied = true;
         s->current[me] = NULL;
         pthread_mutex_unlock(&s->mu);
-        if (late)
+        if (late) {
             log_warning("NATS: %s finished after its deadline; the timeout reply was sent instead",
                         j->suffix);
+            free(reply);
+        } else if (r < 0)
+            publish_error(j, code, message ? message : strerror(-r));
         else
-            publish(j, reply);
-        free(reply);
+            publish_json(j, reply);
+        free(message);
         job_free(j);
 
         pthread_mutex_lock(&s->mu);

@@ -6,10 +6,9 @@
  * request is malformed, the subject is unknown, the reply would exceed the server's max payload, the work
  * queue is full, the per-request deadline passes, or the service shuts down.
  *
- * Error replies (HVS only needs *a* reply so it fails fast instead of waiting 10 s):
- *   quote-request: the TpmQuoteResponse shape with ErrorCode != 0 and ErrorMessage saying what failed;
- *   every other subject: {"ErrorCode":<n>,"ErrorMessage":"<text>"}.
- * ErrorCode values are the SERVICE_ERR_* below.
+ * How a failure is answered so that HVS's own client (nats.go EncodedConn, JSON) returns an error, per
+ * subject: see service_error.c and the README's reply table. ErrorCode values are the SERVICE_ERR_* below;
+ * they travel in the Tagent-Error-Code header.
  */
 #ifndef TAGENT_SERVICE_H
 #define TAGENT_SERVICE_H
@@ -21,6 +20,7 @@
 #include <sys/types.h>
 
 #include "quote.h"
+#include "transport.h"
 
 struct tagent_config;
 
@@ -45,14 +45,23 @@ struct service_ctx {
     uint8_t tag[TPM_ASSET_TAG_SIZE];
 };
 
+/* How HVS must be told that a request failed; it depends on what HVS decodes the subject's reply into. */
+enum service_error_form {
+    /* empty body + header "Status: 503": nats.go's Request returns ErrNoResponders whatever the target. For
+     * targets that never fail to decode: []byte (aik, binding key) and *nats.Msg (deploy-*). */
+    SERVICE_ERROR_NO_RESPONDERS = 0,
+    /* the message as a JSON string: encoding/json fails to put a string into the struct HVS decodes
+     * (TpmQuoteResponse, HostInfo, Measurement), and a person reading the body sees what failed. */
+    SERVICE_ERROR_JSON_STRING,
+};
+
 /* A handler fills *ret_reply (JSON text, caller frees) and returns 0; on failure returns a negative errno
  * and *ret_code (SERVICE_ERR_*) + *ret_message (caller frees) for the error reply. */
 struct service_handler {
     const char *suffix; /* the <x> of trust-agent.<host-id>.<x> */
     int (*run)(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message);
-    /* error reply of this subject (NULL: the generic one). Caller frees; NULL on out of memory */
-    char *(*error_reply)(int code, const char *message);
+    enum service_error_form error_form;
 };
 
 extern const struct service_handler handler_version, handler_aik, handler_quote, handler_host_info,
@@ -62,10 +71,27 @@ extern const struct service_handler handler_version, handler_aik, handler_quote,
 /* NULL when no handler has this suffix. */
 const struct service_handler *service_handler_find(const char *suffix);
 
-/* {"ErrorCode":code,"ErrorMessage":message} (caller frees; NULL on out of memory). */
-char *service_error_json(int code, const char *message);
-/* The error reply for a subject's handler (h may be NULL: generic). Never NULL unless out of memory. */
-char *service_error_reply(const struct service_handler *h, int code, const char *message);
+/* ---- error replies (service_error.c) ---- */
+
+#define SERVICE_ERROR_MESSAGE_MAX 1000 /* bytes of the message in the Tagent-Error header */
+
+/* A reply as it goes on the wire: the body and the headers that travel with it. */
+struct service_reply {
+    char *body; /* NUL-terminated; owned */
+    size_t len;
+    struct nats_header headers[3];
+    size_t n_headers;
+    char code_text[12];
+    char *message; /* the Tagent-Error header's value; owned */
+};
+
+/* The error reply to a request for h (NULL: an unknown subject) that failed with code (SERVICE_ERR_*) and
+ * message: headers Tagent-Error-Code and Tagent-Error always, and the body and Status header of h's
+ * error_form. 0, or -ENOMEM with *ret zeroed. */
+int service_error_reply(const struct service_handler *h, const char *suffix, int code, const char *message,
+                        struct service_reply *ret);
+/* Frees what a service_reply owns and zeroes it; NULL is fine. */
+void service_reply_done(struct service_reply *reply);
 
 /* A copy of the current measure-log JSON (caller frees; NULL on out of memory). */
 char *service_measure_log(struct service_ctx *ctx);

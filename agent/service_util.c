@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Small helpers of the NATS handlers: base64, JSON strings, error replies, the handler table. */
+/* Small helpers of the NATS handlers: base64, JSON strings, the handler table. */
 #include "service.h"
 
 #include <errno.h>
@@ -29,23 +29,6 @@ const struct service_handler *service_handler_find(const char *suffix)
         if (strcmp(handlers[i]->suffix, suffix) == 0)
             return handlers[i];
     return NULL;
-}
-
-char *service_error_json(int code, const char *message)
-{
-    cJSON *o = cJSON_CreateObject();
-    char *out = NULL;
-    if (o && cJSON_AddNumberToObject(o, "ErrorCode", code) &&
-        cJSON_AddStringToObject(o, "ErrorMessage", message ? message : ""))
-        out = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return out;
-}
-
-char *service_error_reply(const struct service_handler *h, int code, const char *message)
-{
-    char *out = h && h->error_reply ? h->error_reply(code, message) : service_error_json(code, message);
-    return out;
 }
 
 char *service_json_string(const char *text)

@@ -5,8 +5,10 @@
 #   a private swtpm (EK certificate from a throw-away CA), the mock CMS/AAS/HVS (tests/mock, real crypto),
 #   nats-server in operator mode (TLS, the accounts the mock's AAS signs credentials with);
 #   `tagent setup all` from an embedded trustagent.env into a throw-away root prefix, then
-#   `tagent startService`, then the mock HVS (tagent-hvs) sends a quote request over NATS, verifies it as
-#   HVS does (AIK certificate and signature, nonce, PCR digest, event-log replay) and prints a trust report.
+#   `tagent startService`, then the mock HVS (tagent-hvs) asks over NATS as HVS's connector does (host info,
+#   AIK, quote), judges each reply as HVS's own client would, verifies the quote as HVS does (AIK
+#   certificate and signature, nonce, PCR digest, event-log replay) and prints a trust report; it also shows
+#   what HVS concludes from a request the agent must refuse.
 # The boot event log is a real firmware log from ../shared/corpora; its measurements are extended into the
 # swtpm first so that the log and the quoted PCRs agree, as on a real machine.
 set -euo pipefail
@@ -157,6 +159,9 @@ RC=$?
 set -e
 jq 'del(.host_info) | .checks |= map(if .pcrs then del(.pcrs) else . end)' "$WORK/report.json"
 jq -c '.host_info | {os_name, os_version, host_name, hardware_uuid, no_of_sockets}' "$WORK/report.json"
+echo "== a manifest HVS could not deploy (no Uuid): what HVS's client concludes, and the agent's reason"
+"$HVS" --url "tls://127.0.0.1:$NPORT" --creds "$WORK/mock/nats/hvs.creds" --ca "$WORK/nats/ca.pem" \
+    --host-id tagent-demo --call deploy-manifest --payload '{"Label":"demo"}' 2>/dev/null | jq -c . || true
 echo "== tagent status (from the running service's status socket)"
 "$TAGENT" --root "$ROOT" status
 kill -TERM "$SERVICE_PID" && wait "$SERVICE_PID" && SERVICE_PID=

@@ -291,15 +291,40 @@ out:
     return r;
 }
 
-int nats_link_publish(nats_link_t *link, const char *subject, const void *data, size_t len, char **ret_error)
+/* The bytes the headers take on the wire: "NATS/1.0\r\n", "key: value\r\n" each, "\r\n". */
+static size_t headers_size(const struct nats_header *headers, size_t n)
 {
+    size_t size = n ? 12 : 0;
+    for (size_t i = 0; i < n; i++)
+        size += strlen(headers[i].key) + 2 + strlen(headers[i].value) + 2;
+    return size;
+}
+
+int nats_link_publish(nats_link_t *link, const char *subject, const void *data, size_t len,
+                      const struct nats_header *headers, size_t n_headers, char **ret_error)
+{
+    for (size_t i = 0; i < n_headers; i++)
+        if (strpbrk(headers[i].key, "\r\n: ") || strpbrk(headers[i].value, "\r\n"))
+            return fail(ret_error, -EINVAL, "header %s: a key or value with a line break", headers[i].key);
+    size_t total = len + headers_size(headers, n_headers);
     int64_t max = natsConnection_GetMaxPayload(link->nc);
-    if (max > 0 && (int64_t)len > max)
-        return fail(ret_error, -EMSGSIZE, "reply of %zu bytes exceeds the server's max payload %lld", len,
+    if (max > 0 && (int64_t)total > max)
+        return fail(ret_error, -EMSGSIZE, "reply of %zu bytes exceeds the server's max payload %lld", total,
                     (long long)max);
-    if (len > INT32_MAX)
-        return fail(ret_error, -EMSGSIZE, "reply of %zu bytes is too large", len);
-    natsStatus s = natsConnection_Publish(link->nc, subject, data, (int)len);
+    if (total > INT32_MAX)
+        return fail(ret_error, -EMSGSIZE, "reply of %zu bytes is too large", total);
+    natsStatus s;
+    if (n_headers == 0)
+        s = natsConnection_Publish(link->nc, subject, data, (int)len);
+    else {
+        natsMsg *msg = NULL;
+        s = natsMsg_Create(&msg, subject, NULL, data, (int)len);
+        for (size_t i = 0; s == NATS_OK && i < n_headers; i++)
+            s = natsMsgHeader_Set(msg, headers[i].key, headers[i].value);
+        if (s == NATS_OK)
+            s = natsConnection_PublishMsg(link->nc, msg);
+        natsMsg_Destroy(msg);
+    }
     if (s != NATS_OK)
         return fail(ret_error, status_errno(s), "publish to %s: %s", subject, natsStatus_GetText(s));
     return 0;

@@ -121,8 +121,15 @@ typedef void (*nats_event_cb)(enum nats_link_event ev, const char *url, const ch
  * refuses about 1 in 256 good .creds connects, so call again), -EINVAL bad options. */
 int nats_link_open(const struct nats_link_options *opts, nats_request_cb on_request, nats_event_cb on_event,
                    void *userdata, nats_link_t **ret_link, char **ret_error);
-/* Publishes a reply (thread-safe). -EMSGSIZE when len exceeds the server's max payload. */
-int nats_link_publish(nats_link_t *link, const char *subject, const void *data, size_t len, char **ret_error);
+/* One NATS message header. Keys are case-sensitive on the wire (nats.go's Header.Get is an exact lookup);
+ * values must be one line (no CR or LF). */
+struct nats_header {
+    const char *key, *value;
+};
+/* Publishes a reply (thread-safe) with n_headers headers (0: a plain message). -EMSGSIZE when the body and
+ * headers exceed the server's max payload; -EINVAL for a header value with a line break. */
+int nats_link_publish(nats_link_t *link, const char *subject, const void *data, size_t len,
+                      const struct nats_header *headers, size_t n_headers, char **ret_error);
 /* The server's max payload (0 while never connected). */
 int64_t nats_link_max_payload(nats_link_t *link);
 bool nats_link_connected(nats_link_t *link);

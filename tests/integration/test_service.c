@@ -30,6 +30,7 @@
 
 #include "harness.h"
 #include "world.h"
+#include "hvs_expect.h"
 #include "hvs_verify.h"
 #include "quote.h"
 
@@ -205,6 +206,17 @@ static void verify_quote(cJSON *j, const uint8_t *nonce, size_t nonce_len, const
     }
 }
 
+/* verify_quote() with the tag the reply says is deployed (an earlier test may have deployed one). */
+static void verify_quote_tagged_or_not(cJSON *j, const uint8_t nonce[32])
+{
+    size_t n;
+    uint8_t *tag = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "IsTagProvisioned"))
+                       ? b64_decode(cJSON_GetObjectItemCaseSensitive(j, "AssetTag")->valuestring, &n)
+                       : NULL;
+    verify_quote(j, nonce, 32, tag);
+    free(tag);
+}
+
 static cJSON *quote_request(uint8_t nonce[32], int64_t *ret_ms)
 {
     RAND_bytes(nonce, 32);
@@ -264,10 +276,7 @@ static void test_quote_ima(void **state)
 
     snprintf(cmd, sizeof(cmd), "rm %s/sys/kernel/security/ima/ascii_runtime_measurements", w->root);
     assert_int_equal(system(cmd), 0);
-    j = request_json(SUBJ("quote-request"), payload, NULL);
-    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "ErrorCode")->valueint, 2);
-    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(j, "ErrorMessage")->valuestring, "IMA"));
-    cJSON_Delete(j);
+    hvs_expect_error_saying(w->hvs, HOST_ID, "quote-request", payload, ERR_FAILED, 1000, "IMA");
 }
 
 /* The shared HVS checks (hvs_verify.c) catch what they are for: one altered field fails exactly its check. */
@@ -331,43 +340,32 @@ static void test_quote_tampered(void **state)
     cJSON_Delete(j);
 }
 
-static void assert_error_reply(const char *subject, const char *payload, bool quote_shape)
+/* A malformed request: an error on HVS's side within 1 s (tests/mock/hvs_ta_client.c judges it). */
+static void assert_error_reply(const char *suffix, const char *payload, int code)
 {
-    int64_t ms;
-    cJSON *j = request_json(subject, payload, &ms);
-    cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "ErrorCode");
-    cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "ErrorMessage");
-    assert_true(cJSON_IsNumber(code));
-    assert_int_not_equal(code->valueint, 0);
-    assert_true(cJSON_IsString(msg) && msg->valuestring[0]);
-    if (quote_shape)
-        assert_non_null(cJSON_GetObjectItemCaseSensitive(j, "SelectedPcrBanks"));
-    if (ms > 1000)
-        fail_msg("%s %s: error reply after %lld ms", subject, payload, (long long)ms);
-    cJSON_Delete(j);
+    hvs_expect_error(w->hvs, HOST_ID, suffix, payload, strlen(payload), code, 1000);
 }
 
 static void test_bad_requests(void **state)
 {
-    assert_error_reply(SUBJ("quote-request"), "{\"nonce\":", true);
-    assert_error_reply(SUBJ("quote-request"), "null", true);
-    assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"\",\"pcrs\":[0]}", true);
-    assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"MD5\"]}",
-                       true);
-    assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"AAAA\",\"pcrs\":[24]}", true);
-    assert_error_reply(SUBJ("quote-request"), "{\"nonce\":\"not base64!\",\"pcrs\":[0]}", true);
-    assert_error_reply(SUBJ("deploy-asset-tag"), "{\"tag\":\"AAAA\"}", false);
-    assert_error_reply(SUBJ("deploy-manifest"), "{}", false);
-    assert_error_reply(SUBJ("application-measurement-request"), "{}", false);
-    assert_error_reply(SUBJ("no-such-request"), "null", false);
+    assert_error_reply("quote-request", "{\"nonce\":", ERR_REQUEST);
+    assert_error_reply("quote-request", "null", ERR_REQUEST);
+    assert_error_reply("quote-request", "{\"nonce\":\"\",\"pcrs\":[0]}", ERR_REQUEST);
+    assert_error_reply("quote-request", "{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"MD5\"]}", ERR_REQUEST);
+    assert_error_reply("quote-request", "{\"nonce\":\"AAAA\",\"pcrs\":[24]}", ERR_REQUEST);
+    assert_error_reply("quote-request", "{\"nonce\":\"not base64!\",\"pcrs\":[0]}", ERR_REQUEST);
+    assert_error_reply("deploy-asset-tag", "{\"tag\":\"AAAA\"}", ERR_REQUEST);
+    assert_error_reply("deploy-manifest", "{}", ERR_REQUEST);
+    assert_error_reply("application-measurement-request", "{}", 0);
+    assert_error_reply("no-such-request", "null", ERR_UNSUPPORTED);
     /* keys match case-insensitively, unknown keys are ignored, as Go's json.Unmarshal */
     uint8_t nonce[32] = {1, 2, 3};
     char *b64 = b64_encode(nonce, 32), payload[256];
     snprintf(payload, sizeof(payload), "{\"NONCE\":\"%s\",\"Pcrs\":[0,1,2,3,4,5,6,7],\"extra\":1}", b64);
     free(b64);
-    cJSON *j = request_json(SUBJ("quote-request"), payload, NULL);
-    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "ErrorCode")->valueint, 0);
-    cJSON_Delete(j);
+    struct hvs_ta_result r;
+    hvs_expect_ok(w->hvs, HOST_ID, "quote-request", payload, &r);
+    hvs_ta_result_free(&r);
     test_version(state); /* still serving */
     /* binding key: none provisioned -> null */
     char *text = request(SUBJ("get-binding-certificate"), "null", NULL);
@@ -657,12 +655,29 @@ static void test_hvs_consistent_log_trusted(void **state)
 static void test_hvs_errors(void **state)
 {
     struct hvs_run r;
+    /* nobody serves the host id: HVS's first call (host info) fails, and the report says which and why */
     hvs_run("--host-id nobody-serves-this --timeout 5000", &r);
     assert_int_equal(r.status, 2);
-    assert_null(r.report);
-    assert_non_null(strstr(r.err, "quote-request to trust-agent.nobody-serves-this"));
-    assert_true(strcasestr(r.err, "no responders") || strstr(r.err, "timeout"));
+    assert_non_null(strstr(r.err, "host-info-request to trust-agent.nobody-serves-this"));
+    assert_non_null(strstr(r.err, "no agent serves this host id"));
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.report, "trusted")));
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.report, "calls"), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(first, "outcome")->valuestring, "error");
+    assert_null(cJSON_GetObjectItemCaseSensitive(first, "agent_error")); /* nats-server's 503, not the agent's */
     assert_true(r.ms < 6000);
+    hvs_run_free(&r);
+    /* --call: one request; an agent's failure is HVS's error, and the agent's words are in the report */
+    hvs_run("--host-id " HOST_ID " --call deploy-manifest --payload {}", &r);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(r.report, "outcome")->valuestring, "error");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(r.report, "error")->valuestring,
+                        "nats: no responders available for request");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(r.report, "agent_error_code")->valueint, ERR_REQUEST);
+    assert_non_null(strstr(r.err, "tagent: deploy-manifest: bad request"));
+    hvs_run_free(&r);
+    hvs_run("--host-id " HOST_ID " --call version-request", &r);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(r.report, "outcome")->valuestring, "ok");
     hvs_run_free(&r);
     hvs_run("--host-id " HOST_ID " --nonce-hex abc", &r); /* odd-length hex: usage error */
     assert_int_equal(r.status, 2);
@@ -677,23 +692,13 @@ static void test_tpm_outage(void **state)
     assert_int_equal(swtpm_stop(w->tpm), 0);
     uint8_t nonce[32];
     int64_t ms;
-    cJSON *j = quote_request(nonce, &ms);
-    cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "ErrorCode");
-    assert_true(cJSON_IsNumber(code) && code->valueint != 0);
-    if (ms > 1000)
-        fail_msg("quote error reply with the TPM down after %lld ms", (long long)ms);
-    fprintf(stderr, "TPM down: error reply in %lld ms: %s\n", (long long)ms,
-            cJSON_GetObjectItemCaseSensitive(j, "ErrorMessage")->valuestring);
-    cJSON_Delete(j);
+    char payload[512];
+    RAND_bytes(nonce, sizeof(nonce));
+    world_quote_payload(nonce, payload, sizeof(payload));
+    hvs_expect_error_saying(w->hvs, HOST_ID, "quote-request", payload, ERR_FAILED, 1000, "does not answer");
     assert_int_equal(swtpm_restart(w->tpm), 0);
-    j = quote_request(nonce, &ms);
-    cJSON *tagged = cJSON_GetObjectItemCaseSensitive(j, "IsTagProvisioned");
-    size_t n;
-    uint8_t *tag = cJSON_IsTrue(tagged)
-                       ? b64_decode(cJSON_GetObjectItemCaseSensitive(j, "AssetTag")->valuestring, &n)
-                       : NULL;
-    verify_quote(j, nonce, 32, tag);
-    free(tag);
+    cJSON *j = quote_request(nonce, &ms);
+    verify_quote_tagged_or_not(j, nonce);
     cJSON_Delete(j);
 }
 
@@ -704,26 +709,17 @@ static void test_tpm_hung(void **state)
     assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
     uint8_t nonce[32];
     int64_t ms;
-    natsMsg *reply = NULL;
     char *b64 = NULL, payload[256];
     RAND_bytes(nonce, 32);
     b64 = b64_encode(nonce, 32);
     snprintf(payload, sizeof(payload), "{\"nonce\":\"%s\",\"pcrs\":[0,1,2,3,4,5,6,7],\"pcrbanks\":[]}", b64);
     free(b64);
-    int64_t start = world_now_ms();
-    natsStatus s =
-        natsConnection_Request(&reply, w->hvs, SUBJ("quote-request"), payload, (int)strlen(payload), 9500);
-    ms = world_now_ms() - start;
-    assert_int_equal(s, NATS_OK);
-    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
-    natsMsg_Destroy(reply);
-    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "ErrorCode")->valueint, 4);
+    ms = hvs_expect_error(w->hvs, HOST_ID, "quote-request", payload, strlen(payload), ERR_TIMEOUT, 9000);
     fprintf(stderr, "TPM hung: timeout reply in %lld ms\n", (long long)ms);
-    cJSON_Delete(j);
     test_version(state); /* the other worker still answers */
     assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
-    j = quote_request(nonce, &ms);
-    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "ErrorCode")->valueint, 0);
+    cJSON *j = quote_request(nonce, &ms);
+    verify_quote_tagged_or_not(j, nonce);
     cJSON_Delete(j);
 }
 

@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 
 #include "harness.h"
+#include "hvs_ta_client.h"
 #include "hvs_verify.h"
 #include "world.h"
 
@@ -40,7 +41,7 @@ struct req_rec {
     int replies;    /* messages delivered for this request, at any time */
     bool answered;  /* a reply within REQUEST_TIMEOUT_MS */
     bool verified;  /* ... that passed every HVS check for this nonce */
-    int error_code; /* its ErrorCode (4: busy / deadline) */
+    int error_code; /* its Tagent-Error-Code header (4: busy / deadline; 0: none) */
     int64_t ms;     /* round trip */
 };
 
@@ -67,19 +68,24 @@ static long book(struct requester *q, natsMsg *m)
     return seq;
 }
 
+/* What HVS concludes from one reply (tests/mock/hvs_ta_client.c), then its quote checks. */
 static void judge(struct requester *q, struct req_rec *r, natsMsg *m)
 {
-    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
-    cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "ErrorCode");
-    struct hvs_quote hq;
+    const char *data = natsMsg_GetData(m), *code = NULL, *why = NULL;
+    size_t len = (size_t)natsMsg_GetDataLength(m);
+    struct hvs_ta_result hr = {0};
+    hvs_ta_judge("quote-request", data ? data : "", len, NULL, &hr);
     r->answered = true;
-    r->error_code = cJSON_IsNumber(code) ? code->valueint : -1;
+    r->error_code = natsMsgHeader_Get(m, "Tagent-Error-Code", &code) == NATS_OK ? atoi(code) : 0;
+    cJSON *j = hr.outcome == HVS_OK ? cJSON_ParseWithLength(data, len) : NULL;
+    struct hvs_quote hq;
     r->verified = j && hvs_verify_quote(j, r->nonce, 32, &hq);
     if (!r->verified && !q->first_problem[0]) {
-        cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "ErrorMessage");
-        snprintf(q->first_problem, sizeof(q->first_problem), "ErrorCode %d: %s", r->error_code,
-                 cJSON_IsString(msg) ? msg->valuestring : "(no message)");
-        for (size_t i = 0; j && r->error_code == 0 && i < hq.nchecks; i++)
+        if (natsMsgHeader_Get(m, "Tagent-Error", &why) != NATS_OK)
+            why = "(no Tagent-Error)";
+        snprintf(q->first_problem, sizeof(q->first_problem), "HVS %s: %.100s; agent: %d %.100s",
+                 hvs_outcome_name(hr.outcome), hr.error, r->error_code, why);
+        for (size_t i = 0; j && i < hq.nchecks; i++)
             if (!hq.checks[i].ok) {
                 snprintf(q->first_problem, sizeof(q->first_problem), "%s: %.200s", hq.checks[i].name,
                          hq.checks[i].msg);

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * tagent-hvs: plays HVS against a trust agent in outbound (NATS) mode. Sends a quote-request exactly as HVS
- * does (32-byte random nonce, pcrs 0..23, pcrbanks [] unless --banks), verifies the TpmQuoteResponse as HVS
- * does (hvs_verify.c), replays the measure log against the quoted PCRs, asks version-request and
- * host-info-request for information, and prints one trust report as JSON on stdout.
+ * tagent-hvs: plays HVS against a trust agent in outbound (NATS) mode. Asks in the order HVS's connector
+ * asks (GetHostManifestAcceptNonce: host-info-request, aik-request, then quote-request with a 32-byte random
+ * nonce, pcrs 0..23, pcrbanks [] unless --banks), judging every reply as HVS's own client would
+ * (hvs_ta_client.c: nats.go's Request, encoding/json into HVS's types, the connector's steps), verifies the
+ * TpmQuoteResponse as HVS does (hvs_verify.c), replays the measure log against the quoted PCRs, and prints
+ * one trust report as JSON on stdout, with what HVS concluded from each call.
  *
- * Exit status: 0 trusted, 1 a check failed, 2 usage, connection or request error (message on stderr).
+ * --call SUBJECT [--payload JSON] sends that one request instead and prints HVS's conclusion.
+ *
+ * Exit status: 0 trusted (or the --call succeeded on HVS's side); 1 a check failed (or the --call is an
+ * error or a panic on HVS's side); 2 usage or connection error, or a call of the attestation failed on
+ * HVS's side (HVS could not attest the host at all; the report says which and why).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,11 +25,12 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "hvs_ta_client.h"
 #include "hvs_verify.h"
 
 static const char usage[] =
     "usage: tagent-hvs --url URL --creds FILE --ca FILE --host-id ID [--banks LIST] [--nonce-hex HEX]\n"
-    "                  [--timeout MS]\n"
+    "                  [--timeout MS] [--call SUBJECT [--payload JSON]]\n"
     "  --url        NATS server URL(s), comma separated (tls://127.0.0.1:4222)\n"
     "  --creds      NATS .creds file (user JWT + nkey seed) of the HVS user\n"
     "  --ca         CA file (PEM) that signed the NATS servers' certificates\n"
@@ -31,14 +38,10 @@ static const char usage[] =
     "  --banks      pcrbanks of the quote request, e.g. \"SHA256,SHA1\"; default \"\" (the agent chooses)\n"
     "  --nonce-hex  the nonce to send (tests); default 32 random bytes\n"
     "  --timeout    request timeout in ms; default 10000 (HVS)\n"
-    "Prints a trust report (JSON) on stdout. Exit 0 trusted, 1 not trusted, 2 usage/connection error.\n";
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+    "  --call       send only this request (e.g. deploy-manifest) and print what HVS concludes\n"
+    "  --payload    the --call's payload; default null\n"
+    "Prints a trust report (JSON) on stdout. Exit 0 trusted, 1 not trusted, 2 usage/connection error or a\n"
+    "call HVS could not complete (the report's \"calls\" say which and why).\n";
 
 static int parse_hex(const char *s, uint8_t **ret, size_t *ret_len)
 {
@@ -82,21 +85,37 @@ static char *quote_payload(const uint8_t *nonce, size_t nonce_len, const char *b
     return text;
 }
 
-/* 0 and *ret_text, or a natsStatus (message on stderr when fatal is set by the caller). */
-static natsStatus request(natsConnection *nc, const char *host, const char *what, const char *payload, int timeout,
-                          char **ret_text, int64_t *ret_ms)
+/* One call as HVS makes it; records HVS's conclusion in calls and returns whether HVS got what it asked for. */
+static bool call(natsConnection *nc, const char *host, const char *suffix, const char *payload, int timeout,
+                 cJSON *calls, struct hvs_ta_result *ret)
 {
-    char subject[512];
-    snprintf(subject, sizeof(subject), "trust-agent.%s.%s", host, what);
-    natsMsg *reply = NULL;
-    int64_t start = now_ms();
-    natsStatus s = natsConnection_Request(&reply, nc, subject, payload, (int)strlen(payload), timeout);
-    *ret_ms = now_ms() - start;
-    if (s != NATS_OK)
-        return s;
-    *ret_text = strndup(natsMsg_GetData(reply) ? natsMsg_GetData(reply) : "", (size_t)natsMsg_GetDataLength(reply));
-    natsMsg_Destroy(reply);
-    return NATS_OK;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "subject", suffix);
+    if (hvs_ta_request(nc, host, suffix, payload, strlen(payload), timeout, ret) < 0) {
+        *ret = (struct hvs_ta_result){.outcome = HVS_ERROR};
+        snprintf(ret->error, sizeof(ret->error), "the request could not be sent (NATS connection lost)");
+    }
+    cJSON_AddStringToObject(c, "outcome", hvs_outcome_name(ret->outcome));
+    if (ret->outcome != HVS_OK)
+        cJSON_AddStringToObject(c, "error", ret->error);
+    cJSON_AddNumberToObject(c, "ms", (double)ret->ms);
+    if (ret->tagent_error) {
+        cJSON_AddNumberToObject(c, "agent_error_code", ret->tagent_code);
+        cJSON_AddStringToObject(c, "agent_error", ret->tagent_error);
+    }
+    cJSON_AddItemToArray(calls, c);
+    return ret->outcome == HVS_OK;
+}
+
+/* Why a call failed, for a person: HVS's error, and what the agent said or why there was no answer. */
+static void call_failed(const char *host, const char *suffix, const struct hvs_ta_result *r)
+{
+    const char *hint = r->tagent_error  ? r->tagent_error
+                       : !r->replied    ? "no reply: is the agent running and connected to this NATS server?"
+                       : strstr(r->error, "no responders") ? "no agent serves this host id on this NATS server"
+                                                           : "the reply is not what HVS expects";
+    fprintf(stderr, "tagent-hvs: %s to trust-agent.%s: HVS %s after %lld ms: %s\n  %s\n", suffix, host,
+            r->outcome == HVS_PANIC ? "panics" : "fails", (long long)r->ms, r->error, hint);
 }
 
 static void add_check(cJSON *checks, const struct hvs_check *c)
@@ -109,48 +128,32 @@ static void add_check(cJSON *checks, const struct hvs_check *c)
     cJSON_AddItemToArray(checks, o);
 }
 
-static int run(natsConnection *nc, const char *host, const uint8_t *nonce, size_t nonce_len, const char *banks,
-               int timeout)
+static void report_print(cJSON *report)
 {
-    char *payload = quote_payload(nonce, nonce_len, banks), *text = NULL;
-    int64_t quote_ms = 0, ms = 0;
-    natsStatus s = request(nc, host, "quote-request", payload, timeout, &text, &quote_ms);
-    free(payload);
-    if (s != NATS_OK) {
-        fprintf(stderr, "tagent-hvs: quote-request to trust-agent.%s: %s after %lld ms%s\n", host,
-                s == NATS_TIMEOUT ? "timeout" : natsStatus_GetText(s), (long long)quote_ms,
-                s == NATS_NO_RESPONDERS ? " (no agent serves this host id)" : "");
-        return 2;
-    }
-    cJSON *resp = cJSON_Parse(text);
-    free(text);
+    char *out = cJSON_Print(report);
+    printf("%s\n", out ? out : "{}");
+    free(out);
+    cJSON_Delete(report);
+}
 
-    cJSON *report = cJSON_CreateObject(), *checks = cJSON_CreateArray();
-    cJSON_AddStringToObject(report, "host_id", host);
-    cJSON_AddBoolToObject(report, "trusted", false);
-    cJSON_AddItemToObject(report, "checks", checks);
-
-    struct hvs_quote *q = calloc(1, sizeof(*q));
-    bool ok = hvs_verify_quote(resp, nonce, nonce_len, q);
-    for (size_t i = 0; i < q->nchecks; i++)
-        add_check(checks, &q->checks[i]);
-
-    /* eventlog-replay */
+/* HVS's replay check of the measure log against the quoted PCRs, as one report check. */
+static bool replay_check(const cJSON *resp, const struct hvs_quote *q, cJSON *checks)
+{
     cJSON *rc = cJSON_CreateObject();
     cJSON_AddStringToObject(rc, "name", "eventlog-replay");
     struct hvs_replay r = {0};
-    bool replay_ok = false;
+    bool ok = false;
     if (!q->checks[2].ok) { /* quote-parse: without quoted PCRs there is nothing to compare with */
         cJSON_AddBoolToObject(rc, "ok", false);
         cJSON_AddStringToObject(rc, "error", "not checked: the quote could not be parsed");
     } else {
         const cJSON *ev = cJSON_GetObjectItemCaseSensitive(resp, "EventLog");
-        replay_ok = hvs_replay_eventlog(cJSON_IsString(ev) ? ev->valuestring : NULL, q, &r);
-        if (replay_ok && r.compared == 0) { /* HVS would have nothing to apply pcr_eventlog_integrity to */
-            replay_ok = false;
+        ok = hvs_replay_eventlog(cJSON_IsString(ev) ? ev->valuestring : NULL, q, &r);
+        if (ok && r.compared == 0) { /* HVS would have nothing to apply pcr_eventlog_integrity to */
+            ok = false;
             snprintf(r.error, sizeof(r.error), "the event log covers none of the quoted PCRs");
         }
-        cJSON_AddBoolToObject(rc, "ok", replay_ok);
+        cJSON_AddBoolToObject(rc, "ok", ok);
         if (r.error[0])
             cJSON_AddStringToObject(rc, "error", r.error);
         cJSON_AddNumberToObject(rc, "compared", r.compared);
@@ -163,8 +166,22 @@ static int run(natsConnection *nc, const char *host, const uint8_t *nonce, size_
             cJSON_Delete(r.details);
     }
     cJSON_AddItemToArray(checks, rc);
-    bool all = ok && replay_ok;
-    cJSON_ReplaceItemInObjectCaseSensitive(report, "trusted", cJSON_CreateBool(all));
+    return ok;
+}
+
+/* The quote's checks and the banks it covers, into the report; true when HVS trusts it. */
+static bool quote_report(const char *body, const uint8_t *nonce, size_t nonce_len, cJSON *report)
+{
+    cJSON *resp = cJSON_Parse(body), *checks = cJSON_AddArrayToObject(report, "checks");
+    struct hvs_quote *q = calloc(1, sizeof(*q));
+    if (!q) {
+        cJSON_Delete(resp);
+        return false;
+    }
+    bool ok = hvs_verify_quote(resp, nonce, nonce_len, q);
+    for (size_t i = 0; i < q->nchecks; i++)
+        add_check(checks, &q->checks[i]);
+    ok = replay_check(resp, q, checks) && ok;
 
     cJSON *sel = cJSON_AddArrayToObject(report, "selected_banks");
     const cJSON *sb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "SelectedPcrBanks"),
@@ -177,34 +194,74 @@ static int run(natsConnection *nc, const char *host, const uint8_t *nonce, size_
     for (uint32_t i = 0; i < q->nbanks; i++)
         cJSON_AddItemToArray(quoted, cJSON_CreateString(q->banks[i].name ? q->banks[i].name : "?"));
     cJSON_AddBoolToObject(report, "asset_tag", q->tag_provisioned);
-    cJSON_AddNumberToObject(report, "quote_ms", (double)quote_ms);
     free(q);
     cJSON_Delete(resp);
+    return ok;
+}
 
-    /* informational */
-    text = NULL;
-    s = request(nc, host, "version-request", "null", timeout, &text, &ms);
-    cJSON *v = s == NATS_OK ? cJSON_Parse(text) : NULL;
-    if (cJSON_IsString(v))
-        cJSON_AddStringToObject(report, "version", v->valuestring);
-    else
-        cJSON_AddNullToObject(report, "version");
-    cJSON_Delete(v);
-    free(text);
-    text = NULL;
-    s = request(nc, host, "host-info-request", "null", timeout, &text, &ms);
-    cJSON *hi = s == NATS_OK ? cJSON_Parse(text) : NULL;
-    if (hi)
-        cJSON_AddItemToObject(report, "host_info", hi);
-    else
-        cJSON_AddNullToObject(report, "host_info");
-    free(text);
+/* GetHostManifestAcceptNonce's calls in its order, then HVS's checks; the report on stdout. */
+static int run(natsConnection *nc, const char *host, const uint8_t *nonce, size_t nonce_len, const char *banks,
+               int timeout)
+{
+    cJSON *report = cJSON_CreateObject(), *calls;
+    cJSON_AddStringToObject(report, "host_id", host);
+    cJSON_AddBoolToObject(report, "trusted", false);
+    calls = cJSON_AddArrayToObject(report, "calls");
+    struct hvs_ta_result info = {0}, aik = {0}, quote = {0};
+    char *payload = quote_payload(nonce, nonce_len, banks);
+    int rc = 2;
+    const struct hvs_ta_result *failed = &info;
+    const char *failed_subject = "host-info-request";
+    if (!call(nc, host, "host-info-request", "null", timeout, calls, &info))
+        goto out;
+    failed = &aik, failed_subject = "aik-request";
+    if (!call(nc, host, "aik-request", "null", timeout, calls, &aik))
+        goto out;
+    failed = &quote, failed_subject = "quote-request";
+    if (!call(nc, host, "quote-request", payload, timeout, calls, &quote))
+        goto out;
+    failed = NULL;
+    bool trusted = quote_report(quote.body, nonce, nonce_len, report);
+    cJSON_ReplaceItemInObjectCaseSensitive(report, "trusted", cJSON_CreateBool(trusted));
+    cJSON_AddNumberToObject(report, "quote_ms", (double)quote.ms);
+    cJSON_AddItemToObject(report, "host_info", cJSON_Parse(info.body));
 
-    char *out = cJSON_Print(report);
-    printf("%s\n", out);
-    free(out);
-    cJSON_Delete(report);
-    return all ? 0 : 1;
+    /* informational (HVS does not ask for it) */
+    struct hvs_ta_result v = {0};
+    cJSON *version = NULL;
+    if (hvs_ta_request(nc, host, "version-request", "null", 4, timeout, &v) == 0 && v.outcome == HVS_OK)
+        version = cJSON_Parse(v.body);
+    cJSON_AddItemToObject(report, "version", cJSON_IsString(version) ? version : cJSON_CreateNull());
+    if (!cJSON_IsString(version))
+        cJSON_Delete(version);
+    hvs_ta_result_free(&v);
+    rc = trusted ? 0 : 1;
+out:
+    if (failed)
+        call_failed(host, failed_subject, failed);
+    report_print(report);
+    hvs_ta_result_free(&info);
+    hvs_ta_result_free(&aik);
+    hvs_ta_result_free(&quote);
+    free(payload);
+    return rc;
+}
+
+/* --call: one request, HVS's conclusion on stdout. */
+static int run_call(natsConnection *nc, const char *host, const char *suffix, const char *payload, int timeout)
+{
+    cJSON *calls = cJSON_CreateArray();
+    struct hvs_ta_result r = {0};
+    bool ok = call(nc, host, suffix, payload, timeout, calls, &r);
+    cJSON *c = cJSON_DetachItemFromArray(calls, 0);
+    cJSON_Delete(calls);
+    if (r.body)
+        cJSON_AddStringToObject(c, "reply", r.body);
+    if (!ok)
+        call_failed(host, suffix, &r);
+    report_print(c);
+    hvs_ta_result_free(&r);
+    return ok ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -214,9 +271,11 @@ int main(int argc, char **argv)
         {"ca", required_argument, NULL, 'a'},      {"host-id", required_argument, NULL, 'h'},
         {"banks", required_argument, NULL, 'b'},   {"nonce-hex", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'H'},
+        {"call", required_argument, NULL, 'C'},    {"payload", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     const char *url = NULL, *creds = NULL, *ca = NULL, *host = NULL, *banks = "", *nonce_hex = NULL;
+    const char *call_subject = NULL, *call_payload = "null";
     int timeout = 10000, c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -227,6 +286,8 @@ int main(int argc, char **argv)
         case 'b': banks = optarg; break;
         case 'n': nonce_hex = optarg; break;
         case 't': timeout = atoi(optarg); break;
+        case 'C': call_subject = optarg; break;
+        case 'P': call_payload = optarg; break;
         case 'H': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -274,7 +335,9 @@ int main(int argc, char **argv)
         const char *detail = nats_GetLastError(NULL);
         fprintf(stderr, "tagent-hvs: %s (%s): %s%s%s\n", step, url, natsStatus_GetText(s), detail ? ": " : "",
                 detail ? detail : "");
-    } else
+    } else if (call_subject)
+        rc = run_call(nc, host, call_subject, call_payload, timeout);
+    else
         rc = run(nc, host, nonce, nonce_len, banks, timeout);
 
     natsConnection_Destroy(nc);
