@@ -3,7 +3,8 @@
  * `tagent init` (spec section 2; run as root by tagent_init.service before every start of tagent.service).
  * The service runs as the unprivileged user tagent and cannot read SMBIOS, /dev/mem or the root-only
  * securityfs logs, so init collects with root's access what it needs:
- *   - /opt/trustagent/var/system-info/platform-info (0600): the HostInfo JSON (section 7);
+ *   - /opt/trustagent/var/system-info/platform-info (0600): the HostInfo JSON (section 7), indented as the Go
+ *     agent writes it (json.MarshalIndent, two spaces);
  *   - /opt/trustagent/var/measure-log.json (0644): the measure-log JSON (section 6); failures only warn;
  * and then, unless in a container (/.container-env) or when no user tagent exists:
  *   - gives tagent's group read access (chgrp; the files are 0440) to the IMA log when IMA is enabled,
@@ -60,7 +61,7 @@ static int write_under_root(const char *root, const char *dir_abs, const char *p
 static int write_platform_info(const char *root)
 {
     char *json = NULL, *error = NULL, *path = config_path(root, PLATFORM_INFO_FILE);
-    int r = path ? hostinfo_json(root, 0, &json, &error) : -ENOMEM;
+    int r = path ? hostinfo_json(root, HOSTINFO_INDENTED, &json, &error) : -ENOMEM;
     if (r < 0)
         log_error("init: host info: %s; %s is not written", error ? error : strerror(-r), PLATFORM_INFO_FILE);
     else if ((r = write_under_root(root, SYSTEM_INFO_DIR, path, json, 0600)) < 0)

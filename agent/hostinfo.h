@@ -7,11 +7,22 @@
 #ifndef TAGENT_HOSTINFO_H
 #define TAGENT_HOSTINFO_H
 
-/* The HostInfo JSON with the Go agent's keys in its order (compact unless pretty: then tab-indented).
- * Fields whose source is missing get the Go agent's empty values ("" / "false"); the only errors are an
- * SMBIOS table that exists but cannot be read (-errno; -EACCES when not root) or is damaged before the
- * structures HostInfo needs (-EBADMSG), and -ENOMEM. *ret_error (on failure) names the file and the problem.
- * Caller frees both. Reads files only (no programs run), so it is cheap to call on every HVS request. */
-int hostinfo_json(const char *root, int pretty, char **ret_json, char **ret_error);
+/* The two layouts the Go agent writes the same HostInfo in; both are its exact bytes (hostinfo_json.c). */
+enum hostinfo_format {
+    /* The host-info-request reply as the Go agent sends it: json.Marshal of the HostInfo its service read
+     * back from platform-info. So a byte of invalid UTF-8, which platform-info has as the escape \ufffd,
+     * is the character U+FFFD here. */
+    HOSTINFO_COMPACT = 0,
+    /* json.MarshalIndent(v, "", "  "), no final newline: the platform-info file `tagent init` writes and,
+     * followed by a newline, what `tagent hostinfo` prints. */
+    HOSTINFO_INDENTED = 1,
+};
+
+/* The HostInfo JSON with the Go agent's keys in its order and its escapes. Fields whose source is missing
+ * get the Go agent's empty values ("" / "false"); the only errors are an SMBIOS table that exists but cannot
+ * be read (-errno; -EACCES when not root) or is damaged before the structures HostInfo needs (-EBADMSG), and
+ * -ENOMEM. *ret_error (on failure) names the file and the problem. Caller frees both. Reads files only (no
+ * programs run), so it is cheap to call on every HVS request. */
+int hostinfo_json(const char *root, enum hostinfo_format format, char **ret_json, char **ret_error);
 
 #endif

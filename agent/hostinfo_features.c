@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * HostInfo's hardware_features object (spec section 7): TXT, TPM, CBNT, UEFI, in that order, every "enabled"
- * a JSON string as the Go agent's `json:",string"` tags make it.
- *
- * TXT and CBNT come from MSRs through the msr driver (/dev/cpu/0/msr), which needs root, CAP_SYS_RAWIO and
- * the msr module. When the MSR cannot be read the object is left out rather than reported "false": these are
- * optional members of the Go model (omitempty), so HVS copes with their absence, while a "false" we did not
- * measure would be a claim about the platform that may be wrong.
+ * What HostInfo's hardware_features object holds (spec section 7), decided as the Go agent v5.1 decides it
+ * (pkg/lib/hostinfo), so HVS sees the same features for the same host:
+ *   TXT   MSR 0x3A through the msr driver (/dev/cpu/0/msr: root, CAP_SYS_RAWIO, the msr module); present only
+ *         when the MSR was read (Go leaves the pointer nil otherwise, and omitempty drops it). A "false" we
+ *         did not measure would be a claim about the platform that may be wrong.
+ *   TPM   always present: enabled when /dev/tpm0 exists and the ACPI TPM2 table starts with "TPM2".
+ *   CBNT  MSR 0x13A; present, like TXT, only when it was read, also when Boot Guard is off.
+ *   UEFI  always present: enabled when /sys/firmware/efi exists; secure boot from the SecureBoot variable.
+ * One deliberate difference: a host without ACPI at all (device-tree boards with an SPI/I2C TPM, the edge
+ * platforms tagent is for) has no TPM2 table to check, and Go would call its TPM off. There the kernel's own
+ * answer, the tpm0 major version, stands in for the table's magic. Every ACPI host gets Go's answer.
  */
 #include "config.h"
 #include "hostinfo_internal.h"
@@ -21,7 +25,9 @@
 #define MSR_DEVICE               "/dev/cpu/0/msr"
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_BOOT_GUARD_SACM_INFO 0x13a
-#define ACPI_TPM2_TABLE          "/sys/firmware/acpi/tables/TPM2"
+#define ACPI_TABLES_DIR          "/sys/firmware/acpi/tables"
+#define ACPI_TPM2_TABLE          ACPI_TABLES_DIR "/TPM2"
+#define TPM_DEVICE               "/dev/tpm0"
 #define TPM_SYSFS_VERSION        "/sys/class/tpm/tpm0/tpm_version_major"
 #define EFI_DIR                  "/sys/firmware/efi"
 #define EFI_SECURE_BOOT_VAR      "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
@@ -88,112 +94,80 @@ static int exists(const char *root, const char *abs, bool want_dir, bool *ret)
     return 0;
 }
 
-/* {"enabled": "true"|"false"} added to parent under name; the object, or NULL on out of memory. */
-static cJSON *feature_add(cJSON *parent, const char *name, bool enabled)
-{
-    cJSON *f = cJSON_AddObjectToObject(parent, name);
-    if (f && !cJSON_AddStringToObject(f, "enabled", enabled ? "true" : "false"))
-        return NULL;
-    return f;
-}
-
-static int txt_add(const char *root, cJSON *obj)
+/* TXT and CBNT. Go reads each MSR on its own, so one that fails (EIO: the CPU lacks it) loses only its
+ * member. */
+static int msr_features(const char *root, struct hostinfo_features *f)
 {
     uint64_t v = 0;
     int r = msr_read(root, MSR_IA32_FEATURE_CONTROL, &v);
     if (r == -ENOMEM)
         return r;
-    if (r < 0)
-        return 0; /* not known: left out (see the top of the file) */
     /* Bit 0 locks the register, bit 1 enables VMX inside SMX: both set is how firmware leaves TXT on. */
-    return feature_add(obj, "TXT", (v & 3) == 3) ? 0 : -ENOMEM;
-}
+    f->txt_present = r == 0;
+    f->txt_enabled = r == 0 && (v & 3) == 3;
 
-/* The TPM the Go agent reports: a device node and an ACPI TPM2 table (the TPM 1.2 table is "TCPA"). Hosts
- * without ACPI (device-tree edge boards with an SPI/I2C TPM), or whose table we may not read, have no table
- * to check; for them the kernel's own answer, the tpm0 major version, stands in for the table's magic. */
-static int tpm_add(const char *root, cJSON *obj)
-{
-    bool tpm0 = false, tpmrm0 = false, is_tpm2 = false;
-    uint8_t head[4];
-    size_t n = 0;
-    int r = exists(root, "/dev/tpm0", false, &tpm0);
-    if (r == 0)
-        r = exists(root, "/dev/tpmrm0", false, &tpmrm0);
-    if (r == 0 && (tpm0 || tpmrm0)) {
-        r = read_head(root, ACPI_TPM2_TABLE, head, sizeof(head), &n);
-        if (r == 0) {
-            is_tpm2 = n == 4 && memcmp(head, "TPM2", 4) == 0;
-        } else if (r != -ENOMEM) {
-            r = read_head(root, TPM_SYSFS_VERSION, head, 2, &n);
-            if (r == 0)
-                is_tpm2 = n >= 1 && head[0] == '2' && (n == 1 || head[1] == '\n');
-            else if (r != -ENOMEM)
-                r = 0; /* neither says TPM 2.0 */
-        }
-    }
-    if (r < 0)
-        return r;
-    cJSON *tpm = feature_add(obj, "TPM", is_tpm2), *meta = NULL;
-    if (tpm && is_tpm2 &&
-        (!(meta = cJSON_AddObjectToObject(tpm, "meta")) ||
-         !cJSON_AddStringToObject(meta, "tpm_version", "2.0")))
-        tpm = NULL;
-    return tpm ? 0 : -ENOMEM;
-}
-
-static int cbnt_add(const char *root, cJSON *obj)
-{
-    uint64_t v = 0;
-    int r = msr_read(root, MSR_BOOT_GUARD_SACM_INFO, &v);
+    r = msr_read(root, MSR_BOOT_GUARD_SACM_INFO, &v);
     if (r == -ENOMEM)
         return r;
-    if (r < 0)
-        return 0; /* not known: left out */
-    bool enabled = v & (UINT64_C(1) << 32);
-    cJSON *cbnt = feature_add(obj, "CBNT", enabled), *meta = NULL;
-    if (!cbnt)
-        return -ENOMEM;
-    if (!enabled)
-        return 0;
+    f->cbnt_present = r == 0;
+    f->cbnt_enabled = r == 0 && (v & (UINT64_C(1) << 32)); /* meta.msr: see hostinfo_json.c */
     /* Bits 7:0 are the Boot Guard policy bits (measured/verified boot, ...); three combinations are the
-     * profiles Intel names. "mk ris kfm" is what the Go agent reports for every enabled CBNT. */
+     * profiles Intel names. Another combination keeps CBNT enabled with an empty profile, as in Go. */
     uint8_t bits = (uint8_t)(v & 0xff);
-    const char *profile = bits == 0x6d ? "BTGP3" : bits == 0x51 ? "BTGP4" : bits == 0x7d ? "BTGP5" : "";
-    if (!(meta = cJSON_AddObjectToObject(cbnt, "meta")) ||
-        !cJSON_AddStringToObject(meta, "profile", profile) ||
-        !cJSON_AddStringToObject(meta, "msr", "mk ris kfm"))
-        return -ENOMEM;
+    f->cbnt_profile = !f->cbnt_enabled ? ""
+                      : bits == 0x6d   ? "BTGP3"
+                      : bits == 0x51   ? "BTGP4"
+                      : bits == 0x7d   ? "BTGP5"
+                                       : "";
     return 0;
 }
 
-static int uefi_add(const char *root, cJSON *obj)
+static int tpm_feature(const char *root, struct hostinfo_features *f)
 {
-    bool efi = false, secure_boot = false;
+    bool tpm0 = false, acpi = false;
+    uint8_t head[4];
+    size_t n = 0;
+    int r = exists(root, TPM_DEVICE, false, &tpm0);
+    if (r == 0 && tpm0)
+        r = exists(root, ACPI_TABLES_DIR, true, &acpi);
+    if (r < 0 || !tpm0)
+        return r;
+    if (acpi) {
+        /* Go: a missing, unreadable or short table is "off" */
+        r = read_head(root, ACPI_TPM2_TABLE, head, sizeof(head), &n);
+        f->tpm_enabled = r == 0 && n == 4 && memcmp(head, "TPM2", 4) == 0;
+    } else {
+        r = read_head(root, TPM_SYSFS_VERSION, head, 2, &n);
+        f->tpm_enabled = r == 0 && n >= 1 && head[0] == '2' && (n == 1 || head[1] == '\n');
+    }
+    return r == -ENOMEM ? r : 0;
+}
+
+static int uefi_feature(const char *root, struct hostinfo_features *f)
+{
     uint8_t var[5];
     size_t n = 0;
-    int r = exists(root, EFI_DIR, true, &efi);
+    int r = exists(root, EFI_DIR, false, &f->uefi_enabled);
     if (r < 0)
         return r;
-    /* efivarfs files are 4 bytes of attributes, then the value: SecureBoot is one byte, 1 when enforcing. */
-    if (efi && (r = read_head(root, EFI_SECURE_BOOT_VAR, var, sizeof(var), &n)) == -ENOMEM)
+    /* efivarfs files are 4 bytes of attributes, then the value: SecureBoot is one byte, not 0 when
+     * enforcing. Go reads the variable whether or not the EFI directory exists (it cannot without it). */
+    r = read_head(root, EFI_SECURE_BOOT_VAR, var, sizeof(var), &n);
+    if (r == -ENOMEM)
         return r;
-    secure_boot = efi && r == 0 && n == sizeof(var) && var[4] == 1;
-    cJSON *uefi = feature_add(obj, "UEFI", efi), *meta = NULL;
-    if (!uefi || !(meta = cJSON_AddObjectToObject(uefi, "meta")) ||
-        !cJSON_AddBoolToObject(meta, "secure_boot_enabled", secure_boot))
-        return -ENOMEM;
+    f->secure_boot = r == 0 && n == sizeof(var) && var[4] != 0;
     return 0;
 }
 
-int hostinfo_features_add(const char *root, cJSON *obj)
+int hostinfo_features_read(const char *root, struct hostinfo_features *ret)
 {
-    int r = txt_add(root, obj);
+    struct hostinfo_features f = {.cbnt_profile = ""};
+    int r = msr_features(root, &f);
     if (r == 0)
-        r = tpm_add(root, obj);
+        r = tpm_feature(root, &f);
     if (r == 0)
-        r = cbnt_add(root, obj);
+        r = uefi_feature(root, &f);
     if (r == 0)
-        r = uefi_add(root, obj);
+        *ret = f;
     return r;
 }

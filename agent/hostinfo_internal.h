@@ -7,8 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #define HOSTINFO_DMI_TABLE "/sys/firmware/dmi/tables/DMI"
 #define HOSTINFO_DMI_MAX   (1u << 20) /* the kernel exports at most a few tens of KiB */
 
@@ -53,7 +51,27 @@ int hostinfo_cpu_list_count(const char *list, size_t len, unsigned *ret_count);
 
 /* ---- hostinfo_features.c ---- */
 
-/* Adds the hardware_features object's members (TXT, TPM, CBNT, UEFI) to obj. Only -ENOMEM. */
-int hostinfo_features_add(const char *root, cJSON *obj);
+/* hardware_features as the Go agent fills it (pkg/lib/hostinfo: msr_parser, tpminfo_parser, file_parser,
+ * secureboot_parser): which members exist and what they hold. TXT and CBNT exist only when their MSR could be
+ * read; TPM and UEFI always exist. */
+struct hostinfo_features {
+    bool txt_present, txt_enabled;
+    bool tpm_enabled;                /* meta.tpm_version is "2.0" when enabled, else "" */
+    bool cbnt_present, cbnt_enabled; /* meta.msr is "mk ris kfm" when enabled, else "" */
+    const char *cbnt_profile;        /* static: "BTGP3", "BTGP4", "BTGP5" or "" */
+    bool uefi_enabled, secure_boot;  /* meta.secure_boot_enabled is a JSON bool */
+};
+
+/* Only -ENOMEM: whatever cannot be read is absent or false, as in the Go agent. */
+int hostinfo_features_read(const char *root, struct hostinfo_features *ret);
+
+/* ---- hostinfo_json.c: encoding/json's text ---- */
+
+/* s as a JSON string literal, quotes included, byte for byte as Go's encoding/json writes it (NULL on out of
+ * memory). */
+char *hostinfo_go_string(const char *s);
+/* compact JSON (valid, as hostinfo_json writes it) laid out as json.Indent(dst, src, "", "  ") does (NULL on
+ * out of memory). */
+char *hostinfo_go_indent(const char *compact);
 
 #endif

@@ -144,11 +144,25 @@ static int smbios_processor(const struct smbios_struct *s, struct hostinfo_smbio
     return h->processor_info && h->process_flags ? 0 : -ENOMEM;
 }
 
-/* A processor structure HostInfo can use: long enough for the ID, and a family set (byte 6 > 0). Sockets
- * without a processor typically report family 0 or come after the populated ones; the first usable wins. */
+/* A processor structure HostInfo can use: long enough for the ID, and a family set (byte 6 > 0), as sockets
+ * without a processor report family 0. */
 static bool smbios_processor_usable(const struct smbios_struct *s)
 {
     return s->flen >= 16 && s->data[6] > 0;
+}
+
+static void smbios_system(const struct smbios_struct *s, struct hostinfo_smbios *h)
+{
+    /* This one structure alone: the damage checks of smbios_next() already cover it. The Go agent prints the
+     * 16 bytes whatever they hold, so the firmware's all-zeros ("not present") and all-ones ("not set")
+     * values, which setup refuses as a host id, are printed here as they are. */
+    int r = smbios_uuid_parse(s->data, s->total, h->hardware_uuid);
+    if (r == -ENODATA)
+        snprintf(h->hardware_uuid, sizeof(h->hardware_uuid), "%s",
+                 s->data[8] ? "ffffffff-ffff-ffff-ffff-ffffffffffff"
+                            : "00000000-0000-0000-0000-000000000000");
+    else if (r < 0)
+        h->hardware_uuid[0] = '\0'; /* too short for a UUID (SMBIOS 2.0) */
 }
 
 void hostinfo_smbios_clear(struct hostinfo_smbios *s)
@@ -177,24 +191,32 @@ int hostinfo_smbios_parse(const uint8_t *table, size_t len, struct hostinfo_smbi
     bool bios = false, system = false, processor = false;
     int r = 0;
 
-    while (!(bios && system && processor) && (r = smbios_next(&w, &s)) > 0 && s.type != SMBIOS_TYPE_END) {
+    /* The whole table. A later populated processor replaces an earlier one, as in the Go agent: on a server
+     * whose sockets hold different steppings it reports the last one, and a host that moves between the
+     * agents must keep the processor_info its flavors were made from. Go lets a later BIOS or system
+     * structure win too, but a conforming table has one of each (SMBIOS 3.x, 7.1 and 7.2), so only a damaged
+     * table has a second: there the first, read before the damage, is the one to trust. */
+    while ((r = smbios_next(&w, &s)) > 0 && s.type != SMBIOS_TYPE_END) {
         if (s.type == SMBIOS_TYPE_BIOS && !bios) {
             bios = true;
             r = smbios_bios(&s, &h);
         } else if (s.type == SMBIOS_TYPE_SYSTEM && !system) {
             system = true;
-            /* This one structure alone: the damage checks above already cover it. */
-            if (smbios_uuid_parse(s.data, s.total, h.hardware_uuid) < 0)
-                h.hardware_uuid[0] = '\0'; /* too short for a UUID (SMBIOS 2.0), or "not set" */
-        } else if (s.type == SMBIOS_TYPE_PROCESSOR && !processor && smbios_processor_usable(&s)) {
+            smbios_system(&s, &h);
+        } else if (s.type == SMBIOS_TYPE_PROCESSOR && smbios_processor_usable(&s)) {
+            free(h.processor_info);
+            free(h.process_flags);
             processor = true;
             r = smbios_processor(&s, &h);
         }
         if (r < 0)
             goto out;
     }
+    /* Damage after everything HostInfo needs costs nothing (the Go agent, too, stops there and keeps what it
+     * read); before, a field would silently go missing. */
+    if (r == -EBADMSG && bios && system && processor)
+        r = 0;
     if (r == -EBADMSG) {
-        /* Damage after everything we need is harmless; before, a field would silently go missing. */
         const char *lost[3] = {"", "", ""};
         size_t n = 0;
         if (!bios)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # `tagent init` as tagent_init.service runs it, against a root prefix of links to the Intel corpus host:
-# platform-info (0600) and measure-log.json (0644, byte for byte the golden compact JSON of the ACPI-area log
-# plus the application events); with a user tagent in <root>/etc/passwd: the IMA and boot-log group, and
-# /opt/trustagent (but bin/) and /var/log/trustagent chowned without following a planted symbolic link;
-# without the user, or in a container, nothing chowned; warnings (not failures) for a missing event log,
-# clear errors for no config.yml, a damaged SMBIOS table, an extra argument and a non-root caller.
+# platform-info (0600, byte for byte the golden purley HostInfo as the Go agent writes the file:
+# MarshalIndent with two spaces, no final newline) and measure-log.json (0644, byte for byte the golden
+# compact JSON of the ACPI-area log plus the application events); with a user tagent in <root>/etc/passwd:
+# the IMA and boot-log group, and /opt/trustagent (but bin/) and /var/log/trustagent chowned without
+# following a planted symbolic link; without the user, or in a container, nothing chowned; warnings (not
+# failures) for a missing event log, clear errors for no config.yml, a damaged SMBIOS table, an extra
+# argument and a non-root caller.
 # Usage: test_init_cli.sh /path/to/tagent /path/to/shared/corpora /path/to/tests/golden /path/to/config.yml
 set -u
 TAGENT=$1
@@ -22,12 +24,11 @@ ME="$(id -u):$(id -g)"
 
 R=$WORK/root
 VAR=$R/opt/trustagent/var
-mkdir -p "$R/sys/firmware/dmi/tables" "$R/sys/firmware/acpi/tables" "$R/sys/kernel/security/ima" \
-    "$R/sys/kernel/security/tpm0" "$R/etc/trustagent" "$R/dev" "$VAR/ramfs" "$R/opt/trustagent/bin" \
-    "$R/var/log/trustagent"
-ln -s "$CORPORA/isecl/hostinfo/purley/DMI" "$R/sys/firmware/dmi/tables/DMI"
-ln -s "$CORPORA/isecl/hostinfo/purley/os-release" "$R/etc/os-release"
-ln -s "$CORPORA/isecl/eventlog/tpm2_valid" "$R/sys/firmware/acpi/tables/TPM2"
+mkdir -p "$R/sys/kernel/security/ima" "$R/sys/kernel/security/tpm0" "$R/etc/trustagent" "$VAR/ramfs" \
+    "$R/opt/trustagent/bin" "$R/var/log/trustagent"
+# the golden purley host, its ACPI TPM2 table the event-log corpus's (for the log area; same HostInfo)
+. "$GOLDEN/hostinfo-purley-root.sh"
+hostinfo_purley_root "$R" "$CORPORA/isecl/hostinfo/purley" "$CORPORA/isecl/eventlog/tpm2_valid"
 ln -s "$CORPORA/isecl/eventlog/uefi_event_log.bin" "$R/dev/mem"
 ln -s "$CORPORA/isecl/eventlog/pcr_event_log" "$VAR/ramfs/pcr_event_log"
 cp "$CONFIG" "$R/etc/trustagent/config.yml" # ima-measure-enabled: true
@@ -42,8 +43,10 @@ check "init without a tagent user: exit 0" test $? -eq 0
 check "... prints the Go agent's completion line" test "$(cat "$WORK/out")" = "tagent 'init' completed successful"
 check "... notes that there is no user tagent" grep -q 'there is no user tagent' "$WORK/err"
 check "... platform-info is 0600" test "$(mode "$VAR/system-info/platform-info")" = 600
+check "... platform-info = golden (the Go agent's bytes, no final newline)" \
+    cmp -s <(cat "$VAR/system-info/platform-info" && echo) "$GOLDEN/hostinfo-purley.json"
 check "... platform-info has the corpus host's hardware_uuid" \
-    grep -q '"hardware_uuid":"8032632b-8fa4-e811-906e-00163566263e"' "$VAR/system-info/platform-info"
+    grep -qx '  "hardware_uuid": "8032632b-8fa4-e811-906e-00163566263e",' "$VAR/system-info/platform-info"
 check "... measure-log.json is 0644" test "$(mode "$VAR/measure-log.json")" = 644
 check "... measure-log.json = golden (ACPI log area + application events, compact)" \
     cmp -s <(cat "$VAR/measure-log.json" && echo) "$GOLDEN/measure-log-isecl-uefi.json"
