@@ -187,6 +187,11 @@ int config_url_check(const char *url, const char *const *schemes, const char **r
 /* Host name as RFC 1123 (what AAS checks a NATS host id against). */
 bool config_hostname_valid(const char *s);
 
+/* Calls check for each item of a comma-separated list, spaces and tabs around it removed; an empty item
+ * ("a,,b", "a,", "") is passed as "" so the caller can refuse it. Stops at check's first negative return and
+ * returns it (or -ENOMEM); 0 when every item passed. */
+int config_list_for_each(const char *list, int (*check)(const char *item, void *ctx), void *ctx);
+
 /* ---- files and paths ------------------------------------------------------------------------------ */
 
 /* The Go agent's file layout (spec 8), one place for every module; all of it under the root prefix. */

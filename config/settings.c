@@ -176,8 +176,8 @@ static bool is_uuid(const char *v, size_t n)
     return true;
 }
 
-/* Splits a comma list; calls check on each trimmed item. Empty items are an error. */
-static int for_each_item(const char *v, int (*check)(const char *item, void *ctx), void *ctx)
+/* Public (config.h) so that download-cert's CSR splits SAN_LIST into the very items validated here. */
+int config_list_for_each(const char *v, int (*check)(const char *item, void *ctx), void *ctx)
 {
     char *copy = strdup(v);
     if (!copy)
@@ -386,17 +386,17 @@ static int assign_list(struct tagent_config *cfg, const struct setting *s, const
     }
     switch (s->kind) {
     case KIND_SAN_LIST:
-        r = for_each_item(v, check_san_item, &ctx);
+        r = config_list_for_each(v, check_san_item, &ctx);
         snprintf(msg, sizeof(msg), "must be a comma-separated list of IP addresses and host names; item %s %s",
                  ctx.bad, ctx.why ? ctx.why : "");
         break;
     case KIND_UUID_LIST:
-        r = for_each_item(v, check_uuid_item, &ctx);
+        r = config_list_for_each(v, check_uuid_item, &ctx);
         snprintf(msg, sizeof(msg), "must be a comma-separated list of flavor UUIDs; item %s %s", ctx.bad,
                  ctx.why ? ctx.why : "");
         break;
     case KIND_NATS_SERVERS:
-        r = for_each_item(v, collect_nats_item, &ctx);
+        r = config_list_for_each(v, collect_nats_item, &ctx);
         snprintf(msg, sizeof(msg),
                  "must be a comma-separated list of nats:// or tls:// URLs such as tls://nats.example.com:4222; "
                  "item %s %s",

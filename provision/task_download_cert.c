@@ -1,22 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * download-cert (spec 3.2, http mode): an RSA-3072 key and a CSR (SHA-384, CN + SAN list) signed by CMS into
- * tls-cert.pem; the key as PKCS#8 in tls-key.pem (both 0600). The CSR's PEM block type is literally
- * "BEGIN CERTIFICATE REQUEST" ("-----BEGIN BEGIN CERTIFICATE REQUEST-----"), as the Go agent sends it.
+ * download-cert (spec 3.2, http mode): an RSA-3072 key and a CSR (tls_csr.c: SHA-384, CN + SAN list) signed
+ * by CMS into tls-cert.pem; the key as PKCS#8 in tls-key.pem (both 0600).
  */
 #include "control_plane.h"
 #include "tasks.h"
+#include "tls_csr.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 static int validate(struct provision_ctx *ctx)
 {
@@ -37,62 +34,6 @@ static int validate(struct provision_ctx *ctx)
     return r;
 }
 
-/* "127.0.0.1,localhost" -> "IP:127.0.0.1,DNS:localhost" for the subjectAltName extension. */
-static char *san_value(const char *list)
-{
-    char *copy = strdup(list), *out = calloc(1, strlen(list) * 2 + 16), *save = NULL;
-    for (char *item = copy ? strtok_r(copy, ",", &save) : NULL; item && out; item = strtok_r(NULL, ",", &save)) {
-        while (*item == ' ')
-            item++;
-        size_t n = strlen(item);
-        while (n && item[n - 1] == ' ')
-            item[--n] = '\0';
-        unsigned char addr[16];
-        bool ip = inet_pton(AF_INET, item, addr) == 1 || inet_pton(AF_INET6, item, addr) == 1;
-        strcat(out, *out ? "," : "");
-        strcat(out, ip ? "IP:" : "DNS:");
-        strcat(out, item);
-    }
-    free(copy);
-    return out;
-}
-
-static int make_csr(const struct tagent_config *cfg, EVP_PKEY **ret_key, char **ret_pem)
-{
-    EVP_PKEY *key = EVP_RSA_gen(3072);
-    X509_REQ *req = X509_REQ_new();
-    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-    char *sans = san_value(cfg->tls_san_list ? cfg->tls_san_list : "");
-    X509_EXTENSION *san = sans && *sans ? X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, sans) : NULL;
-    X509_NAME *name = req ? X509_REQ_get_subject_name(req) : NULL;
-    BIO *bio = BIO_new(BIO_s_mem());
-    unsigned char *der = NULL;
-    int der_len = 0, r = -EIO;
-    if (key && req && name && bio && (!*sans || (san && sk_X509_EXTENSION_push(exts, san))) &&
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cfg->tls_common_name, -1, -1, 0) &&
-        X509_REQ_set_pubkey(req, key) && (!*sans || X509_REQ_add_extensions(req, exts)) &&
-        X509_REQ_sign(req, key, EVP_sha384()) > 0 && (der_len = i2d_X509_REQ(req, &der)) > 0 &&
-        PEM_write_bio(bio, "BEGIN CERTIFICATE REQUEST", "", der, der_len)) {
-        char *pem;
-        long n = BIO_get_mem_data(bio, &pem);
-        if ((*ret_pem = malloc((size_t)n + 1))) {
-            memcpy(*ret_pem, pem, (size_t)n);
-            (*ret_pem)[n] = '\0';
-            *ret_key = key;
-            key = NULL;
-            r = 0;
-        }
-    }
-    san = NULL; /* owned by exts */
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-    OPENSSL_free(der);
-    BIO_free(bio);
-    X509_REQ_free(req);
-    EVP_PKEY_free(key);
-    free(sans);
-    return r;
-}
-
 static int run(struct provision_ctx *ctx)
 {
     static const char *const headers[] = {"Content-Type: application/x-pem-file", "Accept: application/x-pem-file",
@@ -103,8 +44,10 @@ static int run(struct provision_ctx *ctx)
     int r = cp_require(ctx, ctx->cfg->cms_base_url, "CMS_BASE_URL", "the CMS URL");
     if (r == 0)
         r = cp_require(ctx, ctx->cfg->bearer_token, "BEARER_TOKEN", "the installation token from AAS");
-    if (r == 0 && (r = make_csr(ctx->cfg, &key, &csr)) < 0)
-        cp_error(ctx, r, "cannot create the TLS key and certificate request (TA_TLS_CERT_CN, SAN_LIST)");
+    if (r == 0 && !(key = EVP_RSA_gen(3072)))
+        r = cp_error(ctx, -EIO, "cannot create the TLS key (RSA-3072)");
+    if (r == 0 && (r = tls_csr_create(key, ctx->cfg->tls_common_name, ctx->cfg->tls_san_list, &csr)) < 0)
+        cp_error(ctx, r, "cannot create the TLS certificate request (TA_TLS_CERT_CN, SAN_LIST)");
     if (r == 0)
         r = cp_request(ctx, "POST", ctx->cfg->cms_base_url, "certificates?certType=tls", headers, csr, 200, &resp);
     BIO *cb = r == 0 ? BIO_new_mem_buf(resp.body, (int)resp.body_len) : NULL;
