@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
@@ -37,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "eventlog.h"
 
 #ifndef BENCH_TAGENT
@@ -77,60 +77,33 @@ struct opts {
     const char *write_log; /* -o: write the realistic-mix log there and exit */
 };
 
-/* ---- clocks and samples ---- */
-
-static uint64_t clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t timeval_ns(struct timeval tv)
-{
-    return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
-}
+/* ---- samples ---- */
 
 /* Samples of one row; the medians are taken of each column on its own. */
 struct series {
-    uint64_t *wall, *cpu, *rss_kb;
-    size_t n, cap;
+    struct bench_samples wall, cpu, rss_kb;
 };
 
 static int series_init(struct series *s, size_t cap)
 {
-    s->n = 0;
-    s->cap = cap ? cap : 1;
-    s->wall = calloc(s->cap, sizeof(*s->wall));
-    s->cpu = calloc(s->cap, sizeof(*s->cpu));
-    s->rss_kb = calloc(s->cap, sizeof(*s->rss_kb));
-    return s->wall && s->cpu && s->rss_kb ? 0 : -ENOMEM;
+    int r = bench_samples_init(&s->wall, cap);
+    if (r == 0)
+        r = bench_samples_init(&s->cpu, cap);
+    return r == 0 ? bench_samples_init(&s->rss_kb, cap) : r;
 }
 
 static void series_free(struct series *s)
 {
-    free(s->wall);
-    free(s->cpu);
-    free(s->rss_kb);
-    s->wall = s->cpu = s->rss_kb = NULL;
+    bench_samples_free(&s->wall);
+    bench_samples_free(&s->cpu);
+    bench_samples_free(&s->rss_kb);
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* The median of one column (sorting it). */
+static double column_median(struct bench_samples *c)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Percentile q (0..1), interpolating between the two nearest ranks; sorts v. */
-static double percentile(uint64_t *v, size_t n, double q)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof(*v), cmp_u64);
-    double pos = q * (double)(n - 1);
-    size_t lo = (size_t)pos, hi = lo + 1 < n ? lo + 1 : lo;
-    double frac = pos - (double)lo;
-    return (double)v[lo] * (1 - frac) + (double)v[hi] * frac;
+    bench_samples_sort(c);
+    return bench_samples_quantile(c, 0.5);
 }
 
 struct stats {
@@ -139,12 +112,13 @@ struct stats {
 
 static struct stats series_stats(struct series *s)
 {
+    bench_samples_sort(&s->wall);
     return (struct stats){
-        .median_ms = percentile(s->wall, s->n, 0.5) / 1e6,
-        .p10_ms = percentile(s->wall, s->n, 0.1) / 1e6,
-        .p90_ms = percentile(s->wall, s->n, 0.9) / 1e6,
-        .cpu_ms = percentile(s->cpu, s->n, 0.5) / 1e6,
-        .rss_mib = percentile(s->rss_kb, s->n, 0.5) / 1024.0,
+        .median_ms = bench_samples_quantile(&s->wall, 0.5) / 1e6,
+        .p10_ms = bench_samples_quantile(&s->wall, 0.1) / 1e6,
+        .p90_ms = bench_samples_quantile(&s->wall, 0.9) / 1e6,
+        .cpu_ms = column_median(&s->cpu) / 1e6,
+        .rss_mib = column_median(&s->rss_kb) / 1024.0,
     };
 }
 
@@ -159,7 +133,7 @@ struct proc_result {
  * wait4() returns; user + system time and peak RSS from the child's rusage. stdin is /dev/null. */
 static int process_run(char *const argv[], int null_fd, int out_fd, int err_fd, struct proc_result *ret)
 {
-    uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+    uint64_t t0 = bench_mono_ns();
     pid_t pid = fork();
     if (pid < 0)
         return -errno;
@@ -175,12 +149,12 @@ static int process_run(char *const argv[], int null_fd, int out_fd, int err_fd, 
     pid_t w;
     while ((w = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
         ;
-    uint64_t t1 = clock_ns(CLOCK_MONOTONIC);
+    uint64_t t1 = bench_mono_ns();
     if (w < 0)
         return -errno;
     *ret = (struct proc_result){
         .wall_ns = t1 - t0,
-        .cpu_ns = timeval_ns(ru.ru_utime) + timeval_ns(ru.ru_stime),
+        .cpu_ns = bench_timeval_ns(ru.ru_utime) + bench_timeval_ns(ru.ru_stime),
         .maxrss_kb = (uint64_t)ru.ru_maxrss,
         .status = status,
     };
@@ -224,24 +198,6 @@ static int process_check(char *const argv[], int null_fd, struct proc_result *re
     return r;
 }
 
-/* The program's absolute path from $PATH, resolved once, outside any timing. */
-static int which(const char *name, char *buf, size_t size)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    for (const char *p = path; *p;) {
-        size_t len = strcspn(p, ":");
-        if (len > 0 && (size_t)snprintf(buf, size, "%.*s/%s", (int)len, p, name) < size &&
-            access(buf, X_OK) == 0)
-            return 0;
-        p += len;
-        if (*p == ':')
-            p++;
-    }
-    return -ENOENT;
-}
-
 /* ---- (1) corpus logs, whole process ---- */
 
 struct corpus_file {
@@ -277,7 +233,7 @@ static int collect_bins(const char *dir, struct corpus_file *files, size_t *n)
         const char *d = ents[i]->d_name;
         char path[PATH_MAX];
         struct stat st;
-        if (r == 0 && strcmp(d, ".") && strcmp(d, "..") &&
+        if (r == 0 && strcmp(d, ".") != 0 && strcmp(d, "..") != 0 &&
             (size_t)snprintf(path, sizeof(path), "%s/%s", dir, d) < sizeof(path) && stat(path, &st) == 0) {
             if (S_ISDIR(st.st_mode))
                 r = collect_bins(path, files, n);
@@ -317,7 +273,7 @@ static int corpus_check(struct process_bench *pb, const struct opts *o, struct c
     eventlog_free(log);
     free(error);
 
-    struct proc_result res;
+    struct proc_result res = {0};
     char line[160], how[32];
     char *ta_argv[] = {(char *)o->tagent, "eventlog", "--replay", "--file", f->path, NULL};
     int r = process_check(ta_argv, pb->null_fd, &res, line, sizeof(line));
@@ -343,14 +299,15 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
     pb->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (pb->null_fd < 0)
         return -errno;
-    if (which("tpm2_eventlog", pb->tool_prog, sizeof(pb->tool_prog)) < 0) {
+    if (bench_which("tpm2_eventlog", pb->tool_prog, sizeof(pb->tool_prog)) < 0) {
         fprintf(stderr,
                 "bench_eventlog: tpm2_eventlog is not in $PATH (Debian: apt-get install tpm2-tools)\n");
         return -ENOENT;
     }
-    if (which("true", pb->true_prog, sizeof(pb->true_prog)) < 0)
+    if (bench_which("true", pb->true_prog, sizeof(pb->true_prog)) < 0)
         snprintf(pb->true_prog, sizeof(pb->true_prog), "/bin/true");
-    if (access(o->tagent, X_OK) < 0) {
+    /* -t and -c come from getopt(), which sets optarg for every option declared with ':' */
+    if (access(o->tagent, X_OK) < 0) { /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         fprintf(stderr, "bench_eventlog: %s: %s (build the tagent target, or give -t)\n", o->tagent,
                 strerror(errno));
         return -ENOENT;
@@ -378,7 +335,7 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
     snprintf(pb->files[pb->n_files++].path, sizeof(pb->files[0].path), "%s/%s", o->corpora, ISECL_LOG);
 
     size_t cap = o->runs;
-    size_t prefix = strlen(o->corpora) + 1;
+    size_t prefix = strlen(o->corpora) + 1; /* NOLINT(clang-analyzer-core.NonNullParamChecker): as -t above */
     for (size_t i = 0; i < pb->n_files && r == 0; i++) {
         struct corpus_file *f = &pb->files[i];
         f->name = f->path + prefix;
@@ -400,7 +357,7 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
 
 static int timed(char *const argv[], int null_fd, struct series *s, bool record)
 {
-    struct proc_result res;
+    struct proc_result res = {0};
     int r = process_run(argv, null_fd, null_fd, null_fd, &res);
     if (r < 0)
         return r;
@@ -411,11 +368,10 @@ static int timed(char *const argv[], int null_fd, struct series *s, bool record)
                 how);
         return -EPROTO;
     }
-    if (record && s->n < s->cap) {
-        s->wall[s->n] = res.wall_ns;
-        s->cpu[s->n] = res.cpu_ns;
-        s->rss_kb[s->n] = res.maxrss_kb;
-        s->n++;
+    if (record) {
+        bench_samples_add(&s->wall, res.wall_ns);
+        bench_samples_add(&s->cpu, res.cpu_ns);
+        bench_samples_add(&s->rss_kb, res.maxrss_kb);
     }
     return 0;
 }
@@ -791,14 +747,14 @@ static int inproc_run(const struct gen *g, struct mix_result *m, uint64_t *parse
         rss0 = self_status_kb("VmRSS");
         heap0 = heap_in_use();
     }
-    uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+    uint64_t t0 = bench_mono_ns();
     int r = eventlog_parse(g->buf, g->len, NULL, &log, &error);
-    uint64_t t1 = clock_ns(CLOCK_MONOTONIC);
+    uint64_t t1 = bench_mono_ns();
     if (r == 0 && measure_memory)
         m->heap_parse = heap_in_use() - heap0;
     if (r == 0)
         r = eventlog_replay(log, &pcrs, &error);
-    uint64_t t2 = clock_ns(CLOCK_MONOTONIC);
+    uint64_t t2 = bench_mono_ns();
     if (r == 0 && measure_memory) {
         m->heap_replay = heap_in_use() - heap0;
         long hwm = self_status_kb("VmHWM");
@@ -837,26 +793,32 @@ static int inproc_bench(const struct gen *g, unsigned runs, struct mix_result *m
 {
     m->bytes = g->len;
     m->events = g->events;
-    uint64_t *parse = calloc(runs, sizeof(*parse)), *replay = calloc(runs, sizeof(*replay));
-    uint64_t *total = calloc(runs, sizeof(*total));
-    int r = parse && replay && total ? 0 : -ENOMEM;
+    struct bench_samples parse = {0}, replay = {0}, total = {0};
+    int r = bench_samples_init(&parse, runs);
+    if (r == 0)
+        r = bench_samples_init(&replay, runs);
+    if (r == 0)
+        r = bench_samples_init(&total, runs);
     uint64_t p, q;
     /* One untimed run first (it also takes the memory figures, so the timed runs carry no /proc reads). */
     if (r == 0)
         r = inproc_run(g, m, &p, &q, true);
     for (unsigned i = 0; r == 0 && i < runs; i++) {
-        r = inproc_run(g, m, &parse[i], &replay[i], false);
-        total[i] = parse[i] + replay[i];
+        if ((r = inproc_run(g, m, &p, &q, false)) == 0) {
+            bench_samples_add(&parse, p);
+            bench_samples_add(&replay, q);
+            bench_samples_add(&total, p + q);
+        }
     }
     if (r == 0) {
-        m->parse_ms = percentile(parse, runs, 0.5) / 1e6;
-        m->replay_ms = percentile(replay, runs, 0.5) / 1e6;
-        m->total_ms = percentile(total, runs, 0.5) / 1e6;
+        m->parse_ms = column_median(&parse) / 1e6;
+        m->replay_ms = column_median(&replay) / 1e6;
+        m->total_ms = column_median(&total) / 1e6;
         m->mbps = (double)m->bytes / 1e6 / (m->total_ms / 1e3);
     }
-    free(parse);
-    free(replay);
-    free(total);
+    bench_samples_free(&parse);
+    bench_samples_free(&replay);
+    bench_samples_free(&total);
     return r;
 }
 
@@ -985,17 +947,6 @@ static void usage(FILE *f)
         BENCH_CORPORA, BENCH_TAGENT);
 }
 
-static int parse_count(const char *s, unsigned min, unsigned max, unsigned *ret)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return -EINVAL;
-    *ret = (unsigned)v;
-    return 0;
-}
-
 static int opts_parse(int argc, char **argv, struct opts *o)
 {
     *o = (struct opts){.runs = 30,
@@ -1005,64 +956,34 @@ static int opts_parse(int argc, char **argv, struct opts *o)
                        .size_mib = 48,
                        .corpora = BENCH_CORPORA,
                        .tagent = BENCH_TAGENT};
-    int c;
-    while ((c = getopt(argc, argv, "n:w:r:m:s:c:t:o:h")) != -1) {
-        int r = 0;
-        switch (c) {
-        case 'n':
-            r = parse_count(optarg, 1, 100000, &o->runs);
-            break;
-        case 'w':
-            r = parse_count(optarg, 0, 1000, &o->warmup);
-            break;
-        case 'r':
-            r = parse_count(optarg, 1, 10000, &o->inproc_runs);
-            break;
-        case 'm':
-            r = parse_count(optarg, 1, 10000, &o->rss_runs);
-            break;
-        case 's':
-            r = parse_count(optarg, 1, 64, &o->size_mib);
-            break;
-        case 'c':
-            o->corpora = optarg;
-            break;
-        case 't':
-            o->tagent = optarg;
-            break;
-        case 'o':
-            o->write_log = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -EINVAL;
-        }
-        if (r < 0) {
-            fprintf(stderr, "bench_eventlog: -%c: \"%s\" is not a count in range\n", c, optarg);
-            return r;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return -EINVAL;
-    }
-    return 0;
+    const struct bench_option options[] = {
+        {.letter = 'n', .count = &o->runs, .min = 1, .max = 100000},
+        {.letter = 'w', .count = &o->warmup, .min = 0, .max = 1000},
+        {.letter = 'r', .count = &o->inproc_runs, .min = 1, .max = 10000},
+        {.letter = 'm', .count = &o->rss_runs, .min = 1, .max = 10000},
+        {.letter = 's', .count = &o->size_mib, .min = 1, .max = 64},
+        {.letter = 'c', .string = &o->corpora},
+        {.letter = 't', .string = &o->tagent},
+        {.letter = 'o', .string = &o->write_log},
+        {0},
+    };
+    const struct bench_cli cli = {"bench_eventlog", usage, options};
+    return bench_opts_parse(&cli, argc, argv);
 }
 
 int main(int argc, char **argv)
 {
     struct opts o;
-    if (opts_parse(argc, argv, &o) < 0)
-        return 2;
+    int r = opts_parse(argc, argv, &o);
+    if (r != 0)
+        return r > 0 ? 0 : 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     size_t size = (size_t)o.size_mib << 20;
 
     if (o.write_log) {
         struct gen g;
-        int fd = -1, r = gen_log(&g, size, MIX_BOOT);
+        int fd = -1;
+        r = gen_log(&g, size, MIX_BOOT);
         if (r == 0 && (fd = open(o.write_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
             r = -errno;
         if (r == 0)
@@ -1081,7 +1002,7 @@ int main(int argc, char **argv)
 
     /* (1) first, while this process is small (every fork copies its page tables). */
     static struct process_bench pb;
-    int r = process_setup(&pb, &o);
+    r = process_setup(&pb, &o);
     if (r == 0)
         r = process_run_all(&pb, &o);
     bool met1 = r == 0 && process_report(&pb, &o);

@@ -12,23 +12,20 @@
  * spread evenly over the rounds. The target (issue): median(a) <= 1.3 x median(b).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "bench_util.h"
 #include "harness.h"
 #include "quote.h"
 
@@ -51,8 +48,7 @@ struct opts {
  * column tells client work (ESAPI, tagent's checks, process start-up) from time spent waiting for swtpm. */
 struct row {
     char label[96];
-    uint64_t *ns, *cpu_ns;
-    size_t n;
+    struct bench_samples wall, cpu;
 };
 
 /* A point in time on both clocks. */
@@ -85,18 +81,10 @@ struct tool {
     struct row row;
 };
 
-static uint64_t clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Wall time on CLOCK_MONOTONIC (NTP steps cannot bend it); CPU time of this thread, which makes every call.
- */
+/* Wall time; CPU time of this thread, which makes every call. */
 static struct stamp stamp_now(void)
 {
-    return (struct stamp){.wall = clock_ns(CLOCK_MONOTONIC), .cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID)};
+    return (struct stamp){.wall = bench_mono_ns(), .cpu = bench_thread_cpu_ns()};
 }
 
 /* User + system time of the children reaped so far (the tpm2_quote processes; swtpm is reaped at exit). */
@@ -104,8 +92,7 @@ static uint64_t children_cpu_ns(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
-    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
-           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+    return bench_timeval_ns(ru.ru_utime) + bench_timeval_ns(ru.ru_stime);
 }
 
 /* ---- options ---- */
@@ -118,57 +105,21 @@ static void usage(FILE *f)
                "  -w N  untimed warm-up iterations of each row first (default 5)\n");
 }
 
-static int parse_count(const char *s, unsigned min, unsigned *ret)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > 1000000)
-        return -EINVAL;
-    *ret = (unsigned)v;
-    return 0;
-}
-
 static int opts_parse(int argc, char **argv, struct opts *o)
 {
-    static const struct option longopts[] = {
-        {"iterations", required_argument, NULL, 'n'},
-        {"tool-iterations", required_argument, NULL, 't'},
-        {"warmup", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
+    *o = (struct opts){.iterations = 200, .tool_iterations = 30, .warmup = 5};
+    const struct bench_option options[] = {
+        {.letter = 'n', .long_name = "iterations", .count = &o->iterations, .min = 1, .max = 1000000},
+        {.letter = 't',
+         .long_name = "tool-iterations",
+         .count = &o->tool_iterations,
+         .min = 0,
+         .max = 1000000},
+        {.letter = 'w', .long_name = "warmup", .count = &o->warmup, .min = 0, .max = 1000000},
         {0},
     };
-    *o = (struct opts){.iterations = 200, .tool_iterations = 30, .warmup = 5};
-    int c;
-    while ((c = getopt_long(argc, argv, "n:t:w:h", longopts, NULL)) != -1) {
-        int r = 0;
-        switch (c) {
-        case 'n':
-            r = parse_count(optarg, 1, &o->iterations);
-            break;
-        case 't':
-            r = parse_count(optarg, 0, &o->tool_iterations);
-            break;
-        case 'w':
-            r = parse_count(optarg, 0, &o->warmup);
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -EINVAL;
-        }
-        if (r < 0) {
-            fprintf(stderr, "bench_quote: -%c wants a count, not \"%s\"\n", c, optarg);
-            return r;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return -EINVAL;
-    }
-    return 0;
+    const struct bench_cli cli = {"bench_quote", usage, options};
+    return bench_opts_parse(&cli, argc, argv);
 }
 
 /* ---- rows and statistics ---- */
@@ -176,40 +127,20 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 static int row_init(struct row *row, size_t cap, const char *label)
 {
     snprintf(row->label, sizeof(row->label), "%s", label);
-    row->n = 0;
-    row->ns = calloc(cap ? cap : 1, sizeof(row->ns[0]));
-    row->cpu_ns = calloc(cap ? cap : 1, sizeof(row->cpu_ns[0]));
-    return row->ns && row->cpu_ns ? 0 : -ENOMEM;
+    int r = bench_samples_init(&row->wall, cap);
+    return r == 0 ? bench_samples_init(&row->cpu, cap) : r;
 }
 
 static void row_add(struct row *row, struct stamp start, struct stamp end, uint64_t extra_cpu)
 {
-    row->ns[row->n] = end.wall - start.wall;
-    row->cpu_ns[row->n] = end.cpu - start.cpu + extra_cpu;
-    row->n++;
+    bench_samples_add(&row->wall, end.wall - start.wall);
+    bench_samples_add(&row->cpu, end.cpu - start.cpu + extra_cpu);
 }
 
 static void row_free(struct row *row)
 {
-    free(row->ns);
-    free(row->cpu_ns);
-    row->ns = row->cpu_ns = NULL;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Percentile q (0..1) of sorted samples, interpolating between the two nearest ranks. */
-static double percentile_ms(const uint64_t *sorted, size_t n, double q)
-{
-    double pos = q * (double)(n - 1);
-    size_t lo = (size_t)pos;
-    size_t hi = lo + 1 < n ? lo + 1 : lo;
-    double frac = pos - (double)lo;
-    return ((double)sorted[lo] * (1 - frac) + (double)sorted[hi] * frac) / 1e6;
+    bench_samples_free(&row->wall);
+    bench_samples_free(&row->cpu);
 }
 
 struct stats {
@@ -219,13 +150,13 @@ struct stats {
 /* Sorts the samples (each column on its own: the medians are of the columns, not of one run). */
 static struct stats row_stats(struct row *row)
 {
-    qsort(row->ns, row->n, sizeof(row->ns[0]), cmp_u64);
-    qsort(row->cpu_ns, row->n, sizeof(row->cpu_ns[0]), cmp_u64);
+    bench_samples_sort(&row->wall);
+    bench_samples_sort(&row->cpu);
     return (struct stats){
-        .median = percentile_ms(row->ns, row->n, 0.5),
-        .p10 = percentile_ms(row->ns, row->n, 0.1),
-        .p90 = percentile_ms(row->ns, row->n, 0.9),
-        .cpu_median = percentile_ms(row->cpu_ns, row->n, 0.5),
+        .median = bench_samples_quantile(&row->wall, 0.5) / 1e6,
+        .p10 = bench_samples_quantile(&row->wall, 0.1) / 1e6,
+        .p90 = bench_samples_quantile(&row->wall, 0.9) / 1e6,
+        .cpu_median = bench_samples_quantile(&row->cpu, 0.5) / 1e6,
     };
 }
 
@@ -426,17 +357,7 @@ static int bare_time(struct bare *b, struct selection *sel, uint64_t counter, bo
 
 static int tool_init(struct tool *t)
 {
-    /* Resolve the program once so the timed part does not include a PATH search. */
-    const char *path = getenv("PATH");
-    bool found = false;
-    while (path && *path && !found) {
-        size_t len = strcspn(path, ":");
-        found =
-            (size_t)snprintf(t->prog, sizeof(t->prog), "%.*s/tpm2_quote", (int)len, path) < sizeof(t->prog) &&
-            access(t->prog, X_OK) == 0;
-        path += len + (path[len] == ':');
-    }
-    if (!found) {
+    if (bench_which("tpm2_quote", t->prog, sizeof(t->prog)) < 0) {
         fprintf(stderr, "bench_quote: tpm2_quote not found (install tpm2-tools, or pass -t 0)\n");
         return -ENOENT;
     }
@@ -469,29 +390,6 @@ static void tool_free(struct tool *t)
     row_free(&t->row);
 }
 
-/* Blocks until the child exits, without reaping it (harness_proc_exited() reaps and unregisters it).
- * harness_run() polls every 10 ms, which would round every tpm2_quote run up to the next 10 ms; a pidfd
- * wakes us when the child exits. Without pidfds (kernel < 5.3) waitid blocks, with no timeout. */
-static int child_wait(pid_t pid, int timeout_ms, int *ret_status)
-{
-    int fd = pidfd_open(pid, 0);
-    if (fd >= 0) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n;
-        do
-            n = poll(&p, 1, timeout_ms);
-        while (n < 0 && errno == EINTR);
-        close(fd);
-        if (n == 0)
-            return -ETIMEDOUT;
-    }
-    siginfo_t si = {0};
-    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
-        return -errno;
-    *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-    return 0;
-}
-
 static int tool_time(struct tool *t, const char *tcti, uint64_t counter, bool record)
 {
     uint8_t nonce[NONCE_LEN];
@@ -508,7 +406,7 @@ static int tool_time(struct tool *t, const char *tcti, uint64_t counter, bool re
     int r = harness_spawn(argv, t->log, &pid);
     if (r < 0)
         return r;
-    r = child_wait(pid, TOOL_TIMEOUT_MS, &status);
+    r = bench_child_wait(pid, TOOL_TIMEOUT_MS, &status);
     struct stamp t1 = stamp_now();
     if (r < 0) {
         fprintf(stderr, "bench_quote: tpm2_quote did not finish: %s\n", strerror(-r));
@@ -641,7 +539,7 @@ static void selection_label(const struct selection *s, char *buf, size_t size)
 static void print_row(struct row *row, const char *banks, const char *note, struct stats *ret)
 {
     struct stats s = row_stats(row);
-    printf("%-28s %-14s %5zu %9.3f %9.3f %9.3f %9.3f  %s\n", row->label, banks, row->n, s.median, s.p10,
+    printf("%-28s %-14s %5zu %9.3f %9.3f %9.3f %9.3f  %s\n", row->label, banks, row->wall.n, s.median, s.p10,
            s.p90, s.cpu_median, note);
     *ret = s;
 }
@@ -691,13 +589,14 @@ static void bench_report(struct bench *b)
 int main(int argc, char **argv)
 {
     struct bench b = {0};
-    if (opts_parse(argc, argv, &b.opts) < 0)
-        return 2;
+    int r = opts_parse(argc, argv, &b.opts);
+    if (r != 0)
+        return r > 0 ? 0 : 2;
     b.with_tool = b.opts.tool_iterations > 0;
     /* Line-buffered: the table and any diagnostics on stderr stay in order when both go to one file. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    int r = bench_setup(&b);
+    r = bench_setup(&b);
     if (r == 0)
         r = bench_run(&b);
     if (r == 0)

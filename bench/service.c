@@ -21,7 +21,6 @@
  * Private_Dirty < 2 MiB and Rss < 8 MiB; READY=1 within 100 ms of the start.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -34,6 +33,7 @@
 
 #include <nats/nats.h>
 
+#include "bench_util.h"
 #include "config.h"
 #include "eventlog.h"
 #include "provision.h"
@@ -70,78 +70,19 @@ struct opts {
 
 /* ---- samples ---- */
 
-uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+struct stats {
+    double median, p10, p90; /* ms */
+    size_t n;
+};
 
-static uint64_t thread_cpu_ns(void)
+/* Sorts the samples (ns) in place. */
+static struct stats samples_stats(struct bench_samples *s)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int samples_init(struct samples *s, size_t cap)
-{
-    s->n = 0;
-    s->cap = cap ? cap : 1;
-    s->ns = calloc(s->cap, sizeof(s->ns[0]));
-    return s->ns ? 0 : -ENOMEM;
-}
-
-void samples_add(struct samples *s, uint64_t ns)
-{
-    if (s->n < s->cap)
-        s->ns[s->n++] = ns;
-}
-
-void samples_free(struct samples *s)
-{
-    free(s->ns);
-    s->ns = NULL;
-    s->n = s->cap = 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Quantile q of n sorted values, interpolated between the two nearest ranks. */
-static double quantile_ms(const uint64_t *v, size_t n, double q)
-{
-    if (n == 0)
-        return 0;
-    double pos = q * (double)(n - 1);
-    size_t lo = (size_t)pos, hi = lo + 1 < n ? lo + 1 : lo;
-    return ((double)v[lo] * (1 - (pos - (double)lo)) + (double)v[hi] * (pos - (double)lo)) / 1e6;
-}
-
-struct stats samples_stats(struct samples *s)
-{
-    qsort(s->ns, s->n, sizeof(s->ns[0]), cmp_u64);
-    return (struct stats){.median = quantile_ms(s->ns, s->n, 0.5),
-                          .p10 = quantile_ms(s->ns, s->n, 0.1),
-                          .p90 = quantile_ms(s->ns, s->n, 0.9),
+    bench_samples_sort(s);
+    return (struct stats){.median = bench_samples_quantile(s, 0.5) / 1e6,
+                          .p10 = bench_samples_quantile(s, 0.1) / 1e6,
+                          .p90 = bench_samples_quantile(s, 0.9) / 1e6,
                           .n = s->n};
-}
-
-double median_of(double *v, size_t n)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof(v[0]), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ---- options ---- */
@@ -162,26 +103,19 @@ static void usage(FILE *f)
         MAX_CONC, MAX_REQUESTERS);
 }
 
-static int parse_count(const char *s, unsigned min, unsigned max, unsigned *ret)
+static int parse_conc(const char *arg, void *data)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || (*end && *end != ',') || v < min || v > max)
-        return -EINVAL;
-    *ret = (unsigned)v;
-    return 0;
+    struct opts *o = data;
+    return bench_parse_counts(arg, 1, MAX_REQUESTERS, o->conc, MAX_CONC, &o->n_conc);
 }
 
-static int parse_conc(const char *s, struct opts *o)
+static int parse_env(const char *arg, void *data)
 {
-    o->n_conc = 0;
-    for (const char *p = s; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
-        if (o->n_conc == MAX_CONC || parse_count(p, 1, MAX_REQUESTERS, &o->conc[o->n_conc]) < 0)
-            return -EINVAL;
-        o->n_conc++;
-    }
-    return o->n_conc ? 0 : -EINVAL;
+    struct opts *o = data;
+    if (o->n_env == MAX_ENV || !strchr(arg, '=') || arg[0] == '=')
+        return -EINVAL;
+    o->env[o->n_env++] = arg;
+    return 0;
 }
 
 static int opts_parse(int argc, char **argv, struct opts *o)
@@ -193,51 +127,18 @@ static int opts_parse(int argc, char **argv, struct opts *o)
                        .n_conc = 3,
                        .starts = 10,
                        .warmup = 5};
-    int c;
-    while ((c = getopt(argc, argv, "n:q:r:c:s:w:e:h")) != -1) {
-        int r = 0;
-        switch (c) {
-        case 'n':
-            r = parse_count(optarg, 1, 1000000, &o->rounds);
-            break;
-        case 'q':
-            r = parse_count(optarg, 1, 1000000, &o->quotes);
-            break;
-        case 'r':
-            r = parse_count(optarg, 1, 1000, &o->tp_rounds);
-            break;
-        case 'c':
-            r = parse_conc(optarg, o);
-            break;
-        case 's':
-            r = parse_count(optarg, 1, 1000, &o->starts);
-            break;
-        case 'w':
-            r = parse_count(optarg, 0, 1000, &o->warmup);
-            break;
-        case 'e':
-            if (o->n_env == MAX_ENV || !strchr(optarg, '=') || optarg[0] == '=')
-                r = -EINVAL;
-            else
-                o->env[o->n_env++] = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -EINVAL;
-        }
-        if (r < 0) {
-            fprintf(stderr, "bench_service: bad value for -%c: \"%s\"\n", c, optarg);
-            return r;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return -EINVAL;
-    }
-    return 0;
+    const struct bench_option options[] = {
+        {.letter = 'n', .count = &o->rounds, .min = 1, .max = 1000000},
+        {.letter = 'q', .count = &o->quotes, .min = 1, .max = 1000000},
+        {.letter = 'r', .count = &o->tp_rounds, .min = 1, .max = 1000},
+        {.letter = 'c', .parse = parse_conc, .data = o},
+        {.letter = 's', .count = &o->starts, .min = 1, .max = 1000},
+        {.letter = 'w', .count = &o->warmup, .min = 0, .max = 1000},
+        {.letter = 'e', .parse = parse_env, .data = o},
+        {0},
+    };
+    const struct bench_cli cli = {"bench_service", usage, options};
+    return bench_opts_parse(&cli, argc, argv);
 }
 
 /* ---- the bench ---- */
@@ -266,7 +167,7 @@ static const char *const row_names[N_ROWS] = {
 struct tp_result {
     double *rps, *cpu_ms; /* per run */
     size_t n;
-    struct samples lat;
+    struct bench_samples lat;
 };
 
 struct bench {
@@ -283,14 +184,14 @@ struct bench {
     natsConnection *req_nc[MAX_REQUESTERS];
     size_t quote_reply_len, version_reply_len, handler_reply_len;
     /* results */
-    struct samples lat[N_ROWS];
+    struct bench_samples lat[N_ROWS];
     uint64_t cpu_tpm, cpu_handler;    /* summed thread CPU of (a) and (h) */
     struct tp_result tp[2][MAX_CONC]; /* [0] quote, [1] version */
     struct mem idle, peak, idle_after;
     int idle_threads;
     unsigned peak_reads;
     pid_t agent_pid;
-    struct samples ready, connected, stop, version_proc, nats_connect;
+    struct bench_samples ready, connected, stop, version_proc, nats_connect;
 };
 
 static void nonce_next(struct bench *b, uint8_t nonce[32])
@@ -361,9 +262,9 @@ static int time_tpm(struct bench *b, bool record)
     struct tpm_error err = {0};
     nonce_next(b, nonce);
     struct tpm_quote_request req = {.nonce = nonce, .nonce_len = sizeof(nonce), .pcr_mask = PCR_MASK_ALL};
-    uint64_t c0 = thread_cpu_ns(), t0 = mono_ns();
+    uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_mono_ns();
     int r = tpm_quote(b->ctx.tpm, &req, &q, &err);
-    uint64_t t1 = mono_ns(), c1 = thread_cpu_ns();
+    uint64_t t1 = bench_mono_ns(), c1 = bench_thread_cpu_ns();
     if (r < 0)
         fprintf(stderr, "bench_service: tpm_quote: %s\n", err.message);
     else if (q.attempts != 1) {
@@ -372,7 +273,7 @@ static int time_tpm(struct bench *b, bool record)
     }
     tpm_quote_free(&q);
     if (r == 0 && record) {
-        samples_add(&b->lat[ROW_TPM], t1 - t0);
+        bench_samples_add(&b->lat[ROW_TPM], t1 - t0);
         b->cpu_tpm += c1 - c0;
     }
     return r;
@@ -385,13 +286,13 @@ static int time_tag(struct bench *b, bool record)
     uint8_t tag[TPM_ASSET_TAG_SIZE];
     bool present = false;
     struct tpm_error err = {0};
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = bench_mono_ns();
     int r = tpm_tag_read(b->ctx.tpm, &b->ctx.tag_auth, tag, &present, &err);
-    uint64_t t1 = mono_ns();
+    uint64_t t1 = bench_mono_ns();
     if (r < 0)
         fprintf(stderr, "bench_service: tpm_tag_read: %s\n", err.message);
     else if (record)
-        samples_add(&b->lat[ROW_TAG], t1 - t0);
+        bench_samples_add(&b->lat[ROW_TAG], t1 - t0);
     return r;
 }
 
@@ -402,9 +303,9 @@ static int time_handler(struct bench *b, bool record)
     int code = 0;
     nonce_next(b, nonce);
     world_quote_payload(nonce, payload, sizeof(payload));
-    uint64_t c0 = thread_cpu_ns(), t0 = mono_ns();
+    uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_mono_ns();
     int r = handler_quote.run(&b->ctx, payload, strlen(payload), &reply, &code, &message);
-    uint64_t t1 = mono_ns(), c1 = thread_cpu_ns();
+    uint64_t t1 = bench_mono_ns(), c1 = bench_thread_cpu_ns();
     if (r < 0)
         fprintf(stderr, "bench_service: quote handler in process: %s\n", message ? message : strerror(-r));
     else
@@ -412,7 +313,7 @@ static int time_handler(struct bench *b, bool record)
     free(reply);
     free(message);
     if (r == 0 && record) {
-        samples_add(&b->lat[ROW_HANDLER], t1 - t0);
+        bench_samples_add(&b->lat[ROW_HANDLER], t1 - t0);
         b->cpu_handler += c1 - c0;
     }
     return r;
@@ -423,10 +324,10 @@ static int nats_request(natsConnection *nc, const char *subject, const char *pay
                         uint64_t *ret_ns, size_t *ret_len)
 {
     natsMsg *reply = NULL;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = bench_mono_ns();
     natsStatus s =
         natsConnection_Request(&reply, nc, subject, payload, (int)strlen(payload), REQUEST_TIMEOUT_MS);
-    uint64_t t1 = mono_ns();
+    uint64_t t1 = bench_mono_ns();
     if (s != NATS_OK) {
         fprintf(stderr, "bench_service: %s: %s\n", subject, natsStatus_GetText(s));
         return -EIO;
@@ -458,7 +359,7 @@ static int time_nats(struct bench *b, bool quote, bool record)
     if (r == 0) {
         *(quote ? &b->quote_reply_len : &b->version_reply_len) = len;
         if (record)
-            samples_add(&b->lat[quote ? ROW_NATS_QUOTE : ROW_NATS_VERSION], ns);
+            bench_samples_add(&b->lat[quote ? ROW_NATS_QUOTE : ROW_NATS_VERSION], ns);
     }
     return r;
 }
@@ -480,13 +381,13 @@ static void echo_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 static int time_echo(struct bench *b, bool quote_sized, bool record)
 {
     char payload[32];
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = bench_mono_ns();
     natsMsg *reply = NULL;
     size_t want = quote_sized ? b->quote_reply_len : b->version_reply_len;
     snprintf(payload, sizeof(payload), "%zu", want);
     natsStatus s =
         natsConnection_RequestString(&reply, b->w->hvs, b->subject_echo, payload, REQUEST_TIMEOUT_MS);
-    uint64_t t1 = mono_ns();
+    uint64_t t1 = bench_mono_ns();
     bool ok = s == NATS_OK && (size_t)natsMsg_GetDataLength(reply) == want;
     natsMsg_Destroy(reply);
     if (!ok) {
@@ -494,7 +395,7 @@ static int time_echo(struct bench *b, bool quote_sized, bool record)
         return -EIO;
     }
     if (record)
-        samples_add(&b->lat[quote_sized ? ROW_ECHO_QUOTE : ROW_ECHO_VERSION], t1 - t0);
+        bench_samples_add(&b->lat[quote_sized ? ROW_ECHO_QUOTE : ROW_ECHO_VERSION], t1 - t0);
     return 0;
 }
 
@@ -550,8 +451,9 @@ static void *requester_main(void *arg)
     for (size_t i = 0; i < q->count && q->r == 0; i++) {
         if (q->quote) {
             memset(nonce, 0x3c, sizeof(nonce));
-            memcpy(nonce, &q, sizeof(q));             /* distinct per requester, */
-            memcpy(nonce + sizeof(q), &i, sizeof(i)); /* and per request */
+            uintptr_t who = (uintptr_t)q;
+            memcpy(nonce, &who, sizeof(who));           /* distinct per requester, */
+            memcpy(nonce + sizeof(who), &i, sizeof(i)); /* and per request */
             world_quote_payload(nonce, payload, sizeof(payload));
         } else
             snprintf(payload, sizeof(payload), "null");
@@ -594,13 +496,13 @@ static int throughput_run(struct bench *b, bool quote, unsigned n, size_t total,
     }
     uint64_t cpu0 = proc_cpu_ns(b->agent_pid);
     pthread_barrier_wait(&go);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = bench_mono_ns();
     for (unsigned i = 0; i < n; i++) {
         pthread_join(th[i], NULL);
         if (q[i].r < 0)
             r = q[i].r;
     }
-    uint64_t t1 = mono_ns();
+    uint64_t t1 = bench_mono_ns();
     uint64_t cpu1 = proc_cpu_ns(b->agent_pid);
     pthread_barrier_destroy(&go);
     if (r == 0) {
@@ -608,7 +510,7 @@ static int throughput_run(struct bench *b, bool quote, unsigned n, size_t total,
         res->cpu_ms[res->n] = (double)(cpu1 - cpu0) / 1e6 / (double)total;
         res->n++;
         for (size_t i = 0; i < total; i++)
-            samples_add(&res->lat, lat[i]);
+            bench_samples_add(&res->lat, lat[i]);
     }
     free(lat);
     return r;
@@ -624,7 +526,7 @@ static int throughput_phase(struct bench *b)
             size_t per_run = k == 0 ? o->quotes : 5u * o->quotes;
             t->rps = calloc(o->tp_rounds, sizeof(double));
             t->cpu_ms = calloc(o->tp_rounds, sizeof(double));
-            r = t->rps && t->cpu_ms ? samples_init(&t->lat, per_run * o->tp_rounds) : -ENOMEM;
+            r = t->rps && t->cpu_ms ? bench_samples_init(&t->lat, per_run * o->tp_rounds) : -ENOMEM;
         }
     struct mem_sampler *ms = NULL;
     if (r == 0)
@@ -650,17 +552,20 @@ static int throughput_phase(struct bench *b)
  * HTTPS client of its own, and this is setup, not timed). */
 static int echo_creds(struct bench *b, char *ret_path, size_t size)
 {
-    char auth[256], url[128], log[600];
+    char url[128], log[600], *auth = NULL;
     snprintf(ret_path, size, "%s/echo.creds", b->w->dir);
     snprintf(log, sizeof(log), "%s/echo-creds.log", b->w->dir);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", b->w->mock->bearer);
+    /* sized by the token: the mock's bearer is a signed JWT of several hundred bytes */
+    if (asprintf(&auth, "Authorization: Bearer %s", b->w->mock->bearer) < 0)
+        return -ENOMEM;
     snprintf(url, sizeof(url), "%s/credentials", b->w->mock->aas_url);
+    static const char body[] = "{\"type\":\"TA\",\"parameters\":{\"host-id\":\"" ECHO_HOST "\"}}";
     const char *argv[] = {"curl",     "-sSf",
                           "--cacert", b->w->mock->ca_file,
                           "-H",       auth,
                           "-H",       "Content-Type: application/json",
                           "-H",       "Accept: text/plain",
-                          "-d",       "{\"type\":\"TA\",\"parameters\":{\"host-id\":\"" ECHO_HOST "\"}}",
+                          "-d",       body,
                           "-o",       ret_path,
                           url,        NULL};
     int r = harness_run(argv, log, 15000);
@@ -668,6 +573,7 @@ static int echo_creds(struct bench *b, char *ret_path, size_t size)
         harness_log_tail(log, 10);
         fprintf(stderr, "bench_service: no .creds for the echo responder from %s\n", url);
     }
+    free(auth);
     return r;
 }
 
@@ -726,9 +632,9 @@ static int time_nats_connect(struct bench *b, uint64_t *ret_ns)
     snprintf(creds, sizeof(creds), "%s%s", b->w->root, AGENT_CREDS);
     if (natsd_client_options(b->w->nats[0], creds, &opts) < 0)
         return -EIO;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = bench_mono_ns();
     natsStatus s = natsd_connect(opts, &nc);
-    uint64_t t1 = mono_ns();
+    uint64_t t1 = bench_mono_ns();
     natsConnection_Destroy(nc);
     natsOptions_Destroy(opts);
     if (s != NATS_OK) {
@@ -752,15 +658,15 @@ static int start_phase(struct bench *b)
         fprintf(stderr, "bench_service: NOTIFY_SOCKET: %s\n", strerror(-r));
         return r;
     }
-    r = samples_init(&b->ready, o->starts);
+    r = bench_samples_init(&b->ready, o->starts);
     if (r == 0)
-        r = samples_init(&b->connected, o->starts);
+        r = bench_samples_init(&b->connected, o->starts);
     if (r == 0)
-        r = samples_init(&b->stop, o->starts);
+        r = bench_samples_init(&b->stop, o->starts);
     if (r == 0)
-        r = samples_init(&b->version_proc, o->starts);
+        r = bench_samples_init(&b->version_proc, o->starts);
     if (r == 0)
-        r = samples_init(&b->nats_connect, o->starts);
+        r = bench_samples_init(&b->nats_connect, o->starts);
     /* one untimed start first (page cache, swtpm's first connection), then rounds of the three in turn */
     for (unsigned i = 0; r == 0 && i <= o->starts; i++) {
         bool record = i > 0;
@@ -772,21 +678,21 @@ static int start_phase(struct bench *b)
                 r = start_time_one(n, b->w->tagent_bin, b->w->root, b->w->tpm->tcti, o->env, log,
                                    START_TIMEOUT_MS, &t);
                 if (r == 0 && record) {
-                    samples_add(&b->ready, t.ready_ns);
+                    bench_samples_add(&b->ready, t.ready_ns);
                     if (t.connected_ns)
-                        samples_add(&b->connected, t.connected_ns);
-                    samples_add(&b->stop, t.stop_ns);
+                        bench_samples_add(&b->connected, t.connected_ns);
+                    bench_samples_add(&b->stop, t.stop_ns);
                 }
                 break;
             case 1:
                 r = process_time_one(version_argv, vlog, START_TIMEOUT_MS, &ns);
                 if (r == 0 && record)
-                    samples_add(&b->version_proc, ns);
+                    bench_samples_add(&b->version_proc, ns);
                 break;
             default:
                 r = time_nats_connect(b, &ns);
                 if (r == 0 && record)
-                    samples_add(&b->nats_connect, ns);
+                    bench_samples_add(&b->nats_connect, ns);
             }
         }
     }
@@ -801,7 +707,7 @@ static int bench_run(struct bench *b)
     const struct opts *o = &b->o;
     int r = ctx_open(b);
     for (size_t i = 0; r == 0 && i < N_ROWS; i++)
-        r = samples_init(&b->lat[i], o->rounds);
+        r = bench_samples_init(&b->lat[i], o->rounds);
     if (r == 0)
         r = world_agent_start(b->w, o->env, START_TIMEOUT_MS);
     if (r == 0) {
@@ -852,7 +758,7 @@ static int bench_run(struct bench *b)
 
 /* ---- report ---- */
 
-static struct stats print_lat(const char *label, struct samples *s, const char *note)
+static struct stats print_lat(const char *label, struct bench_samples *s, const char *note)
 {
     struct stats st = samples_stats(s);
     printf("%-40s %5zu %9.3f %9.3f %9.3f  %s\n", label, st.n, st.median, st.p10, st.p90, note);
@@ -910,7 +816,7 @@ static void report_throughput(struct bench *b)
         double first = 0;
         for (size_t i = 0; i < b->o.n_conc; i++) {
             struct tp_result *t = &b->tp[k][i];
-            double rps = median_of(t->rps, t->n), cpu = median_of(t->cpu_ms, t->n);
+            double rps = bench_median_double(t->rps, t->n), cpu = bench_median_double(t->cpu_ms, t->n);
             struct stats st = samples_stats(&t->lat);
             if (i == 0)
                 first = rps;
@@ -989,18 +895,18 @@ static void bench_free(struct bench *b)
     if (b->echo_nc)
         natsConnection_Destroy(b->echo_nc);
     for (size_t i = 0; i < N_ROWS; i++)
-        samples_free(&b->lat[i]);
+        bench_samples_free(&b->lat[i]);
     for (size_t k = 0; k < 2; k++)
         for (size_t i = 0; i < MAX_CONC; i++) {
             free(b->tp[k][i].rps);
             free(b->tp[k][i].cpu_ms);
-            samples_free(&b->tp[k][i].lat);
+            bench_samples_free(&b->tp[k][i].lat);
         }
-    samples_free(&b->ready);
-    samples_free(&b->connected);
-    samples_free(&b->stop);
-    samples_free(&b->version_proc);
-    samples_free(&b->nats_connect);
+    bench_samples_free(&b->ready);
+    bench_samples_free(&b->connected);
+    bench_samples_free(&b->stop);
+    bench_samples_free(&b->version_proc);
+    bench_samples_free(&b->nats_connect);
     ctx_close(b);
     world_free(b->w);
 }
@@ -1008,15 +914,16 @@ static void bench_free(struct bench *b)
 int main(int argc, char **argv)
 {
     static struct bench b; /* large: keep it off the stack */
-    if (opts_parse(argc, argv, &b.o) < 0)
-        return 2;
+    int r = opts_parse(argc, argv, &b.o);
+    if (r != 0)
+        return r > 0 ? 0 : 2;
     /* Line-buffered: progress, the table and diagnostics on stderr stay in order in one file. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* A freshly linked tagent's page-cache pages are dirty until written back, and smaps counts them as
      * Private_Dirty of the agent: write them back first. */
     sync();
     struct world_opts wo = {.tagent_bin = BENCH_TAGENT, .corpora = BENCH_CORPORA, .host_id = "bench-service"};
-    int r = world_start(&wo, &b.w);
+    r = world_start(&wo, &b.w);
     if (r == 0)
         r = bench_run(&b);
     if (r == 0)

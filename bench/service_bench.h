@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * bench_service, private: samples and statistics, the agent process's memory and CPU time from /proc, and
- * start-to-READY=1 through a NOTIFY_SOCKET the bench binds (service_proc.c). The phases and the report are
- * in service.c.
+ * bench_service, private: the agent process's memory and CPU time from /proc, and start-to-READY=1
+ * through a NOTIFY_SOCKET the bench binds (service_proc.c). The phases, the samples and the report are in
+ * service.c.
  */
 #ifndef TAGENT_BENCH_SERVICE_BENCH_H
 #define TAGENT_BENCH_SERVICE_BENCH_H
@@ -11,28 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-/* ---- samples (service.c) ---- */
-
-/* Latencies of one row, in ns. */
-struct samples {
-    uint64_t *ns;
-    size_t n, cap;
-};
-
-struct stats {
-    double median, p10, p90; /* ms */
-    size_t n;
-};
-
-int samples_init(struct samples *s, size_t cap);
-void samples_add(struct samples *s, uint64_t ns);
-void samples_free(struct samples *s);
-/* Sorts the samples in place. */
-struct stats samples_stats(struct samples *s);
-double median_of(double *v, size_t n);
-
-uint64_t mono_ns(void);
 
 /* ---- the agent process in /proc (service_proc.c) ---- */
 

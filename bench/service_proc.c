@@ -14,12 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "harness.h"
 
 /* ---- memory ---- */
@@ -249,7 +248,7 @@ static void *sampler_main(void *arg)
 {
     struct mem_sampler *ms = arg;
     for (;;) {
-        struct mem m;
+        struct mem m = {0};
         bool ok = mem_read(ms->pid, &m) == 0;
         pthread_mutex_lock(&ms->mu);
         if (ok) {
@@ -296,38 +295,16 @@ void mem_sampler_stop(struct mem_sampler *ms, struct mem *ret_peak, unsigned *re
 
 /* ---- processes ---- */
 
-/* Blocks until the child exits, without reaping it (harness_proc_exited() reaps and unregisters it): a
- * pidfd wakes us at the exit, where harness_run() would poll every 10 ms and round every time up. */
-static int child_wait(pid_t pid, int timeout_ms, int *ret_status)
-{
-    int fd = pidfd_open(pid, 0);
-    if (fd >= 0) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int k;
-        do
-            k = poll(&p, 1, timeout_ms);
-        while (k < 0 && errno == EINTR);
-        close(fd);
-        if (k == 0)
-            return -ETIMEDOUT;
-    }
-    siginfo_t si = {0};
-    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
-        return -errno;
-    *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-    return 0;
-}
-
 int process_time_one(const char *const argv[], const char *log_path, int timeout_ms, uint64_t *ret_ns)
 {
     pid_t pid;
     int status = 0;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = bench_mono_ns();
     int r = harness_spawn(argv, log_path, &pid);
     if (r < 0)
         return r;
-    r = child_wait(pid, timeout_ms, &status);
-    uint64_t t1 = mono_ns();
+    r = bench_child_wait(pid, timeout_ms, &status);
+    uint64_t t1 = bench_mono_ns();
     if (r < 0) {
         harness_proc_stop(pid);
         return r;
@@ -406,7 +383,7 @@ static int notify_wait_ready(struct notify *n, pid_t pid, uint64_t t0, int timeo
 {
     uint64_t until = t0 + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
-        uint64_t now = mono_ns();
+        uint64_t now = bench_mono_ns();
         if (now >= until)
             return -ETIMEDOUT;
         struct pollfd p = {.fd = n->fd, .events = POLLIN};
@@ -417,7 +394,7 @@ static int notify_wait_ready(struct notify *n, pid_t pid, uint64_t t0, int timeo
             continue;
         char buf[4096];
         ssize_t len = recv(n->fd, buf, sizeof(buf) - 1, 0);
-        uint64_t at = mono_ns();
+        uint64_t at = bench_mono_ns();
         if (len <= 0)
             continue;
         buf[len] = '\0';
@@ -451,7 +428,7 @@ int start_time_one(struct notify *n, const char *tagent, const char *root, const
         envp[k++] = env[i];
     envp[k] = NULL;
     notify_drain(n);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = bench_mono_ns();
     int r = harness_spawn_env(argv, envp, log_path, &pid);
     if (r < 0)
         return r;
@@ -464,11 +441,11 @@ int start_time_one(struct notify *n, const char *tagent, const char *root, const
             harness_proc_stop(pid);
         return r;
     }
-    uint64_t s0 = mono_ns();
+    uint64_t s0 = bench_mono_ns();
     r = harness_proc_signal(pid, SIGTERM);
     if (r == 0)
-        r = child_wait(pid, 15000, &status);
-    t.stop_ns = mono_ns() - s0;
+        r = bench_child_wait(pid, 15000, &status);
+    t.stop_ns = bench_mono_ns() - s0;
     if (r < 0) {
         harness_proc_stop(pid);
         return r;

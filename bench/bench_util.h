@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What every bench program needs and none should write again: the command line (a table of options instead
+ * of a getopt loop per program), clocks, sample arrays and their quantiles, and the few process helpers the
+ * timed rows share. Nothing here prints except bench_opts_parse(), which tells the user what was wrong with
+ * the command line; nothing exits.
+ */
+#ifndef TAGENT_BENCH_UTIL_H
+#define TAGENT_BENCH_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* ---- the command line ---- */
+
+/* One option taking an argument. Exactly one of count, string and parse is set; a table lists them with
+ * designated initializers (the fields a kind does not use stay zero) and ends with {0}. */
+struct bench_option {
+    char letter;
+    const char *long_name; /* --long_name ARG / --long_name=ARG as well; NULL: the letter only */
+    unsigned *count;       /* a decimal count in [min, max] */
+    unsigned min, max;
+    const char **string;                       /* the argument as given */
+    int (*parse)(const char *arg, void *data); /* anything else; returns 0 or a negative errno */
+    void *data;
+};
+
+struct bench_cli {
+    const char *prog;                   /* "bench_quote": what messages start with */
+    void (*usage)(FILE *f);             /* the program's usage text */
+    const struct bench_option *options; /* ended by an entry with letter 0 */
+};
+
+/* Parses argv against cli->options. -h (and --help when any option has a long name) prints the usage to
+ * stdout and returns 1: the caller exits 0. Returns 0 when every option was good; -EINVAL after printing the
+ * usage (unknown option, missing argument, operands) or what was wrong with a value to stderr. */
+int bench_opts_parse(const struct bench_cli *cli, int argc, char **argv);
+
+/* s as a decimal count in [min, max], all of s. */
+int bench_parse_count(const char *s, unsigned min, unsigned max, unsigned *ret);
+/* A comma-separated list of counts in [min, max]: at least one, at most cap; empty items are refused. */
+int bench_parse_counts(const char *s, unsigned min, unsigned max, unsigned *v, size_t cap, size_t *ret_n);
+
+/* ---- clocks ---- */
+
+uint64_t bench_clock_ns(clockid_t clock);
+/* CLOCK_MONOTONIC: wall time that NTP steps cannot bend. */
+uint64_t bench_mono_ns(void);
+/* CLOCK_THREAD_CPUTIME_ID: CPU time of the calling thread. */
+uint64_t bench_thread_cpu_ns(void);
+uint64_t bench_timeval_ns(struct timeval tv);
+
+/* ---- samples ---- */
+
+/* One column of measurements (ns, kB, ...), at most cap of them. */
+struct bench_samples {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+int bench_samples_init(struct bench_samples *s, size_t cap);
+/* A sample beyond cap is dropped: the arrays are sized for the runs asked for. */
+void bench_samples_add(struct bench_samples *s, uint64_t v);
+void bench_samples_free(struct bench_samples *s);
+void bench_samples_sort(struct bench_samples *s);
+/* Quantile q (0..1) of sorted samples, interpolated between the two nearest ranks; 0 without samples. */
+double bench_samples_quantile(const struct bench_samples *s, double q);
+/* Median of n doubles (sorts them); 0 when n is 0. */
+double bench_median_double(double *v, size_t n);
+
+/* ---- processes ---- */
+
+/* name's absolute path from $PATH (a default path when unset), resolved once, outside any timing. */
+int bench_which(const char *name, char *buf, size_t size);
+/* Blocks until the child pid exits, without reaping it (the caller's harness reaps and unregisters it):
+ * a pidfd wakes us at the exit, where a polling wait would round every sample up to its period. Without
+ * pidfds (kernel < 5.3) waitid blocks, with no timeout. *ret_status: the exit status, or 128 + the signal. */
+int bench_child_wait(pid_t pid, int timeout_ms, int *ret_status);
+
+#endif
