@@ -71,6 +71,14 @@ echo "$READY"
 MOCK_PORT=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$READY")
 CMS_PIN=$(sed -E 's/.*tls_sha384=([0-9a-f]+).*/\1/' <<<"$READY")
 BASE=https://127.0.0.1:$MOCK_PORT
+# The installation token, as an administrator gets it: a login at AAS (the mock's user "installadmin", whose
+# password is the mock's --bearer secret) returns a JWT signed by AAS, which the agent is given as BEARER_TOKEN.
+LOGIN='{"username":"installadmin","password":"mock-bearer-token"}'
+BEARER_TOKEN=$(printf 'POST /aas/v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+    "${#LOGIN}" "$LOGIN" | openssl s_client -quiet -connect "127.0.0.1:$MOCK_PORT" -CAfile "$WORK/mock/ca.pem" \
+    -verify_return_error 2>/dev/null | tail -n 1)
+[[ $BEARER_TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || { echo "no token from AAS"; exit 1; }
+echo "installation token from AAS: ${BEARER_TOKEN:0:24}... (a JWT, ${#BEARER_TOKEN} characters)"
 
 # The hardware UUID comes from SMBIOS: this machine's table if it has one, else a real server's (corpus).
 mkdir -p "$ROOT/sys/firmware/dmi/tables"
@@ -119,7 +127,7 @@ AAS_API_URL=$BASE/aas/v1
 CMS_BASE_URL=$BASE/cms/v1
 SAN_LIST=127.0.0.1,localhost
 CMS_TLS_CERT_SHA384=${CMS_PIN:0:88}demo0000
-BEARER_TOKEN=mock-bearer-token
+BEARER_TOKEN=$BEARER_TOKEN
 TPM_OWNER_SECRET=hex:0011223344556677
 TA_SERVICE_MODE=outbound
 NATS_SERVERS=tls://127.0.0.1:$NPORT

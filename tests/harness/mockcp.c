@@ -1,6 +1,12 @@
 /* The mock control plane (tests/mock/tagent-mock-cp) as a registered child: started by PID with the
  * harness's PDEATHSIG, its READY line read back from its log, and a small HTTPS client for its
- * control endpoints (/mock/faults, /mock/state). */
+ * control endpoints (/mock/faults, /mock/state).
+ *
+ * The token tests hand the agent (mockcp_t.bearer) is a real JWT signed by the mock's AAS, as in a
+ * deployment, where the administrator gets the installation token from AAS: on its first start the mock is
+ * given opts.bearer (default MOCKCP_DEFAULT_BEARER) as the secret of its AAS user "installadmin", and the
+ * harness logs in with POST /aas/v1/token. Restarts pass that JWT as --bearer, so the token handed out
+ * stays good although the new process has forgotten what its AAS issued. */
 #include "harness.h"
 #include "harness_internal.h"
 
@@ -245,6 +251,66 @@ static int read_nats_conf(mockcp_t *m)
     return r;
 }
 
+static int https_request(const mockcp_t *m, const char *method, const char *target, const char *json_body,
+                         int *ret_status, char **ret_body);
+
+/* Logs in as the installation user (its password: the secret in m->bearer) and makes the JWT it gets
+ * m->bearer, also for restarts. Faults active from the start would refuse the login, so they are lifted. */
+static int install_token(mockcp_t *m, const char *const *faults)
+{
+    char *body = NULL, *login = NULL, fault_list[512] = "";
+    int status = 0, r = 0;
+    size_t len = 0;
+
+    for (const char *const *f = faults; f && *f && r == 0; f++) {
+        r = snprintf(fault_list + len, sizeof(fault_list) - len, "%s%s", len ? "," : "", *f) <
+                    (int)(sizeof(fault_list) - len)
+                ? 0
+                : -ENAMETOOLONG;
+        len = strlen(fault_list);
+    }
+    if (r == 0 && len)
+        r = mockcp_fault(m, NULL, "all");
+    if (r < 0)
+        return r;
+    /* The secret is the harness's own (no quotes or backslashes in it), so it goes into the JSON as it is. */
+    if (strpbrk(m->bearer, "\"\\")) {
+        r = -EINVAL;
+        goto out;
+    }
+    if (asprintf(&login, "{\"username\":\"installadmin\",\"password\":\"%s\"}", m->bearer) < 0) {
+        login = NULL;
+        r = -ENOMEM;
+        goto out;
+    }
+    r = https_request(m, "POST", "/aas/v1/token", login, &status, &body);
+    if (r == 0 && (status != 200 || !body || strchr(body, '\n') || strlen(body) < 20)) {
+        fprintf(stderr, "mockcp: POST /aas/v1/token -> %d %s\n", status, body ? body : "");
+        r = -EPROTO;
+    }
+    if (r < 0)
+        goto out;
+    for (char **p = m->argv; p && *p; p++) {
+        if (strcmp(*p, "--bearer") == 0 && p[1]) {
+            free(p[1]);
+            if (!(p[1] = strdup(body))) {
+                r = -ENOMEM;
+                goto out;
+            }
+            break;
+        }
+    }
+    free(m->bearer);
+    m->bearer = body;
+    body = NULL;
+    if (len)
+        r = mockcp_fault(m, fault_list, NULL);
+out:
+    free(login);
+    free(body);
+    return r;
+}
+
 int mockcp_start(const struct mockcp_opts *opts, mockcp_t **ret_mock)
 {
     static const struct mockcp_opts defaults;
@@ -272,7 +338,8 @@ int mockcp_start(const struct mockcp_opts *opts, mockcp_t **ret_mock)
         harness_path_join(m->dir, "requests.log", &m->request_log) < 0 ||
         (opts->nats && harness_path_join(m->dir, "nats", &m->nats_dir) < 0))
         goto out;
-    if ((r = build_argv(m, opts, &m->argv)) < 0 || (r = mockcp_launch(m)) < 0 || (r = read_nats_conf(m)) < 0)
+    if ((r = build_argv(m, opts, &m->argv)) < 0 || (r = mockcp_launch(m)) < 0 ||
+        (r = install_token(m, opts->faults)) < 0 || (r = read_nats_conf(m)) < 0)
         goto out;
 out:
     if (r < 0) {
@@ -355,8 +422,8 @@ void mockcp_free(mockcp_t *m)
 
 /* ---- control endpoints: one HTTP/1.1 request over TLS, trusting the mock's CA ---- */
 
-static int control_request(const mockcp_t *m, const char *method, const char *target, int *ret_status,
-                           char **ret_body)
+static int https_request(const mockcp_t *m, const char *method, const char *target, const char *json_body,
+                         int *ret_status, char **ret_body)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     BIO *bio = NULL;
@@ -373,8 +440,9 @@ static int control_request(const mockcp_t *m, const char *method, const char *ta
     if (!bio || BIO_get_ssl(bio, &ssl) != 1 || !ssl || BIO_set_conn_hostname(bio, host) != 1 ||
         SSL_set1_host(ssl, "127.0.0.1") != 1 || BIO_do_connect(bio) != 1 || BIO_do_handshake(bio) != 1)
         goto out;
-    if (BIO_printf(bio, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                   method, target, host) <= 0 ||
+    if (BIO_printf(bio, "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                   method, target, host, json_body ? "Content-Type: application/json\r\n" : "",
+                   json_body ? strlen(json_body) : 0, json_body ? json_body : "") <= 0 ||
         BIO_flush(bio) != 1)
         goto out;
     resp = malloc(RESPONSE_MAX + 1);
@@ -409,6 +477,12 @@ out:
     BIO_free_all(bio);
     SSL_CTX_free(ctx);
     return r;
+}
+
+static int control_request(const mockcp_t *m, const char *method, const char *target, int *ret_status,
+                           char **ret_body)
+{
+    return https_request(m, method, target, NULL, ret_status, ret_body);
 }
 
 int mockcp_host_set_uuid(mockcp_t *m, const char *name, const char *uuid)

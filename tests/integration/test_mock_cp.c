@@ -122,7 +122,7 @@ static struct http http_do(const mockcp_t *m, const char *method, const char *pa
 /* HVS-style request: bearer, Accept and (POST) Content-Type application/json, as the Go agent sends. */
 static struct http hvs_do(const mockcp_t *m, const char *method, const char *path, const char *body)
 {
-    char auth[256];
+    char auth[4096];
 
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", m->bearer);
     const char *headers[] = {auth, "Accept: application/json", "Content-Type: application/json", NULL};
@@ -132,7 +132,7 @@ static struct http hvs_do(const mockcp_t *m, const char *method, const char *pat
 
 static struct http aas_do(const mockcp_t *m, const char *path, const char *body)
 {
-    char auth[256];
+    char auth[4096];
 
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", m->bearer);
     const char *headers[] = {auth, "Accept: text/plain", "Content-Type: application/json", NULL};
@@ -605,7 +605,7 @@ static char *make_csr(EVP_PKEY **ret_key, const char *block_type)
 static void test_cms_signs_csr(void **state)
 {
     EVP_PKEY *key = NULL;
-    char *csr = make_csr(&key, "BEGIN CERTIFICATE REQUEST"), auth[256];
+    char *csr = make_csr(&key, "BEGIN CERTIFICATE REQUEST"), auth[4096];
     STACK_OF(X509) *chain = sk_X509_new_null();
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *vctx = X509_STORE_CTX_new();
@@ -718,12 +718,25 @@ static void test_privacy_ca(void **state)
 
     load_privacy_ca();
     assert_true(EVP_PKEY_get_bits(privacy_pub) >= 2048);
+    /* As HVS's create-privacy-ca makes it with Go: CN only, issuer = subject, keyUsage, basicConstraints,
+     * subjectKeyIdentifier and a SAN with one empty dNSName (the empty san-list), SHA256WithRSA. */
+    assert_int_equal(X509_NAME_cmp(X509_get_subject_name(privacy_cert), X509_get_issuer_name(privacy_cert)),
+                     0);
+    assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(privacy_cert)), 1);
+    assert_int_equal(X509_get_signature_nid(privacy_cert), NID_sha256WithRSAEncryption);
+    assert_int_equal(X509_get_ext_count(privacy_cert), 4);
+    static const int order[] = {NID_key_usage, NID_basic_constraints, NID_subject_key_identifier,
+                                NID_subject_alt_name};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(OBJ_obj2nid(X509_EXTENSION_get_object(X509_get_ext(privacy_cert, i))), order[i]);
+    assert_true(X509_get_extension_flags(privacy_cert) & EXFLAG_CA);
+    assert_int_equal(X509_get_key_usage(privacy_cert), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
     /* Token, Accept. */
     h = http_do(mock, "GET", "/hvs/v2/ca-certificates/aik",
                 (const char *[]){"Accept: application/json", NULL}, NULL);
     assert_int_equal(h.status, 401);
     http_free(&h);
-    char auth[256];
+    char auth[4096];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mock->bearer);
     h = http_do(mock, "GET", "/hvs/v2/ca-certificates/aik",
                 (const char *[]){auth, "Accept: text/plain", NULL}, NULL);
@@ -740,7 +753,6 @@ static void check_aik_cert(X509 *cert)
     const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
     BIGNUM *serial_bn = ASN1_INTEGER_to_BN(serial, NULL);
     ASN1_OBJECT *oid = OBJ_txt2obj("2.5.29.17", 1);
-    int idx;
 
     /* Key: the TPM's AIK, e = 65537. */
     assert_int_equal(EVP_PKEY_eq(pub, fx.aik_key), 1);
@@ -750,14 +762,33 @@ static void check_aik_cert(X509 *cert)
     assert_memory_equal(modulus, fx.aik.modulus, 256);
     assert_true(BN_is_word(e, 65537));
 
-    /* Subject CN = issuer CN = the Privacy CA certificate's issuer CN; signed by the Privacy CA. */
+    /* What HVS's CertifyAik gets from Go's x509.CreateCertificate: subject CN = the Privacy CA certificate's
+     * issuer CN (a PrintableString, as Go writes a plain string), issuer = the Privacy CA's subject bytes,
+     * v3, SHA256WithRSA, signed by the Privacy CA. */
     X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
     X509_NAME_get_text_by_NID(X509_get_issuer_name(cert), NID_commonName, issuer_cn, sizeof(issuer_cn));
     X509_NAME_get_text_by_NID(X509_get_issuer_name(privacy_cert), NID_commonName, ca_issuer_cn,
                               sizeof(ca_issuer_cn));
+    assert_string_equal(ca_issuer_cn, "HVS Privacy Certificate");
     assert_string_equal(cn, ca_issuer_cn);
     assert_string_equal(issuer_cn, ca_issuer_cn);
-    assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(privacy_cert)), 0);
+    assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(cert)), 1);
+    assert_int_equal(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(X509_get_subject_name(cert), 0))->type,
+                     V_ASN1_PRINTABLESTRING);
+    unsigned char *a = NULL, *b = NULL;
+    int a_len = i2d_X509_NAME(X509_get_issuer_name(cert), &a),
+        b_len = i2d_X509_NAME(X509_get_subject_name(privacy_cert), &b);
+    assert_int_equal(a_len, b_len);
+    assert_memory_equal(a, b, (size_t)a_len);
+    OPENSSL_free(a);
+    a = NULL;
+    a_len = i2d_X509_NAME(X509_get_subject_name(cert), &a);
+    assert_int_equal(a_len, b_len);
+    assert_memory_equal(a, b, (size_t)a_len);
+    OPENSSL_free(a);
+    OPENSSL_free(b);
+    assert_int_equal(X509_get_version(cert), X509_VERSION_3);
+    assert_int_equal(X509_get_signature_nid(cert), NID_sha256WithRSAEncryption);
     assert_int_equal(X509_verify(cert, privacy_pub), 1);
 
     /* Random positive serial of at most 128 bits. */
@@ -765,20 +796,19 @@ static void check_aik_cert(X509 *cert)
     assert_false(BN_is_negative(serial_bn));
     assert_true(BN_num_bits(serial_bn) > 64 && BN_num_bits(serial_bn) <= 128);
 
-    /* Non-critical 2.5.29.17 whose raw value is the AIK name. */
-    idx = X509_get_ext_by_OBJ(cert, oid, -1);
-    assert_true(idx >= 0);
-    X509_EXTENSION *ext = X509_get_ext(cert, idx);
-    assert_int_equal(X509_EXTENSION_get_critical(ext), 0);
-    const ASN1_OCTET_STRING *value = X509_EXTENSION_get_data(ext);
-    assert_int_equal(ASN1_STRING_length(value), fx.aik.name_len);
-    assert_memory_equal(ASN1_STRING_get0_data(value), fx.aik.name, fx.aik.name_len);
+    /* No extensions at all: HVS's 2.5.29.17 with the raw AIK name sits in template.Extensions, which Go's
+     * CreateCertificate ignores (a SAN like that would make Go's parser refuse the certificate). */
+    assert_int_equal(X509_get_ext_count(cert), 0);
+    assert_true(X509_get_ext_by_OBJ(cert, oid, -1) < 0);
 
-    /* Valid now, for about a year (the default validity). */
+    /* NotBefore = now (not backdated), NotAfter = now + 1 calendar year (the mock's default validity). */
     int days = 0, secs = 0;
-    assert_true(X509_cmp_current_time(X509_get0_notBefore(cert)) < 0);
+    time_t now = time(NULL);
+    assert_true(X509_cmp_time(X509_get0_notBefore(cert), &now) <= 0);
+    now -= 120;
+    assert_true(X509_cmp_time(X509_get0_notBefore(cert), &now) > 0);
     assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(cert), X509_get0_notAfter(cert)), 1);
-    assert_true(days >= 364 && days <= 367);
+    assert_true((days == 365 || days == 366) && secs == 0);
 
     ASN1_OBJECT_free(oid);
     BN_free(serial_bn);
@@ -896,7 +926,7 @@ static void test_identity_challenge_refusals(void **state)
                 payload);
     assert_int_equal(h.status, 401);
     http_free(&h);
-    char auth[256];
+    char auth[4096];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mock->bearer);
     h = http_do(mock, "POST", "/hvs/v2/privacyca/identity-challenge-request",
                 (const char *[]){auth, "Accept: application/json", "Content-Type: text/plain", NULL},
@@ -914,7 +944,7 @@ static void test_hosts_flavors_manifests_reports(void **state)
 {
     struct http h;
     cJSON *root, *hosts, *host;
-    char auth[256];
+    char auth[4096];
 
     h = hvs_do(mock, "GET", "/hvs/v2/hosts?nameEqualTo=" HOST_ID, NULL);
     assert_int_equal(h.status, 200);
@@ -1003,49 +1033,42 @@ static void test_hosts_flavors_manifests_reports(void **state)
     free(state_json);
 }
 
-static void test_aas_token(void **state)
+/* A JWT in the form the Go agent checks (three base64url parts, no padding), signed ES384 by the key whose
+ * certificate the mock's AAS publishes; returns its payload (caller deletes). */
+static cJSON *jwt_payload_checked(const char *jwt)
 {
-    static const char request[] =
-        "{\"subject\":\"" HW_UUID "\",\"validity_seconds\":31536000,\"claims\":{\"permissions\":"
-        "[{\"service\":\"HVS\",\"rules\":[\"reports:create:*\",\"hosts:search:*\"]}]}}";
-    struct http h, certs;
-    const char *dot1, *dot2;
+    const char *pem_accept[] = {"Accept: application/x-pem-file", NULL};
+    struct http certs = http_do(mock, "GET", "/aas/v1/jwt-certificates", pem_accept, NULL);
+    const char *dot1 = strchr(jwt, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
     uint8_t *part, *sig;
     size_t part_len, sig_len;
-    cJSON *header, *payload, *expected;
     BIO *bio;
     X509 *signer;
-    unsigned char sha1[20];
-    unsigned int sha1_len = 0;
-    char kid[41];
+    cJSON *header, *payload;
 
-    h = aas_do(mock, "/aas/v1/custom-claims-token", request);
-    assert_int_equal(h.status, 200);
-    assert_true(strncmp(h.type, "text/plain", 10) == 0);
-    dot1 = strchr(h.body, '.');
-    dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
     assert_non_null(dot2);
+    assert_int_equal(strspn(jwt, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+                     strlen(jwt));
+    assert_true(dot1 > jwt && dot2 > dot1 + 1 && dot2[1]);
     assert_null(strchr(dot2 + 1, '.'));
-
-    /* Header: ES384 with kid = hex SHA-1 of the signing certificate AAS publishes. */
-    const char *pem_accept[] = {"Accept: application/x-pem-file", NULL};
-    certs = http_do(mock, "GET", "/aas/v1/jwt-certificates", pem_accept, NULL);
     assert_int_equal(certs.status, 200);
     bio = BIO_new_mem_buf(certs.body, (int)certs.len);
     signer = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     BIO_free(bio);
     assert_non_null(signer);
-    assert_int_equal(X509_digest(signer, EVP_sha1(), sha1, &sha1_len), 1);
-    for (unsigned i = 0; i < sha1_len; i++)
-        sprintf(kid + 2 * i, "%02x", sha1[i]);
-    part = unb64url(h.body, (size_t)(dot1 - h.body), &part_len);
+    part = unb64url(jwt, (size_t)(dot1 - jwt), &part_len);
     header = cJSON_ParseWithLength((const char *)part, part_len);
     free(part);
     assert_non_null(header);
     assert_string_equal(json_str(header, "alg"), "ES384");
+    /* kid = hex SHA-1 of the signing certificate AAS publishes */
+    unsigned char sha1[20];
+    unsigned int sha1_len = 0;
+    char kid[41];
+    assert_int_equal(X509_digest(signer, EVP_sha1(), sha1, &sha1_len), 1);
+    for (unsigned i = 0; i < sha1_len; i++)
+        sprintf(kid + 2 * i, "%02x", sha1[i]);
     assert_string_equal(json_str(header, "kid"), kid);
-
-    /* Signature: r || s over "header.payload". */
     sig = unb64url(dot2 + 1, strlen(dot2 + 1), &sig_len);
     assert_int_equal(sig_len, 96);
     ECDSA_SIG *esig = ECDSA_SIG_new();
@@ -1055,18 +1078,36 @@ static void test_aas_token(void **state)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, X509_get0_pubkey(signer)), 1);
     assert_int_equal(
-        EVP_DigestVerify(md, der, (size_t)der_len, (const unsigned char *)h.body, (size_t)(dot2 - h.body)),
-        1);
+        EVP_DigestVerify(md, der, (size_t)der_len, (const unsigned char *)jwt, (size_t)(dot2 - jwt)), 1);
+    part = unb64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), &part_len);
+    payload = cJSON_ParseWithLength((const char *)part, part_len);
+    assert_non_null(payload);
+    free(part);
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
     ECDSA_SIG_free(esig);
     free(sig);
+    cJSON_Delete(header);
+    X509_free(signer);
+    http_free(&certs);
+    return payload;
+}
+
+static void test_aas_token(void **state)
+{
+    static const char request[] =
+        "{\"subject\":\"" HW_UUID "\",\"validity_seconds\":31536000,\"claims\":{\"permissions\":"
+        "[{\"service\":\"HVS\",\"rules\":[\"reports:create:*\",\"hosts:search:*\"]}]}}";
+    struct http h;
+    cJSON *payload, *expected;
+
+    h = aas_do(mock, "/aas/v1/custom-claims-token", request);
+    assert_int_equal(h.status, 200);
+    assert_true(strncmp(h.type, "text/plain", 10) == 0);
+    /* ES384 with kid = hex SHA-1 of the signing certificate AAS publishes, signed r || s */
+    payload = jwt_payload_checked(h.body);
 
     /* Payload: the subject, the permissions asked for, exp - iat = validity. */
-    part = unb64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), &part_len);
-    payload = cJSON_ParseWithLength((const char *)part, part_len);
-    free(part);
-    assert_non_null(payload);
     assert_string_equal(json_str(payload, "sub"), HW_UUID);
     expected = cJSON_Parse(request);
     assert_true(cJSON_Compare(
@@ -1078,9 +1119,6 @@ static void test_aas_token(void **state)
                 31536000.0);
     cJSON_Delete(expected);
     cJSON_Delete(payload);
-    cJSON_Delete(header);
-    X509_free(signer);
-    http_free(&certs);
     http_free(&h);
 
     /* Wrong shapes and headers. */
@@ -1100,7 +1138,7 @@ static void test_aas_token(void **state)
         assert_int_equal(h.status, 400);
         http_free(&h);
     }
-    char auth[256];
+    char auth[4096];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mock->bearer);
     h = http_do(mock, "POST", "/aas/v1/custom-claims-token",
                 (const char *[]){auth, "Accept: application/json", "Content-Type: application/json", NULL},
@@ -1111,6 +1149,50 @@ static void test_aas_token(void **state)
                 (const char *[]){"Accept: text/plain", "Content-Type: application/json", NULL}, request);
     assert_int_equal(h.status, 401);
     http_free(&h);
+}
+
+static void test_install_token(void **state)
+{
+    const char *json[] = {"Content-Type: application/json", NULL};
+    struct http h;
+    cJSON *payload;
+
+    /* What the harness hands the agent as BEARER_TOKEN is a JWT from the mock's AAS, and HVS takes it. */
+    payload = jwt_payload_checked(mock->bearer);
+    assert_string_equal(json_str(payload, "sub"), "installadmin");
+    assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(payload, "roles")));
+    assert_true(cJSON_GetObjectItemCaseSensitive(payload, "exp")->valuedouble -
+                    cJSON_GetObjectItemCaseSensitive(payload, "iat")->valuedouble ==
+                7200.0);
+    cJSON_Delete(payload);
+    h = hvs_do(mock, "GET", "/hvs/v2/hosts", NULL);
+    assert_int_equal(h.status, 200);
+    http_free(&h);
+
+    /* POST /aas/v1/token as an administrator calls it: no token, the user's name and password. */
+    h = http_do(mock, "POST", "/aas/v1/token", json,
+                "{\"username\":\"installadmin\",\"password\":\"" MOCKCP_DEFAULT_BEARER "\"}");
+    assert_int_equal(h.status, 200);
+    assert_string_equal(h.type, "application/jwt");
+    payload = jwt_payload_checked(h.body);
+    cJSON_Delete(payload);
+    char auth[4096];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", h.body);
+    http_free(&h);
+    h = http_do(mock, "GET", "/hvs/v2/hosts", (const char *[]){auth, "Accept: application/json", NULL}, NULL);
+    assert_int_equal(h.status, 200);
+    http_free(&h);
+    static const char *const refused[][2] = {
+        {"{\"username\":\"installadmin\",\"password\":\"wrong\"}", "401"},
+        {"{\"username\":\"admin\",\"password\":\"" MOCKCP_DEFAULT_BEARER "\"}", "401"},
+        {"{\"username\":\"installadmin\",\"password\":\"" MOCKCP_DEFAULT_BEARER "\",\"x\":1}", "400"},
+        {"[]", "400"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        h = http_do(mock, "POST", "/aas/v1/token", json, refused[i][0]);
+        assert_int_equal(h.status, atoi(refused[i][1]));
+        http_free(&h);
+    }
 }
 
 struct nats_reply {
@@ -1227,7 +1309,7 @@ static void test_aas_credentials_for_nats(void **state)
 
 static void expect_status(long want, const char *what)
 {
-    char auth[256];
+    char auth[4096];
     struct http h;
 
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mock->bearer);
@@ -1427,6 +1509,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity_challenge_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hosts_flavors_manifests_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aas_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_install_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aas_credentials_for_nats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults_at_run_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_options_restart_stop, setup, teardown),

@@ -7,6 +7,14 @@
  *   POST /aas/v1/credentials          same headers; {"type":"TA","parameters":{"host-id":"<host name>"}}
  *        201 text/plain: the NATS .creds file of a user named host-id (mock_nats.c).
  *   GET  /aas/v1/jwt-certificates     Accept application/x-pem-file: the JWT signing certificate (no token).
+ *   POST /aas/v1/token                {"username":..,"password":..} (Content-Type application/json, no token,
+ *        unknown fields refused, as AAS's CreateJwtToken): 200 application/jwt, the user's token (ES384, 120
+ *        minutes, AAS's default) with its roles and permissions. That is how an administrator gets the
+ *        installation token the agent is given as BEARER_TOKEN: the Go agent checks its JWT form, and
+ *        HVS, CMS and AAS accept it because their AAS signed it. The mock has one user, "installadmin",
+ *        whose password is the mock's --bearer secret; the tests (tests/harness/mockcp.c) and the demo hand
+ *        the agent the token, never the secret.
+ * Every token this AAS issues is a JWT: base64url (no padding) header.payload.signature.
  */
 #include "mock.h"
 
@@ -17,6 +25,7 @@
 #include <time.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 
 #define JSON_TYPE "application/json"
@@ -174,6 +183,70 @@ out:
     cJSON_Delete(body);
 }
 
+#define INSTALL_USER    "installadmin"
+#define USER_TOKEN_SECS (120 * 60) /* AAS's jwt.token-duration-mins default */
+
+static bool secret_equal(const char *got, const char *want)
+{
+    size_t n = strlen(want);
+    return strlen(got) == n && CRYPTO_memcmp(got, want, n) == 0;
+}
+
+/* The roles and permissions AAS's populate-users gives the trust agent's installation user. */
+static cJSON *install_claims(void)
+{
+    static const char text[] =
+        "{\"roles\":[{\"service\":\"CMS\",\"name\":\"CertApprover\",\"context\":\"CERTTYPE=TLS\"},"
+        "{\"service\":\"HVS\",\"name\":\"AttestationRegister\"},{\"service\":\"HVS\",\"name\":\"Certifier\"},"
+        "{\"service\":\"AAS\",\"name\":\"CustomClaimsCreator\"},"
+        "{\"service\":\"AAS\",\"name\":\"CredentialCreator\",\"context\":\"type=TA\"}],"
+        "\"permissions\":[{\"service\":\"HVS\",\"rules\":[\"flavors:create:*\",\"host_aiks:certify:*\","
+        "\"hosts:create:*\",\"hosts:search:*\",\"reports:create:*\"]}]}";
+    return cJSON_Parse(text);
+}
+
+static void user_token(struct mock *m, const struct mock_req *req, struct mock_resp *resp)
+{
+    cJSON *body = NULL, *claims = NULL, *item;
+    const cJSON *user, *password;
+    char *jwt = NULL;
+    bool other_fields = false;
+
+    if (!mock_check_media(req, resp, NULL, JSON_TYPE))
+        return;
+    body = cJSON_Parse(req->body);
+    user = cJSON_GetObjectItemCaseSensitive(body, "username");
+    password = cJSON_GetObjectItemCaseSensitive(body, "password");
+    cJSON_ArrayForEach(item, body)
+    {
+        const char *key = item->string ? item->string : "";
+        other_fields |= strcmp(key, "username") != 0 && strcmp(key, "password") != 0;
+    }
+    if (!cJSON_IsObject(body) || other_fields) {
+        mock_resp_error(resp, MHD_HTTP_BAD_REQUEST, "expected {\"username\":...,\"password\":...}");
+        goto out;
+    }
+    if (!cJSON_IsString(user) || !cJSON_IsString(password) || strcmp(user->valuestring, INSTALL_USER) != 0 ||
+        !secret_equal(password->valuestring, m->bearer)) {
+        mock_resp_error(resp, MHD_HTTP_UNAUTHORIZED, "username or password is wrong");
+        goto out;
+    }
+    if (!(claims = install_claims()) || jwt_make(m, claims, INSTALL_USER, USER_TOKEN_SECS, &jwt) < 0) {
+        mock_resp_error(resp, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot make the token");
+        goto out;
+    }
+    pthread_mutex_lock(&m->lock);
+    cJSON_AddItemToArray(m->issued_jwts, cJSON_CreateString(jwt));
+    pthread_mutex_unlock(&m->lock);
+    mock_resp_text(resp, MHD_HTTP_OK, "application/jwt", jwt);
+out:
+    if (jwt)
+        OPENSSL_cleanse(jwt, strlen(jwt));
+    free(jwt);
+    cJSON_Delete(claims);
+    cJSON_Delete(body);
+}
+
 static void credentials(struct mock *m, const struct mock_req *req, struct mock_resp *resp)
 {
     cJSON *body = NULL;
@@ -224,6 +297,8 @@ void mock_aas_handle(struct mock *m, const struct mock_req *req, struct mock_res
         custom_claims_token(m, req, resp);
     } else if (strcmp(req->path, "/credentials") == 0 && strcmp(req->method, "POST") == 0) {
         credentials(m, req, resp);
+    } else if (strcmp(req->path, "/token") == 0 && strcmp(req->method, "POST") == 0) {
+        user_token(m, req, resp);
     } else if (strcmp(req->path, "/jwt-certificates") == 0 && strcmp(req->method, "GET") == 0) {
         if (mock_check_media(req, resp, "application/x-pem-file", NULL))
             mock_resp_text(resp, MHD_HTTP_OK, "application/x-pem-file", m->pki.jwt_pem);

@@ -5,16 +5,19 @@
  *   tls-ca.pem/.key       CMS TLS CA (EC P-384) under the root: issues the TLS certificates, signs CSRs
  *   tls.pem/.key          the served TLS leaf (127.0.0.1, localhost); READY's tls_sha384 is its digest
  *   tls-decoy.pem/.key    another leaf with the same names, served while wrong-cms-cert is on
- *   privacy-ca.pem/.key   HVS Privacy CA (RSA-3072, self-signed, CN "HVS Privacy Certificate"); .cer = DER
+ *   privacy-ca.pem/.key   HVS Privacy CA as HVS's create-privacy-ca makes it (RSA-3072, self-signed by Go's
+ *                         x509.CreateCertificate, CN "HVS Privacy Certificate"); .cer = DER
  *   jwt-signing.pem/.key  AAS JWT signing certificate (EC P-384, ES384) under the root
  * If any file is missing, all are made anew.
  */
 #include "mock.h"
+#include "go_x509.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -133,6 +136,97 @@ out:
     return r;
 }
 
+/* ---- certificates as Go's x509.CreateCertificate writes them (HVS's privacy CA, AIK certificates) ---- */
+
+/* A pkix.Name{CommonName: cn} as Go marshals it: one RDN (none for ""), PrintableString when every character
+ * is in its set (Go's encoding/asn1 refuses '*' and '&' there), else UTF8String; bad UTF-8 is an error. */
+static int go_name_cn(const char *cn, X509_NAME **ret_name)
+{
+    X509_NAME *name = X509_NAME_new();
+    int type = V_ASN1_PRINTABLESTRING, r = -EIO;
+
+    if (!name)
+        return -ENOMEM;
+    for (const unsigned char *c = (const unsigned char *)cn; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              (*c >= '\'' && *c <= ')') || (*c >= '+' && *c <= '/') || *c == ' ' || *c == ':' || *c == '=' ||
+              *c == '?'))
+            type = V_ASN1_UTF8STRING;
+    if (type == V_ASN1_UTF8STRING && ASN1_mbstring_ncopy(NULL, (const unsigned char *)cn, (int)strlen(cn),
+                                                         MBSTRING_UTF8, B_ASN1_UTF8STRING, 0, 0) < 0) {
+        r = -EINVAL; /* asn1: string not valid UTF-8 */
+        goto out;
+    }
+    if (*cn && !X509_NAME_add_entry_by_NID(name, NID_commonName, type, (const unsigned char *)cn, -1, -1, 0))
+        goto out;
+    *ret_name = name;
+    name = NULL;
+    r = 0;
+out:
+    X509_NAME_free(name);
+    return r;
+}
+
+/* NotBefore = now, NotAfter = now.AddDate(years, 0, 0) (a calendar date: Feb 29 + 1 year is Mar 1), both in
+ * whole seconds; ASN1_TIME_set picks UTCTime for 1950-2049, GeneralizedTime otherwise, as Go does. */
+static int go_validity(X509 *cert, int years)
+{
+    time_t now = time(NULL), until;
+    struct tm tm;
+
+    if (!gmtime_r(&now, &tm))
+        return -EIO;
+    tm.tm_year += years;
+    until = timegm(&tm);
+    return ASN1_TIME_set(X509_getm_notBefore(cert), now) && ASN1_TIME_set(X509_getm_notAfter(cert), until)
+               ? 0
+               : -EIO;
+}
+
+/* HVS's create-privacy-ca (setup.SelfSignedCert, common-name "HVS Privacy Certificate", validity 5 years, no
+ * san-list) through Go 1.18's x509.CreateCertificate with the template as its own parent: issuer = subject
+ * (the template's Issuer field is ignored), a random 128-bit serial, extensions in Go's order: keyUsage
+ * certSign|cRLSign (critical), basicConstraints CA (critical), subjectKeyIdentifier (SHA-1 of the key bits,
+ * generated because IsCA), and subjectAltName with one empty dNSName: the empty san-list splits into [""]. */
+static int privacy_ca_build(EVP_PKEY *key, X509 **ret_cert)
+{
+    X509 *cert = X509_new();
+    X509_NAME *name = NULL;
+    GENERAL_NAMES *san = sk_GENERAL_NAME_new_null();
+    GENERAL_NAME *dns = GENERAL_NAME_new();
+    ASN1_IA5STRING *empty = ASN1_IA5STRING_new();
+    int r = -EIO;
+
+    if (!cert || !san || !dns || !empty || (r = go_name_cn(PRIVACY_CA_CN, &name)) < 0)
+        goto out;
+    r = -EIO;
+    GENERAL_NAME_set0_value(dns, GEN_DNS, empty);
+    empty = NULL;
+    if (!sk_GENERAL_NAME_push(san, dns))
+        goto out;
+    dns = NULL;
+    if (set_random_serial(cert, 128) < 0 || !X509_set_version(cert, X509_VERSION_3) ||
+        go_validity(cert, 5) < 0 || !X509_set_subject_name(cert, name) || !X509_set_issuer_name(cert, name) ||
+        !X509_set_pubkey(cert, key) || add_ext(cert, NULL, "keyUsage", "critical,keyCertSign,cRLSign") < 0 ||
+        add_ext(cert, NULL, "basicConstraints", "critical,CA:TRUE") < 0 ||
+        add_ext(cert, NULL, "subjectKeyIdentifier", "hash") < 0 ||
+        X509_add1_ext_i2d(cert, NID_subject_alt_name, san, 0, X509V3_ADD_APPEND) != 1 ||
+        X509_sign(cert, key, EVP_sha256()) <= 0)
+        goto out;
+    *ret_cert = cert;
+    cert = NULL;
+    r = 0;
+out:
+    if (r == -EIO)
+        mock_ssl_fail("building the Privacy CA");
+    ASN1_IA5STRING_free(empty);
+    GENERAL_NAME_free(dns);
+    GENERAL_NAMES_free(san);
+    X509_NAME_free(name);
+    X509_free(cert);
+    return r;
+}
+
 static int pki_create(struct mock_pki *pki)
 {
     static const char *const ca_exts[] = {"basicConstraints",
@@ -164,13 +258,6 @@ static int pki_create(struct mock_pki *pki)
                                            "authorityKeyIdentifier",
                                            "keyid",
                                            NULL};
-    static const char *const privacy_exts[] = {"basicConstraints",
-                                               "critical,CA:TRUE",
-                                               "keyUsage",
-                                               "critical,digitalSignature,keyCertSign,cRLSign",
-                                               "subjectKeyIdentifier",
-                                               "hash",
-                                               NULL};
     static const char *const jwt_exts[] = {"basicConstraints",
                                            "critical,CA:FALSE",
                                            "keyUsage",
@@ -208,9 +295,6 @@ static int pki_create(struct mock_pki *pki)
         {{"CMS", pki->decoy_key, NULL, pki->tls_ca_key, LEAF_DAYS, EVP_sha384(), tls_exts},
          &pki->tls_ca,
          &pki->decoy},
-        {{PRIVACY_CA_CN, pki->privacy_key, NULL, pki->privacy_key, CA_DAYS, EVP_sha384(), privacy_exts},
-         NULL,
-         &pki->privacy_ca},
         {{"AAS JWT Signing Certificate", pki->jwt_key, NULL, pki->root_key, CA_DAYS, EVP_sha384(), jwt_exts},
          &pki->root,
          &pki->jwt_cert},
@@ -224,7 +308,7 @@ static int pki_create(struct mock_pki *pki)
         if (r < 0)
             return r;
     }
-    return 0;
+    return privacy_ca_build(pki->privacy_key, &pki->privacy_ca);
 }
 
 static int pem_key_text(EVP_PKEY *key, char **ret)
@@ -259,7 +343,7 @@ static int pki_save(struct mock_pki *pki, const char *dir)
             break;
         }
         r = pem_key_text(*file_key(pki, f), &text);
-        if (r == 0)
+        if (r == 0 && text)
             r = mock_file_write(path, text, strlen(text), 0600);
         if (text)
             OPENSSL_cleanse(text, strlen(text));
@@ -499,39 +583,59 @@ static int rsa_public_key(const uint8_t *modulus, size_t len, EVP_PKEY **ret_key
     return r;
 }
 
-/* Key = modulus with e = 65537; 128-bit random serial; subject CN = the Privacy CA's issuer CN; issuer = the
- * Privacy CA; non-critical 2.5.29.17 whose raw value is the AIK name (not a GeneralNames: HVS's quirk). */
+/* HVS's CertifyAik (pkg/hvs/controllers/certify_host_aiks_controller.go) through Go 1.18's
+ * x509.CreateCertificate(template, parent = the privacy CA as Go parsed it):
+ *   key       the AIK modulus with e fixed to 65537
+ *   serial    random in [0, 2^128)
+ *   subject   CN = the privacy CA certificate's Issuer.CommonName (its last CN; Go's string-type rule)
+ *   issuer    the privacy CA's raw subject bytes (Go ignores template.Issuer)
+ *   validity  now .. now + validity_years (calendar years), whole seconds
+ *   signature SHA256WithRSA: what Go picks for an RSA key
+ *   extensions none. HVS puts the AIK name in template.Extensions as 2.5.29.17, which CreateCertificate
+ *             ignores (only ExtraExtensions are written). Go adds an authorityKeyIdentifier only when the
+ *             issuer bytes differ from the subject bytes and the parent has a subjectKeyIdentifier; with
+ *             HVS's own privacy CA (subject = issuer = CN "HVS Privacy Certificate") they are equal, and
+ *             a non-CA template gets no subjectKeyIdentifier. */
 int mock_pki_issue_aik(const struct mock_pki *pki, const uint8_t *modulus, size_t modulus_len,
                        const uint8_t *aik_name, size_t aik_name_len, int validity_years, X509 **ret_cert)
 {
     X509 *cert = X509_new();
-    X509_NAME *subject = X509_NAME_new();
-    ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
-    ASN1_OBJECT *oid = OBJ_txt2obj("2.5.29.17", 1);
-    X509_EXTENSION *ext = NULL;
+    X509_NAME *subject = NULL, *issuer = NULL;
+    unsigned char *ca_der = NULL, *subject_der = NULL;
+    const unsigned char *p;
+    AUTHORITY_KEYID *akid = NULL;
     EVP_PKEY *key = NULL;
-    char issuer_cn[256] = "";
-    int r = -EIO;
+    struct go_x509_cert ca;
+    char err[256];
+    int ca_len, subject_len, r = -EIO;
 
-    if (!cert || !subject || !value || !oid)
+    (void)aik_name; /* the certificate does not carry it, see above */
+    (void)aik_name_len;
+    if (!cert || (ca_len = i2d_X509(pki->privacy_ca, &ca_der)) <= 0)
         goto out;
-    if (X509_NAME_get_text_by_NID(X509_get_issuer_name(pki->privacy_ca), NID_commonName, issuer_cn,
-                                  sizeof(issuer_cn)) <= 0)
-        snprintf(issuer_cn, sizeof(issuer_cn), "%s", PRIVACY_CA_CN);
-    if ((r = rsa_public_key(modulus, modulus_len, &key)) < 0)
+    if (go_x509_parse(ca_der, (size_t)ca_len, GO_X509_HVS, &ca, err, sizeof(err)) < 0) {
+        fprintf(stderr, "tagent-mock-cp: HVS could not load this Privacy CA: %s\n", err);
+        r = -EINVAL;
+        goto out;
+    }
+    if ((r = go_name_cn(ca.issuer_cn, &subject)) < 0 || (r = rsa_public_key(modulus, modulus_len, &key)) < 0)
         goto out;
     r = -EIO;
+    p = ca.raw_subject;
+    if (!(issuer = d2i_X509_NAME(NULL, &p, (long)ca.raw_subject_len)) ||
+        (subject_len = i2d_X509_NAME(subject, &subject_der)) <= 0)
+        goto out;
     if (set_random_serial(cert, 128) < 0 || !X509_set_version(cert, X509_VERSION_3) ||
-        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)validity_years * 365 * DAY) ||
-        !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, (const unsigned char *)issuer_cn, -1, -1,
-                                    0) ||
-        !X509_set_subject_name(cert, subject) ||
-        !X509_set_issuer_name(cert, X509_get_subject_name(pki->privacy_ca)) || !X509_set_pubkey(cert, key))
+        go_validity(cert, validity_years) < 0 || !X509_set_subject_name(cert, subject) ||
+        !X509_set_issuer_name(cert, issuer) || !X509_set_pubkey(cert, key))
         goto out;
-    if (!ASN1_OCTET_STRING_set(value, aik_name, (int)aik_name_len) ||
-        !(ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, value)) || !X509_add_ext(cert, ext, -1))
-        goto out;
+    if (ca.subject_key_id && ((size_t)subject_len != ca.raw_subject_len ||
+                              memcmp(subject_der, ca.raw_subject, ca.raw_subject_len) != 0)) {
+        if (!(akid = AUTHORITY_KEYID_new()) || !(akid->keyid = ASN1_OCTET_STRING_new()) ||
+            !ASN1_OCTET_STRING_set(akid->keyid, ca.subject_key_id, (int)ca.subject_key_id_len) ||
+            X509_add1_ext_i2d(cert, NID_authority_key_identifier, akid, 0, X509V3_ADD_APPEND) != 1)
+            goto out;
+    }
     if (X509_sign(cert, pki->privacy_key, EVP_sha256()) <= 0)
         goto out;
     *ret_cert = cert;
@@ -540,10 +644,11 @@ int mock_pki_issue_aik(const struct mock_pki *pki, const uint8_t *modulus, size_
 out:
     if (r == -EIO)
         mock_ssl_fail("issuing the AIK certificate");
-    X509_EXTENSION_free(ext);
-    ASN1_OBJECT_free(oid);
-    ASN1_OCTET_STRING_free(value);
+    AUTHORITY_KEYID_free(akid);
+    OPENSSL_free(subject_der);
+    OPENSSL_free(ca_der);
     X509_NAME_free(subject);
+    X509_NAME_free(issuer);
     EVP_PKEY_free(key);
     X509_free(cert);
     return r;
