@@ -56,8 +56,8 @@ int boot_measure_log_build(const char *root, char **ret_json, const char **ret_w
     }
     r = eventlog_measure_log_json(log, apps, apps_len, false, ret_json, ret_error);
     if (r == 0)
-        *ret_what = !log   ? "the application events only"
-                    : apps ? (strcmp(source, "securityfs") == 0
+        *ret_what = !source ? "the application events only"
+                    : apps  ? (strcmp(source, "securityfs") == 0
                                   ? "securityfs and the application events"
                                   : "the ACPI log area in /dev/mem and the application events")
                            : source;

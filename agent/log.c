@@ -209,7 +209,7 @@ void log_emit(int priority, const char *const *fields, const char *fmt, ...)
     OPENSSL_cleanse(raw, strlen(raw));
     free(raw);
     if (msg && max_length >= 4 && strlen(msg) > max_length)
-        strcpy(msg + max_length - 3, "...");
+        memcpy(msg + max_length - 3, "...", 4);
 
     char *redacted_fields[16];
     size_t n_fields = 0;

@@ -55,7 +55,7 @@ static char *status_text(const char *text)
 {
     char *masked = log_redact_string(text ? text : "");
     if (masked && strlen(masked) > STATUS_TEXT_MAX)
-        strcpy(masked + STATUS_TEXT_MAX - 3, "...");
+        memcpy(masked + STATUS_TEXT_MAX - 3, "...", 4);
     return masked;
 }
 

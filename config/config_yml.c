@@ -45,15 +45,20 @@ static char *join_sequence(yaml_document_t *doc, const yaml_node_t *seq, bool *r
         }
         len += item->data.scalar.length + 1;
     }
-    char *out = calloc(1, len);
+    char *out = malloc(len), *w = out;
     if (!out)
         return NULL;
+    /* A comma before every item but the first (not "when out is non-empty": an empty first item must stay
+     * visible to the list's validation); each item up to its first NUL, so at most its length. */
     for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
-        yaml_node_t *item = yaml_document_get_node(doc, *it);
-        if (*out)
-            strcat(out, ",");
-        strcat(out, (const char *)item->data.scalar.value);
+        const char *v = (const char *)yaml_document_get_node(doc, *it)->data.scalar.value;
+        size_t n = strlen(v);
+        if (it != seq->data.sequence.items.start)
+            *w++ = ',';
+        memcpy(w, v, n);
+        w += n;
     }
+    *w = '\0';
     return out;
 }
 

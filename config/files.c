@@ -95,9 +95,8 @@ static int fsync_parent_dir(const char *path)
         slash[1] = '\0';
     else if (slash)
         *slash = '\0';
-    else
-        strcpy(dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* No slash: the current directory (not written into dir: "" has no room for "."). */
+    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
     if (fd < 0)
         return -errno;

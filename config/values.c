@@ -131,7 +131,7 @@ void config_duration_format(int64_t ns, char buf[static CONFIG_DURATION_BUF])
     char num[24];
 
     if (u == 0) {
-        strcpy(buf, "0s");
+        memcpy(buf, "0s", sizeof("0s"));
         return;
     }
     if (u < 1000ULL) {
@@ -174,6 +174,12 @@ static int hex_value(char c)
     return -1;
 }
 
+/* The byte two hex digits (already checked with all_hex()) spell. */
+static uint8_t hex_byte(const char *p)
+{
+    return (uint8_t)(hex_value(p[0]) * 16 + hex_value(p[1]));
+}
+
 static bool all_hex(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -189,7 +195,7 @@ int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SE
 
     if (n == 40 && all_hex(s, n)) {
         for (size_t i = 0; i < 20; i++)
-            ret_bytes[i] = (uint8_t)(hex_value(s[2 * i]) << 4 | hex_value(s[2 * i + 1]));
+            ret_bytes[i] = hex_byte(s + 2 * i);
         *ret_len = 20;
         return 0;
     }
@@ -209,7 +215,7 @@ int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SE
             return -EINVAL;
         }
         for (size_t i = 0; i < hn / 2; i++)
-            ret_bytes[i] = (uint8_t)(hex_value(h[2 * i]) << 4 | hex_value(h[2 * i + 1]));
+            ret_bytes[i] = hex_byte(h + 2 * i);
         *ret_len = hn / 2;
         return 0;
     }
@@ -218,7 +224,7 @@ int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SE
                    "\"hex:\" and up to 128 hex digits, or up to 64 characters)";
         return -EINVAL;
     }
-    memcpy(ret_bytes, s, n);
+    memcpy(ret_bytes, s, n); /* NOLINT(bugprone-not-null-terminated-result): bytes with a length, no string */
     *ret_len = n;
     return 0;
 }

@@ -35,7 +35,7 @@ static int aes_cbc(bool encrypt, const uint8_t key[16], const uint8_t iv[16], co
     if (ctx && out && EVP_CipherInit_ex(ctx, EVP_aes_128_cbc(), NULL, key, iv, encrypt) &&
         EVP_CipherUpdate(ctx, out, &n1, in, (int)len) && EVP_CipherFinal_ex(ctx, out + n1, &n2)) {
         *ret = out;
-        *ret_len = (size_t)(n1 + n2);
+        *ret_len = (size_t)n1 + (size_t)n2;
         out = NULL;
         r = 0;
     }
@@ -175,7 +175,7 @@ int identity_proof_parse(const char *json, size_t len, struct identity_proof *re
     if (r == 0 && (!cJSON_IsString(iv) || config_base64_decode(iv->valuestring, &raw, &n) < 0 || n != 16))
         r = fail(ret_error, -EBADMSG, "the identity proof's symmetric_params.IV is not 16 base64 bytes");
     if (r == 0)
-        memcpy(ret->iv, raw, 16);
+        memcpy(ret->iv, raw, 16); /* NOLINT(clang-analyzer-core.NonNullParamChecker): set when decode gave 0 */
     if (r == 0 && (!cJSON_IsString(blob) || config_base64_decode(blob->valuestring, &ret->blob, &ret->blob_len) < 0 ||
                    ret->blob_len == 0 || ret->blob_len % 16))
         r = fail(ret_error, -EBADMSG, "the identity proof's symmetric_blob is not AES-CBC ciphertext");

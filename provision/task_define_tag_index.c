@@ -21,7 +21,7 @@ static int new_tag_secret(char **ret)
         free(s);
         return -EIO;
     }
-    strcpy(s, "hex:");
+    memcpy(s, "hex:", sizeof("hex:"));
     for (size_t i = 0; i < sizeof(raw); i++)
         snprintf(s + 4 + 2 * i, 3, "%02x", raw[i]);
     OPENSSL_cleanse(raw, sizeof(raw));

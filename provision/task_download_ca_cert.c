@@ -25,7 +25,7 @@ static int validate(struct provision_ctx *ctx)
     int found = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
         size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".pem"))
+        if (n < 5 || strcmp(e->d_name + n - 4, ".pem") != 0)
             continue;
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);

@@ -102,7 +102,7 @@ static int run(struct provision_ctx *ctx)
     char *ca = NULL;
     size_t ca_len = 0, payload_len = 0, challenge_len = 0, cert_len = 0;
     uint8_t *payload = NULL, *challenge = NULL, *cert = NULL;
-    tpm_t *tpm;
+    tpm_t *tpm = NULL;
     X509 *x = NULL;
 
     int r = cp_require(ctx, ctx->cfg->hvs_url, "HVS_URL", "the HVS URL");

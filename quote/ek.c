@@ -28,6 +28,7 @@ static void ek_default_template(TPM2B_PUBLIC *pub)
             .authPolicy = {.size = 32},
             .parameters.rsaDetail = {
                 .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
+                /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects */
                 .scheme = {.scheme = TPM2_ALG_NULL},
                 .keyBits = 2048,
                 .exponent = 0,

@@ -22,6 +22,7 @@ static int primary_provision(tpm_t *t, const struct tpm_auth *owner, struct tpm_
                                 TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH,
             .parameters.rsaDetail = {
                 .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
+                /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects */
                 .scheme = {.scheme = TPM2_ALG_NULL},
                 .keyBits = 2048,
             },

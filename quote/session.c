@@ -26,6 +26,7 @@ static int salt_key_create(tpm_t *t, ESYS_TR *ret_key, struct tpm_error *err)
                                 TPMA_OBJECT_NODA,
             .parameters.eccDetail = {
                 .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
+                /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects */
                 .scheme = {.scheme = TPM2_ALG_NULL},
                 .curveID = TPM2_ECC_NIST_P256,
                 .kdf = {.scheme = TPM2_ALG_NULL},

@@ -565,7 +565,7 @@ static void pin_match_without_verification(void **state)
 {
     struct server *s = server_start(MODE_HELLO, pki.rogue_leaf, NULL, NULL);
     char pin[97];
-    strcpy(pin, pki.rogue_leaf->sha384);
+    snprintf(pin, sizeof(pin), "%s", pki.rogue_leaf->sha384);
     upper(pin); /* either case is accepted */
     const struct https_options opts = {.no_verify = true, .pin_sha384 = pin};
     struct result res = get(s, "/", &opts);

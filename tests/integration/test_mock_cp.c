@@ -280,7 +280,7 @@ static void aes_cbc(bool encrypt, const uint8_t key[16], const uint8_t iv[16], c
     assert_int_equal(EVP_CipherFinal_ex(ctx, out + n1, &n2), 1);
     EVP_CIPHER_CTX_free(ctx);
     *ret_out = out;
-    *ret_len = (size_t)(n1 + n2);
+    *ret_len = (size_t)n1 + (size_t)n2;
 }
 
 static uint16_t be16(const uint8_t *p)

@@ -278,6 +278,7 @@ static int conns_teardown(void **state)
 /* Agent and HVS connected with their .creds, as the agent and HVS are in a deployment. */
 static void connect_agent_and_hvs(struct conns *c)
 {
+    assert_non_null(c); /* the tests' *state, from their setup */
     char *agent_path = write_creds("trust-agent.creds", g.agent_creds);
     char *hvs_path = write_creds("hvs.creds", g.hvs_creds);
     char text[512];

@@ -61,8 +61,9 @@ static void new_root(struct run *r, const char *extra)
     snprintf(cmd, sizeof(cmd), "mkdir -p %s", dmi);
     assert_int_equal(system(cmd), 0);
     snprintf(target, sizeof(target), "%s/isecl/hostinfo/purley/DMI", corpora);
-    strcat(dmi, "/DMI");
-    assert_int_equal(symlink(target, dmi), 0);
+    char link[620];
+    snprintf(link, sizeof(link), "%s/DMI", dmi);
+    assert_int_equal(symlink(target, link), 0);
 
     char env[4096];
     snprintf(env, sizeof(env),

@@ -18,7 +18,9 @@
 
 #include "tpm_fixture.h"
 
-#define OWNER_TOOL_AUTH "hex:" FX_OWNER_SECRET /* the fixture's owner secret as tpm2-tools takes it */
+/* The fixture's owner secret as tpm2-tools takes it (an array, not a macro: in an argv list a concatenated
+ * literal looks like a missing comma to bugprone-suspicious-missing-comma). */
+static const char OWNER_TOOL_AUTH[] = "hex:" FX_OWNER_SECRET;
 
 static struct fx shared; /* provisioned: EK certificate, EK, AIK */
 static struct fx *fresh; /* an unowned TPM, only while one test runs */

@@ -290,7 +290,7 @@ static void test_sha384_forms(void **state)
     for (size_t i = 0; i < 96; i += 2)
         snprintf(colon + strlen(colon), 4, "%s%c%c", i ? ":" : "", hex[i] - (hex[i] >= 'a' ? 32 : 0),
                  hex[i + 1] - (hex[i + 1] >= 'a' ? 32 : 0));
-    strcat(colon, "\n");
+    snprintf(colon + strlen(colon), sizeof(colon) - strlen(colon), "\n");
     assert_int_equal(apply(f, colon, NULL), 0);
     assert_string_equal(f->cfg.cms_tls_cert_sha384, SHA384_HEX);
 }
@@ -325,7 +325,7 @@ static void test_owner_secret_formats(void **state)
     max_hex[132] = '\0';
     assert_int_equal(config_secret_decode(max_hex, b, &n, &why), 0);
     assert_int_equal(n, 64);
-    strcat(max_hex, "aa");
+    memcpy(max_hex + 132, "aa", sizeof("aa")); /* 130 digits: 65 bytes */
     assert_int_equal(config_secret_decode(max_hex, b, &n, &why), -EINVAL);
     assert_non_null(strstr(why, "more than 64 bytes"));
 }

@@ -199,7 +199,7 @@ static size_t count_entries(const char *dir)
     assert_non_null(dp);
     size_t n = 0;
     for (struct dirent *e; (e = readdir(dp));)
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
     closedir(dp);
     return n;
 }

@@ -446,6 +446,7 @@ static void test_dmi_every_cut(void **state)
     size_t n_ends = structure_ends(full, len, ends, 512);
     assert_true(n_ends > 10);
     size_t all_read = 3196 + 27; /* the type 1 structure, last of the three needed in this table */
+    assert_true(len > all_read + 1); /* the scan below stays inside the table */
     while (full[all_read] || full[all_read + 1])
         all_read++;
     all_read += 2;
@@ -596,7 +597,8 @@ struct table {
     size_t len;
 };
 
-/* Appends a structure: the formatted area (its length byte is set here) and the strings, NULL-terminated. */
+/* Appends a structure: the formatted area (its length byte is set here) and the strings, ended by a
+ * (char *)NULL (a bare NULL through "..." is undefined where NULL is a plain 0). */
 static void table_add(struct table *t, const uint8_t *formatted, size_t flen, ...)
 {
     memcpy(t->b + t->len, formatted, flen);
@@ -641,12 +643,12 @@ static void test_smbios_strings_and_selection(void **state)
     uint8_t sys[27] = {1, 0, 0x14, 0, 1, 2, 3, 4};
     uint8_t end[4] = {127, 0, 0x15, 0};
     uint8_t bios_ok_v[24] = {0, 0, 0x18, 0, 1, 2};
-    table_add(&t, p_empty, sizeof(p_empty), "CPU0", NULL);
-    table_add(&t, p_short, sizeof(p_short), NULL);
-    table_add(&t, p_real, sizeof(p_real), "CPU2", NULL);
-    table_add(&t, bios, sizeof(bios), "first", "Vendor Inc.", NULL);
-    table_add(&t, sys, sizeof(sys), NULL);
-    table_add(&t, end, sizeof(end), NULL);
+    table_add(&t, p_empty, sizeof(p_empty), "CPU0", (char *)NULL);
+    table_add(&t, p_short, sizeof(p_short), (char *)NULL);
+    table_add(&t, p_real, sizeof(p_real), "CPU2", (char *)NULL);
+    table_add(&t, bios, sizeof(bios), "first", "Vendor Inc.", (char *)NULL);
+    table_add(&t, sys, sizeof(sys), (char *)NULL);
+    table_add(&t, end, sizeof(end), (char *)NULL);
     assert_int_equal(parse_table(&t, &s), 0);
     assert_string_equal(s.processor_info, "54 06 05 00 01 00 00 80");
     assert_string_equal(s.process_flags, "FPU PBE");
@@ -661,14 +663,14 @@ static void test_smbios_strings_and_selection(void **state)
     uint8_t p_second[26] = {4, 0, 0x16, 0, 1, 3, 0xb3, 0, 0x55, 0x06, 0x05, 0x00, 0xff, 0xfb, 0xeb, 0xbf};
     uint8_t sys_ones[27] = {1, 0, 0x17, 0, 1, 2, 3, 4};
     memset(sys_ones + 8, 0xff, 16);
-    table_add(&t, bios, sizeof(bios), "first", "Vendor Inc.", NULL);
-    table_add(&t, p_real, sizeof(p_real), "CPU0", NULL);
-    table_add(&t, sys, sizeof(sys), NULL);
-    table_add(&t, p_second, sizeof(p_second), "CPU1", NULL);
-    table_add(&t, p_empty, sizeof(p_empty), "CPU2", NULL);
-    table_add(&t, bios_ok_v, sizeof(bios_ok_v), "Other", "2.0", NULL);
-    table_add(&t, sys_ones, sizeof(sys_ones), NULL);
-    table_add(&t, end, sizeof(end), NULL);
+    table_add(&t, bios, sizeof(bios), "first", "Vendor Inc.", (char *)NULL);
+    table_add(&t, p_real, sizeof(p_real), "CPU0", (char *)NULL);
+    table_add(&t, sys, sizeof(sys), (char *)NULL);
+    table_add(&t, p_second, sizeof(p_second), "CPU1", (char *)NULL);
+    table_add(&t, p_empty, sizeof(p_empty), "CPU2", (char *)NULL);
+    table_add(&t, bios_ok_v, sizeof(bios_ok_v), "Other", "2.0", (char *)NULL);
+    table_add(&t, sys_ones, sizeof(sys_ones), (char *)NULL);
+    table_add(&t, end, sizeof(end), (char *)NULL);
     assert_int_equal(parse_table(&t, &s), 0);
     assert_string_equal(s.processor_info, "55 06 05 00 FF FB EB BF");
     assert_string_equal(s.bios_name, "Vendor Inc.");
@@ -677,7 +679,7 @@ static void test_smbios_strings_and_selection(void **state)
 
     /* an all-ones UUID ("not set") is printed as it is too */
     t = (struct table){0};
-    table_add(&t, sys_ones, sizeof(sys_ones), NULL);
+    table_add(&t, sys_ones, sizeof(sys_ones), (char *)NULL);
     assert_int_equal(parse_table(&t, &s), 0);
     assert_string_equal(s.hardware_uuid, "ffffffff-ffff-ffff-ffff-ffffffffffff");
     hostinfo_smbios_clear(&s);
@@ -687,8 +689,8 @@ static void test_smbios_strings_and_selection(void **state)
     t = (struct table){0};
     uint8_t bios_short[5] = {0, 0, 1, 0, 0};
     uint8_t sys_short[8] = {1, 0, 2, 0, 1, 1, 1, 1};
-    table_add(&t, bios_short, sizeof(bios_short), "Vendor", NULL);
-    table_add(&t, sys_short, sizeof(sys_short), "Maker", NULL);
+    table_add(&t, bios_short, sizeof(bios_short), "Vendor", (char *)NULL);
+    table_add(&t, sys_short, sizeof(sys_short), "Maker", (char *)NULL);
     assert_int_equal(parse_table(&t, &s), 0); /* no end-of-table structure: the buffer's end is the end */
     assert_string_equal(s.bios_name, "");
     assert_string_equal(s.bios_version, "");
@@ -700,8 +702,8 @@ static void test_smbios_strings_and_selection(void **state)
     /* structures after the end-of-table one are not read */
     t = (struct table){0};
     uint8_t bios_ok[24] = {0, 0, 1, 0, 1, 1};
-    table_add(&t, end, sizeof(end), NULL);
-    table_add(&t, bios_ok, sizeof(bios_ok), "Late", NULL);
+    table_add(&t, end, sizeof(end), (char *)NULL);
+    table_add(&t, bios_ok, sizeof(bios_ok), "Late", (char *)NULL);
     assert_int_equal(parse_table(&t, &s), 0);
     assert_string_equal(s.bios_name, "");
     hostinfo_smbios_clear(&s);
@@ -732,6 +734,7 @@ static void os_release(const char *text, const char *want_name, const char *want
     size_t len = strlen(text);
     char *exact = malloc(len ? len : 1), *name = NULL, *version = NULL;
     assert_non_null(exact);
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): exactly len bytes, so a read past them is seen */
     memcpy(exact, text, len);
     assert_int_equal(hostinfo_os_release_parse(exact, len, &name, &version), 0);
     assert_string_equal(name, want_name);
@@ -784,7 +787,7 @@ static void cpu_list(const char *text, int want)
     size_t len = strlen(text);
     char *exact = malloc(len ? len : 1);
     assert_non_null(exact);
-    memcpy(exact, text, len);
+    memcpy(exact, text, len); /* NOLINT(bugprone-not-null-terminated-result): as in os_release() */
     unsigned n = 0;
     int r = hostinfo_cpu_list_count(exact, len, &n);
     if (want < 0)
@@ -944,12 +947,12 @@ static void host_synthetic(const char *root)
     uint8_t cpu_empty[42] = {4, 0, 0x05, 0, 1, 3, 0x00};
     uint8_t end[4] = {127, 0, 0x06, 0};
     table_add(&t, bios, sizeof(bios), "Edge <Boards> & \"Co\"", "v1.0\x01\t\xff caf\xc3\xa9 \xe2\x80\xa8 end",
-              NULL);
-    table_add(&t, sys, sizeof(sys), "Maker", NULL);
-    table_add(&t, cpu_a, sizeof(cpu_a), "CPU0", NULL);
-    table_add(&t, cpu_b, sizeof(cpu_b), "CPU1", NULL);
-    table_add(&t, cpu_empty, sizeof(cpu_empty), "CPU2", NULL);
-    table_add(&t, end, sizeof(end), NULL);
+              (char *)NULL);
+    table_add(&t, sys, sizeof(sys), "Maker", (char *)NULL);
+    table_add(&t, cpu_a, sizeof(cpu_a), "CPU0", (char *)NULL);
+    table_add(&t, cpu_b, sizeof(cpu_b), "CPU1", (char *)NULL);
+    table_add(&t, cpu_empty, sizeof(cpu_empty), "CPU2", (char *)NULL);
+    table_add(&t, end, sizeof(end), (char *)NULL);
 
     uint8_t msr[0x13a + 8] = {0};
     msr[0x3a] = 0x03;

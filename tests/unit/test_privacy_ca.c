@@ -139,7 +139,7 @@ static void test_proof_parse_and_decrypt(void **state)
     EVP_EncryptFinal_ex(c, blob + a, &b);
     EVP_CIPHER_CTX_free(c);
     char *s_secret = b64e(secret, sizeof(secret)), *s_cred = b64e(cred, sizeof(cred)), *s_iv = b64e(iv, 16),
-         *s_blob = b64e(blob, (size_t)(a + b)), *json = NULL;
+         *s_blob = b64e(blob, (size_t)a + (size_t)b), *json = NULL;
     assert_true(asprintf(&json, "{\"secret\":\"%s\",\"credential\":\"%s\",\"symmetric_params\":{\"TpmAlgId\":6,"
                                 "\"TpmAlgEncScheme\":1,\"IV\":\"%s\"},\"symmetric_blob\":\"%s\"}",
                          s_secret, s_cred, s_iv, s_blob) > 0);

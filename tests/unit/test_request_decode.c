@@ -213,7 +213,7 @@ static void test_quote_large(void **state)
     assert_non_null(json);
     int n = sprintf(json, "{\"pcrs\":[0],\"nonce\":\"");
     memset(json + n, 'A', big);
-    strcpy(json + n + big, "\"}");
+    memcpy(json + n + big, "\"}", sizeof("\"}"));
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     quote_fails(json, "is longer than 64 bytes");
@@ -221,10 +221,10 @@ static void test_quote_large(void **state)
     n = sprintf(json, "{\"nonce\":\"AAAA\",\"pcrs\":[");
     size_t len = (size_t)n;
     while (len < big) {
-        memcpy(json + len, "23,", 3);
+        memcpy(json + len, "23,", 3); /* NOLINT(bugprone-not-null-terminated-result): "0]}" ends it below */
         len += 3;
     }
-    strcpy(json + len, "0]}");
+    memcpy(json + len, "0]}", sizeof("0]}"));
     struct request_quote q = {0};
     char *msg = NULL;
     assert_int_equal(request_quote_decode(json, strlen(json), &q, &msg), 0);
@@ -402,7 +402,7 @@ static void test_manifest_invalid(void **state)
     size_t len = (size_t)sprintf(json, "{\"Dir\":[{}],\"File\":[");
     for (size_t i = 0; i < MANIFEST_MAX_ENTRIES; i++)
         len += (size_t)sprintf(json + len, "%s{}", i ? "," : "");
-    strcpy(json + len, "]}");
+    memcpy(json + len, "]}", sizeof("]}"));
     manifest_fails(json, "the manifest has 16385 entries; at most 16384");
     free(json);
 }

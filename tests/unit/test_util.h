@@ -24,8 +24,9 @@ static inline char *diags_text(const struct config_diags *d)
         char *line = config_diag_format(&d->items[i]);
         assert_non_null(line);
         cap += strlen(line) + 3;
-        out = realloc(out, cap);
-        assert_non_null(out);
+        char *bigger = realloc(out, cap);
+        assert_non_null(bigger);
+        out = bigger;
         len += (size_t)sprintf(out + len, "%c %s\n", d->items[i].severity == CONFIG_ERROR ? 'E' : 'W', line);
         free(line);
     }
