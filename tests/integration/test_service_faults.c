@@ -16,11 +16,13 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -414,6 +416,9 @@ enum outcome { OUT_OK, OUT_BAD, OUT_NO_RESPONDERS, OUT_TIMEOUT };
 
 #define STREAM_MAX        4096
 #define STREAM_TIMEOUT_MS 1000 /* a quote takes well under 200 ms; a lost request must not hide the rest */
+#define STREAM_OK_BEFORE  5    /* verified replies before the fault: the stream works */
+#define STREAM_OK_AFTER   10   /* verified replies to requests sent after the failover */
+#define STREAM_WAIT_MS    15000
 
 struct stream_rec {
     int64_t sent, done;
@@ -430,6 +435,10 @@ struct stream {
     char prefix[64];
     atomic_bool stop;
     atomic_size_t n;
+    pthread_mutex_t mu; /* guards ok and ended, which the test waits on */
+    pthread_cond_t progress;
+    size_t ok;     /* requests answered with a quote that verifies, so far */
+    bool ended;    /* the stream sent its last request */
     size_t strays; /* messages for no request this stream sent */
     struct stream_rec rec[STREAM_MAX];
     uint8_t nonce[STREAM_MAX][32];
@@ -487,9 +496,19 @@ static void *stream_main(void *arg)
             natsMsg_Destroy(m);
         }
         r->done = world_now_ms();
+        if (r->outcome == OUT_OK) {
+            pthread_mutex_lock(&st->mu);
+            st->ok++;
+            pthread_cond_broadcast(&st->progress);
+            pthread_mutex_unlock(&st->mu);
+        }
         if (r->outcome == OUT_NO_RESPONDERS)
             usleep(50 * 1000);
     }
+    pthread_mutex_lock(&st->mu);
+    st->ended = true;
+    pthread_cond_broadcast(&st->progress);
+    pthread_mutex_unlock(&st->mu);
     /* late and duplicate replies still on their way */
     natsMsg *m = NULL;
     while (natsSubscription_NextMsg(&m, st->sub, 1000) == NATS_OK) {
@@ -497,6 +516,37 @@ static void *stream_main(void *arg)
         natsMsg_Destroy(m);
     }
     return NULL;
+}
+
+static void stream_init(struct stream *st)
+{
+    pthread_condattr_t ca;
+    assert_int_equal(pthread_condattr_init(&ca), 0);
+    assert_int_equal(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC), 0);
+    assert_int_equal(pthread_cond_init(&st->progress, &ca), 0);
+    pthread_condattr_destroy(&ca);
+    assert_int_equal(pthread_mutex_init(&st->mu, NULL), 0);
+}
+
+/* Waits until the stream has had `want` verified replies in all (or ended, or timeout_ms passed); returns
+ * how many it had. It wakes at each reply, so the test moves on as soon as the stream got there. */
+static size_t stream_wait_ok(struct stream *st, size_t want, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&st->mu);
+    int r = 0;
+    while (st->ok < want && !st->ended && r != ETIMEDOUT)
+        r = pthread_cond_timedwait(&st->progress, &st->mu, &until);
+    size_t ok = st->ok;
+    pthread_mutex_unlock(&st->mu);
+    return ok;
 }
 
 static int group_setup_cluster(void **state)
@@ -546,6 +596,7 @@ static void test_cluster_failover(void **state)
 
     struct stream *st = calloc(1, sizeof(*st));
     assert_non_null(st);
+    stream_init(st);
     assert_int_equal(world_hvs_connect(w, k, &st->nc), 0);
     snprintf(st->prefix, sizeof(st->prefix), "_INBOX.failover.%d.", (int)getpid());
     char wildcard[96];
@@ -555,14 +606,26 @@ static void test_cluster_failover(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, stream_main, st), 0);
 
-    usleep(1500 * 1000); /* a stream that works before the fault */
+    /* a stream that works before the fault */
+    size_t ok = stream_wait_ok(st, STREAM_OK_BEFORE, STREAM_WAIT_MS);
+    if (ok < STREAM_OK_BEFORE) {
+        atomic_store(&st->stop, true);
+        pthread_join(th, NULL);
+        stream_report(st, atomic_load(&st->n), INT64_MAX, INT64_MAX);
+        fail_msg("only %zu verified quotes in %d ms before any fault", ok, STREAM_WAIT_MS);
+    }
     int64_t t_kill = world_now_ms();
     assert_int_equal(natsd_kill(w->nats[a]), 0);
     int64_t failover = wait_serving(st->nc, t_kill, 15000);
     int64_t t_back = t_kill + failover;
     fprintf(stderr, "cluster failover: server %d killed; agent serving through server %d after %lld ms\n", a,
             k, (long long)failover);
-    usleep(3000 * 1000); /* the stream after failover */
+    /* the stream after failover: one more than STREAM_OK_AFTER, as the request in flight at t_back may be
+     * among them */
+    if (failover >= 0) {
+        size_t ok_at_back = stream_wait_ok(st, 0, 0); /* the count now, without waiting */
+        stream_wait_ok(st, ok_at_back + STREAM_OK_AFTER + 1, STREAM_WAIT_MS);
+    }
     atomic_store(&st->stop, true);
     pthread_join(th, NULL);
 
@@ -590,9 +653,11 @@ static void test_cluster_failover(void **state)
         }
     }
     assert_int_equal(st->strays, 0);
-    assert_true(after >= 10); /* the stream really ran after the failover */
+    assert_true(after >= STREAM_OK_AFTER); /* the stream really ran after the failover */
     natsSubscription_Destroy(st->sub);
     natsConnection_Destroy(st->nc);
+    pthread_cond_destroy(&st->progress);
+    pthread_mutex_destroy(&st->mu);
     free(st);
 }
 

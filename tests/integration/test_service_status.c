@@ -7,9 +7,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -268,59 +270,149 @@ static void sink_open(struct notify_sink *n)
     assert_int_equal(bind(n->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 }
 
-/* Datagrams received within ms, appended to buf (one line per datagram field). Returns the WATCHDOG=1 count.
- */
-static int sink_collect(struct notify_sink *n, int ms, char *buf, size_t size)
+/* Every notification of one test, with its time since the test began: printed at the end and on failure. */
+struct transcript {
+    int64_t t0;
+    char text[1 << 14];
+};
+
+static void transcript_add(struct transcript *t, const char *what)
 {
+    size_t used = strlen(t->text);
+    snprintf(t->text + used, sizeof(t->text) - used, "+%5lld ms  %s\n", (long long)(world_now_ms() - t->t0),
+             what);
+}
+
+/* The next datagram, waiting no later than deadline (world_now_ms() time): 1 with it in d, 0 at the
+ * deadline. poll() wakes at the datagram, so no reading is rounded up to a polling period. */
+static int sink_next(struct notify_sink *n, int64_t deadline, char *d, size_t size)
+{
+    for (int64_t left; (left = deadline - world_now_ms()) > 0;) {
+        struct pollfd p = {.fd = n->fd, .events = POLLIN};
+        int k = poll(&p, 1, (int)left);
+        if (k < 0 && errno != EINTR)
+            fail_msg("poll on the notify socket: %s", strerror(errno));
+        ssize_t len = k > 0 ? recv(n->fd, d, size - 1, MSG_DONTWAIT) : -1;
+        if (len >= 0) {
+            d[len] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Reads notifications until `want` WATCHDOG=1 pings came, or the deadline; returns how many came. */
+static int pings_wait(struct notify_sink *n, int want, int64_t deadline, struct transcript *t)
+{
+    char d[512];
     int pings = 0;
-    struct timeval tv = {0, 50 * 1000};
-    setsockopt(n->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    for (int64_t until = world_now_ms() + ms; world_now_ms() < until;) {
-        char d[512];
-        ssize_t len = recv(n->fd, d, sizeof(d) - 1, 0);
-        if (len <= 0)
-            continue;
-        d[len] = '\0';
+    while (pings < want && sink_next(n, deadline, d, sizeof(d))) {
+        transcript_add(t, d);
         pings += strstr(d, "WATCHDOG=1") != NULL;
-        size_t used = strlen(buf);
-        snprintf(buf + used, size - used, "%s\n", d);
     }
     return pings;
 }
 
+/* Reads notifications until none was WATCHDOG=1 for quiet_ms; returns when the last ping came (`since` if
+ * none did), or -1 when pings still came at the deadline. */
+static int64_t pings_quiet(struct notify_sink *n, int64_t since, int quiet_ms, int64_t deadline,
+                           struct transcript *t)
+{
+    char d[512];
+    int64_t last = since;
+    for (;;) {
+        int64_t until = last + quiet_ms < deadline ? last + quiet_ms : deadline;
+        if (!sink_next(n, until, d, sizeof(d)))
+            return until == last + quiet_ms ? last : -1;
+        transcript_add(t, d);
+        if (strstr(d, "WATCHDOG=1"))
+            last = world_now_ms();
+    }
+}
+
+/* The agent's watchdog arithmetic (agent/service.c: service_run sizes it from WATCHDOG_USEC, watchdog_ping
+ * applies it) for a WatchdogSec of `usec`: WATCHDOG=1 every usec/2 (its thread wakes every 100 ms, so a
+ * period is rounded up to that), the TPM probed every usec/3 (100 ms .. 5 s) when no quote proved it alive,
+ * and pings only while that proof is at most two probe periods + 1 s old. Every window of the test follows
+ * from these, so a short WATCHDOG_USEC makes a short test. Should the agent's fixed 1 s shrink, the test
+ * needs no change: the stale bound only sets a deadline, and the test goes on as soon as the pings stop. */
+#define WATCHDOG_USEC   400000
+#define AGENT_WAKE_MS   100
+#define AGENT_STALE_MS  1000 /* the fixed part of the agent's freshness bound */
+#define SCHED_MARGIN_MS 1500 /* a loaded 2-core machine, sanitizers */
+
+struct watchdog_windows {
+    int ping_ms;  /* between two pings of a healthy agent, at most */
+    int probe_ms; /* between two TPM probes */
+    int stale_ms; /* from the last proof of TPM life to the last ping, at most */
+    int quiet_ms; /* a gap between pings that no healthy agent leaves: the pings have stopped */
+};
+
+static struct watchdog_windows watchdog_windows(uint64_t usec)
+{
+    struct watchdog_windows v = {.ping_ms = (int)(usec / 2000) + AGENT_WAKE_MS};
+    v.probe_ms = (int)(usec / 3000);
+    v.probe_ms = v.probe_ms < 100 ? 100 : v.probe_ms > 5000 ? 5000 : v.probe_ms;
+    v.stale_ms = 2 * v.probe_ms + AGENT_STALE_MS;
+    v.quiet_ms = 3 * v.ping_ms;
+    return v;
+}
+
 static void test_notify_watchdog(void **state)
 {
+    const struct watchdog_windows wd = watchdog_windows(WATCHDOG_USEC);
+    struct transcript *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->t0 = world_now_ms();
     struct notify_sink n;
     sink_open(&n);
-    char env_sock[300];
+    char env_sock[300], env_watchdog[64];
     snprintf(env_sock, sizeof(env_sock), "NOTIFY_SOCKET=%s", n.path);
-    /* WatchdogSec=3s: pings every 1.5 s, TPM probed every second */
-    const char *env[] = {env_sock, "WATCHDOG_USEC=3000000", NULL};
+    snprintf(env_watchdog, sizeof(env_watchdog), "WATCHDOG_USEC=%d", WATCHDOG_USEC);
+    const char *env[] = {env_sock, env_watchdog, NULL};
     assert_int_equal(world_agent_start(w, env, 30000), 0);
-    char *seen = calloc(1, 1 << 16);
-    int pings = sink_collect(&n, 4000, seen, 1 << 16);
-    fprintf(stderr, "notifications in the first 4 s:\n%s", seen);
-    assert_non_null(strstr(seen, "READY=1"));
-    assert_non_null(strstr(seen, "STATUS=connected to tls://127.0.0.1:"));
-    assert_true(pings >= 2);
+    transcript_add(t, "(the agent answers version-request)");
 
-    /* a hung TPM: the probe blocks, the pings stop within ~2 probe periods + a ping period */
+    /* healthy: READY=1, the connected STATUS=, and pings at the pace WATCHDOG_USEC asks for */
+    int pings = pings_wait(&n, 3, world_now_ms() + 3 * wd.ping_ms + SCHED_MARGIN_MS, t);
+    if (pings < 3 || !strstr(t->text, "READY=1") || !strstr(t->text, "STATUS=connected to tls://127.0.0.1:"))
+        fail_msg("healthy agent: %d of 3 pings, READY=1 and STATUS=connected expected:\n%s", pings, t->text);
+
+    /* a hung TPM: the probe blocks in its call, the proof of life goes stale, the pings stop */
     assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
-    seen[0] = '\0';
-    sink_collect(&n, 4500, seen, 1 << 16); /* the pings may run out in this window */
-    pings = sink_collect(&n, 4000, seen, 1 << 16);
+    int64_t t_stop = world_now_ms();
+    transcript_add(t, "(swtpm SIGSTOPped)");
+    int64_t last = pings_quiet(&n, t_stop, wd.quiet_ms,
+                               t_stop + wd.stale_ms + wd.ping_ms + wd.quiet_ms + SCHED_MARGIN_MS, t);
     assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
-    assert_int_equal(pings, 0);
-    seen[0] = '\0';
-    pings = sink_collect(&n, 5000, seen, 1 << 16);
-    fprintf(stderr, "pings after the TPM resumed: %d\n", pings);
-    assert_true(pings >= 1);
+    int64_t t_cont = world_now_ms();
+    transcript_add(t, "(swtpm SIGCONTinued)");
+    if (last < 0)
+        fail_msg("WATCHDOG=1 still came %lld ms after the TPM hung (agent's bound: %d ms):\n%s",
+                 (long long)(t_cont - t_stop), wd.stale_ms + wd.ping_ms, t->text);
+
+    /* the TPM answers again: the blocked probe returns, the pings come back */
+    pings = pings_wait(&n, 2, t_cont + wd.probe_ms + 2 * wd.ping_ms + SCHED_MARGIN_MS, t);
+    if (pings < 2)
+        fail_msg("%d of 2 pings after the TPM resumed:\n%s", pings, t->text);
+    int64_t t_back = world_now_ms();
 
     assert_int_equal(world_agent_stop(w), 0);
-    seen[0] = '\0';
-    sink_collect(&n, 300, seen, 1 << 16);
-    assert_non_null(strstr(seen, "STOPPING=1"));
-    free(seen);
+    char d[512];
+    bool stopping = false;
+    for (int64_t until = world_now_ms() + 2000; !stopping && sink_next(&n, until, d, sizeof(d));) {
+        transcript_add(t, d);
+        stopping = strstr(d, "STOPPING=1") != NULL;
+    }
+    fprintf(stderr, "notifications (WATCHDOG_USEC=%d):\n%s", WATCHDOG_USEC, t->text);
+    fprintf(
+        stderr,
+        "watchdog: last ping %lld ms after SIGSTOP (bound %d), pings back %lld ms after SIGCONT; whole test "
+        "%lld ms\n",
+        (long long)(last - t_stop), wd.stale_ms + wd.ping_ms, (long long)(t_back - t_cont),
+        (long long)(world_now_ms() - t->t0));
+    assert_true(stopping);
+    free(t);
     close(n.fd);
     unlink(n.path);
 }
