@@ -128,6 +128,8 @@ static size_t utf8_valid_len(const unsigned char *p, size_t n)
 static void put_go_string(struct text *t, const char *str)
 {
     static const char hex[] = "0123456789abcdef";
+    if (!str) /* a field nobody filled is Go's zero value */
+        str = "";
     const unsigned char *p = (const unsigned char *)str;
     size_t n = strlen(str);
     put(t, "\"");

@@ -603,7 +603,6 @@ int service_run(const char *root)
         goto out;
     } else if (r < 0) {
         log_warning("%s; `tagent status` will not see this service", error ? error : "status socket failed");
-        r = 0;
     }
     free(error);
     error = NULL;

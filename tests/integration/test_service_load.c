@@ -169,9 +169,11 @@ static int group_teardown(void **state)
 /* The connections and subscriptions are made before the clock starts: the figure is the agent's. */
 static void requesters_open(struct requester *qs, size_t total)
 {
+    assert_true(total >= REQUESTERS); /* every requester has at least one request */
     for (size_t t = 0; t < REQUESTERS; t++) {
         struct requester *q = &qs[t];
         q->n = total / REQUESTERS + (t < total % REQUESTERS);
+        assert_true(q->n > 0);
         q->rec = calloc(q->n, sizeof(*q->rec));
         assert_non_null(q->rec);
         for (size_t i = 0; i < q->n; i++)

@@ -357,22 +357,12 @@ static int decode_quoted(struct cursor *c, const struct go_type *t, struct conte
     char *inner = read_string(c, &len);
     if (!inner)
         return fail(c, "out of memory");
-    int r = 0;
-    if (len == 0)
-        r = -1;
-    else if (inner[0] == 't' || inner[0] == 'f' || inner[0] == 'n') {
-        bool is_bool = strcmp(inner, "true") == 0 || strcmp(inner, "false") == 0;
-        if (strcmp(inner, "null") == 0)
-            r = 0;
-        else if (!is_bool || t->kind != GO_BOOL)
-            r = -1;
-    } else if (inner[0] == '-' || (inner[0] >= '0' && inner[0] <= '9')) {
-        if (t->kind == GO_INT)
-            r = decode_number(c, inner, len, t, ctx);
-        else
-            r = -1;
-    } else
-        r = -1;
+    int r = -1; /* "", and anything that is not a literal of the field's type */
+    bool is_bool = strcmp(inner, "true") == 0 || strcmp(inner, "false") == 0;
+    if (strcmp(inner, "null") == 0 || (is_bool && t->kind == GO_BOOL))
+        r = 0;
+    else if ((inner[0] == '-' || (inner[0] >= '0' && inner[0] <= '9')) && t->kind == GO_INT)
+        r = decode_number(c, inner, len, t, ctx); /* "1.5" into an int: a type error, as in Go */
     if (r == -1)
         r = fail(c, "json: invalid use of ,string struct tag, trying to unmarshal \"%s\" into %s", inner, t->name);
     free(inner);

@@ -88,8 +88,9 @@ static void judge_quote(const char *body, size_t len, struct hvs_ta_result *r)
         else if (strcasecmp(it->string, "IsTagProvisioned") == 0)
             tagged = it;
     }
-    const char *tag_text = cJSON_IsString(tag) ? tag->valuestring : "";
-    const char *aik_text = cJSON_IsString(aik) ? aik->valuestring : "";
+    const char *tag_text = cJSON_GetStringValue(tag), *aik_text = cJSON_GetStringValue(aik);
+    tag_text = tag_text ? tag_text : ""; /* absent or null: Go's zero value */
+    aik_text = aik_text ? aik_text : "";
     if (cJSON_IsTrue(tagged) && !tag_text[0])
         conclude(r, HVS_ERROR, "The quote is 'tag provisioned', but the tag was not provided");
     else if (cJSON_IsTrue(tagged) && !go_base64_std_valid(tag_text, strlen(tag_text), why, sizeof(why)))

@@ -237,7 +237,7 @@ bool hvs_verify_quote(const cJSON *resp, const uint8_t *nonce, size_t nonce_len,
             memcpy(buf + 32, q->tag, 48);
             SHA256(buf, sizeof(buf), want);
         }
-        if (o.extra_len == 32 && memcmp(o.extra, want, 32) == 0)
+        if (o.extra && o.extra_len == 32 && memcmp(o.extra, want, 32) == 0)
             c_nonce->ok = true;
         else {
             char got[2 * 64 + 1], exp[65];
@@ -263,7 +263,7 @@ bool hvs_verify_quote(const cJSON *resp, const uint8_t *nonce, size_t nonce_len,
                     capped = true;
                     continue;
                 }
-                if (off + b->size > o.values_len) {
+                if (!o.values || off + b->size > o.values_len) {
                     short_blob = true;
                     continue;
                 }
@@ -273,14 +273,14 @@ bool hvs_verify_quote(const cJSON *resp, const uint8_t *nonce, size_t nonce_len,
             }
         }
         uint8_t got[32];
-        SHA256(o.values, off, got);
+        SHA256(o.values ? o.values : got, off, got); /* off is 0 when there are no values */
         if (capped)
             fail(c_pcr, "selected PCR values exceed HVS's %d-byte cap", HVS_PCR_CAP);
         else if (short_blob)
             fail(c_pcr, "quote blob holds %zu bytes of PCR values, fewer than the selection needs", o.values_len);
         else if (off != o.values_len)
             fail(c_pcr, "%zu trailing bytes after the selected PCR values", o.values_len - off);
-        else if (o.digest_len != 32 || memcmp(got, o.digest, 32) != 0)
+        else if (!o.digest || o.digest_len != 32 || memcmp(got, o.digest, 32) != 0)
             fail(c_pcr, "SHA-256 of the %zu bytes of PCR values != pcrDigest", off);
         else
             c_pcr->ok = true;

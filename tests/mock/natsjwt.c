@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 
 #define JWT_HEADER "{\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\"}"
-#define NO_LIMIT   -1
+#define NO_LIMIT   (-1)
 
 /* ---- encodings ---- */
 
