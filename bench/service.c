@@ -5,7 +5,7 @@
  *
  *   latency, interleaved in rounds (one sample of each row per round, the order rotating between rounds):
  *     (a) tpm_quote() in this process [baseline]: the quote the handler makes (AIK, PCRs 0-23, default
- * banks); (h) the quote-request handler itself in this process (agent/handler_quote.c compiled in): request
+ * banks); (h) the quote-request handler itself in this process (agent/service/handlers/handler_quote.c compiled in): request
  * JSON, AIK file + base64, asset-tag NV read, tpm_quote(), reply JSON with the measure log; (b) quote-request
  * over NATS through the running agent, one requester, sequential; (v) version-request over NATS (no TPM):
  * NATS + dispatch alone; (e) an echo responder in this process on its own NATS connection, replying as many
@@ -38,7 +38,7 @@
 #include "eventlog.h"
 #include "provision.h"
 #include "quote.h"
-#include "service.h" /* agent/service.h: the handler table entry and struct service_ctx */
+#include "handler.h" /* agent/service/handler.h: the handler table entry and struct service_ctx */
 #include "service_bench.h"
 #include "world.h"
 
@@ -201,7 +201,7 @@ static void nonce_next(struct bench *b, uint8_t nonce[32])
     memcpy(nonce, &c, sizeof(c));
 }
 
-/* What the agent builds at start (agent/service.c load_measure_log): the measure-log JSON of the root's
+/* What the agent builds at start (agent/service/measure_log.c measure_log_load): the measure-log JSON of the root's
  * securityfs log; the handler puts it into every quote reply. */
 static int ctx_measure_log(struct bench *b)
 {

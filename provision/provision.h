@@ -2,7 +2,7 @@
 /*
  * provision/: the setup tasks of `tagent setup`. Each task is one file that fills a table entry with a
  * validate step ("is this already done?") and a run step. The engine that runs them, prints progress and
- * decides about --force lives in agent/cmd_setup.c; nothing here prints.
+ * decides about --force lives in agent/cli/cmd_setup.c; nothing here prints.
  */
 #ifndef TAGENT_PROVISION_H
 #define TAGENT_PROVISION_H
@@ -63,7 +63,6 @@ int provision_hardware_uuid(const char *root, char ret_uuid[37], char **ret_erro
  * retrying later (network, 5xx); -EACCES when the API token is missing or refused; other negative errno
  * otherwise. *ret_message (caller frees) says what happened; the token never appears in it. */
 int provision_async_report(const char *root, const struct tagent_config *cfg, char **ret_message);
-int smbios_uuid_parse(const uint8_t *table, size_t len, char ret_uuid[37]);
 
 /* Loads defaults + <root>/etc/trustagent/config.yml (absent is fine). */
 int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret_exists,

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
 cmake -S . -B build/plain -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/plain -j"$(nproc)" >/dev/null
-TAGENT=$PWD/build/plain/agent/tagent
+TAGENT=$PWD/build/plain/agent/cli/tagent
 
 WORK=$(mktemp -d /tmp/tagent-demo-XXXXXX)
 SWTPM_PID=

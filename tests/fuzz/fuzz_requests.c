@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer: every NATS request decoder (agent/request_decode.c) and measure's XML reader
- * (agent/measurement_xml.c) on the same bytes. Properties: no crash, leak or overread (the input is not
+ * libFuzzer: every NATS request decoder (agent/requests/request_decode.c) and measure's XML reader
+ * (agent/requests/measurement_xml.c) on the same bytes. Properties: no crash, leak or overread (the input is not
  * NUL-terminated); what a decoder accepts is within its documented bounds; a decoded Manifest written as
  * XML reads back to the same values; an accepted Measurement becomes valid JSON.
  */

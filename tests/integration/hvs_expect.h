@@ -13,7 +13,7 @@
 
 #include "hvs_ta_client.h"
 
-/* The agent's error codes (agent/service.h SERVICE_ERR_*), as the Tagent-Error-Code header carries them. */
+/* The agent's error codes (agent/service/handler.h SERVICE_ERR_*), as the Tagent-Error-Code header carries them. */
 enum { ERR_REQUEST = 1, ERR_FAILED = 2, ERR_UNSUPPORTED = 3, ERR_TIMEOUT = 4, ERR_TOO_LARGE = 5 };
 
 /* HVS's call for suffix with this payload returns an error within max_ms, and the reply says why: header

@@ -35,8 +35,8 @@
 #define HOST_ID      "edge-hvs"
 #define FAST_MS      1000 /* a failure HVS learns of at once */
 #define HUNG_MS      9000 /* the agent's 8 s deadline, plus the watchdog's tick and delivery (HVS waits 10 s) */
-#define QUEUE_MAX    64   /* agent/service.c SERVICE_QUEUE_MAX */
-#define WORKERS      2    /* agent/service.c SERVICE_WORKERS */
+#define QUEUE_MAX    64   /* agent/service/service.c SERVICE_QUEUE_MAX */
+#define WORKERS      2    /* agent/service/service.c SERVICE_WORKERS */
 #define UUID4        "7a4e3f2c-9b1d-4c8e-a5f6-0123456789ab"
 
 static const char *tagent_bin, *corpora;

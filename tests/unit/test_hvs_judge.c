@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The mock HVS's judgement (tests/mock/hvs_ta_client.c, go_unmarshal.c) against what HVS's own Go code does
- * with the same bytes, and the agent's error replies (agent/service_error.c) through that judgement: every
+ * with the same bytes, and the agent's error replies (agent/service/service_error.c) through that judgement: every
  * error form of every subject must be an error on HVS's side, never a success or a panic.
  */
 #include <errno.h>
@@ -17,7 +17,7 @@
 
 #include "go_unmarshal.h"
 #include "hvs_ta_client.h"
-#include "service.h"
+#include "service_error.h"
 
 static enum hvs_outcome judge(const char *suffix, const char *body, const char *status, char *why, size_t size)
 {

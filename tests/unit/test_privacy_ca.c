@@ -21,6 +21,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "hostinfo.h"
 #include "privacy_ca.h"
 #include "provision.h"
 
@@ -200,11 +201,11 @@ static void test_hardware_uuid_from_real_smbios(void **state)
     size_t n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
     char uuid[37];
-    assert_int_equal(smbios_uuid_parse(buf, n, uuid), 0);
+    assert_int_equal(hostinfo_smbios_uuid(buf, n, uuid), 0);
     /* the value the Go agent reported for this machine (platform-info.json beside the table) */
     assert_string_equal(uuid, "8032632b-8fa4-e811-906e-00163566263e");
-    assert_int_equal(smbios_uuid_parse(buf, 10, uuid), -EBADMSG);
-    assert_int_equal(smbios_uuid_parse((const uint8_t *)"\x7f\x04\x00\x00\x00\x00", 6, uuid), -ENOENT);
+    assert_int_equal(hostinfo_smbios_uuid(buf, 10, uuid), -EBADMSG);
+    assert_int_equal(hostinfo_smbios_uuid((const uint8_t *)"\x7f\x04\x00\x00\x00\x00", 6, uuid), -ENOENT);
 }
 
 int main(void)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The NATS request decoders (agent/request_decode.c), tbootxm's XML (agent/manifest_xml.c,
- * agent/measurement_xml.c), and the deploy-manifest and application-measurement-request handlers run
+ * The NATS request decoders (agent/requests/request_decode.c), tbootxm's XML (agent/requests/manifest_xml.c,
+ * agent/requests/measurement_xml.c), and the deploy-manifest and application-measurement-request handlers run
  * against a temp root with fake `measure` programs. Decoders: valid, invalid, boundary (nonce 64/65 bytes,
  * tag 47/48/49 bytes), Go's key matching (case-insensitive, last wins, unknown ignored), and size bounds.
  */
@@ -24,7 +24,7 @@
 #include "config.h"
 #include "measurement_xml.h"
 #include "request_decode.h"
-#include "service.h"
+#include "handler.h"
 
 #define UUID4 "7a9ac586-40f9-43b2-976b-26667431efca"
 

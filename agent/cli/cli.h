@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The `tagent` command table: one file per command fills one entry (cmd_<name>.c). */
+#ifndef TAGENT_CLI_H
+#define TAGENT_CLI_H
+
+#define TAGENT_EXIT_OK    0
+#define TAGENT_EXIT_ERROR 1
+
+struct tagent_cli {
+    const char *root; /* resolved root prefix, "" for "/" */
+};
+
+struct tagent_command {
+    const char *name;
+    const char *const *aliases; /* NULL-terminated, or NULL */
+    const char *usage;          /* "setup <task...> [-f FILE] [--force]" */
+    const char *summary;
+    int (*run)(struct tagent_cli *cli, int argc, char **argv); /* argv[0] is the command name */
+};
+
+extern const struct tagent_command cmd_help, cmd_version, cmd_setup, cmd_fetch_ekcert,
+    cmd_eventlog;
+extern const struct tagent_command cmd_hostinfo;
+extern const struct tagent_command cmd_start_service;
+extern const struct tagent_command cmd_init;
+extern const struct tagent_command cmd_status;
+extern const struct tagent_command cmd_async_report;
+
+/* NULL-terminated, in the order `tagent help` lists them. */
+extern const struct tagent_command *const tagent_commands[];
+
+#endif

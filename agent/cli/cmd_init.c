@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `tagent init` (spec section 2; run as root by tagent_init.service before every start of tagent.service).
+ * The service runs as the unprivileged user tagent and cannot read SMBIOS, /dev/mem or the root-only
+ * securityfs logs, so init collects with root's access what it needs:
+ *   - /opt/trustagent/var/system-info/platform-info (0600): the HostInfo JSON (section 7), indented as the Go
+ *     agent writes it (json.MarshalIndent, two spaces);
+ *   - /opt/trustagent/var/measure-log.json (0644): the measure-log JSON (section 6); failures only warn;
+ * and then, unless in a container (/.container-env) or when no user tagent exists:
+ *   - gives tagent's group read access (chgrp; the files are 0440) to the IMA log when IMA is enabled,
+ *     and to the securityfs boot event log;
+ *   - chowns /opt/trustagent (except bin/: init runs that binary as root) and /var/log/trustagent to tagent.
+ * Every path is under the root prefix, so tests run it as any user against a temp dir.
+ */
+#include "agent_config.h"
+#include "agent_paths.h"
+#include "boot_log.h"
+#include "cli.h"
+#include "config.h"
+#include "eventlog.h"
+#include "hostinfo.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TAGENT_USER      "tagent"
+#define INSTALL_BIN_NAME "bin"
+#define LOG_DIR          "/var/log/trustagent"
+#define CONTAINER_MARKER "/.container-env"
+#define CHOWN_MAX_DEPTH  16 /* the install tree is 3 levels deep; deeper means something is wrong */
+
+/* The real system needs root; a test prefix belongs to whoever runs the test. */
+static int require_root(const char *root)
+{
+    if (*root || geteuid() == 0)
+        return 0;
+    log_error("init: must run as root (tagent_init.service runs it so): it reads SMBIOS and the event log "
+              "and chowns %s; run `sudo tagent init`, or give --root DIR to try it on a copy",
+              TAGENT_INSTALL_DIR);
+    return -EPERM;
+}
+
+/* Creates root+dir_abs (0755, with its parents) and writes path there atomically. */
+static int write_under_root(const char *root, const char *dir_abs, const char *path, const char *text,
+                            mode_t mode)
+{
+    char *dir = config_path(root, dir_abs);
+    int r = dir ? config_mkdir_p(dir, 0755) : -ENOMEM;
+    if (r == 0)
+        r = config_write_file_atomic(path, text, strlen(text), mode);
+    free(dir);
+    return r;
+}
+
+static int write_platform_info(const char *root)
+{
+    char *json = NULL, *error = NULL, *path = config_path(root, PLATFORM_INFO_FILE);
+    int r = path ? hostinfo_json(root, HOSTINFO_INDENTED, &json, &error) : -ENOMEM;
+    if (r < 0)
+        log_error("init: host info: %s; %s is not written", error ? error : strerror(-r), PLATFORM_INFO_FILE);
+    else if ((r = write_under_root(root, SYSTEM_INFO_DIR, path, json, 0600)) < 0)
+        log_error("init: cannot write %s: %s", path, strerror(-r));
+    free(json);
+    free(error);
+    free(path);
+    return r;
+}
+
+/* measure-log.json from the boot log and tbootxm's application events. Failures only warn (the spec), but a
+ * file left from an earlier boot is removed: serving it would describe another boot than the one quoted. */
+static void write_measure_log(const char *root)
+{
+    char *path = config_path(root, MEASURE_LOG_FILE), *json = NULL, *error = NULL;
+    const char *what = NULL;
+    if (!path) {
+        log_warning("init: out of memory; %s is not written", MEASURE_LOG_FILE);
+        return;
+    }
+    int r = boot_measure_log_build(root, &json, &what, &error);
+    if (r == -ENODATA)
+        log_warning("init: no event log (%s) and no application events: quotes will carry an empty event log",
+                    error ? error : "?");
+    else if (r < 0)
+        log_warning("init: measure log: %s", error ? error : strerror(-r));
+    if (r == 0 && (r = write_under_root(root, TAGENT_VAR_DIR, path, json, 0644)) == 0)
+        log_info("init: %s: %zu bytes from %s", path, strlen(json), what);
+    else if (json)
+        log_warning("init: cannot write %s: %s", path, strerror(-r));
+    if (r < 0 && unlink(path) < 0 && errno != ENOENT)
+        log_warning("init: cannot remove the stale %s: %s", path, strerror(errno));
+    free(path);
+    free(json);
+    free(error);
+}
+
+/* The tagent account: from NSS on the real system, from <root>/etc/passwd under a test prefix (so a test
+ * decides whether it exists). -ENOENT when there is none. */
+static int tagent_user_lookup(const char *root, uid_t *ret_uid, gid_t *ret_gid)
+{
+    struct passwd *pw = NULL;
+    if (!*root) {
+        errno = 0;
+        pw = getpwnam(TAGENT_USER);
+        if (!pw)
+            return errno && errno != ENOENT && errno != ESRCH ? -errno : -ENOENT;
+        *ret_uid = pw->pw_uid;
+        *ret_gid = pw->pw_gid;
+        return 0;
+    }
+    char *path = config_path(root, "/etc/passwd");
+    FILE *f = path ? fopen(path, "re") : NULL;
+    int r = !path ? -ENOMEM : !f ? -errno : -ENOENT;
+    while (f && (pw = fgetpwent(f)))
+        if (strcmp(pw->pw_name, TAGENT_USER) == 0) {
+            *ret_uid = pw->pw_uid;
+            *ret_gid = pw->pw_gid;
+            r = 0;
+            break;
+        }
+    if (f)
+        fclose(f);
+    free(path);
+    return r;
+}
+
+/* chgrp so that tagent's group may read a root-only (0440) log file; -ENOENT when the file is not there.
+ * *ret_path: the full path, for messages. */
+static int grant_group_read(const char *root, const char *abs, gid_t gid, char **ret_path)
+{
+    *ret_path = config_path(root, abs);
+    if (!*ret_path)
+        return -ENOMEM;
+    int r = chown(*ret_path, (uid_t)-1, gid) < 0 ? -errno : 0;
+    if (r == 0)
+        log_info("init: %s: group set to %s's (gid %u)", *ret_path, TAGENT_USER, (unsigned)gid);
+    return r;
+}
+
+/* IMA (when config.yml enables it) must be readable, or every quote fails; the boot event log is a bonus
+ * (measure-log.json already holds it), so trouble with it only warns. */
+static int grant_log_access(const char *root, gid_t gid, bool ima_enabled)
+{
+    char *path = NULL;
+    int r = 0;
+    bool ima_found = false;
+    for (size_t i = 0; ima_enabled && i < IMA_SYSTEM_PATHS; i++) {
+        int k = grant_group_read(root, ima_system_paths[i], gid, &path);
+        ima_found |= k != -ENOENT;
+        if (k < 0 && k != -ENOENT) {
+            log_error("init: cannot give group %s read access to %s: %s", TAGENT_USER,
+                      path ? path : ima_system_paths[i], strerror(-k));
+            r = k;
+        }
+        free(path);
+    }
+    if (ima_enabled && !ima_found)
+        log_warning(
+            "init: IMA is enabled in config.yml but there is no IMA log (%s or %s): quotes will fail; "
+            "enable IMA in the kernel, or set IMA_MEASURE_ENABLED=false and run "
+            "`tagent setup update-service-config`",
+            ima_system_paths[0], ima_system_paths[1]);
+    int k = grant_group_read(root, SECURITYFS_LOG, gid, &path);
+    if (k < 0 && k != -ENOENT)
+        log_warning("init: cannot give group %s read access to %s: %s; the service has %s instead",
+                    TAGENT_USER, path ? path : SECURITYFS_LOG, strerror(-k), MEASURE_LOG_FILE);
+    free(path);
+    return r;
+}
+
+/* Recursively chowns the open directory dir_fd and everything in it, never following a symbolic link below
+ * it (a link planted in a tagent-writable directory must not make root chown the link's target).
+ * skip: an entry of this directory to leave alone (NULL: none). Closes dir_fd. Counts changed entries. */
+static int chown_tree(int dir_fd, const char *path, const char *skip, uid_t uid, gid_t gid, int depth,
+                      unsigned *count)
+{
+    if (depth > CHOWN_MAX_DEPTH) {
+        log_error("init: %s is nested more than %d directories deep; not changing its owner (remove it?)",
+                  path, CHOWN_MAX_DEPTH);
+        close(dir_fd);
+        return -ELOOP;
+    }
+    /* Failure is told by d, not by errno, so that the loop below can never see a NULL d. */
+    DIR *d = fchown(dir_fd, uid, gid) == 0 ? fdopendir(dir_fd) : NULL;
+    int r = d ? 0 : -(errno ? errno : EIO);
+    if (!d) {
+        log_error("init: cannot chown %s: %s", path, strerror(-r));
+        close(dir_fd);
+        return r;
+    }
+    ++*count;
+    struct dirent *e;
+    while (r == 0 && (errno = 0, e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (skip && !strcmp(e->d_name, skip)))
+            continue;
+        struct stat st;
+        bool reported = false;
+        char *child = NULL;
+        if (asprintf(&child, "%s/%s", path, e->d_name) < 0) {
+            child = NULL;
+            r = -ENOMEM;
+            /* NOLINTNEXTLINE(bugprone-branch-clone): two different calls failing, handled alike (errno). */
+        } else if (fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            r = -errno;
+        } else if (S_ISDIR(st.st_mode)) {
+            /* O_NOFOLLOW: a directory swapped for a link since fstatat() fails here instead of being followed
+             */
+            int fd = openat(dir_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0) {
+                r = -errno;
+            } else {
+                r = chown_tree(fd, child, NULL, uid, gid, depth + 1, count);
+                reported = true;
+            }
+        } else if (fchownat(dir_fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+            r = -errno;
+        } else {
+            ++*count;
+        }
+        if (r < 0 && !reported)
+            log_error("init: cannot chown %s: %s", child ? child : path, strerror(-r));
+        free(child);
+    }
+    if (r == 0 && errno) {
+        r = -errno;
+        log_error("init: cannot list %s: %s", path, strerror(-r));
+    }
+    closedir(d);
+    return r;
+}
+
+/* chown -R of root+abs without following links below it (root+abs itself may be a link: only root can make
+ * one in /opt or /var/log); a missing directory is only a note. */
+static int chown_dir(const char *root, const char *abs, const char *skip, uid_t uid, gid_t gid)
+{
+    char *path = config_path(root, abs);
+    if (!path)
+        return -ENOMEM;
+    unsigned count = 0;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = fd < 0 ? -errno : chown_tree(fd, path, skip, uid, gid, 0, &count);
+    if (r == 0)
+        log_info("init: %s: %u entries now owned by %s%s", path, count, TAGENT_USER,
+                 skip ? " (bin/ stays root's)" : "");
+    else if (r == -ENOENT && fd < 0) {
+        log_notice("init: %s does not exist; nothing to chown there", path);
+        r = 0;
+    } else if (fd < 0)
+        log_error("init: cannot open %s: %s", path, strerror(-r));
+    free(path);
+    return r;
+}
+
+/* Hands the agent's files to tagent; on a host without that user (a development box) only notes it. */
+static int hand_over_to_tagent(const char *root, const struct tagent_config *cfg)
+{
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
+    int r = tagent_user_lookup(root, &uid, &gid);
+    if (r == -ENOENT) {
+        log_notice("init: there is no user %s (install dist/sysusers.d/tagent.conf, or run "
+                   "`systemd-sysusers`); files stay owned by root and the log groups unchanged",
+                   TAGENT_USER);
+        return 0;
+    }
+    if (r < 0) {
+        log_error("init: cannot look up user %s: %s", TAGENT_USER, strerror(-r));
+        return r;
+    }
+    r = grant_log_access(root, gid, cfg->ima_measure_enabled);
+    int k = chown_dir(root, TAGENT_INSTALL_DIR, INSTALL_BIN_NAME, uid, gid);
+    r = r < 0 ? r : k;
+    k = chown_dir(root, LOG_DIR, NULL, uid, gid);
+    return r < 0 ? r : k;
+}
+
+static bool in_container(const char *root)
+{
+    char *marker = config_path(root, CONTAINER_MARKER);
+    bool yes = marker && access(marker, F_OK) == 0;
+    free(marker);
+    return yes;
+}
+
+static int run(struct tagent_cli *cli, int argc, char **argv)
+{
+    struct tagent_config cfg = {0};
+    if (argc > 1) {
+        log_error("init: unexpected argument \"%s\"; usage: %s", argv[1], cmd_init.usage);
+        return TAGENT_EXIT_ERROR;
+    }
+    int r = require_root(cli->root);
+    if (r == 0)
+        r = agent_config_load(cli->root, "init", &cfg);
+    if (r == 0)
+        r = write_platform_info(cli->root);
+    if (r == 0)
+        write_measure_log(cli->root);
+    /* a container runs the agent as root with the host's files mounted: nothing to hand over */
+    if (r == 0 && !in_container(cli->root))
+        r = hand_over_to_tagent(cli->root, &cfg);
+    config_free(&cfg);
+    if (r < 0)
+        return TAGENT_EXIT_ERROR;
+    puts("tagent 'init' completed successful");
+    return fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
+}
+
+const struct tagent_command cmd_init = {
+    .name = "init",
+    .aliases = NULL,
+    .usage = "init",
+    .summary =
+        "as root, before the service starts: write platform-info and measure-log.json, hand files to tagent",
+    .run = run,
+};

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * quote-request: TpmQuoteRequest {"nonce": b64, "pcrs": [int], "pcrbanks": ["SHA256",...],
+ * "ima_measure_enabled": bool} -> TpmQuoteResponse in its Go-default JSON form (spec 5). A failure is not
+ * answered in this shape (HVS would read it as a quote and panic on the empty Aik): service_error.c says how.
+ */
+#include "config.h"
+#include "eventlog.h"
+#include "log.h"
+#include "request_decode.h"
+#include "handler.h"
+#include "measure_log.h"
+#include "service_tag.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#define XML_MAX    (4u << 20)
+
+struct quote_reply {
+    const char *aik, *quote, *event_log, *ima_logs;
+    char **tcb; /* NULL-terminated or NULL */
+    const uint16_t *banks;
+    size_t n_banks;
+    bool tag_present;
+    const char *asset_tag;
+};
+
+static cJSON *xml_name(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Space", "");
+    cJSON_AddStringToObject(o, "Local", "");
+    return o;
+}
+
+static char *reply_json(const struct quote_reply *q)
+{
+    cJSON *o = cJSON_CreateObject(), *tcb = cJSON_CreateObject(), *banks = cJSON_CreateObject();
+    cJSON *tcb_list = cJSON_CreateArray(), *bank_list = cJSON_CreateArray();
+    char *out = NULL;
+    if (!o || !tcb || !banks || !tcb_list || !bank_list) {
+        cJSON_Delete(tcb_list);
+        cJSON_Delete(bank_list);
+        goto out;
+    }
+    cJSON_AddItemToObject(o, "XMLName", xml_name());
+    cJSON_AddNumberToObject(o, "TimeStamp", (double)time(NULL));
+    /* what the Go agent sends with every quote (HVS never reads them) */
+    cJSON_AddNumberToObject(o, "ErrorCode", 0);
+    cJSON_AddStringToObject(o, "ErrorMessage", "OK");
+    cJSON_AddStringToObject(o, "Aik", q->aik ? q->aik : "");
+    cJSON_AddStringToObject(o, "Quote", q->quote ? q->quote : "");
+    cJSON_AddStringToObject(o, "EventLog", q->event_log ? q->event_log : "");
+    cJSON_AddStringToObject(o, "ImaLogs", q->ima_logs ? q->ima_logs : "");
+    for (size_t i = 0; q->tcb && q->tcb[i]; i++)
+        cJSON_AddItemToArray(tcb_list, cJSON_CreateString(q->tcb[i]));
+    cJSON_AddItemToObject(tcb, "XMLName", xml_name());
+    cJSON_AddItemToObject(tcb, "TcbMeasurements", tcb_list);
+    cJSON_AddItemToObject(o, "TcbMeasurements", tcb);
+    tcb = NULL;
+    for (size_t i = 0; i < q->n_banks; i++)
+        cJSON_AddItemToArray(bank_list, cJSON_CreateString(tpm_bank_name(q->banks[i])));
+    cJSON_AddItemToObject(banks, "XMLName", xml_name());
+    cJSON_AddItemToObject(banks, "SelectedPcrBanks", bank_list);
+    cJSON_AddItemToObject(o, "SelectedPcrBanks", banks);
+    banks = NULL;
+    cJSON_AddBoolToObject(o, "IsTagProvisioned", q->tag_present);
+    cJSON_AddStringToObject(o, "AssetTag", q->asset_tag ? q->asset_tag : "");
+    out = cJSON_PrintUnformatted(o);
+out:
+    cJSON_Delete(o);
+    cJSON_Delete(tcb);
+    cJSON_Delete(banks);
+    return out;
+}
+
+static int xml_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return n > 4 && strcmp(d->d_name + n - 4, ".xml") == 0;
+}
+
+/* The text of each *.xml in the ramfs directory (tbootxm's measurements), in name order. */
+static int tcb_measurements(const char *root, char ***ret_list)
+{
+    char *dir = config_path(root, TAGENT_RAMFS_DIR);
+    struct dirent **names = NULL;
+    int n = dir ? scandir(dir, &names, xml_filter, alphasort) : -1;
+    int r = 0;
+    char **list = calloc(n > 0 ? (size_t)n + 1 : 1, sizeof(char *));
+    size_t k = 0;
+    if (!list)
+        r = -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        char *path = r == 0 ? service_strdupf("%s/%s", dir, names[i]->d_name) : NULL;
+        char *text = NULL;
+        size_t len = 0;
+        if (path && config_read_file(path, XML_MAX, &text, &len) == 0 && strlen(text) == len)
+            list[k++] = text;
+        else
+            free(text);
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    free(dir);
+    if (r < 0) {
+        free(list);
+        return r;
+    }
+    *ret_list = list;
+    return 0;
+}
+
+static void strv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
+               char **ret_message)
+{
+    struct request_quote a = {0};
+    struct tpm_quote quote = {0};
+    struct tpm_error err = {0};
+    struct ima_log *ima = NULL;
+    char *aik_path = NULL, *aik_text = NULL, *aik_b64 = NULL, *quote_b64 = NULL, *ima_json = NULL, *tag_b64 = NULL;
+    char *error = NULL, **tcb = NULL, *why = NULL, *event_log = NULL;
+    size_t aik_len = 0;
+    uint8_t tag[TPM_ASSET_TAG_SIZE];
+    bool tag_present = false;
+
+    int r = request_quote_decode(data, len, &a, &why);
+    if (r < 0) {
+        r = service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED, "%s",
+                         why ? why : "quote-request: out of memory");
+        goto out;
+    }
+
+    if (!(aik_path = config_path(ctx->root, TAGENT_AIK_PEM)))
+        r = -ENOMEM;
+    else if ((r = config_read_file(aik_path, 1u << 20, &aik_text, &aik_len)) < 0) {
+        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s: %s", TAGENT_AIK_PEM,
+                         strerror(-r));
+        goto out;
+    }
+    if (r == 0 && !(aik_b64 = config_base64_encode(aik_text, aik_len)))
+        r = -ENOMEM;
+    if (r < 0)
+        goto out;
+
+    r = service_asset_tag(ctx, tag, &tag_present, &err);
+    if (r < 0) {
+        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: reading the asset tag: %s",
+                         err.message);
+        goto out;
+    }
+    if (tag_present && !(tag_b64 = config_base64_encode(tag, sizeof(tag)))) {
+        r = -ENOMEM;
+        goto out;
+    }
+
+    struct tpm_quote_request qr = {.nonce = a.nonce, .nonce_len = a.nonce_len, .pcr_mask = a.pcr_mask,
+                                   .banks = a.banks, .n_banks = a.n_banks, .tag = tag_present ? tag : NULL};
+    r = tpm_quote(ctx->tpm, &qr, &quote, &err);
+    if (r < 0) {
+        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s", err.message);
+        goto out;
+    }
+    if (!(quote_b64 = config_base64_encode(quote.blob, quote.blob_len))) {
+        r = -ENOMEM;
+        goto out;
+    }
+
+    /* IMA only when both HVS and the configuration ask for it; any IMA error fails the quote (as Go) */
+    if (a.ima && ctx->cfg->ima_measure_enabled) {
+        r = ima_load_system(ctx->root, 0, &ima, NULL, &error);
+        if (r == 0)
+            r = ima_logs_json(ima, EVENTLOG_ALG_SHA256, &ima_json, &error);
+        if (r < 0) {
+            r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: IMA log: %s",
+                             error ? error : strerror(-r));
+            goto out;
+        }
+    }
+    if ((r = tcb_measurements(ctx->root, &tcb)) < 0)
+        goto out;
+    if (!(event_log = service_measure_log(ctx))) { /* a copy: SIGHUP may replace it meanwhile */
+        r = -ENOMEM;
+        goto out;
+    }
+
+    struct quote_reply q = {.aik = aik_b64, .quote = quote_b64,
+                            .event_log = event_log, .ima_logs = ima_json, .tcb = tcb,
+                            .banks = quote.banks, .n_banks = quote.n_banks, .tag_present = tag_present,
+                            .asset_tag = tag_b64};
+    if (!(*ret_reply = reply_json(&q)))
+        r = -ENOMEM;
+out:
+    if (r == -ENOMEM && !*ret_message)
+        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: out of memory");
+    request_quote_free(&a);
+    tpm_quote_free(&quote);
+    ima_log_free(ima);
+    strv_free(tcb);
+    free(aik_path);
+    free(aik_text);
+    free(aik_b64);
+    free(quote_b64);
+    free(ima_json);
+    free(tag_b64);
+    free(error);
+    free(event_log);
+    free(why);
+    return r;
+}
+
+const struct service_handler handler_quote = {.suffix = "quote-request", .run = run, .error_form = SERVICE_ERROR_JSON_STRING, .proves_tpm = true};

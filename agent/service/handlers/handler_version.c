@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* version-request: the version text as a JSON string (request payload ignored: HVS sends null). */
+#include "handler.h"
+#include "version.h"
+
+#include <errno.h>
+
+static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
+               char **ret_message)
+{
+    char *out = service_json_string(tagent_version_text());
+    if (!out)
+        return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, "out of memory");
+    *ret_reply = out;
+    return 0;
+}
+
+const struct service_handler handler_version = {.suffix = "version-request", .run = run};

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The running service's state for `tagent status` (see service_status.h). */
+#include "log.h"
+#include "service_status.h"
+#include "version.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#define STATUS_MAX_SUBJECTS 16
+#define STATUS_TEXT_MAX     300
+
+struct subject_count {
+    char name[48];
+    uint64_t served, failed;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    bool ready;
+    char *host_id;
+    time_t started;
+    bool connected;
+    char *server;
+    time_t since;
+    unsigned reconnects;
+    bool tpm_healthy, tpm_checked_once;
+    time_t tpm_checked;
+    int64_t tpm_ok_ms;
+    char *tpm_error;
+    struct subject_count subjects[STATUS_MAX_SUBJECTS];
+    size_t n_subjects;
+    time_t last_quote;
+    time_t last_error_time;
+    char last_error_subject[48];
+    char *last_error;
+} st = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A copy of text cut to STATUS_TEXT_MAX, with registered secrets masked. */
+static char *status_text(const char *text)
+{
+    char *masked = log_redact_string(text ? text : "");
+    if (masked && strlen(masked) > STATUS_TEXT_MAX)
+        memcpy(masked + STATUS_TEXT_MAX - 3, "...", 4);
+    return masked;
+}
+
+int service_status_init(const char *host_id)
+{
+    pthread_mutex_lock(&st.mu);
+    free(st.host_id);
+    st.host_id = strdup(host_id);
+    st.started = time(NULL);
+    st.ready = st.host_id != NULL;
+    pthread_mutex_unlock(&st.mu);
+    return st.ready ? 0 : -ENOMEM;
+}
+
+void service_status_free(void)
+{
+    pthread_mutex_lock(&st.mu);
+    free(st.host_id);
+    free(st.server);
+    free(st.tpm_error);
+    free(st.last_error);
+    st.host_id = st.server = st.tpm_error = st.last_error = NULL;
+    st.ready = false;
+    pthread_mutex_unlock(&st.mu);
+}
+
+void service_status_connected(const char *url, bool reconnect)
+{
+    char *copy = url ? strdup(url) : NULL;
+    pthread_mutex_lock(&st.mu);
+    free(st.server);
+    st.server = copy;
+    st.connected = true;
+    st.since = time(NULL);
+    st.reconnects += reconnect;
+    pthread_mutex_unlock(&st.mu);
+}
+
+void service_status_disconnected(void)
+{
+    pthread_mutex_lock(&st.mu);
+    st.connected = false;
+    st.since = time(NULL);
+    pthread_mutex_unlock(&st.mu);
+}
+
+static struct subject_count *subject_slot(const char *subject)
+{
+    for (size_t i = 0; i < st.n_subjects; i++)
+        if (strcmp(st.subjects[i].name, subject) == 0)
+            return &st.subjects[i];
+    if (st.n_subjects == STATUS_MAX_SUBJECTS)
+        return NULL; /* only unknown subjects are refused before they get here: the table is big enough */
+    struct subject_count *c = &st.subjects[st.n_subjects++];
+    snprintf(c->name, sizeof(c->name), "%s", subject);
+    return c;
+}
+
+void service_status_request(const char *subject, bool ok, const char *message)
+{
+    char *text = ok ? NULL : status_text(message);
+    pthread_mutex_lock(&st.mu);
+    struct subject_count *c = subject_slot(subject ? subject : "?");
+    if (c) {
+        c->served += ok;
+        c->failed += !ok;
+    }
+    if (ok && subject && strcmp(subject, "quote-request") == 0)
+        st.last_quote = time(NULL);
+    if (!ok && text) {
+        free(st.last_error);
+        st.last_error = text;
+        text = NULL;
+        st.last_error_time = time(NULL);
+        snprintf(st.last_error_subject, sizeof(st.last_error_subject), "%s", subject ? subject : "?");
+    }
+    pthread_mutex_unlock(&st.mu);
+    free(text);
+}
+
+void service_status_tpm(bool healthy, const char *error)
+{
+    char *text = healthy ? NULL : status_text(error);
+    pthread_mutex_lock(&st.mu);
+    st.tpm_healthy = healthy;
+    st.tpm_checked = time(NULL);
+    st.tpm_checked_once = true;
+    if (healthy)
+        st.tpm_ok_ms = mono_ms();
+    free(st.tpm_error);
+    st.tpm_error = text;
+    pthread_mutex_unlock(&st.mu);
+}
+
+int64_t service_status_tpm_ok_ms(void)
+{
+    pthread_mutex_lock(&st.mu);
+    int64_t ms = st.tpm_ok_ms;
+    pthread_mutex_unlock(&st.mu);
+    return ms;
+}
+
+/* A time as seconds since the epoch, or null when it never happened. */
+static void add_time(cJSON *o, const char *key, bool set, time_t t)
+{
+    if (set)
+        cJSON_AddNumberToObject(o, key, (double)t);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static void add_text(cJSON *o, const char *key, const char *text)
+{
+    if (text)
+        cJSON_AddStringToObject(o, key, text);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+char *service_status_json(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    pthread_mutex_lock(&st.mu);
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    cJSON_AddStringToObject(o, "version", tagent_version());
+    add_text(o, "host_id", st.host_id);
+    add_time(o, "started", true, st.started);
+
+    cJSON *nats = cJSON_AddObjectToObject(o, "nats");
+    if (nats) {
+        cJSON_AddBoolToObject(nats, "connected", st.connected);
+        add_text(nats, "server", st.connected ? st.server : NULL);
+        add_time(nats, "since", st.since != 0, st.since);
+        cJSON_AddNumberToObject(nats, "reconnects", st.reconnects);
+    }
+    cJSON *tpm = cJSON_AddObjectToObject(o, "tpm");
+    if (tpm) {
+        cJSON_AddBoolToObject(tpm, "healthy", st.tpm_healthy);
+        add_time(tpm, "checked", st.tpm_checked_once, st.tpm_checked);
+        add_text(tpm, "error", st.tpm_error);
+    }
+    cJSON *req = cJSON_AddObjectToObject(o, "requests");
+    for (size_t i = 0; req && i < st.n_subjects; i++) {
+        cJSON *c = cJSON_AddObjectToObject(req, st.subjects[i].name);
+        if (c) {
+            cJSON_AddNumberToObject(c, "served", (double)st.subjects[i].served);
+            cJSON_AddNumberToObject(c, "failed", (double)st.subjects[i].failed);
+        }
+    }
+    add_time(o, "last_quote", st.last_quote != 0, st.last_quote);
+    if (st.last_error) {
+        cJSON *e = cJSON_AddObjectToObject(o, "last_error");
+        if (e) {
+            add_time(e, "time", true, st.last_error_time);
+            cJSON_AddStringToObject(e, "subject", st.last_error_subject);
+            cJSON_AddStringToObject(e, "message", st.last_error);
+        }
+    } else
+        cJSON_AddNullToObject(o, "last_error");
+    pthread_mutex_unlock(&st.mu);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}

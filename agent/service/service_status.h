@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What `tagent status` shows of a running service: the NATS link, the TPM's health, requests served per
+ * subject, the last quote and the last error. The service records into it (thread-safe); the status socket
+ * (status_socket.c) serves it as one JSON document per connection.
+ *
+ * The socket is <root>/run/tagent/status.sock (systemd: RuntimeDirectory=tagent). Its JSON:
+ *   {"pid":n,"version":"v..","host_id":"..","started":epoch,
+ *    "nats":{"connected":b,"server":"url"|null,"since":epoch|null,"reconnects":n},
+ *    "tpm":{"healthy":b,"checked":epoch|null,"error":"..."|null},
+ *    "requests":{"<subject>":{"served":n,"failed":n},...},
+ *    "last_quote":epoch|null,"last_error":{"time":epoch,"subject":"..","message":".."}|null}
+ * Nothing in it is secret (messages pass through the log redaction), so the socket is world-readable.
+ */
+#ifndef TAGENT_SERVICE_STATUS_H
+#define TAGENT_SERVICE_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Creates the (single, process-wide) status record; host_id is copied. 0 or -ENOMEM. */
+int service_status_init(const char *host_id);
+void service_status_free(void);
+
+void service_status_connected(const char *url, bool reconnect);
+void service_status_disconnected(void);
+/* One answered request: ok = the handler's reply was sent, else message says why it failed. */
+void service_status_request(const char *subject, bool ok, const char *message);
+void service_status_tpm(bool healthy, const char *error);
+
+/* Monotonic milliseconds of the last successful TPM health check (0: none yet). */
+int64_t service_status_tpm_ok_ms(void);
+
+/* The JSON above (caller frees); NULL on out of memory. */
+char *service_status_json(void);
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The asset tag quotes carry, cached (service_tag.c): read from NV once, updated by deploy-asset-tag. */
+#ifndef TAGENT_SERVICE_TAG_H
+#define TAGENT_SERVICE_TAG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handler.h"
+
+/* The tag quotes carry: from the cache, else read from the TPM and cached. */
+int service_asset_tag(struct service_ctx *ctx, uint8_t ret_tag[TPM_ASSET_TAG_SIZE], bool *ret_present,
+                      struct tpm_error *err);
+/* After deploy-asset-tag wrote it. */
+void service_asset_tag_set(struct service_ctx *ctx, const uint8_t tag[TPM_ASSET_TAG_SIZE]);
+/* The next quote reads it from the TPM again (SIGHUP, a failed write). */
+void service_asset_tag_forget(struct service_ctx *ctx);
+
+#endif
