@@ -4,6 +4,7 @@
  * HTTPS stack stays out of the service), started once NATS is connected, started again every 5 minutes while
  * it exits with 75 (network or server trouble), never again after anything else.
  */
+#include "clock.h"
 #include "log.h"
 #include "service_report.h"
 
@@ -18,13 +19,6 @@
 #define EXIT_RETRY      75
 
 extern char **environ;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void report_spawn(struct service_report *rep, const char *root)
 {
@@ -53,7 +47,7 @@ static void report_spawn(struct service_report *rep, const char *root)
         log_warning("async report: cannot start `tagent async-report`: %s; retrying in 5 minutes",
                     strerror(r));
         rep->pid = 0;
-        rep->next_ms = mono_ms() + REPORT_RETRY_MS;
+        rep->next_ms = service_now_ms() + REPORT_RETRY_MS;
     }
 }
 
@@ -68,13 +62,13 @@ void service_report_poll(struct service_report *rep, const char *root)
             return;
         rep->pid = 0;
         if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_RETRY)
-            rep->next_ms = mono_ms() + REPORT_RETRY_MS;
+            rep->next_ms = service_now_ms() + REPORT_RETRY_MS;
         else {
             rep->done = true; /* requested, nothing to do, or refused: the child logged which */
             return;
         }
     }
-    if (mono_ms() >= rep->next_ms)
+    if (service_now_ms() >= rep->next_ms)
         report_spawn(rep, root);
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The running service's state for `tagent status` (see service_status.h). */
+#include "clock.h"
 #include "log.h"
 #include "service_status.h"
 #include "version.h"
@@ -42,13 +43,6 @@ static struct {
     char last_error_subject[48];
     char *last_error;
 } st = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A copy of text cut to STATUS_TEXT_MAX, with registered secrets masked. */
 static char *status_text(const char *text)
@@ -144,7 +138,7 @@ void service_status_tpm(bool healthy, const char *error)
     st.tpm_checked = time(NULL);
     st.tpm_checked_once = true;
     if (healthy)
-        st.tpm_ok_ms = mono_ms();
+        st.tpm_ok_ms = service_now_ms();
     free(st.tpm_error);
     st.tpm_error = text;
     pthread_mutex_unlock(&st.mu);

@@ -8,10 +8,12 @@
  * Unlike it: no shell, a minimal environment, and bounded output and time (killed after MEASURE_TIMEOUT_MS,
  * so HVS gets an answer within the service deadline instead of waiting out its 10 s).
  */
+#include "cleanup.h"
+#include "clock.h"
 #include "config.h"
+#include "handler.h"
 #include "measurement_xml.h"
 #include "request_decode.h"
-#include "handler.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,13 +40,6 @@ struct measure_result {
     int status;      /* the exit status; -signal when a signal ended it */
     const char *why; /* set when it did not run to completion: killed for time or size */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int stop(struct measure_result *res, const char *why)
 {
@@ -74,7 +69,7 @@ static int reap(pid_t pid, int64_t deadline, struct measure_result *res)
             stop(res, "could not be waited for");
             return kill_and_reap(pid);
         }
-        if (now_ms() >= deadline) {
+        if (service_now_ms() >= deadline) {
             res->why = "did not exit in time";
             return kill_and_reap(pid);
         }
@@ -87,7 +82,7 @@ static int collect(int fd, int64_t deadline, struct measure_result *res)
 {
     size_t cap = 0;
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - service_now_ms();
         if (left <= 0)
             return stop(res, "did not finish in time");
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -148,7 +143,7 @@ static int measure_run(const char *exe, const char *manifest_xml, const char *ro
         r = -posix_spawn(&pid, exe, &fa, &attr, argv, envp);
     close(fds[1]);
     if (r == 0) {
-        int64_t deadline = now_ms() + MEASURE_TIMEOUT_MS;
+        int64_t deadline = service_now_ms() + MEASURE_TIMEOUT_MS;
         res->status = collect(fds[0], deadline, res) < 0 ? kill_and_reap(pid) : reap(pid, deadline, res);
     }
     close(fds[0]);
@@ -204,71 +199,57 @@ static int measure_check(const char *exe, int *ret_code, char **ret_message)
     return 0;
 }
 
+/* What measure's run says when it did not print a Measurement: killed, or its exit status. */
+static int measure_outcome(const struct measure_result *res, int *ret_code, char **ret_message)
+{
+    if (res->why)
+        return service_fail(-EIO, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": %s %s and was killed (see %s)",
+                            MEASURE_PATH, res->why, WML_LOG_PATH);
+    if (res->status != 0)
+        return service_fail(-EIO, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": %s %s %d (see %s)",
+                            MEASURE_PATH, res->status > 0 ? "exited with status" : "was killed by signal",
+                            res->status > 0 ? res->status : -res->status, WML_LOG_PATH);
+    return 0;
+}
+
 static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message)
 {
-    struct manifest m = {0};
+    _cleanup_(manifest_free) struct manifest m = {0};
+    _cleanup_free_ char *why = NULL, *xml = NULL, *exe = NULL, *root = NULL, *log_path = NULL, *out = NULL;
     struct measure_result res = {.status = -1};
-    char *why = NULL, *xml = NULL, *exe = NULL, *root = NULL, *log_path = NULL;
     size_t xml_len = 0;
     int r = request_manifest_decode(data, len, &m, &why);
-    if (r < 0) {
-        r = service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
-                         SUBJECT ": %s", why ? why : "out of memory");
-        goto out;
-    }
-    if (!(exe = config_path(ctx->root, MEASURE_PATH)) || !(root = config_path(ctx->root, "/")) ||
-        manifest_xml_write(&m, &xml, &xml_len) < 0) {
-        r = service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": out of memory");
-        goto out;
-    }
-    if ((r = measure_check(exe, ret_code, ret_message)) < 0)
-        goto out;
-    if (xml_len > MEASURE_ARG_MAX) {
-        r = service_fail(-E2BIG, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                         SUBJECT
-                         ": the manifest is %zu bytes as XML; measure takes it as one argument, which "
-                         "holds at most %u",
-                         xml_len, MEASURE_ARG_MAX);
-        goto out;
-    }
-    if ((r = wml_log_ensure(ctx->root, &log_path)) < 0) {
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": creating %s: %s",
-                         WML_LOG_PATH, strerror(-r));
-        goto out;
-    }
-    if ((r = measure_run(exe, xml, root, log_path, &res)) < 0) {
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": starting %s: %s",
-                         MEASURE_PATH, strerror(-r));
-        goto out;
-    }
-    if (res.why) {
-        r = service_fail(-EIO, ret_code, ret_message, SERVICE_ERR_FAILED,
-                         SUBJECT ": %s %s and was killed (see %s)", MEASURE_PATH, res.why, WML_LOG_PATH);
-        goto out;
-    }
-    if (res.status != 0) {
-        r = service_fail(-EIO, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": %s %s %d (see %s)",
-                         MEASURE_PATH, res.status > 0 ? "exited with status" : "was killed by signal",
-                         res.status > 0 ? res.status : -res.status, WML_LOG_PATH);
-        goto out;
-    }
-    free(why);
-    why = NULL;
-    r = measurement_xml_to_json(res.out ? res.out : "", res.len, ret_reply, &why);
     if (r < 0)
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
-                         SUBJECT ": %s printed no usable Measurement: %s", MEASURE_PATH,
-                         why ? why : "out of memory");
-out:
-    manifest_free(&m);
-    free(res.out);
-    free(why);
-    free(xml);
-    free(exe);
-    free(root);
-    free(log_path);
-    return r;
+        return service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
+                            SUBJECT ": %s", why ? why : "out of memory");
+    if (!(exe = config_path(ctx->root, MEASURE_PATH)) || !(root = config_path(ctx->root, "/")) ||
+        manifest_xml_write(&m, &xml, &xml_len) < 0)
+        return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": out of memory");
+    if ((r = measure_check(exe, ret_code, ret_message)) < 0)
+        return r;
+    if (xml_len > MEASURE_ARG_MAX)
+        return service_fail(-E2BIG, ret_code, ret_message, SERVICE_ERR_REQUEST,
+                            SUBJECT ": the manifest is %zu bytes as XML; measure takes it as one argument, which "
+                                    "holds at most %u",
+                            xml_len, MEASURE_ARG_MAX);
+    if ((r = wml_log_ensure(ctx->root, &log_path)) < 0)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": creating %s: %s",
+                            WML_LOG_PATH, strerror(-r));
+    r = measure_run(exe, xml, root, log_path, &res);
+    out = res.out; /* freed however this ends */
+    if (r < 0)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": starting %s: %s",
+                            MEASURE_PATH, strerror(-r));
+    if ((r = measure_outcome(&res, ret_code, ret_message)) < 0)
+        return r;
+    free(TAKE_PTR(why));
+    r = measurement_xml_to_json(out ? out : "", res.len, ret_reply, &why);
+    if (r < 0)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
+                            SUBJECT ": %s printed no usable Measurement: %s", MEASURE_PATH,
+                            why ? why : "out of memory");
+    return 0;
 }
 
 const struct service_handler handler_application_measurement = {

@@ -2,6 +2,7 @@
 /* get-binding-certificate: base64 of the workload agent's bindingkey.pem bytes as a JSON string; null when
  * there is none (no workload agent: HVS reads null as "no binding key", as from the Go agent). A key that is
  * there but cannot be read is a failure, which HVS must see as one rather than as "no key". */
+#include "cleanup.h"
 #include "config.h"
 #include "handler.h"
 
@@ -14,24 +15,18 @@
 static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message)
 {
-    char *path = config_path(ctx->root, BINDING_KEY_PEM), *pem = NULL, *b64 = NULL;
+    _cleanup_free_ char *path = config_path(ctx->root, BINDING_KEY_PEM), *pem = NULL, *b64 = NULL;
     size_t pem_len = 0;
     int r = path ? config_read_file(path, 1u << 20, &pem, &pem_len) : -ENOMEM;
-    char *out = NULL;
-    if (r == -ENOENT) {
-        out = strdup("null");
-        r = 0;
-    } else if (r == 0)
-        out = (b64 = config_base64_encode(pem, pem_len)) ? service_json_string(b64) : NULL;
-    free(path);
-    free(pem);
-    free(b64);
-    if (r < 0 && r != -ENOMEM)
+    if (r == -ENOENT)
+        *ret_reply = strdup("null");
+    else if (r == 0 && (b64 = config_base64_encode(pem, pem_len)))
+        *ret_reply = service_json_string(b64);
+    else if (r < 0 && r != -ENOMEM)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "%s: cannot be read: %s", BINDING_KEY_PEM,
                             r == -EINVAL ? "not a regular file" : strerror(-r));
-    if (!out)
+    if (!*ret_reply)
         return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, "out of memory");
-    *ret_reply = out;
     return 0;
 }
 

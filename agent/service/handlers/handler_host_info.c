@@ -5,6 +5,7 @@
  * without that file, collected now through hostinfo/hostinfo.
  */
 #include "agent_paths.h"
+#include "cleanup.h"
 #include "config.h"
 #include "hostinfo.h"
 #include "handler.h"
@@ -20,14 +21,12 @@
 /* platform-info as compact JSON; -ENOENT when init has not written it, -EBADMSG when it is not an object. */
 static int platform_info_read(const char *root, char **ret_json)
 {
-    char *path = config_path(root, PLATFORM_INFO_FILE), *text = NULL;
+    _cleanup_free_ char *path = config_path(root, PLATFORM_INFO_FILE), *text = NULL;
     size_t len = 0;
     int r = path ? config_read_file(path, PLATFORM_INFO_MAX, &text, &len) : -ENOMEM;
-    free(path);
     if (r < 0)
         return r;
     cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return -EBADMSG;
@@ -41,18 +40,17 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
                char **ret_message)
 {
     int r = platform_info_read(ctx->root, ret_reply);
-    if (r == 0 || r == -ENOMEM)
-        return r == 0
-                   ? 0
-                   : service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "host info: out of memory");
-    char *error = NULL;
-    int k = hostinfo_json(ctx->root, 0, ret_reply, &error);
+    if (r == 0)
+        return 0;
+    if (r == -ENOMEM)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "host info: out of memory");
+    _cleanup_free_ char *error = NULL;
+    int k = hostinfo_json(ctx->root, HOSTINFO_COMPACT, ret_reply, &error);
     if (k < 0)
-        k = service_fail(k, ret_code, ret_message, SERVICE_ERR_FAILED,
-                         "host info: %s (and %s: %s; run `tagent init` as root)", error ? error : "failed",
-                         PLATFORM_INFO_FILE, strerror(-r));
-    free(error);
-    return k;
+        return service_fail(k, ret_code, ret_message, SERVICE_ERR_FAILED,
+                            "host info: %s (and %s: %s; run `tagent init` as root)", error ? error : "failed",
+                            PLATFORM_INFO_FILE, strerror(-r));
+    return 0;
 }
 
 const struct service_handler handler_host_info = {

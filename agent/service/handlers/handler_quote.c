@@ -4,6 +4,7 @@
  * "ima_measure_enabled": bool} -> TpmQuoteResponse in its Go-default JSON form (spec 5). A failure is not
  * answered in this shape (HVS would read it as a quote and panic on the empty Aik): service_error.c says how.
  */
+#include "cleanup.h"
 #include "config.h"
 #include "eventlog.h"
 #include "log.h"
@@ -89,138 +90,114 @@ static int xml_filter(const struct dirent *d)
 /* The text of each *.xml in the ramfs directory (tbootxm's measurements), in name order. */
 static int tcb_measurements(const char *root, char ***ret_list)
 {
-    char *dir = config_path(root, TAGENT_RAMFS_DIR);
+    _cleanup_free_ char *dir = config_path(root, TAGENT_RAMFS_DIR);
     struct dirent **names = NULL;
     int n = dir ? scandir(dir, &names, xml_filter, alphasort) : -1;
-    int r = 0;
-    char **list = calloc(n > 0 ? (size_t)n + 1 : 1, sizeof(char *));
+    _cleanup_strv_free_ char **list = calloc(n > 0 ? (size_t)n + 1 : 1, sizeof(char *));
     size_t k = 0;
-    if (!list)
-        r = -ENOMEM;
     for (int i = 0; i < n; i++) {
-        char *path = r == 0 ? service_strdupf("%s/%s", dir, names[i]->d_name) : NULL;
+        _cleanup_free_ char *path = list ? service_strdupf("%s/%s", dir, names[i]->d_name) : NULL;
         char *text = NULL;
         size_t len = 0;
         if (path && config_read_file(path, XML_MAX, &text, &len) == 0 && strlen(text) == len)
             list[k++] = text;
         else
             free(text);
-        free(path);
         free(names[i]);
     }
     free(names);
-    free(dir);
-    if (r < 0) {
-        free(list);
-        return r;
-    }
-    *ret_list = list;
+    if (!list)
+        return -ENOMEM;
+    *ret_list = TAKE_PTR(list);
     return 0;
 }
 
-static void strv_free(char **v)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct ima_log *, ima_log_free)
+
+/* aik.pem's bytes in base64, as the Go agent sends them (HVS decodes base64 -> PEM -> X.509). */
+static int aik_base64(const char *root, char **ret_b64, int *ret_code, char **ret_message)
 {
-    for (size_t i = 0; v && v[i]; i++)
-        free(v[i]);
-    free(v);
+    _cleanup_free_ char *path = config_path(root, TAGENT_AIK_PEM), *text = NULL;
+    size_t len = 0;
+    int r = path ? config_read_file(path, 1u << 20, &text, &len) : -ENOMEM;
+    if (r < 0 && r != -ENOMEM)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s: %s", TAGENT_AIK_PEM,
+                            strerror(-r));
+    if (r == 0 && !(*ret_b64 = config_base64_encode(text, len)))
+        r = -ENOMEM;
+    return r;
+}
+
+/* The asset tag the quote binds (from the cache, else NV) and its base64, NULL when none is provisioned. */
+static int asset_tag(struct service_ctx *ctx, uint8_t tag[TPM_ASSET_TAG_SIZE], bool *ret_present, char **ret_b64,
+                     int *ret_code, char **ret_message)
+{
+    struct tpm_error err = {0};
+    int r = service_asset_tag(ctx, tag, ret_present, &err);
+    if (r < 0)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: reading the asset tag: %s",
+                            err.message);
+    if (*ret_present && !(*ret_b64 = config_base64_encode(tag, TPM_ASSET_TAG_SIZE)))
+        return -ENOMEM;
+    return 0;
+}
+
+/* HVS's imaLogs JSON when both HVS and the configuration ask for IMA (else *ret_json stays NULL); any IMA
+ * error fails the quote, as the Go agent's does. */
+static int ima_logs(struct service_ctx *ctx, bool asked, char **ret_json, int *ret_code, char **ret_message)
+{
+    if (!asked || !ctx->cfg->ima_measure_enabled)
+        return 0;
+    _cleanup_(ima_log_freep) struct ima_log *ima = NULL;
+    _cleanup_free_ char *error = NULL;
+    int r = ima_load_system(ctx->root, 0, &ima, NULL, &error);
+    if (r == 0)
+        r = ima_logs_json(ima, EVENTLOG_ALG_SHA256, ret_json, &error);
+    if (r < 0 && r != -ENOMEM)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: IMA log: %s",
+                            error ? error : strerror(-r));
+    return r;
 }
 
 static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message)
 {
-    struct request_quote a = {0};
-    struct tpm_quote quote = {0};
+    _cleanup_(request_quote_free) struct request_quote a = {0};
+    _cleanup_(tpm_quote_free) struct tpm_quote quote = {0};
+    _cleanup_free_ char *aik_b64 = NULL, *tag_b64 = NULL, *quote_b64 = NULL, *ima_json = NULL, *event_log = NULL;
+    _cleanup_free_ char *why = NULL;
+    _cleanup_strv_free_ char **tcb = NULL;
     struct tpm_error err = {0};
-    struct ima_log *ima = NULL;
-    char *aik_path = NULL, *aik_text = NULL, *aik_b64 = NULL, *quote_b64 = NULL, *ima_json = NULL, *tag_b64 = NULL;
-    char *error = NULL, **tcb = NULL, *why = NULL, *event_log = NULL;
-    size_t aik_len = 0;
     uint8_t tag[TPM_ASSET_TAG_SIZE];
     bool tag_present = false;
 
     int r = request_quote_decode(data, len, &a, &why);
-    if (r < 0) {
-        r = service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED, "%s",
-                         why ? why : "quote-request: out of memory");
-        goto out;
-    }
-
-    if (!(aik_path = config_path(ctx->root, TAGENT_AIK_PEM)))
-        r = -ENOMEM;
-    else if ((r = config_read_file(aik_path, 1u << 20, &aik_text, &aik_len)) < 0) {
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s: %s", TAGENT_AIK_PEM,
-                         strerror(-r));
-        goto out;
-    }
-    if (r == 0 && !(aik_b64 = config_base64_encode(aik_text, aik_len)))
-        r = -ENOMEM;
     if (r < 0)
-        goto out;
-
-    r = service_asset_tag(ctx, tag, &tag_present, &err);
-    if (r < 0) {
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: reading the asset tag: %s",
-                         err.message);
-        goto out;
-    }
-    if (tag_present && !(tag_b64 = config_base64_encode(tag, sizeof(tag)))) {
-        r = -ENOMEM;
-        goto out;
-    }
-
+        return service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
+                            "%s", why ? why : "quote-request: out of memory");
+    if ((r = aik_base64(ctx->root, &aik_b64, ret_code, ret_message)) < 0 ||
+        (r = asset_tag(ctx, tag, &tag_present, &tag_b64, ret_code, ret_message)) < 0)
+        goto fail;
     struct tpm_quote_request qr = {.nonce = a.nonce, .nonce_len = a.nonce_len, .pcr_mask = a.pcr_mask,
                                    .banks = a.banks, .n_banks = a.n_banks, .tag = tag_present ? tag : NULL};
-    r = tpm_quote(ctx->tpm, &qr, &quote, &err);
-    if (r < 0) {
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s", err.message);
-        goto out;
-    }
-    if (!(quote_b64 = config_base64_encode(quote.blob, quote.blob_len))) {
-        r = -ENOMEM;
-        goto out;
-    }
+    if ((r = tpm_quote(ctx->tpm, &qr, &quote, &err)) < 0)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s", err.message);
+    if (!(quote_b64 = config_base64_encode(quote.blob, quote.blob_len)) ||
+        (r = ima_logs(ctx, a.ima, &ima_json, ret_code, ret_message)) < 0 ||
+        (r = tcb_measurements(ctx->root, &tcb)) < 0 ||
+        !(event_log = service_measure_log(ctx))) /* a copy: SIGHUP may replace it meanwhile */
+        goto fail;
 
-    /* IMA only when both HVS and the configuration ask for it; any IMA error fails the quote (as Go) */
-    if (a.ima && ctx->cfg->ima_measure_enabled) {
-        r = ima_load_system(ctx->root, 0, &ima, NULL, &error);
-        if (r == 0)
-            r = ima_logs_json(ima, EVENTLOG_ALG_SHA256, &ima_json, &error);
-        if (r < 0) {
-            r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: IMA log: %s",
-                             error ? error : strerror(-r));
-            goto out;
-        }
-    }
-    if ((r = tcb_measurements(ctx->root, &tcb)) < 0)
-        goto out;
-    if (!(event_log = service_measure_log(ctx))) { /* a copy: SIGHUP may replace it meanwhile */
-        r = -ENOMEM;
-        goto out;
-    }
-
-    struct quote_reply q = {.aik = aik_b64, .quote = quote_b64,
-                            .event_log = event_log, .ima_logs = ima_json, .tcb = tcb,
-                            .banks = quote.banks, .n_banks = quote.n_banks, .tag_present = tag_present,
+    struct quote_reply q = {.aik = aik_b64, .quote = quote_b64, .event_log = event_log, .ima_logs = ima_json,
+                            .tcb = tcb, .banks = quote.banks, .n_banks = quote.n_banks, .tag_present = tag_present,
                             .asset_tag = tag_b64};
-    if (!(*ret_reply = reply_json(&q)))
-        r = -ENOMEM;
-out:
-    if (r == -ENOMEM && !*ret_message)
-        r = service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: out of memory");
-    request_quote_free(&a);
-    tpm_quote_free(&quote);
-    ima_log_free(ima);
-    strv_free(tcb);
-    free(aik_path);
-    free(aik_text);
-    free(aik_b64);
-    free(quote_b64);
-    free(ima_json);
-    free(tag_b64);
-    free(error);
-    free(event_log);
-    free(why);
-    return r;
+    if ((*ret_reply = reply_json(&q)))
+        return 0;
+fail:
+    if (*ret_message) /* a step said what failed */
+        return r;
+    return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: out of memory");
 }
 
-const struct service_handler handler_quote = {.suffix = "quote-request", .run = run, .error_form = SERVICE_ERROR_JSON_STRING, .proves_tpm = true};
+const struct service_handler handler_quote = {
+    .suffix = "quote-request", .run = run, .error_form = SERVICE_ERROR_JSON_STRING, .proves_tpm = true};

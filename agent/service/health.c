@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The TPM health probe and systemd's watchdog pings (health.h). */
+#include "clock.h"
+#include "health.h"
+#include "log.h"
+#include "service_status.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <systemd/sd-daemon.h>
+
+#define TICK_MS        100 /* the thread looks this often whether a probe or a ping is due */
+#define THREAD_EXIT_MS 2000
+
+struct health {
+    tpm_t *tpm;
+    bool (*link_up)(void *);
+    void *link_data;
+    int64_t probe_ms;       /* probe period */
+    uint64_t watchdog_usec; /* systemd's WatchdogSec (0: no watchdog) */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool quit, running;
+    /* the thread's own */
+    int64_t last_try, next_ping;
+    bool was_ok;
+};
+
+/* Asks the TPM when nothing proved it alive for a probe period (and a failing one again after a period). A
+ * hung TPM blocks the thread in the call, which is the point: the health record then goes stale and the
+ * pings stop. */
+static void probe(health_t *h)
+{
+    int64_t last_ok = service_status_tpm_ok_ms(), last = last_ok > h->last_try ? last_ok : h->last_try;
+    if (last != 0 && service_now_ms() - last < h->probe_ms)
+        return;
+    struct tpm_error err = {0};
+    int r = tpm_ping(h->tpm, &err);
+    h->last_try = service_now_ms();
+    if (r < 0 && h->was_ok) /* transitions only: one line per outage, not one per probe */
+        log_warning("TPM health check failed: %s", err.message);
+    else if (r >= 0 && !h->was_ok)
+        log_info("TPM answers again");
+    h->was_ok = r >= 0;
+    service_status_tpm(r >= 0, r < 0 ? err.message : NULL);
+}
+
+/* WATCHDOG=1 at half of WatchdogSec, only while the link is up and the TPM answered within two probe periods
+ * (plus the probe's own time, at most a period). */
+static void watchdog_ping(health_t *h)
+{
+    int64_t now = service_now_ms();
+    if (h->watchdog_usec == 0 || now < h->next_ping)
+        return;
+    h->next_ping = now + (int64_t)(h->watchdog_usec / 2000);
+    bool connected = h->link_up(h->link_data);
+    int64_t tpm_ok = service_status_tpm_ok_ms(), slack = h->probe_ms < 1000 ? h->probe_ms : 1000;
+    bool tpm_fresh = tpm_ok > 0 && now - tpm_ok <= 2 * h->probe_ms + slack;
+    if (connected && tpm_fresh)
+        sd_notify(0, "WATCHDOG=1");
+    else
+        log_debug("watchdog: not pinging (NATS %s, TPM %s)", connected ? "up" : "down",
+                  tpm_fresh ? "healthy" : "not answering");
+}
+
+static void *health_main(void *arg)
+{
+    health_t *h = arg;
+    pthread_mutex_lock(&h->mu);
+    while (!h->quit) {
+        pthread_mutex_unlock(&h->mu);
+        probe(h);
+        watchdog_ping(h);
+        pthread_mutex_lock(&h->mu);
+        struct timespec until = service_deadline_in(TICK_MS);
+        if (!h->quit)
+            pthread_cond_timedwait(&h->wake, &h->mu, &until);
+    }
+    h->running = false;
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+int health_start(tpm_t *tpm, bool (*link_up)(void *link_data), void *link_data, health_t **ret_health)
+{
+    health_t *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    *h = (struct health){.tpm = tpm, .link_up = link_up, .link_data = link_data, .probe_ms = HEALTH_PROBE_MS,
+                         .was_ok = true, .running = true};
+    /* systemd's WatchdogSec: ping at half of it; probe the TPM often enough that a ping is never missed */
+    if (sd_watchdog_enabled(0, &h->watchdog_usec) <= 0)
+        h->watchdog_usec = 0;
+    int64_t third = (int64_t)(h->watchdog_usec / 3000);
+    if (h->watchdog_usec && third < h->probe_ms)
+        h->probe_ms = third > 100 ? third : 100;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->wake, NULL);
+    if (pthread_create(&h->thread, NULL, health_main, h) != 0) {
+        h->running = false;
+        health_free(h);
+        return -EAGAIN;
+    }
+    *ret_health = h;
+    return 0;
+}
+
+bool health_stop(health_t *h)
+{
+    if (!h)
+        return true;
+    pthread_mutex_lock(&h->mu);
+    h->quit = true;
+    pthread_cond_broadcast(&h->wake);
+    struct timespec until = service_deadline_in(THREAD_EXIT_MS);
+    while (h->running && pthread_cond_timedwait(&h->wake, &h->mu, &until) == 0)
+        ;
+    bool stuck = h->running;
+    pthread_mutex_unlock(&h->mu);
+    if (stuck)
+        return false;
+    pthread_join(h->thread, NULL);
+    return true;
+}
+
+void health_free(health_t *h)
+{
+    if (!h)
+        return;
+    pthread_cond_destroy(&h->wake);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The NATS link's life: connect, reconnect for good, wait for the stop (serve.h). */
+#include "log.h"
+#include "measure_log.h"
+#include "serve.h"
+#include "service_report.h"
+#include "service_status.h"
+#include "service_tag.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+/* cnats 3.4 gives a connection up for good after some refused handshakes (it refuses ~1/256 good .creds
+ * connects): a new one is opened each time, the Go agent's MaxReconnects(-1) promise. Past this many the
+ * process exits and the service manager starts it afresh. */
+#define LINKS_MAX 32
+
+struct links {
+    pthread_mutex_t mu; /* guards current: the health thread reads it */
+    nats_link_t *current;
+    nats_link_t *closed[LINKS_MAX];
+    size_t n_closed;
+};
+
+int links_new(struct links **ret_links)
+{
+    struct links *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    pthread_mutex_init(&l->mu, NULL);
+    *ret_links = l;
+    return 0;
+}
+
+bool links_connected(void *links)
+{
+    struct links *l = links;
+    pthread_mutex_lock(&l->mu);
+    bool up = l->current && nats_link_connected(l->current);
+    pthread_mutex_unlock(&l->mu);
+    return up;
+}
+
+static void links_set_current(struct links *l, nats_link_t *link)
+{
+    pthread_mutex_lock(&l->mu);
+    l->current = link;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void links_stop(struct links *l, long timeout_ms)
+{
+    if (l && l->current)
+        nats_link_stop(l->current, timeout_ms);
+}
+
+void links_close(struct links *l, long flush_ms)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    nats_link_t *current = l->current;
+    l->current = NULL;
+    pthread_mutex_unlock(&l->mu);
+    nats_link_close(current, flush_ms); /* the replies sent last (the stop's errors) go out here */
+    for (size_t i = 0; i < l->n_closed; i++)
+        nats_link_close(l->closed[i], 0);
+    l->n_closed = 0;
+}
+
+void links_free(struct links *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+static void on_event(enum nats_link_event ev, const char *url, const char *text, void *userdata)
+{
+    (void)userdata;
+    switch (ev) {
+    case NATS_LINK_CONNECTED:
+    case NATS_LINK_RECONNECTED:
+        service_status_connected(url, ev == NATS_LINK_RECONNECTED);
+        log_info("NATS: %sconnected to %s", ev == NATS_LINK_RECONNECTED ? "re" : "", url ? url : "a server");
+        sd_notifyf(0, "STATUS=connected to %s", url ? url : "a NATS server");
+        break;
+    case NATS_LINK_DISCONNECTED:
+        service_status_disconnected();
+        log_warning("NATS: disconnected; reconnecting");
+        sd_notify(0, "STATUS=disconnected from NATS; reconnecting");
+        break;
+    case NATS_LINK_CLOSED:
+        service_status_disconnected();
+        log_warning("NATS: connection closed%s%s", text && *text ? ": " : "", text && *text ? text : "");
+        break;
+    case NATS_LINK_ERROR:
+        log_warning("NATS: %s", text ? text : "error");
+        break;
+    }
+}
+
+/* SIGHUP: the event log may have grown, and the asset tag may have been changed behind our back. */
+static void reload(struct service_ctx *ctx)
+{
+    measure_log_reload(ctx);
+    service_asset_tag_forget(ctx);
+}
+
+/* Opens a link, retrying (1 s, then 5 s apart) until one opens or a stop signal comes. 0 with the link
+ * current; 1 when a stop signal came first. */
+static int link_open(struct service_ctx *ctx, pool_t *pool, const struct nats_link_options *opts,
+                     const sigset_t *sigs, struct links *l)
+{
+    for (unsigned attempt = 1;; attempt++) {
+        char *error = NULL;
+        nats_link_t *link = NULL;
+        int r = nats_link_open(opts, pool_submit, on_event, pool, &link, &error);
+        if (r == 0) {
+            links_set_current(l, link);
+            return 0;
+        }
+        log_error("%s (attempt %u; retrying)", error ? error : "NATS connect failed", attempt);
+        free(error);
+        struct timespec wait = {attempt < 5 ? 1 : 5, 0};
+        int sig = sigtimedwait(sigs, NULL, &wait);
+        if (sig == SIGHUP)
+            reload(ctx);
+        else if (sig > 0) {
+            log_info("stopping before NATS was connected");
+            return 1;
+        }
+    }
+}
+
+/* Waits for SIGTERM/SIGINT or the link closing for good; the signal, or 0 when the link closed. */
+static int wait_for_stop(struct service_ctx *ctx, const sigset_t *sigs, struct links *l,
+                         struct service_report *report)
+{
+    for (;;) {
+        service_report_poll(report, ctx->root);
+        struct timespec second = {1, 0};
+        int sig = sigtimedwait(sigs, NULL, &second);
+        if (sig == SIGHUP)
+            reload(ctx);
+        else if (sig > 0)
+            return sig;
+        if (nats_link_closed(l->current))
+            return 0;
+    }
+}
+
+int serve(struct service_ctx *ctx, pool_t *pool, const struct nats_link_options *opts, const sigset_t *sigs,
+          struct links *l)
+{
+    struct service_report report = {0};
+    int r = 0;
+    for (bool ready = false;;) {
+        if (link_open(ctx, pool, opts, sigs, l) > 0)
+            break;
+        log_info("serving %s on %zu NATS server(s), %d workers", opts->subject, opts->n_servers, POOL_WORKERS);
+        if (!ready)
+            sd_notify(0, "READY=1");
+        ready = true;
+        int sig = wait_for_stop(ctx, sigs, l, &report);
+        if (sig > 0) {
+            log_info("%s: finishing requests in flight and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        if (l->n_closed == LINKS_MAX) {
+            log_error("NATS connection closed for good %zu times; exiting so the service manager restarts tagent",
+                      l->n_closed + 1);
+            r = -ECONNABORTED;
+            break;
+        }
+        log_warning("NATS connection closed for good; opening a new one");
+        l->closed[l->n_closed++] = l->current;
+        links_set_current(l, NULL);
+    }
+    sd_notify(0, "STOPPING=1");
+    service_report_stop(&report);
+    return r;
+}
