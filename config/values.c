@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Value syntaxes shared by trustagent.env and config.yml: Go durations, owner secrets, host names. */
 #include "config.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -163,46 +164,18 @@ void config_duration_format(int64_t ns, char buf[static CONFIG_DURATION_BUF])
 
 /* ---- owner / tag secrets ---- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* The byte two hex digits (already checked with all_hex()) spell. */
-static uint8_t hex_byte(const char *p)
-{
-    return (uint8_t)(hex_value(p[0]) * 16 + hex_value(p[1]));
-}
-
-static bool all_hex(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (hex_value(s[i]) < 0)
-            return false;
-    return true;
-}
-
 int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SECRET_MAX], size_t *ret_len,
                          const char **ret_why)
 {
     size_t n = strlen(s);
 
-    if (n == 40 && all_hex(s, n)) {
-        for (size_t i = 0; i < 20; i++)
-            ret_bytes[i] = hex_byte(s + 2 * i);
-        *ret_len = 20;
-        return 0;
-    }
+    /* hex_decode() cannot fail on text checked here first: each message names the first rule broken */
+    if (n == 40 && hex_is_digits(s, n))
+        return hex_decode(s, n, ret_bytes, CONFIG_OWNER_SECRET_MAX, ret_len);
     if (strncmp(s, "hex:", 4) == 0) {
         const char *h = s + 4;
         size_t hn = n - 4;
-        if (!all_hex(h, hn)) {
+        if (!hex_is_digits(h, hn)) {
             *ret_why = "after \"hex:\" only hex digits (0-9, a-f) may follow";
             return -EINVAL;
         }
@@ -214,10 +187,7 @@ int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SE
             *ret_why = "decodes to more than 64 bytes, the most a TPM auth value takes";
             return -EINVAL;
         }
-        for (size_t i = 0; i < hn / 2; i++)
-            ret_bytes[i] = hex_byte(h + 2 * i);
-        *ret_len = hn / 2;
-        return 0;
+        return hex_decode(h, hn, ret_bytes, CONFIG_OWNER_SECRET_MAX, ret_len);
     }
     if (n > CONFIG_OWNER_SECRET_MAX) {
         *ret_why = "is longer than 64 bytes, the most a TPM auth value takes (use 40 hex digits, "

@@ -5,7 +5,7 @@
  *     PCR values per bank, and the HVS measure-log JSON;
  *   - IMA logs (ascii and binary runtime measurements): parse, recompute template hashes, replay PCR 10,
  *     and HVS's imaLogs JSON.
- * Depends on nothing else in the project. Nothing here prints: errors come back as messages.
+ * Depends on nothing else in the project but common/. Nothing here prints: errors come back as messages.
  * Every length field in a log is untrusted: it is checked against what is left and against the limits.
  */
 #ifndef TAGENT_EVENTLOG_H
@@ -15,12 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* TPM2_ALG_ID of the digests a log may carry. */
-#define EVENTLOG_ALG_SHA1    0x0004
-#define EVENTLOG_ALG_SHA256  0x000b
-#define EVENTLOG_ALG_SHA384  0x000c
-#define EVENTLOG_ALG_SHA512  0x000d
-#define EVENTLOG_ALG_SM3_256 0x0012
+#include "tcg_alg.h"
+
+/* TPM2_ALG_ID of the digests a log may carry (common/tcg_alg.h holds their names and sizes). */
+#define EVENTLOG_ALG_SHA1    TCG_ALG_SHA1
+#define EVENTLOG_ALG_SHA256  TCG_ALG_SHA256
+#define EVENTLOG_ALG_SHA384  TCG_ALG_SHA384
+#define EVENTLOG_ALG_SHA512  TCG_ALG_SHA512
+#define EVENTLOG_ALG_SM3_256 TCG_ALG_SM3_256
 
 #define EVENTLOG_MAX_BANKS 8
 #define EVENTLOG_PCRS      24
@@ -89,7 +91,7 @@ int eventlog_load_acpi(const char *table_path, const char *mem_path, const struc
 
 /* "EV_EFI_VARIABLE_BOOT", the TXT "LCP_CONTROL_HASH", or NULL for unknown types. */
 const char *eventlog_type_name(uint32_t type);
-/* "SHA256", ... or NULL. Digest size 20/32/48/64, or 0. */
+/* "SHA256", ... or NULL. Digest size 20/32/48/64, or 0. Both from common/tcg_alg.h's table. */
 const char *eventlog_alg_name(uint16_t alg);
 size_t eventlog_alg_size(uint16_t alg);
 

@@ -10,9 +10,9 @@
  * space even when empty). Since the name can also end in something that looks like a signature, ima-sig
  * lines are read every plausible way and the reading whose template hash recomputes is kept.
  */
+#include "hex.h"
 #include "ima_internal.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +80,7 @@ static int parse_digest_ng(struct span f, struct ima_entry *e, char **ret_error)
     if (hex_len > 2 * sizeof(e->file_hash))
         return ima_fail(ret_error, -EINVAL, "%s digest is longer than any hash (%zu hex digits)",
                         e->file_hash_alg, hex_len);
-    if (ima_hex_decode(colon + 1, hex_len, e->file_hash, sizeof(e->file_hash), &n) < 0)
+    if (hex_decode(colon + 1, hex_len, e->file_hash, sizeof(e->file_hash), &n) < 0)
         return ima_fail(ret_error, -EINVAL, "%s digest is not hex", e->file_hash_alg);
     e->file_hash_len = (uint32_t)n;
     return ima_file_hash_check(e->file_hash_alg, n, e->violation, ret_error);
@@ -90,21 +90,11 @@ static int parse_digest_ng(struct span f, struct ima_entry *e, char **ret_error)
 static int parse_digest_old(struct span f, struct ima_entry *e, char **ret_error)
 {
     size_t n = 0;
-    if (f.n != 2 * IMA_DIGEST_SIZE || ima_hex_decode(f.s, f.n, e->file_hash, sizeof(e->file_hash), &n) < 0)
+    if (f.n != 2 * IMA_DIGEST_SIZE || hex_decode(f.s, f.n, e->file_hash, sizeof(e->file_hash), &n) < 0)
         return ima_fail(ret_error, -EINVAL, "file hash is not 40 hex digits");
     strcpy(e->file_hash_alg, "sha1");
     e->file_hash_len = IMA_DIGEST_SIZE;
     return 0;
-}
-
-static bool is_hex(struct span f)
-{
-    if (f.n == 0 || f.n % 2 != 0)
-        return false;
-    for (size_t i = 0; i < f.n; i++)
-        if (!isxdigit((unsigned char)f.s[i]))
-            return false;
-    return true;
 }
 
 static int recompute_failed(char **ret_error, int r)
@@ -130,7 +120,7 @@ static size_t sig_readings(struct span rest, struct sig_reading out[3])
     const char *sp = memrchr(rest.s, ' ', rest.n);
     if (sp && sp + 1 < rest.s + rest.n) {
         struct span sig = {sp + 1, (size_t)(rest.s + rest.n - (sp + 1))};
-        if (is_hex(sig) && sig.n <= 2 * IMA_MAX_SIG)
+        if (sig.n % 2 == 0 && sig.n <= 2 * IMA_MAX_SIG && hex_is_digits(sig.s, sig.n))
             out[n++] = (struct sig_reading){.name = {rest.s, (size_t)(sp - rest.s)}, .sig = sig};
     }
     out[n++] = (struct sig_reading){.name = rest};
@@ -151,7 +141,7 @@ static int apply_sig_reading(struct ima_entry *e, const struct sig_reading *rd)
     e->signature = malloc(rd->sig.n / 2);
     if (!e->signature)
         return -ENOMEM;
-    r = ima_hex_decode(rd->sig.s, rd->sig.n, e->signature, rd->sig.n / 2, &n);
+    r = hex_decode(rd->sig.s, rd->sig.n, e->signature, rd->sig.n / 2, &n);
     e->signature_len = (uint32_t)n;
     return r;
 }
@@ -219,7 +209,7 @@ static int parse_line(const char *line, size_t len, struct ima_entry *e, char **
                         ima_printable(shown, sizeof(shown), f.s, f.n), EVENTLOG_PCRS - 1);
     f = cut(&p, end, &sep);
     if (!sep || f.n != 2 * IMA_DIGEST_SIZE ||
-        ima_hex_decode(f.s, f.n, e->template_hash, sizeof(e->template_hash), &n) < 0)
+        hex_decode(f.s, f.n, e->template_hash, sizeof(e->template_hash), &n) < 0)
         return ima_fail(ret_error, -EINVAL, "template hash is not 40 hex digits");
     static const uint8_t zero[IMA_DIGEST_SIZE];
     e->violation = memcmp(e->template_hash, zero, sizeof(zero)) == 0;

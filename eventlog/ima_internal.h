@@ -21,11 +21,9 @@
 #define IMA_DIGEST_SIZE       20  /* SHA-1 template hash, and the "ima" template's file digest */
 #define IMA_PCR               10
 
-/* Errors, hex and digests are shared with the TCG code (util.h). */
+/* Errors and digests are shared with the TCG code (util.h); hex is common/hex.h. */
 #define ima_set_error eventlog_set_error
 #define ima_fail      eventlog_fail
-#define ima_hex_decode eventlog_hex_decode
-#define ima_hex_encode eventlog_hex_encode
 
 /* Copies at most cap-1 bytes of untrusted text into out for an error message, each byte outside printable
  * ASCII shown as '?', and returns out. */

@@ -4,6 +4,7 @@
  * {"pcr":{"index":10,"bank":..},"ima_measurements":[{"file":..,"measurement":..}],"ima_template":..}.
  * The Go agent splits lines at spaces and so cuts a name at its first space; this one keeps the whole name.
  */
+#include "hex.h"
 #include "ima_internal.h"
 
 #include <errno.h>
@@ -15,7 +16,7 @@ static cJSON *measurement_json(const struct ima_entry *e)
 {
     char hex[2 * sizeof(e->file_hash) + 1];
     cJSON *m = cJSON_CreateObject();
-    ima_hex_encode(e->file_hash, e->file_hash_len, hex);
+    hex_encode(e->file_hash, e->file_hash_len, hex);
     if (!m || !cJSON_AddStringToObject(m, "file", e->path ? e->path : "") ||
         !cJSON_AddStringToObject(m, "measurement", hex)) {
         cJSON_Delete(m);

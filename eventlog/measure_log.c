@@ -6,6 +6,7 @@
  * One group per (PCR, bank) in first-seen order; each digest of an event is one entry in its bank's group.
  * Groups of different sources (UEFI log, tbootxm application events) are not merged.
  */
+#include "hex.h"
 #include "tcg_internal.h"
 #include "util.h"
 
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -96,7 +96,7 @@ static int add_uefi_log(struct groups *g, const struct eventlog *log, char **ret
             char measurement[2 * EVENTLOG_MAX_DIGEST + 1];
             if (!bank)
                 continue; /* HVS knows no name for it */
-            eventlog_hex_encode(e->digests[d].value, e->digests[d].size, measurement);
+            hex_encode(e->digests[d].value, e->digests[d].size, measurement);
             cJSON *events = group_events(g, e->pcr, bank);
             if (!events) {
                 free(tag);
@@ -109,14 +109,6 @@ static int add_uefi_log(struct groups *g, const struct eventlog *log, char **ret
     return 0;
 }
 
-static bool is_hex(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
-            return false;
-    return n > 0;
-}
-
 /* One line of tbootxm's pcr_event_log: bank \t pcr \t name \t hex measurement. */
 static int add_app_line(struct groups *g, char *line, unsigned lineno, char **ret_error)
 {
@@ -126,23 +118,20 @@ static int add_app_line(struct groups *g, char *line, unsigned lineno, char **re
         fields[n++] = f;
     if (n != 4 || strtok_r(NULL, "\t", &save))
         return eventlog_fail(ret_error, -EBADMSG, "application event line %u: expected 4 tab-separated fields", lineno);
-    uint16_t alg = 0;
-    for (uint16_t a = 1; a < 0x20 && !alg; a++)
-        if (eventlog_alg_name(a) && !strcasecmp(eventlog_alg_name(a), fields[0]))
-            alg = a;
+    const struct tcg_alg *bank = tcg_alg_from_name(fields[0]);
     char *end;
     long pcr = strtol(fields[1], &end, 10);
     size_t mlen = strlen(fields[3]);
-    if (!alg)
+    if (!bank)
         return eventlog_fail(ret_error, -EBADMSG, "application event line %u: unknown bank \"%.16s\"", lineno, fields[0]);
     if (*end || end == fields[1] || pcr < 0 || pcr >= EVENTLOG_PCRS)
         return eventlog_fail(ret_error, -EBADMSG, "application event line %u: PCR index must be 0 to 23", lineno);
-    if (mlen != 2 * eventlog_alg_size(alg) || !is_hex(fields[3], mlen))
+    if (mlen != 2 * bank->size || !hex_is_digits(fields[3], mlen))
         return eventlog_fail(ret_error, -EBADMSG, "application event line %u: the measurement must be %zu hex digits", lineno,
-                    2 * eventlog_alg_size(alg));
+                    2 * bank->size);
     for (char *p = fields[3]; *p; p++)
         *p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
-    cJSON *events = group_events(g, (uint32_t)pcr, eventlog_alg_name(alg));
+    cJSON *events = group_events(g, (uint32_t)pcr, bank->name);
     if (!events)
         return eventlog_fail(ret_error, -ENOMEM, "out of memory");
     add_event(events, EV_APPLICATION, "APPLICATION_AGENT_MEASUREMENT", fields[2], fields[3]);

@@ -87,28 +87,14 @@ const char *eventlog_type_name(uint32_t type)
     return NULL;
 }
 
-static const struct {
-    uint16_t alg;
-    const char *name;
-    size_t size;
-} algs[] = {
-    {EVENTLOG_ALG_SHA1, "SHA1", 20},     {EVENTLOG_ALG_SHA256, "SHA256", 32},
-    {EVENTLOG_ALG_SHA384, "SHA384", 48}, {EVENTLOG_ALG_SHA512, "SHA512", 64},
-    {EVENTLOG_ALG_SM3_256, "SM3_256", 32},
-};
-
 const char *eventlog_alg_name(uint16_t alg)
 {
-    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-        if (algs[i].alg == alg)
-            return algs[i].name;
-    return NULL;
+    const struct tcg_alg *a = tcg_alg_from_id(alg);
+    return a ? a->name : NULL;
 }
 
 size_t eventlog_alg_size(uint16_t alg)
 {
-    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-        if (algs[i].alg == alg)
-            return algs[i].size;
-    return 0;
+    const struct tcg_alg *a = tcg_alg_from_id(alg);
+    return a ? a->size : 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Replaying a TCG event log to PCR values, per bank (TCG PC Client Platform Firmware Profile). */
+#include "hex.h"
 #include "util.h"
 
 #include <errno.h>
@@ -92,7 +93,7 @@ char *eventlog_pcrs_json(const struct eventlog_pcrs *pcrs)
             if (!b->n_extends[p])
                 continue;
             snprintf(key, sizeof(key), "%d", p);
-            eventlog_hex_encode(b->pcr[p], b->size, value);
+            hex_encode(b->pcr[p], b->size, value);
             cJSON_AddStringToObject(bank, key, value);
             cJSON_AddNumberToObject(count, key, b->n_extends[p]);
         }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Private to eventlog/: error messages, hex, digest algorithms — shared by the TCG and IMA code. */
+/* Private to eventlog/: error messages and digest algorithms, shared by the TCG and IMA code. */
 #ifndef TAGENT_EVENTLOG_UTIL_H
 #define TAGENT_EVENTLOG_UTIL_H
 
@@ -14,10 +14,6 @@
 __attribute__((format(printf, 2, 3))) void eventlog_set_error(char **ret_error, const char *fmt, ...);
 /* eventlog_set_error, then evaluates to err: every failure path reads `return eventlog_fail(...)`. */
 #define eventlog_fail(ret_error, err, ...) (eventlog_set_error((ret_error), __VA_ARGS__), (err))
-
-/* Hex: decode exactly len characters (even, either case) into out (cap bytes); encode lower case + NUL. */
-int eventlog_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *ret_n);
-void eventlog_hex_encode(const uint8_t *in, size_t len, char *out);
 
 /* The OpenSSL digest of a TPM2_ALG_ID, fetched once by the caller (EVP_MD_free it) or NULL. OpenSSL 3
  * looks a digest up again on every EVP_DigestInit of an EVP_sha256()-style handle; with a fetched one it does

@@ -5,42 +5,39 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
-static const struct {
-    uint16_t alg;
-    const char *name;
-    size_t size;
-} banks[] = {
-    {TPM_BANK_SHA1, "SHA1", 20},
-    {TPM_BANK_SHA256, "SHA256", 32},
-    {TPM_BANK_SHA384, "SHA384", 48},
-};
+/* The banks HVS knows are the algorithms common/tcg_alg.h marks hvs_pcr_bank; anything else is no bank here. */
+static const struct tcg_alg *hvs_bank(uint16_t alg)
+{
+    const struct tcg_alg *a = tcg_alg_from_id(alg);
+    return a && a->hvs_pcr_bank ? a : NULL;
+}
 
 const char *tpm_bank_name(uint16_t alg)
 {
-    for (size_t i = 0; i < 3; i++)
-        if (banks[i].alg == alg)
-            return banks[i].name;
-    return NULL;
-}
-
-int tpm_bank_from_name(const char *name, uint16_t *ret_alg)
-{
-    for (size_t i = 0; i < 3; i++)
-        if (strcasecmp(banks[i].name, name) == 0) {
-            *ret_alg = banks[i].alg;
-            return 0;
-        }
-    return -EINVAL;
+    const struct tcg_alg *a = hvs_bank(alg);
+    return a ? a->name : NULL;
 }
 
 size_t pcr_bank_digest_size(uint16_t alg)
 {
-    for (size_t i = 0; i < 3; i++)
-        if (banks[i].alg == alg)
-            return banks[i].size;
-    return 0;
+    const struct tcg_alg *a = hvs_bank(alg);
+    return a ? a->size : 0;
+}
+
+size_t pcr_banks_strongest_first(uint16_t ret_banks[PCR_MAX_BANKS])
+{
+    size_t n_algs, n = 0;
+    const struct tcg_alg *algs = tcg_algs(&n_algs);
+    for (size_t i = 0; i < n_algs && n < PCR_MAX_BANKS; i++) {
+        if (!algs[i].hvs_pcr_bank)
+            continue;
+        size_t k = n++;
+        for (; k > 0 && pcr_bank_digest_size(ret_banks[k - 1]) < algs[i].size; k--)
+            ret_banks[k] = ret_banks[k - 1];
+        ret_banks[k] = algs[i].id;
+    }
+    return n;
 }
 
 int pcr_banks_allocated(tpm_t *t, struct tpm_error *err)

@@ -9,6 +9,8 @@
 
 /* 20/32/48 for SHA1/SHA256/SHA384, 0 for anything else. */
 size_t pcr_bank_digest_size(uint16_t alg);
+/* The banks HVS knows, largest digest first (SHA384, SHA256, SHA1): what a request that names none gets. */
+size_t pcr_banks_strongest_first(uint16_t ret_banks[PCR_MAX_BANKS]);
 /* Fills t->banks (cached until reconnect). Caller holds the lock. */
 int pcr_banks_allocated(tpm_t *t, struct tpm_error *err);
 /* The values of every selected PCR, bank-major in selection order, PCR index ascending. */

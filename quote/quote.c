@@ -23,9 +23,10 @@
 static int choose_banks(tpm_t *t, const struct tpm_quote_request *req, uint16_t out[PCR_MAX_BANKS], size_t *ret_n,
                         struct tpm_error *err)
 {
-    static const uint16_t strongest_first[] = {TPM_BANK_SHA384, TPM_BANK_SHA256, TPM_BANK_SHA1};
+    uint16_t strongest_first[PCR_MAX_BANKS];
+    size_t n_strongest = pcr_banks_strongest_first(strongest_first);
     const uint16_t *want = req->n_banks ? req->banks : strongest_first;
-    size_t n_want = req->n_banks ? req->n_banks : 3, n = 0;
+    size_t n_want = req->n_banks ? req->n_banks : n_strongest, n = 0;
 
     for (size_t i = 0; i < n_want; i++) {
         if (!pcr_bank_digest_size(want[i]))

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tcg_alg.h"
+
 /* Handles and NV indexes the Go agent uses (spec sections 2 and 3.4). */
 #define TPM_HANDLE_EK          0x81010000u
 #define TPM_HANDLE_AIK         0x81018000u
@@ -34,10 +36,10 @@
 
 #define TPM_DEFAULT_TCTI "device:/dev/tpmrm0"
 
-/* TPM2_ALG_ID values of the banks HVS knows. */
-#define TPM_BANK_SHA1   0x0004
-#define TPM_BANK_SHA256 0x000b
-#define TPM_BANK_SHA384 0x000c
+/* TPM2_ALG_ID values of the banks HVS knows (common/tcg_alg.h: hvs_pcr_bank). */
+#define TPM_BANK_SHA1   TCG_ALG_SHA1
+#define TPM_BANK_SHA256 TCG_ALG_SHA256
+#define TPM_BANK_SHA384 TCG_ALG_SHA384
 
 /* HVS only hashes PCR values while their offset + size stays below this (spec section 5). */
 #define TPM_HVS_PCR_BYTES_MAX 2304
@@ -167,8 +169,7 @@ int tpm_quote(tpm_t *tpm, const struct tpm_quote_request *req, struct tpm_quote 
               struct tpm_error *err);
 void tpm_quote_free(struct tpm_quote *quote);
 
-/* Name of a bank as HVS writes it ("SHA256"), or NULL. And back (case-insensitive). */
+/* Name of a bank HVS knows as HVS writes it ("SHA256"), or NULL for any other algorithm. */
 const char *tpm_bank_name(uint16_t alg);
-int tpm_bank_from_name(const char *name, uint16_t *ret_alg);
 
 #endif

@@ -3,7 +3,7 @@
 #include "request_decode.h"
 
 #include "config.h"
-#include "quote.h"
+#include "tcg_alg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -149,10 +149,12 @@ static int quote_banks(const cJSON *banks, struct request_quote *q, char **ret_m
     const cJSON *it;
     cJSON_ArrayForEach(it, banks)
     {
-        uint16_t alg;
-        if (!cJSON_IsString(it) || tpm_bank_from_name(it->valuestring, &alg) < 0)
+        /* the banks HVS knows, by name as HVS writes them, in any case ("sha256" too) */
+        const struct tcg_alg *a = cJSON_IsString(it) ? tcg_alg_from_name(it->valuestring) : NULL;
+        if (!a || !a->hvs_pcr_bank)
             return request_invalid(
                 ret_message, "quote-request: unknown PCR bank in \"pcrbanks\" (SHA1, SHA256 or SHA384)");
+        uint16_t alg = a->id;
         bool dup = false;
         for (size_t i = 0; i < q->n_banks; i++)
             dup |= q->banks[i] == alg;

@@ -268,6 +268,8 @@ static void test_bad_values(void **state)
     check_rejected(state, "FLAVOR_UUIDS=not-a-uuid", "not a UUID");
     check_rejected(state, "TPM_OWNER_SECRET=hex:abc", "even number of hex digits");
     check_rejected(state, "TPM_OWNER_SECRET=hex:zz", "only hex digits");
+    /* an odd count that also holds a non-digit: the non-digit is named first */
+    check_rejected(state, "TPM_OWNER_SECRET=hex:ab!", "only hex digits");
     check_rejected(state, "TPM_OWNER_SECRET=0123456789012345678901234567890123456789012345678901234567890123456789",
                    "longer than 64 bytes");
     check_rejected(state, "BEARER_TOKEN=abc def", "without spaces");
@@ -309,6 +311,15 @@ static void test_owner_secret_formats(void **state)
     assert_int_equal(config_secret_decode("hex:00ff10", b, &n, &why), 0);
     assert_int_equal(n, 3);
     assert_memory_equal(b, "\x00\xff\x10", 3);
+    /* either case, in both hex forms */
+    assert_int_equal(config_secret_decode("hex:00FF10", b, &n, &why), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(b, "\x00\xff\x10", 3);
+    assert_int_equal(config_secret_decode("625D6D8A18F98BF794760FD392B8C01BE0B4E959", b, &n, &why), 0);
+    assert_int_equal(n, 20);
+    assert_int_equal(b[19], 0x59);
+    assert_int_equal(config_secret_decode("hex:", b, &n, &why), 0);
+    assert_int_equal(n, 0);
 
     /* 39 or 41 hex characters are not the legacy form: raw bytes */
     assert_int_equal(config_secret_decode("625d6d8a18f98bf794760fd392b8c01be0b4e95", b, &n, &why), 0);

@@ -168,6 +168,8 @@ static void test_quote_invalid(void **state)
     quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"MD5\"]}",
                 "unknown PCR bank in \"pcrbanks\"");
     quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"SHA512\"]}", "unknown PCR bank");
+    /* a TCG algorithm, but no bank HVS knows */
+    quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"SM3_256\"]}", "unknown PCR bank");
     quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[1]}", "unknown PCR bank");
     quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":\"SHA1\"}", "\"pcrbanks\" must be an array");
     quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"ima_measure_enabled\":\"yes\"}",
