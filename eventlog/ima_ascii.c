@@ -231,18 +231,6 @@ static int parse_line(const char *line, size_t len, struct ima_entry *e, char **
     return parse_tail((struct span){p, (size_t)(end - p)}, e, ret_error);
 }
 
-/* Prefixes *ret_error with the line number. */
-static int at_line(char **ret_error, int r, size_t lineno)
-{
-    if (!ret_error)
-        return r;
-    char *msg = *ret_error;
-    *ret_error = NULL;
-    ima_set_error(ret_error, "line %zu: %s", lineno, msg ? msg : "out of memory");
-    free(msg);
-    return r;
-}
-
 int ima_parse_ascii(const char *text, size_t len, struct ima_log **ret_log, char **ret_error)
 {
     struct ima_entry e = {0};
@@ -250,7 +238,7 @@ int ima_parse_ascii(const char *text, size_t len, struct ima_log **ret_log, char
     int r = 0;
     if (!text && len)
         return ima_fail(ret_error, -EINVAL, "no buffer");
-    struct ima_log *log = calloc(1, sizeof(*log));
+    _cleanup_(ima_log_freep) struct ima_log *log = calloc(1, sizeof(*log));
     if (!log)
         return ima_fail(ret_error, -ENOMEM, "out of memory");
 
@@ -267,15 +255,12 @@ int ima_parse_ascii(const char *text, size_t len, struct ima_log **ret_log, char
         else if (memchr(line, '\0', line_len))
             r = ima_fail(ret_error, -EINVAL, "line %zu: contains a NUL byte", lineno);
         else if ((r = parse_line(line, line_len, &e, ret_error)) < 0)
-            r = at_line(ret_error, r, lineno);
-        else if ((r = ima_log_append(log, &e)) < 0)
-            r = ima_fail(ret_error, r, "out of memory");
+            r = eventlog_error_prefix(ret_error, r, "line %zu", lineno);
+        else
+            r = ima_log_append(log, &e, ret_error);
         ima_entry_clear(&e);
     }
-    if (r < 0) {
-        ima_log_free(log);
-        return r;
-    }
-    *ret_log = log;
-    return 0;
+    if (r == 0)
+        *ret_log = TAKE_PTR(log);
+    return r;
 }

@@ -188,18 +188,6 @@ static int parse_record(struct cursor *c, struct ima_entry *e, char **ret_error)
     return r < 0 ? ima_fail(ret_error, r, "cannot recompute the template hash") : 0;
 }
 
-/* Prefixes *ret_error with the record's number and offset. */
-static int at_record(char **ret_error, int r, size_t index, size_t off)
-{
-    if (!ret_error)
-        return r;
-    char *msg = *ret_error;
-    *ret_error = NULL;
-    ima_set_error(ret_error, "record %zu at offset %zu: %s", index + 1, off, msg ? msg : "out of memory");
-    free(msg);
-    return r;
-}
-
 int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, char **ret_error)
 {
     struct ima_entry e = {0};
@@ -207,7 +195,7 @@ int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, c
     int r = 0;
     if (!buf && len)
         return ima_fail(ret_error, -EINVAL, "no buffer");
-    struct ima_log *log = calloc(1, sizeof(*log));
+    _cleanup_(ima_log_freep) struct ima_log *log = calloc(1, sizeof(*log));
     if (!log)
         return ima_fail(ret_error, -ENOMEM, "out of memory");
 
@@ -218,15 +206,12 @@ int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, c
         }
         size_t start = c.off;
         if ((r = parse_record(&c, &e, ret_error)) < 0)
-            r = at_record(ret_error, r, log->n_entries, start);
-        else if ((r = ima_log_append(log, &e)) < 0)
-            r = ima_fail(ret_error, r, "out of memory");
+            r = eventlog_error_prefix(ret_error, r, "record %zu at offset %zu", log->n_entries + 1, start);
+        else
+            r = ima_log_append(log, &e, ret_error);
         ima_entry_clear(&e);
     }
-    if (r < 0) {
-        ima_log_free(log);
-        return r;
-    }
-    *ret_log = log;
-    return 0;
+    if (r == 0)
+        *ret_log = TAKE_PTR(log);
+    return r;
 }

@@ -3,6 +3,7 @@
 #ifndef TAGENT_IMA_INTERNAL_H
 #define TAGENT_IMA_INTERNAL_H
 
+#include "cleanup.h"
 #include "eventlog.h"
 #include "util.h"
 
@@ -47,9 +48,10 @@ int ima_template_data(const struct ima_entry *e, uint8_t **ret_data, size_t *ret
 /* Sets e->violation and e->template_hash_ok from the entry's fields; returns 0 or a negative errno. */
 int ima_entry_check(struct ima_entry *e);
 
-/* Appends *e to the log, which takes over its allocations (e is zeroed). */
-int ima_log_append(struct ima_log *log, struct ima_entry *e);
+/* Appends *e to the log, which takes over its allocations (e is zeroed); -ENOMEM with "out of memory". */
+int ima_log_append(struct ima_log *log, struct ima_entry *e, char **ret_error);
 void ima_entry_clear(struct ima_entry *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct ima_log *, ima_log_free)
 
 
 #endif

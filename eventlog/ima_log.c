@@ -39,7 +39,7 @@ void ima_entry_clear(struct ima_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
-int ima_log_append(struct ima_log *log, struct ima_entry *e)
+int ima_log_append(struct ima_log *log, struct ima_entry *e, char **ret_error)
 {
     /* struct ima_log keeps no capacity: it is implicitly 16, then the next power of two, so the array grows
      * exactly when n_entries is 0 or has reached a power of two of at least 16. */
@@ -47,7 +47,7 @@ int ima_log_append(struct ima_log *log, struct ima_entry *e)
     if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) {
         struct ima_entry *grown = reallocarray(log->entries, n == 0 ? 16 : n * 2, sizeof(*grown));
         if (!grown)
-            return -ENOMEM;
+            return ima_fail(ret_error, -ENOMEM, "out of memory");
         log->entries = grown;
     }
     log->entries[log->n_entries++] = *e;

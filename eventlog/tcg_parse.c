@@ -345,12 +345,5 @@ int eventlog_load(const char *path, const struct eventlog_limits *limits, struct
         return r;
     }
     r = parse_owned(buf, len, &lim, ret_log, ret_error);
-    if (r < 0 && ret_error && *ret_error) {
-        char *with_path = NULL;
-        if (asprintf(&with_path, "%s: %s", path, *ret_error) >= 0) {
-            free(*ret_error);
-            *ret_error = with_path;
-        }
-    }
-    return r;
+    return r < 0 ? eventlog_error_prefix(ret_error, r, "%s", path) : r;
 }

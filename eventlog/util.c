@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void eventlog_set_error(char **ret_error, const char *fmt, ...)
 {
@@ -12,6 +13,23 @@ void eventlog_set_error(char **ret_error, const char *fmt, ...)
     if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
         *ret_error = NULL;
     va_end(ap);
+}
+
+int eventlog_error_prefix(char **ret_error, int err, const char *fmt, ...)
+{
+    if (!ret_error)
+        return err;
+    char *where = NULL, *msg = *ret_error;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&where, fmt, ap);
+    va_end(ap);
+    *ret_error = NULL;
+    if (n >= 0)
+        eventlog_set_error(ret_error, "%s: %s", where, msg ? msg : "out of memory");
+    free(where);
+    free(msg);
+    return err;
 }
 
 EVP_MD *eventlog_md_fetch(uint16_t alg)
