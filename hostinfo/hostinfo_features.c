@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define MSR_DEVICE               "/dev/cpu/0/msr"
@@ -83,17 +82,6 @@ static int read_head(const char *root, const char *abs, uint8_t *buf, size_t max
     return r;
 }
 
-static int exists(const char *root, const char *abs, bool want_dir, bool *ret)
-{
-    struct stat st;
-    char *path = config_path(root, abs);
-    if (!path)
-        return -ENOMEM;
-    *ret = stat(path, &st) == 0 && (!want_dir || S_ISDIR(st.st_mode));
-    free(path);
-    return 0;
-}
-
 /* TXT and CBNT. Go reads each MSR on its own, so one that fails (EIO: the CPU lacks it) loses only its
  * member. */
 static int msr_features(const char *root, struct hostinfo_features *f)
@@ -127,9 +115,9 @@ static int tpm_feature(const char *root, struct hostinfo_features *f)
     bool tpm0 = false, acpi = false;
     uint8_t head[4];
     size_t n = 0;
-    int r = exists(root, TPM_DEVICE, false, &tpm0);
+    int r = hostinfo_path_exists(root, TPM_DEVICE, HOSTINFO_PATH_ANY, &tpm0);
     if (r == 0 && tpm0)
-        r = exists(root, ACPI_TABLES_DIR, true, &acpi);
+        r = hostinfo_path_exists(root, ACPI_TABLES_DIR, HOSTINFO_PATH_DIR, &acpi);
     if (r < 0 || !tpm0)
         return r;
     if (acpi) {
@@ -147,7 +135,7 @@ static int uefi_feature(const char *root, struct hostinfo_features *f)
 {
     uint8_t var[5];
     size_t n = 0;
-    int r = exists(root, EFI_DIR, false, &f->uefi_enabled);
+    int r = hostinfo_path_exists(root, EFI_DIR, HOSTINFO_PATH_ANY, &f->uefi_enabled);
     if (r < 0)
         return r;
     /* efivarfs files are 4 bytes of attributes, then the value: SecureBoot is one byte, not 0 when

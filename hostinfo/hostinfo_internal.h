@@ -48,6 +48,15 @@ int hostinfo_os_release_parse(const char *buf, size_t len, char **ret_name, char
 /* The number of CPUs in a sysfs CPU list ("0-3,8,10-11\n"), or -EINVAL. */
 int hostinfo_cpu_list_count(const char *list, size_t len, unsigned *ret_count);
 
+enum hostinfo_path_kind {
+    HOSTINFO_PATH_ANY,
+    HOSTINFO_PATH_DIR,
+    HOSTINFO_PATH_EXECUTABLE, /* a regular file with an x bit */
+};
+/* Whether abs under the root prefix exists (stat: links followed) as kind. Only -ENOMEM: a path that cannot
+ * be looked at does not exist, as for the Go agent. */
+int hostinfo_path_exists(const char *root, const char *abs, enum hostinfo_path_kind kind, bool *ret);
+
 /* ---- hostinfo_features.c ---- */
 
 /* hardware_features as the Go agent fills it (pkg/lib/hostinfo: msr_parser, tpminfo_parser, file_parser,

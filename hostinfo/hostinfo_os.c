@@ -48,14 +48,19 @@ static int read_under_root(const char *root, const char *abs, size_t max, char *
     return r;
 }
 
-static int exists_under_root(const char *root, const char *abs, bool executable, bool *ret)
+int hostinfo_path_exists(const char *root, const char *abs, enum hostinfo_path_kind kind, bool *ret)
 {
     struct stat st;
     char *path = config_path(root, abs);
     if (!path)
         return -ENOMEM;
-    *ret = stat(path, &st) == 0 && (!executable || (S_ISREG(st.st_mode) && (st.st_mode & 0111)));
+    bool found = stat(path, &st) == 0;
+    if (found && kind == HOSTINFO_PATH_DIR)
+        found = S_ISDIR(st.st_mode);
+    else if (found && kind == HOSTINFO_PATH_EXECUTABLE)
+        found = S_ISREG(st.st_mode) && (st.st_mode & 0111);
     free(path);
+    *ret = found;
     return 0;
 }
 
@@ -234,12 +239,12 @@ int hostinfo_os_read(const char *root, struct hostinfo_os *ret)
          i++) {
         char abs[64];
         snprintf(abs, sizeof(abs), "%s/txt-stat", service_path[i]);
-        r = exists_under_root(root, abs, true, &o.tboot_installed);
+        r = hostinfo_path_exists(root, abs, HOSTINFO_PATH_EXECUTABLE, &o.tboot_installed);
     }
     if (r == 0)
-        r = exists_under_root(root, "/.dockerenv", false, &dockerenv);
+        r = hostinfo_path_exists(root, "/.dockerenv", HOSTINFO_PATH_ANY, &dockerenv);
     if (r == 0)
-        r = exists_under_root(root, "/.container-env", false, &container_env);
+        r = hostinfo_path_exists(root, "/.container-env", HOSTINFO_PATH_ANY, &container_env);
     o.is_docker_env = dockerenv || container_env;
 
     if (r < 0)
