@@ -146,31 +146,19 @@ static int ek_provision(tpm_t *t, const struct tpm_auth *owner, const struct tpm
                         const struct tpm_ek_cert *cert, struct tpm_error *err)
 {
     TPM2B_PUBLIC template, *pub = NULL;
-    TPM2B_SENSITIVE_CREATE sensitive = {0};
-    TPM2B_DATA outside = {0};
-    TPML_PCR_SELECTION pcrs = {0};
-    ESYS_TR ek = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    ESYS_TR ek = ESYS_TR_NONE;
 
     int r = tpm_evict(t, TPM_HANDLE_EK, owner, err);
     if (r == 0)
         r = ek_template(t, &template, err);
     if (r == 0)
-        r = tpm_session_salted(t, 0, &session, err);
-    if (r < 0)
-        goto out;
-    tpm_set_auth(t, ESYS_TR_RH_ENDORSEMENT, endorsement);
-    TSS2_RC rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
-                                    &template, &outside, &pcrs, &ek, &pub, NULL, NULL, NULL);
-    if (rc != TSS2_RC_SUCCESS) {
-        r = tpm_fail(t, rc, "creating the EK (endorsement authorization, TPM_ENDORSEMENT_SECRET)", err);
-        goto out;
-    }
-    r = ek_matches_cert(pub, cert, err);
+        r = tpm_create_primary(t, ESYS_TR_RH_ENDORSEMENT, endorsement, &template,
+                               "creating the EK (endorsement authorization, TPM_ENDORSEMENT_SECRET)", &ek, &pub, err);
+    if (r == 0)
+        r = ek_matches_cert(pub, cert, err);
     if (r == 0)
         r = tpm_persist(t, ek, TPM_HANDLE_EK, owner, err);
-out:
     Esys_Free(pub);
-    tpm_flush(t, &session);
     tpm_flush(t, &ek);
     return r;
 }

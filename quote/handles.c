@@ -51,22 +51,35 @@ int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exi
     return 0;
 }
 
+/* TPM2_EvictControl under owner authorization, in a salted session (the owner secret crosses the bus only
+ * encrypted): on a transient object it makes a persistent copy at handle, on a persistent one it removes it.
+ * what says which in the error message. */
+static int evict_control(tpm_t *t, ESYS_TR object, TPM2_HANDLE handle, const struct tpm_auth *owner,
+                         const char *what, ESYS_TR *ret_out, struct tpm_error *err)
+{
+    ESYS_TR session = ESYS_TR_NONE;
+    int r = tpm_session_salted(t, 0, &session, err);
+    if (r < 0)
+        return r;
+    tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
+    TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, object, session, ESYS_TR_NONE, ESYS_TR_NONE, handle,
+                                   ret_out);
+    if (rc != TSS2_RC_SUCCESS)
+        r = tpm_fail(t, rc, what, err);
+    tpm_flush(t, &session);
+    return r;
+}
+
 int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, struct tpm_error *err)
 {
-    ESYS_TR tr, out = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    ESYS_TR tr, out = ESYS_TR_NONE;
     bool exists;
     int r = tpm_handle_load(t, handle, &tr, &exists, err);
     if (r < 0 || !exists)
         return r;
-    r = tpm_session_salted(t, 0, &session, err);
-    if (r == 0) {
-        tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
-        /* EvictControl on a persistent object removes it; the ESYS_TR is invalid afterwards. */
-        TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, tr, session, ESYS_TR_NONE, ESYS_TR_NONE, handle, &out);
-        if (rc != TSS2_RC_SUCCESS)
-            r = tpm_fail(t, rc, "removing a persistent TPM object (owner authorization, TPM_OWNER_SECRET)", err);
-    }
-    tpm_flush(t, &session);
+    /* EvictControl on a persistent object removes it; the ESYS_TR is invalid afterwards. */
+    r = evict_control(t, tr, handle, owner,
+                      "removing a persistent TPM object (owner authorization, TPM_OWNER_SECRET)", &out, err);
     /* Close the ESYS_TR even after a successful eviction: ESAPI keeps the object (with its old name) in the
      * context otherwise, and a later load of a new key at the same handle fails with "name mismatch". */
     tpm_tr_close(t, &tr);
@@ -76,15 +89,9 @@ int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, struct
 int tpm_persist(tpm_t *t, ESYS_TR transient, TPM2_HANDLE handle, const struct tpm_auth *owner,
                 struct tpm_error *err)
 {
-    ESYS_TR out = ESYS_TR_NONE, session = ESYS_TR_NONE;
-    int r = tpm_session_salted(t, 0, &session, err);
-    if (r < 0)
-        return r;
-    tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
-    TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, transient, session, ESYS_TR_NONE, ESYS_TR_NONE, handle, &out);
-    if (rc != TSS2_RC_SUCCESS)
-        r = tpm_fail(t, rc, "making a TPM key persistent (owner authorization, TPM_OWNER_SECRET)", err);
-    tpm_flush(t, &session);
+    ESYS_TR out = ESYS_TR_NONE;
+    int r = evict_control(t, transient, handle, owner,
+                          "making a TPM key persistent (owner authorization, TPM_OWNER_SECRET)", &out, err);
     tpm_tr_close(t, &out);
     return r;
 }

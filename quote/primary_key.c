@@ -4,16 +4,13 @@
 
 static int primary_provision(tpm_t *t, const struct tpm_auth *owner, struct tpm_error *err)
 {
-    ESYS_TR tr = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    ESYS_TR tr = ESYS_TR_NONE;
     bool exists;
     int r = tpm_handle_load(t, TPM_HANDLE_PRIMARY_KEY, &tr, &exists, err);
     tpm_tr_close(t, &tr);
     if (r < 0 || exists)
         return r; /* something is there already: the Go agent leaves it alone too */
 
-    TPM2B_SENSITIVE_CREATE sensitive = {0};
-    TPM2B_DATA outside = {0};
-    TPML_PCR_SELECTION pcrs = {0};
     TPM2B_PUBLIC template = {
         .publicArea = {
             .type = TPM2_ALG_RSA,
@@ -28,15 +25,10 @@ static int primary_provision(tpm_t *t, const struct tpm_auth *owner, struct tpm_
             },
         },
     };
-    r = tpm_session_salted(t, 0, &session, err);
+    r = tpm_create_primary(t, ESYS_TR_RH_OWNER, owner, &template,
+                           "creating the primary key (owner authorization, TPM_OWNER_SECRET)", &tr, NULL, err);
     if (r < 0)
         return r;
-    tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
-    TSS2_RC rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
-                                    &template, &outside, &pcrs, &tr, NULL, NULL, NULL, NULL);
-    tpm_flush(t, &session);
-    if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, rc, "creating the primary key (owner authorization, TPM_OWNER_SECRET)", err);
     r = tpm_persist(t, tr, TPM_HANDLE_PRIMARY_KEY, owner, err);
     tpm_flush(t, &tr);
     return r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Sessions: salted HMAC sessions for anything secret, the EK's PolicySecret(ENDORSEMENT) policy session. */
+/* Sessions: salted HMAC sessions for anything secret, the EK's PolicySecret(ENDORSEMENT) policy session, and
+ * primary keys created under a hierarchy's secret inside one. */
 #include "tpm_internal.h"
 
 #include <errno.h>
@@ -38,6 +39,25 @@ static int salt_key_create(tpm_t *t, ESYS_TR *ret_key, struct tpm_error *err)
     TSS2_RC rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_NULL, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                                     &sensitive, &template, &outside, &pcrs, ret_key, NULL, NULL, NULL, NULL);
     return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(t, rc, "creating the session salt key", err);
+}
+
+int tpm_create_primary(tpm_t *t, ESYS_TR hierarchy, const struct tpm_auth *auth, const TPM2B_PUBLIC *template,
+                       const char *what, ESYS_TR *ret_key, TPM2B_PUBLIC **ret_pub, struct tpm_error *err)
+{
+    TPM2B_SENSITIVE_CREATE sensitive = {0};
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    ESYS_TR session = ESYS_TR_NONE;
+    int r = tpm_session_salted(t, 0, &session, err);
+    if (r < 0)
+        return r;
+    tpm_set_auth(t, hierarchy, auth);
+    TSS2_RC rc = Esys_CreatePrimary(t->esys, hierarchy, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, template,
+                                    &outside, &pcrs, ret_key, ret_pub, NULL, NULL, NULL);
+    if (rc != TSS2_RC_SUCCESS)
+        r = tpm_fail(t, rc, what, err);
+    tpm_flush(t, &session);
+    return r;
 }
 
 int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, struct tpm_error *err)

@@ -36,6 +36,11 @@ int tpm_error_set(struct tpm_error *err, int r, const char *fmt, ...) __attribut
  * and/or TPMA_SESSION_ENCRYPT for the command it will carry (only where that command has a TPM2B first
  * parameter / response parameter). */
 int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, struct tpm_error *err);
+/* TPM2_CreatePrimary of template under hierarchy (ESYS_TR_RH_OWNER, _ENDORSEMENT), its auth sent in a salted
+ * session; no sensitive data, outside info or creation PCRs (the TCG EK templates and the Go agent's keys use
+ * none). ret_pub may be NULL; what names the step in the error message. */
+int tpm_create_primary(tpm_t *t, ESYS_TR hierarchy, const struct tpm_auth *auth, const TPM2B_PUBLIC *template,
+                       const char *what, ESYS_TR *ret_key, TPM2B_PUBLIC **ret_pub, struct tpm_error *err);
 /* A policy session satisfied by PolicySecret(ENDORSEMENT) — the EK's policy. */
 int tpm_session_ek_policy(tpm_t *t, const struct tpm_auth *endorsement, ESYS_TR *ret_session,
                           struct tpm_error *err);
