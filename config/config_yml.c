@@ -273,36 +273,58 @@ static bool emit_setting(yaml_emitter_t *e, const struct tagent_config *cfg, con
     }
 }
 
-static bool emit_config(yaml_emitter_t *e, const struct tagent_config *cfg)
+/* The stream, the document and the top-level mapping: what comes before the first setting. */
+static bool emit_document_start(yaml_emitter_t *e)
 {
     yaml_event_t ev;
-    if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || !yaml_emitter_emit(e, &ev) ||
-        !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || !yaml_emitter_emit(e, &ev) ||
-        !emit_simple(e, YAML_MAPPING_START_EVENT))
-        return false;
+    return yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) && yaml_emitter_emit(e, &ev) &&
+           yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) && yaml_emitter_emit(e, &ev) &&
+           emit_simple(e, YAML_MAPPING_START_EVENT);
+}
 
-    char group[32] = ""; /* the nested mapping we are in, "" at top level */
+/* Closes what emit_document_start opened and flushes the emitter. */
+static bool emit_document_end(yaml_emitter_t *e)
+{
+    yaml_event_t ev;
+    return emit_simple(e, YAML_MAPPING_END_EVENT) && yaml_document_end_event_initialize(&ev, 1) &&
+           yaml_emitter_emit(e, &ev) && yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(e, &ev) &&
+           yaml_emitter_flush(e);
+}
+
+#define YML_GROUP_MAX 32 /* "server", "nats", ...: the longest group name and its NUL fit */
+
+/* Settings named "group.key" sit in a nested mapping "group:"; config_settings lists each group's settings
+ * together. When the setting named yml is in another group than group (the one open, "" at top level), closes
+ * that mapping and opens the new one, and updates group. */
+static bool emit_group_switch(yaml_emitter_t *e, char group[static YML_GROUP_MAX], const char *yml)
+{
+    const char *dot = strchr(yml, '.');
+    size_t glen = dot ? (size_t)(dot - yml) : 0;
+    if (strlen(group) == glen && strncmp(group, yml, glen) == 0)
+        return true;
+    if (*group && !emit_simple(e, YAML_MAPPING_END_EVENT))
+        return false;
+    snprintf(group, YML_GROUP_MAX, "%.*s", (int)glen, yml);
+    return !*group || (emit_scalar(e, group, YAML_PLAIN_SCALAR_STYLE) && emit_simple(e, YAML_MAPPING_START_EVENT));
+}
+
+static bool emit_config(yaml_emitter_t *e, const struct tagent_config *cfg)
+{
+    if (!emit_document_start(e))
+        return false;
+    char group[YML_GROUP_MAX] = ""; /* the nested mapping we are in, "" at top level */
     for (size_t i = 0; i < config_n_settings; i++) {
         const struct setting *s = &config_settings[i];
         if (!s->yml)
             continue;
         const char *dot = strchr(s->yml, '.');
-        size_t glen = dot ? (size_t)(dot - s->yml) : 0;
-        if (strlen(group) != glen || strncmp(group, s->yml, glen) != 0) {
-            if (*group && !emit_simple(e, YAML_MAPPING_END_EVENT))
-                return false;
-            snprintf(group, sizeof(group), "%.*s", (int)glen, s->yml);
-            if (*group && (!emit_scalar(e, group, YAML_PLAIN_SCALAR_STYLE) || !emit_simple(e, YAML_MAPPING_START_EVENT)))
-                return false;
-        }
-        if (!emit_scalar(e, dot ? dot + 1 : s->yml, YAML_PLAIN_SCALAR_STYLE) || !emit_setting(e, cfg, s))
+        if (!emit_group_switch(e, group, s->yml) ||
+            !emit_scalar(e, dot ? dot + 1 : s->yml, YAML_PLAIN_SCALAR_STYLE) || !emit_setting(e, cfg, s))
             return false;
     }
     if (*group && !emit_simple(e, YAML_MAPPING_END_EVENT))
         return false;
-    return emit_simple(e, YAML_MAPPING_END_EVENT) && yaml_document_end_event_initialize(&ev, 1) &&
-           yaml_emitter_emit(e, &ev) && yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(e, &ev) &&
-           yaml_emitter_flush(e);
+    return emit_document_end(e);
 }
 
 int config_yml_format(const struct tagent_config *cfg, char **ret_buf, size_t *ret_len)

@@ -177,37 +177,46 @@ static const struct config_env_entry *env_find_n(const struct config_env *env, c
     return NULL;
 }
 
-/* One line. Returns 0 to go on (problems are diagnostics), 1 to stop reading the file, -ENOMEM. */
-static int parse_line(struct env_parser *p, unsigned lineno, const char *s, size_t n)
+static bool is_blank(char c)
 {
-    if (!line_is_text(p, lineno, s, n))
-        return 0;
+    return c == ' ' || c == '\t';
+}
 
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (n == 0 || *s == '#')
-        return 0;
-    if (n > 7 && memcmp(s, "export", 6) == 0 && (s[6] == ' ' || s[6] == '\t')) {
-        s += 7, n -= 7;
-        while (n && (*s == ' ' || *s == '\t'))
-            s++, n--;
+/* s[0..*n) without its leading blanks. */
+static const char *skip_blanks(const char *s, size_t *n)
+{
+    while (*n && is_blank(*s))
+        s++, (*n)--;
+    return s;
+}
+
+/* s[0..*n) without `export ` in front (the shell form some files keep). */
+static const char *skip_export(const char *s, size_t *n)
+{
+    if (*n > 7 && memcmp(s, "export", 6) == 0 && is_blank(s[6])) {
+        s += 7, *n -= 7;
+        s = skip_blanks(s, n);
     }
+    return s;
+}
 
+/* The key of a KEY=VALUE line: 0 with its length (blanks before '=' not counted), the offset of the '=' and a
+ * printable copy for messages; -EINVAL when there is none or it is not a valid name (diagnosed). */
+static int line_key(struct env_parser *p, unsigned lineno, const char *s, size_t n, size_t *ret_klen,
+                    size_t *ret_eq, char ret_shown[static 48])
+{
     const char *eq = memchr(s, '=', n);
     if (!eq) {
         env_error(p, lineno, NULL, "expected KEY=VALUE but the line has no '='");
-        return 0;
+        return -EINVAL;
     }
     size_t klen = (size_t)(eq - s);
-    while (klen && (s[klen - 1] == ' ' || s[klen - 1] == '\t'))
+    while (klen && is_blank(s[klen - 1]))
         klen--;
-    char shown[48];
-    key_for_message(s, klen, shown);
+    key_for_message(s, klen, ret_shown);
     if (klen == 0) {
         env_error(p, lineno, NULL, "the line starts with '=': a key is missing before it");
-        return 0;
+        return -EINVAL;
     }
     bool key_ok = is_key_start(s[0]);
     for (size_t i = 1; i < klen && key_ok; i++)
@@ -216,23 +225,18 @@ static int parse_line(struct env_parser *p, unsigned lineno, const char *s, size
         env_error(p, lineno, NULL,
                   "\"%s\" is not a valid key: use letters, digits and '_', not starting with a digit "
                   "(for example HVS_URL)",
-                  shown);
-        return 0;
+                  ret_shown);
+        return -EINVAL;
     }
-    char key[48];
-    memcpy(key, shown, sizeof(key)); /* valid keys are printable; long ones were cut, which is fine here */
+    *ret_klen = klen;
+    *ret_eq = (size_t)(eq - s);
+    return 0;
+}
 
-    const char *v = eq + 1;
-    size_t vn = n - (size_t)(v - s);
-    while (vn && (*v == ' ' || *v == '\t'))
-        v++, vn--;
-    if (vn > CONFIG_ENV_MAX_VALUE) {
-        char size[64];
-        snprintf(size, sizeof(size), "%zu bytes; the limit is %u", vn, CONFIG_ENV_MAX_VALUE);
-        env_error(p, lineno, key, "the value is %s bytes", size);
-        return 0;
-    }
-
+/* Whether the key (klen bytes at s) may be added: 0 yes, -EEXIST when it is set already (diagnosed), 1 when
+ * the file holds more keys than any trustagent.env (diagnosed: stop reading). */
+static int key_admissible(struct env_parser *p, unsigned lineno, const char *key, const char *s, size_t klen)
+{
     if (p->env->n == CONFIG_ENV_MAX_KEYS) {
         env_error(p, lineno, key, "more than %u keys: this is not a trustagent.env; the rest is not read",
                   CONFIG_ENV_MAX_KEYS);
@@ -243,9 +247,16 @@ static int parse_line(struct env_parser *p, unsigned lineno, const char *s, size
         char first[32];
         snprintf(first, sizeof(first), "%u", prev->line);
         env_error(p, lineno, key, "is set again (first on line %s); keep only one of the two lines", first);
-        return 0;
+        return -EEXIST;
     }
+    return 0;
+}
 
+/* Adds the key (klen bytes at s) with the value at v (vn bytes, quoted or bare). 0, also when the value was
+ * malformed (diagnosed, nothing added), or -ENOMEM. */
+static int line_store(struct env_parser *p, unsigned lineno, const char *key, const char *s, size_t klen,
+                      const char *v, size_t vn)
+{
     char *value = (vn && (*v == '"' || *v == '\'')) ? parse_quoted(p, lineno, key, v, vn) : copy_n(v, vn);
     if (!value)
         return p->failed ? 0 : -ENOMEM;
@@ -256,6 +267,37 @@ static int parse_line(struct env_parser *p, unsigned lineno, const char *s, size
         return -ENOMEM;
     }
     return 0;
+}
+
+/* One line. Returns 0 to go on (problems are diagnostics), 1 to stop reading the file, -ENOMEM. */
+static int parse_line(struct env_parser *p, unsigned lineno, const char *s, size_t n)
+{
+    if (!line_is_text(p, lineno, s, n))
+        return 0;
+    s = skip_blanks(s, &n);
+    while (n && is_blank(s[n - 1]))
+        n--;
+    if (n == 0 || *s == '#')
+        return 0;
+    s = skip_export(s, &n);
+
+    size_t klen, eq;
+    char key[48]; /* for messages: valid keys are printable; long ones were cut, which is fine there */
+    if (line_key(p, lineno, s, n, &klen, &eq, key) < 0)
+        return 0;
+
+    size_t vn = n - eq - 1;
+    const char *v = skip_blanks(s + eq + 1, &vn);
+    if (vn > CONFIG_ENV_MAX_VALUE) {
+        char size[64];
+        snprintf(size, sizeof(size), "%zu bytes; the limit is %u", vn, CONFIG_ENV_MAX_VALUE);
+        env_error(p, lineno, key, "the value is %s bytes", size);
+        return 0;
+    }
+    int r = key_admissible(p, lineno, key, s, klen);
+    if (r != 0)
+        return r > 0 ? 1 : 0;
+    return line_store(p, lineno, key, s, klen, v, vn);
 }
 
 int config_env_parse(const char *buf, size_t len, const char *name, struct config_env *ret_env,

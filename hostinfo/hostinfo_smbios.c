@@ -205,60 +205,83 @@ static int fill_missing(char **field)
     return 0;
 }
 
+/* A field no structure filled is "", as in the Go agent's output. */
+static int smbios_fill_missing(struct hostinfo_smbios *h)
+{
+    if (fill_missing(&h->bios_name) < 0 || fill_missing(&h->bios_version) < 0 ||
+        fill_missing(&h->processor_info) < 0 || fill_missing(&h->process_flags) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* Which of the structures HostInfo needs the walk has read. */
+struct smbios_seen {
+    bool bios, system, processor;
+};
+
+/* Takes what HostInfo needs from one structure. A later populated processor replaces an earlier one, as in the
+ * Go agent: on a server whose sockets hold different steppings it reports the last one, and a host that moves
+ * between the agents must keep the processor_info its flavors were made from. Go lets a later BIOS or system
+ * structure win too, but a conforming table has one of each (SMBIOS 3.x, 7.1 and 7.2), so only a damaged table
+ * has a second: there the first, read before the damage, is the one to trust. 0 or -ENOMEM. */
+static int smbios_take(const struct smbios_struct *s, struct hostinfo_smbios *h, struct smbios_seen *seen)
+{
+    if (s->type == SMBIOS_TYPE_BIOS && !seen->bios) {
+        seen->bios = true;
+        return smbios_bios(s, h);
+    }
+    if (s->type == SMBIOS_TYPE_SYSTEM && !seen->system) {
+        seen->system = true;
+        smbios_system(s, h);
+        return 0;
+    }
+    if (s->type == SMBIOS_TYPE_PROCESSOR && smbios_processor_usable(s)) {
+        free(h->processor_info);
+        free(h->process_flags);
+        seen->processor = true;
+        return smbios_processor(s, h);
+    }
+    return 0;
+}
+
+/* *ret_error (when ret_error is not NULL): where the table is damaged and which structures were lost to it. */
+static void smbios_damage_message(const struct smbios_walk *w, const struct smbios_seen *seen, char **ret_error)
+{
+    const char *lost[3] = {"", "", ""};
+    size_t n = 0;
+    if (!seen->bios)
+        lost[n++] = "BIOS (type 0)";
+    if (!seen->system)
+        lost[n++] = "system (type 1)";
+    if (!seen->processor)
+        lost[n++] = "processor (type 4)";
+    if (ret_error &&
+        asprintf(ret_error, "the SMBIOS table is damaged at offset %zu of %zu: %s; not read: %s%s%s%s%s", w->off,
+                 w->len, w->why, lost[0], n > 1 ? ", " : "", n > 1 ? lost[1] : "", n > 2 ? ", " : "",
+                 n > 2 ? lost[2] : "") < 0)
+        *ret_error = NULL;
+}
+
 int hostinfo_smbios_parse(const uint8_t *table, size_t len, struct hostinfo_smbios *ret, char **ret_error)
 {
     struct hostinfo_smbios h = {0};
     struct smbios_walk w = {.t = table, .len = len};
     struct smbios_struct s;
-    bool bios = false, system = false, processor = false;
-    int r = 0;
+    struct smbios_seen seen = {0};
+    int r;
 
-    /* The whole table. A later populated processor replaces an earlier one, as in the Go agent: on a server
-     * whose sockets hold different steppings it reports the last one, and a host that moves between the
-     * agents must keep the processor_info its flavors were made from. Go lets a later BIOS or system
-     * structure win too, but a conforming table has one of each (SMBIOS 3.x, 7.1 and 7.2), so only a damaged
-     * table has a second: there the first, read before the damage, is the one to trust. */
-    while ((r = smbios_next(&w, &s)) > 0 && s.type != SMBIOS_TYPE_END) {
-        if (s.type == SMBIOS_TYPE_BIOS && !bios) {
-            bios = true;
-            r = smbios_bios(&s, &h);
-        } else if (s.type == SMBIOS_TYPE_SYSTEM && !system) {
-            system = true;
-            smbios_system(&s, &h);
-        } else if (s.type == SMBIOS_TYPE_PROCESSOR && smbios_processor_usable(&s)) {
-            free(h.processor_info);
-            free(h.process_flags);
-            processor = true;
-            r = smbios_processor(&s, &h);
-        }
-        if (r < 0)
-            goto out;
-    }
+    /* the whole table, up to its end-of-table structure */
+    while ((r = smbios_next(&w, &s)) > 0 && s.type != SMBIOS_TYPE_END)
+        if ((r = smbios_take(&s, &h, &seen)) < 0)
+            break;
     /* Damage after everything HostInfo needs costs nothing (the Go agent, too, stops there and keeps what it
      * read); before, a field would silently go missing. */
-    if (r == -EBADMSG && bios && system && processor)
+    if (r == -EBADMSG && seen.bios && seen.system && seen.processor)
         r = 0;
-    if (r == -EBADMSG) {
-        const char *lost[3] = {"", "", ""};
-        size_t n = 0;
-        if (!bios)
-            lost[n++] = "BIOS (type 0)";
-        if (!system)
-            lost[n++] = "system (type 1)";
-        if (!processor)
-            lost[n++] = "processor (type 4)";
-        if (ret_error &&
-            asprintf(ret_error, "the SMBIOS table is damaged at offset %zu of %zu: %s; not read: %s%s%s%s%s",
-                     w.off, len, w.why, lost[0], n > 1 ? ", " : "", n > 1 ? lost[1] : "", n > 2 ? ", " : "",
-                     n > 2 ? lost[2] : "") < 0)
-            *ret_error = NULL;
-        goto out;
-    }
-    r = 0;
-    if (fill_missing(&h.bios_name) < 0 || fill_missing(&h.bios_version) < 0 ||
-        fill_missing(&h.processor_info) < 0 || fill_missing(&h.process_flags) < 0)
-        r = -ENOMEM;
-out:
+    if (r == -EBADMSG)
+        smbios_damage_message(&w, &seen, ret_error);
+    else if (r >= 0)
+        r = smbios_fill_missing(&h);
     if (r == -ENOMEM && ret_error)
         *ret_error = strdup("out of memory while reading the SMBIOS table");
     if (r < 0)
