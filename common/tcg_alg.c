@@ -20,6 +20,18 @@ const struct tcg_alg *tcg_alg_from_id(uint16_t id)
     return NULL;
 }
 
+const char *tcg_alg_name(uint16_t id)
+{
+    const struct tcg_alg *a = tcg_alg_from_id(id);
+    return a ? a->name : NULL;
+}
+
+size_t tcg_alg_size(uint16_t id)
+{
+    const struct tcg_alg *a = tcg_alg_from_id(id);
+    return a ? a->size : 0;
+}
+
 const struct tcg_alg *tcg_alg_from_name(const char *name)
 {
     for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The one table of TCG digest algorithms (TPM2_ALG_ID) tagent knows: the name HVS and the TCG write, the digest
- * size, OpenSSL's name for the digest, and whether HVS accepts it as a PCR bank. Event logs (eventlog/), quotes
- * (quote/) and the quote-request decoder (agent/requests/) all look algorithms up here.
+ * The one table of TCG digest algorithms (TPM2_ALG_ID) tagent knows: the name HVS and the TCG write, the
+ * digest size, OpenSSL's name for the digest, and whether HVS accepts it as a PCR bank. Event logs
+ * (eventlog/), quotes (quote/) and the quote-request decoder (agent/requests/) all look algorithms up here.
  */
 #ifndef TAGENT_TCG_ALG_H
 #define TAGENT_TCG_ALG_H
@@ -28,6 +28,9 @@ struct tcg_alg {
 
 /* The entry of a TPM2_ALG_ID, or NULL for one not in the table. */
 const struct tcg_alg *tcg_alg_from_id(uint16_t id);
+/* Its name ("SHA256") or NULL, its digest size or 0, for an id not in the table. */
+const char *tcg_alg_name(uint16_t id);
+size_t tcg_alg_size(uint16_t id);
 /* The entry whose name matches, case-insensitively ("sha256" finds SHA256), or NULL. */
 const struct tcg_alg *tcg_alg_from_name(const char *name);
 /* The whole table (for callers that walk it, e.g. to list the banks HVS knows), *ret_n entries. */

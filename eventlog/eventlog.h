@@ -92,8 +92,8 @@ int eventlog_load_acpi(const char *table_path, const char *mem_path, const struc
 /* "EV_EFI_VARIABLE_BOOT", the TXT "LCP_CONTROL_HASH", or NULL for unknown types. */
 const char *eventlog_type_name(uint32_t type);
 /* "SHA256", ... or NULL. Digest size 20/32/48/64, or 0. Both from common/tcg_alg.h's table. */
-const char *eventlog_alg_name(uint16_t alg);
-size_t eventlog_alg_size(uint16_t alg);
+#define eventlog_alg_name tcg_alg_name
+#define eventlog_alg_size tcg_alg_size
 
 /* ---- replay ---- */
 

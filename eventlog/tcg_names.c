@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Names of event types (TCG PC Client PFP, Intel TXT) and digest algorithms, as HVS expects them. */
+/* Names of event types (TCG PC Client PFP, Intel TXT) as HVS expects them; digest algorithms are common/tcg_alg.h. */
 #include "eventlog.h"
 
 #include <stddef.h>
@@ -85,16 +85,4 @@ const char *eventlog_type_name(uint32_t type)
             hi = mid;
     }
     return NULL;
-}
-
-const char *eventlog_alg_name(uint16_t alg)
-{
-    const struct tcg_alg *a = tcg_alg_from_id(alg);
-    return a ? a->name : NULL;
-}
-
-size_t eventlog_alg_size(uint16_t alg)
-{
-    const struct tcg_alg *a = tcg_alg_from_id(alg);
-    return a ? a->size : 0;
 }

@@ -7,22 +7,20 @@
 #include <string.h>
 
 /* The banks HVS knows are the algorithms common/tcg_alg.h marks hvs_pcr_bank; anything else is no bank here. */
-static const struct tcg_alg *hvs_bank(uint16_t alg)
+static bool hvs_bank(uint16_t alg)
 {
     const struct tcg_alg *a = tcg_alg_from_id(alg);
-    return a && a->hvs_pcr_bank ? a : NULL;
+    return a && a->hvs_pcr_bank;
 }
 
 const char *tpm_bank_name(uint16_t alg)
 {
-    const struct tcg_alg *a = hvs_bank(alg);
-    return a ? a->name : NULL;
+    return hvs_bank(alg) ? tcg_alg_name(alg) : NULL;
 }
 
 size_t pcr_bank_digest_size(uint16_t alg)
 {
-    const struct tcg_alg *a = hvs_bank(alg);
-    return a ? a->size : 0;
+    return hvs_bank(alg) ? tcg_alg_size(alg) : 0;
 }
 
 size_t pcr_banks_strongest_first(uint16_t ret_banks[PCR_MAX_BANKS])

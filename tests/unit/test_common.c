@@ -23,8 +23,8 @@ static void test_alg_lookups(void **state)
         size_t size;
         bool hvs;
     } want[] = {
-        {0x0004, "SHA1", 20, true},     {0x000b, "SHA256", 32, true},   {0x000c, "SHA384", 48, true},
-        {0x000d, "SHA512", 64, false},  {0x0012, "SM3_256", 32, false},
+        {0x0004, "SHA1", 20, true},    {0x000b, "SHA256", 32, true},   {0x000c, "SHA384", 48, true},
+        {0x000d, "SHA512", 64, false}, {0x0012, "SM3_256", 32, false},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const struct tcg_alg *a = tcg_alg_from_id(want[i].id);
@@ -33,7 +33,9 @@ static void test_alg_lookups(void **state)
         assert_int_equal(a->size, want[i].size);
         assert_int_equal(a->hvs_pcr_bank, want[i].hvs);
         assert_ptr_equal(tcg_alg_from_name(want[i].name), a);
-        /* OpenSSL knows the digest by that name and agrees on its size (SM3 only where the provider has it) */
+        assert_string_equal(tcg_alg_name(want[i].id), want[i].name);
+        assert_int_equal(tcg_alg_size(want[i].id), want[i].size);
+        /* OpenSSL knows the digest by that name and size (SM3 only where a provider has it) */
         EVP_MD *md = EVP_MD_fetch(NULL, a->ossl_name, NULL);
         if (md || want[i].id != 0x0012) {
             assert_non_null(md);
@@ -51,6 +53,8 @@ static void test_alg_lookups(void **state)
     assert_null(tcg_alg_from_name(""));
     assert_null(tcg_alg_from_id(0x0000));
     assert_null(tcg_alg_from_id(0x0010));
+    assert_null(tcg_alg_name(0x0010));
+    assert_int_equal(tcg_alg_size(0x0010), 0);
     ERR_clear_error();
 }
 
@@ -83,8 +87,8 @@ static void test_hex_decode(void **state)
     assert_int_equal(n, 0);
 
     n = 99;
-    assert_int_equal(hex_decode("abc", 3, out, sizeof(out), &n), -EINVAL);  /* odd */
-    assert_int_equal(hex_decode("zz", 2, out, sizeof(out), &n), -EINVAL);   /* not hex */
+    assert_int_equal(hex_decode("abc", 3, out, sizeof(out), &n), -EINVAL);   /* odd */
+    assert_int_equal(hex_decode("zz", 2, out, sizeof(out), &n), -EINVAL);    /* not hex */
     assert_int_equal(hex_decode("ab:cd", 5, out, sizeof(out), &n), -EINVAL); /* no separators */
     assert_int_equal(hex_decode("ab\0cd", 5, out, sizeof(out), &n), -EINVAL);
     assert_int_equal(hex_decode("ab\0\0", 4, out, sizeof(out), &n), -EINVAL); /* a NUL cannot shorten it */
