@@ -5,6 +5,8 @@
  */
 #include "https_internal.h"
 
+#include "cleanup.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -26,9 +28,13 @@
 /* Loopback never goes through a proxy: tests and local services would otherwise leak to one. */
 #define LOOPBACK_NOPROXY "127.0.0.1,localhost,::1"
 
-/* Everything one call needs, released in one place. */
+/* Everything one call needs, released in one place (request_done). */
 struct request {
     const char *method, *url, *bearer;
+    const struct https_options *opts;
+    const void *send; /* the request body, send_len bytes */
+    size_t send_len;
+    bool has_body; /* a body goes out: POST, PUT, PATCH, or any method given bytes */
     long connect_timeout_ms, timeout_ms;
     const struct https_curl *api; /* NULL until libcurl is loaded */
     CURL *curl;
@@ -104,10 +110,25 @@ static void headers_free(struct request *rq)
     rq->headers = NULL;
 }
 
-static int headers_build(struct request *rq, const char *const *headers, bool has_body, char **ret_why)
+/* "Authorization: Bearer <token>"; the line is wiped once libcurl has its copy. */
+static int headers_add_bearer(struct request *rq, char **ret_why)
+{
+    _cleanup_wipe_free_ char *auth = NULL;
+
+    if (has_line_break(rq->bearer) || !*rq->bearer) {
+        *ret_why = strdup("the bearer token is empty or holds a line break");
+        return -EINVAL;
+    }
+    if (asprintf(&auth, "Authorization: Bearer %s", rq->bearer) < 0) {
+        auth = NULL;
+        return -ENOMEM;
+    }
+    return headers_append(rq, auth);
+}
+
+static int headers_build(struct request *rq, const char *const *headers, char **ret_why)
 {
     bool content_type = false;
-    char *auth = NULL;
     int r = 0;
 
     for (size_t i = 0; headers && headers[i]; i++) {
@@ -120,27 +141,13 @@ static int headers_build(struct request *rq, const char *const *headers, bool ha
         if ((r = headers_append(rq, headers[i])) < 0)
             return r;
     }
-    if (rq->bearer) {
-        size_t n = strlen("Authorization: Bearer ") + strlen(rq->bearer) + 1;
-        if (has_line_break(rq->bearer) || !*rq->bearer) {
-            *ret_why = strdup("the bearer token is empty or holds a line break");
-            return -EINVAL;
-        }
-        auth = malloc(n);
-        if (!auth)
-            return -ENOMEM;
-        snprintf(auth, n, "Authorization: Bearer %s", rq->bearer);
-        r = headers_append(rq, auth);
-        OPENSSL_cleanse(auth, n);
-        free(auth);
-        if (r < 0)
-            return r;
-    }
+    if (rq->bearer && (r = headers_add_bearer(rq, ret_why)) < 0)
+        return r;
     /* Go sends neither: no "Expect: 100-continue" round trip, no form-encoded Content-Type made up by
      * libcurl. */
     if ((r = headers_append(rq, "Expect:")) < 0)
         return r;
-    if (has_body && !content_type && (r = headers_append(rq, "Content-Type:")) < 0)
+    if (rq->has_body && !content_type && (r = headers_append(rq, "Content-Type:")) < 0)
         return r;
     return 0;
 }
@@ -166,17 +173,18 @@ static int noproxy_build(struct request *rq)
     return 0;
 }
 
-static CURLcode setup(struct request *rq, const struct https_options *opts, const void *body, size_t body_len,
-                      bool has_body, size_t max_body)
-{
-    CURL *c = rq->curl;
-    CURLcode cc = CURLE_OK;
-
+/* Sets one libcurl option unless an earlier one failed: cc and rq are the calling function's. */
 #define SET(opt, val)                                                                                        \
     do {                                                                                                     \
         if (cc == CURLE_OK)                                                                                  \
-            cc = rq->api->easy_setopt(c, opt, val);                                                          \
+            cc = rq->api->easy_setopt(rq->curl, opt, val);                                                   \
     } while (0)
+
+/* URL, protocol, timeouts, proxies, headers and where the response goes. */
+static CURLcode setup_transfer(struct request *rq)
+{
+    CURLcode cc = CURLE_OK;
+
     SET(CURLOPT_URL, rq->url);
     SET(CURLOPT_PROTOCOLS_STR, "https");
     SET(CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM around name resolution */
@@ -192,7 +200,15 @@ static CURLcode setup(struct request *rq, const struct https_options *opts, cons
     SET(CURLOPT_WRITEDATA, &rq->body);
     /* Refuses a declared Content-Length over the limit before reading any of it; https_body_write() catches
      * chunked bodies. */
-    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->body.max);
+    return cc;
+}
+
+/* TLS 1.3, what is trusted, and the hook (https_tls.c) that pins and verifies. */
+static CURLcode setup_tls(struct request *rq)
+{
+    const struct https_options *opts = rq->opts;
+    CURLcode cc = CURLE_OK;
 
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
     SET(CURLOPT_SSL_VERIFYPEER, opts->no_verify ? 0L : 1L);
@@ -213,8 +229,8 @@ static CURLcode setup(struct request *rq, const struct https_options *opts, cons
         /* Like Go's SystemCertPool, a system store that is not there (a minimal image without
          * ca-certificates) is empty, not an error: libcurl would refuse every connection over it. */
         char *cainfo = NULL, *capath = NULL;
-        rq->api->easy_getinfo(c, CURLINFO_CAINFO, &cainfo);
-        rq->api->easy_getinfo(c, CURLINFO_CAPATH, &capath);
+        rq->api->easy_getinfo(rq->curl, CURLINFO_CAINFO, &cainfo);
+        rq->api->easy_getinfo(rq->curl, CURLINFO_CAPATH, &capath);
         if (cainfo && access(cainfo, R_OK) != 0)
             SET(CURLOPT_CAINFO, (char *)NULL);
         if (capath && access(capath, R_OK | X_OK) != 0)
@@ -223,22 +239,29 @@ static CURLcode setup(struct request *rq, const struct https_options *opts, cons
 #endif
     SET(CURLOPT_SSL_CTX_FUNCTION, https_tls_ctx_setup);
     SET(CURLOPT_SSL_CTX_DATA, &rq->tls);
+    return cc;
+}
+
+/* The method, and the body when one goes out. */
+static CURLcode setup_method(struct request *rq)
+{
+    CURLcode cc = CURLE_OK;
 
     if (strcmp(rq->method, "HEAD") == 0) {
         SET(CURLOPT_NOBODY, 1L);
-    } else if (strcmp(rq->method, "GET") == 0 && !has_body) {
+    } else if (strcmp(rq->method, "GET") == 0 && !rq->has_body) {
         SET(CURLOPT_HTTPGET, 1L);
     } else {
-        if (has_body) {
-            SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-            SET(CURLOPT_POSTFIELDS, body_len ? body : "");
+        if (rq->has_body) {
+            SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->send_len);
+            SET(CURLOPT_POSTFIELDS, rq->send_len ? rq->send : "");
         }
         if (strcmp(rq->method, "POST") != 0)
             SET(CURLOPT_CUSTOMREQUEST, rq->method);
     }
-#undef SET
     return cc;
 }
+#undef SET
 
 static bool retryable(CURLcode cc, const struct request *rq)
 {
@@ -282,15 +305,27 @@ static const char *duration(long ms, char buf[static 32])
     return buf;
 }
 
-/* The error of the last attempt, in words a person can act on. */
-static int fail_transfer(struct request *rq, CURLcode cc, unsigned attempts, size_t max_body,
-                         const char *pin_name, char **ret_error)
+/* A transfer that timed out: while connecting (no TLS handshake completed) or later. */
+static int fail_timeout(struct request *rq, const char *each, char **ret_error)
+{
+    curl_off_t tls_done = 0;
+    char buf[32];
+
+    rq->api->easy_getinfo(rq->curl, CURLINFO_APPCONNECT_TIME_T, &tls_done);
+    if (tls_done == 0) {
+        long limit = rq->connect_timeout_ms < rq->timeout_ms ? rq->connect_timeout_ms : rq->timeout_ms;
+        return fail(rq, ret_error, -ETIMEDOUT, "timed out after %s while connecting%s", duration(limit, buf),
+                    each);
+    }
+    return fail(rq, ret_error, -ETIMEDOUT, "timed out after %s%s", duration(rq->timeout_ms, buf), each);
+}
+
+/* libcurl's code for the last attempt, with libcurl's words. */
+static int fail_curl(struct request *rq, CURLcode cc, unsigned attempts, const char *leaf, char **ret_error)
 {
     const char *detail;
-    const char *leaf = rq->tls.leaf_sha384[0] ? rq->tls.leaf_sha384 : "unknown";
-    char tries[48] = "", each[48] = "", buf[32];
+    char tries[48] = "", each[48] = "";
     long os_errno = 0;
-    int r;
 
     /* libcurl's words sometimes end in a space or a newline. */
     for (size_t n = strlen(rq->errbuf); n > 0 && isspace((unsigned char)rq->errbuf[n - 1]); n--)
@@ -300,25 +335,6 @@ static int fail_transfer(struct request *rq, CURLcode cc, unsigned attempts, siz
         snprintf(tries, sizeof(tries), " after %u attempts", attempts);
         snprintf(each, sizeof(each), " in each of %u attempts", attempts);
     }
-
-    if (rq->tls.pin_mismatch) {
-        if (pin_name)
-            return fail(rq, ret_error, -EKEYREJECTED, "the server's certificate SHA-384 is %s but %s says %s",
-                        leaf, pin_name, rq->tls.pin);
-        return fail(rq, ret_error, -EKEYREJECTED,
-                    "the server's certificate SHA-384 is %s but the pinned one is %s", leaf, rq->tls.pin);
-    }
-    /* Our own verdict first: libcurl versions differ in the code they give a failed certificate check. */
-    if (rq->tls.verify_error) {
-        char *trust = https_tls_describe_trust(&rq->tls);
-        r = fail(rq, ret_error, -EPERM,
-                 "the server's certificate is not trusted: %s (its SHA-384 is %s; trusting %s)",
-                 X509_verify_cert_error_string(rq->tls.verify_error), leaf, trust ? trust : "?");
-        free(trust);
-        return r;
-    }
-    if (rq->body.too_large || cc == CURLE_FILESIZE_EXCEEDED)
-        return fail(rq, ret_error, -EFBIG, "response larger than %zu bytes", max_body);
 
     switch (cc) {
     case CURLE_SSL_CACERT_BADFILE:
@@ -333,16 +349,8 @@ static int fail_transfer(struct request *rq, CURLcode cc, unsigned attempts, siz
         if (os_errno == ECONNREFUSED || os_errno == 0)
             return fail(rq, ret_error, -ECONNREFUSED, "connection refused%s", tries);
         return fail(rq, ret_error, -(int)os_errno, "cannot connect%s: %s", tries, strerror((int)os_errno));
-    case CURLE_OPERATION_TIMEDOUT: {
-        curl_off_t tls_done = 0;
-        rq->api->easy_getinfo(rq->curl, CURLINFO_APPCONNECT_TIME_T, &tls_done);
-        if (tls_done == 0) {
-            long limit = rq->connect_timeout_ms < rq->timeout_ms ? rq->connect_timeout_ms : rq->timeout_ms;
-            return fail(rq, ret_error, -ETIMEDOUT, "timed out after %s while connecting%s",
-                        duration(limit, buf), each);
-        }
-        return fail(rq, ret_error, -ETIMEDOUT, "timed out after %s%s", duration(rq->timeout_ms, buf), each);
-    }
+    case CURLE_OPERATION_TIMEDOUT:
+        return fail_timeout(rq, each, ret_error);
     case CURLE_SSL_CONNECT_ERROR:
         /* OpenSSL's words rarely say it, but the usual cause is a server without TLS 1.3. */
         return fail(rq, ret_error, -EPROTO, "TLS handshake failed%s: %s (tagent needs TLS 1.3 or later)",
@@ -360,6 +368,32 @@ static int fail_transfer(struct request *rq, CURLcode cc, unsigned attempts, siz
     default:
         return fail(rq, ret_error, -EIO, "%s%s", detail, tries);
     }
+}
+
+/* The error of the last attempt, in words a person can act on: our own verdicts on the certificate and the
+ * body size first, then libcurl's. */
+static int fail_transfer(struct request *rq, CURLcode cc, unsigned attempts, char **ret_error)
+{
+    const char *leaf = rq->tls.leaf_sha384[0] ? rq->tls.leaf_sha384 : "unknown";
+    const char *pin_name = rq->opts->pin_name;
+
+    if (rq->tls.pin_mismatch) {
+        if (pin_name)
+            return fail(rq, ret_error, -EKEYREJECTED, "the server's certificate SHA-384 is %s but %s says %s",
+                        leaf, pin_name, rq->tls.pin);
+        return fail(rq, ret_error, -EKEYREJECTED,
+                    "the server's certificate SHA-384 is %s but the pinned one is %s", leaf, rq->tls.pin);
+    }
+    /* Our own verdict before libcurl's code: libcurl versions differ in the code for a failed check. */
+    if (rq->tls.verify_error) {
+        _cleanup_free_ char *trust = https_tls_describe_trust(&rq->tls);
+        return fail(rq, ret_error, -EPERM,
+                    "the server's certificate is not trusted: %s (its SHA-384 is %s; trusting %s)",
+                    X509_verify_cert_error_string(rq->tls.verify_error), leaf, trust ? trust : "?");
+    }
+    if (rq->body.too_large || cc == CURLE_FILESIZE_EXCEEDED)
+        return fail(rq, ret_error, -EFBIG, "response larger than %zu bytes", rq->body.max);
+    return fail_curl(rq, cc, attempts, leaf, ret_error);
 }
 
 static int response_fill(struct request *rq, struct https_response *ret_response)
@@ -382,95 +416,130 @@ oom:
     return -ENOMEM;
 }
 
+/* Everything the one exit of https_request() releases; an empty request is fine. */
+static void request_done(struct request *rq)
+{
+    if (rq->curl)
+        rq->api->easy_cleanup(rq->curl);
+    rq->curl = NULL;
+    headers_free(rq);
+    https_body_reset(&rq->body);
+    https_tls_done(&rq->tls);
+    free(rq->noproxy);
+    rq->noproxy = NULL;
+}
+
+/* What is wrong with the arguments, or NULL. */
+static const char *request_args_problem(const struct request *rq, bool has_response)
+{
+    const struct https_options *opts = rq->opts;
+
+    if (!method_ok(rq->method))
+        return "not an HTTP method";
+    if (!rq->url || strncasecmp(rq->url, "https://", 8) != 0)
+        return "only https:// URLs are accepted";
+    if (!has_response || (!rq->send && rq->send_len) || opts->connect_timeout_ms < 0 || opts->timeout_ms < 0)
+        return "invalid arguments";
+    return NULL;
+}
+
+/* The arguments checked, and the limits the options leave to their defaults. */
+static int request_init(struct request *rq, bool has_response, char **ret_error)
+{
+    const struct https_options *opts = rq->opts;
+    const char *problem;
+
+    rq->bearer = opts->bearer;
+    if ((problem = request_args_problem(rq, has_response))) {
+        /* -EINVAL spelled out, not fail()'s result: clang-analyzer 14 does not follow a variadic call's
+         * return value, and would go on to use a NULL ret_response */
+        fail(rq, ret_error, -EINVAL, "%s", problem);
+        return -EINVAL;
+    }
+    rq->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    rq->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    rq->body.max = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
+    if (rq->body.max > SIZE_MAX / 2)
+        rq->body.max = SIZE_MAX / 2; /* room for the NUL and doubling in https_body.c */
+    rq->has_body = rq->send_len > 0 || strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PUT") == 0 ||
+                   strcmp(rq->method, "PATCH") == 0;
+    return 0;
+}
+
+/* What comes before the first attempt: libcurl loaded, trust and headers built, the handle set up. */
+static int request_prepare(struct request *rq, const char *const *headers, char **ret_error)
+{
+    _cleanup_free_ char *why = NULL;
+    const char *loaded_why = NULL;
+    CURLcode cc;
+    int r;
+
+    if ((r = https_curl_load(&rq->api, &loaded_why)) < 0)
+        return fail(rq, ret_error, r, "%s", loaded_why);
+    if ((r = https_tls_init(&rq->tls, rq->opts, &why)) < 0 || (r = headers_build(rq, headers, &why)) < 0)
+        return fail(rq, ret_error, r, "%s", why ? why : "out of memory");
+    if (noproxy_build(rq) < 0 || !(rq->curl = rq->api->easy_init()))
+        return fail(rq, ret_error, -ENOMEM, "out of memory");
+    if ((cc = setup_transfer(rq)) == CURLE_OK && (cc = setup_tls(rq)) == CURLE_OK)
+        cc = setup_method(rq);
+    /* CURLE_NOT_BUILT_IN: the SSL_CTX hook needs libcurl's OpenSSL flavour (libcurl4-openssl). */
+    if (cc != CURLE_OK)
+        return fail(rq, ret_error, cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -ENOTSUP,
+                    "libcurl cannot do this: %s", rq->api->easy_strerror(cc));
+    return 0;
+}
+
+/* One attempt, from a clean slate: nothing of an earlier attempt's body or verdicts remains. */
+static CURLcode request_attempt(struct request *rq)
+{
+    https_body_reset(&rq->body);
+    rq->errbuf[0] = '\0';
+    rq->tls.pin_mismatch = false;
+    rq->tls.verify_error = 0;
+    return rq->api->easy_perform(rq->curl);
+}
+
+/* Attempts until a response that is not a 5xx with retries left, or an error not worth retrying. */
+static int request_perform(struct request *rq, struct https_response *ret_response, char **ret_error)
+{
+    unsigned attempt = 0;
+    CURLcode cc;
+    int r;
+
+    for (;;) {
+        long status = 0;
+
+        cc = request_attempt(rq);
+        attempt++;
+        if (cc == CURLE_OK) {
+            rq->api->easy_getinfo(rq->curl, CURLINFO_RESPONSE_CODE, &status);
+            if (status < 500 || status > 599 || attempt > rq->opts->retries)
+                break;
+        } else if (rq->body.too_large || !retryable(cc, rq) || attempt > rq->opts->retries) {
+            return fail_transfer(rq, cc, attempt, ret_error);
+        }
+        backoff_sleep(attempt - 1);
+    }
+    if ((r = response_fill(rq, ret_response)) < 0)
+        return fail(rq, ret_error, r, "out of memory");
+    return 0;
+}
+
 int https_request(const char *method, const char *url, const char *const *headers, const void *body,
                   size_t body_len, const struct https_options *opts, struct https_response *ret_response,
                   char **ret_error)
 {
     static const struct https_options defaults = {0};
-    struct request rq = {.method = method, .url = url};
-    size_t max_body;
-    bool has_body;
-    char *why = NULL;
-    const char *loaded_why = NULL;
-    unsigned attempt = 0;
-    CURLcode cc;
+    _cleanup_(request_done) struct request rq = {
+        .method = method, .url = url, .opts = opts ? opts : &defaults, .send = body, .send_len = body_len};
     int r;
 
     if (ret_error)
         *ret_error = NULL;
-    if (!opts)
-        opts = &defaults;
-    rq.bearer = opts->bearer;
-    if (!method_ok(method))
-        return fail(&rq, ret_error, -EINVAL, "not an HTTP method");
-    if (!url || strncasecmp(url, "https://", 8) != 0)
-        return fail(&rq, ret_error, -EINVAL, "only https:// URLs are accepted");
-    if (!ret_response || (!body && body_len) || opts->connect_timeout_ms < 0 || opts->timeout_ms < 0)
-        return fail(&rq, ret_error, -EINVAL, "invalid arguments");
-    rq.connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    rq.timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-    max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
-    if (max_body > SIZE_MAX / 2)
-        max_body = SIZE_MAX / 2; /* room for the NUL and doubling in https_body.c */
-    rq.body.max = max_body;
-    has_body = body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-               strcmp(method, "PATCH") == 0;
-
-    if ((r = https_curl_load(&rq.api, &loaded_why)) < 0)
-        return fail(&rq, ret_error, r, "%s", loaded_why);
-
-    if ((r = https_tls_init(&rq.tls, opts, &why)) < 0) {
-        fail(&rq, ret_error, r, "%s", why ? why : "out of memory");
-        goto out;
-    }
-    if ((r = headers_build(&rq, headers, has_body, &why)) < 0) {
-        fail(&rq, ret_error, r, "%s", why ? why : "out of memory");
-        goto out;
-    }
-    if (noproxy_build(&rq) < 0 || !(rq.curl = rq.api->easy_init())) {
-        r = fail(&rq, ret_error, -ENOMEM, "out of memory");
-        goto out;
-    }
-    cc = setup(&rq, opts, body, body_len, has_body, max_body);
-    if (cc != CURLE_OK) {
-        /* CURLE_NOT_BUILT_IN: the SSL_CTX hook needs libcurl's OpenSSL flavour (libcurl4-openssl). */
-        r = fail(&rq, ret_error, cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -ENOTSUP, "libcurl cannot do this: %s",
-                 rq.api->easy_strerror(cc));
-        goto out;
-    }
-
-    for (;;) {
-        long status = 0;
-
-        https_body_reset(&rq.body);
-        rq.errbuf[0] = '\0';
-        rq.tls.pin_mismatch = false;
-        rq.tls.verify_error = 0;
-        cc = rq.api->easy_perform(rq.curl);
-        attempt++;
-        if (cc == CURLE_OK) {
-            rq.api->easy_getinfo(rq.curl, CURLINFO_RESPONSE_CODE, &status);
-            if (status >= 500 && status <= 599 && attempt <= opts->retries) {
-                backoff_sleep(attempt - 1);
-                continue;
-            }
-            if ((r = response_fill(&rq, ret_response)) < 0)
-                fail(&rq, ret_error, r, "out of memory");
-            goto out;
-        }
-        if (rq.body.too_large || !retryable(cc, &rq) || attempt > opts->retries)
-            break;
-        backoff_sleep(attempt - 1);
-    }
-    r = fail_transfer(&rq, cc, attempt, max_body, opts->pin_name, ret_error);
-
-out:
-    if (rq.curl)
-        rq.api->easy_cleanup(rq.curl);
-    headers_free(&rq);
-    https_body_reset(&rq.body);
-    https_tls_done(&rq.tls);
-    free(rq.noproxy);
-    free(why);
+    r = request_init(&rq, ret_response != NULL, ret_error);
+    if (r == 0)
+        r = request_prepare(&rq, headers, ret_error);
+    if (r == 0)
+        r = request_perform(&rq, ret_response, ret_error);
     return r;
 }

@@ -62,26 +62,26 @@ int https_url_escape(const char *s, char **ret_escaped, char **ret_error)
     return 0;
 }
 
-char *https_status_error(const char *method, const char *url, const struct https_response *response)
+static bool is_blank(unsigned char c)
 {
-    char words[STATUS_BODY_MAX + 4]; /* + "..." + NUL */
-    size_t n = 0, i = 0, len = response && response->body ? response->body_len : 0;
-    char *s = NULL;
+    return c == '\n' || c == '\r' || c == '\t' || c == ' ';
+}
 
-    /* The server's own words, made safe for a log line: one line, printable ASCII only. */
+/* The server's own words, made safe for a log line: one line, printable ASCII only, "..." where cut. */
+static void status_words(const struct https_response *response, char words[static STATUS_BODY_MAX + 4])
+{
+    size_t n = 0, i = 0, len = response && response->body ? response->body_len : 0;
+
     for (; i < len && n < STATUS_BODY_MAX; i++) {
         unsigned char c = response->body[i];
-        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-            if (n > 0 && words[n - 1] != ' ')
-                words[n++] = ' ';
-        } else {
+        if (!is_blank(c))
             words[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-        }
+        else if (n > 0 && words[n - 1] != ' ')
+            words[n++] = ' ';
     }
     /* Whatever is left is whitespace only, or it was cut. */
     for (; i < len; i++) {
-        unsigned char c = response->body[i];
-        if (c != '\n' && c != '\r' && c != '\t' && c != ' ') {
+        if (!is_blank(response->body[i])) {
             memcpy(words + n, "...", 3);
             n += 3;
             break;
@@ -90,8 +90,16 @@ char *https_status_error(const char *method, const char *url, const struct https
     while (n > 0 && words[n - 1] == ' ')
         n--;
     words[n] = '\0';
+}
+
+char *https_status_error(const char *method, const char *url, const struct https_response *response)
+{
+    char words[STATUS_BODY_MAX + 4]; /* + "..." + NUL */
+    char *s = NULL;
+
+    status_words(response, words);
     if (asprintf(&s, "%s %s: HTTP %ld%s%s", method ? method : "?", url ? url : "?",
-                 response ? response->status : 0L, n ? ": " : "", words) < 0)
+                 response ? response->status : 0L, words[0] ? ": " : "", words) < 0)
         return NULL;
     return s;
 }

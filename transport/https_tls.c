@@ -10,6 +10,8 @@
  */
 #include "https_internal.h"
 
+#include "cleanup_openssl.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -47,6 +49,20 @@ static bool is_pem_name(const char *name)
     return n > 4 && strcmp(name + n - 4, ".pem") == 0;
 }
 
+/* Every certificate in the file at path (none is fine: the caller counts). -ENOMEM is the only failure. */
+static int anchors_add_file(const char *path, STACK_OF(X509) * anchors)
+{
+    _cleanup_(BIO_freep) BIO *bio = BIO_new_file(path, "r");
+
+    for (X509 *x; bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL));) {
+        if (!sk_X509_push(anchors, x)) {
+            X509_free(x);
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* Every certificate of every *.pem, like Go's AppendCertsFromPEM: a file holding none is skipped, so one
  * stray file does not cut the agent off; the count shows up in verification errors instead. */
 static int anchors_load(const char *dir, STACK_OF(X509) * anchors, char **ret_why)
@@ -61,25 +77,16 @@ static int anchors_load(const char *dir, STACK_OF(X509) * anchors, char **ret_wh
         return r;
     }
     for (struct dirent *de; r == 0 && (de = readdir(d));) {
-        char *path = NULL;
-        BIO *bio;
+        _cleanup_free_ char *path = NULL;
 
         if (!is_pem_name(de->d_name))
             continue;
         if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+            path = NULL;
             r = -ENOMEM;
-            break;
+        } else {
+            r = anchors_add_file(path, anchors);
         }
-        bio = BIO_new_file(path, "r");
-        free(path);
-        for (X509 *x; bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL));) {
-            if (!sk_X509_push(anchors, x)) {
-                X509_free(x);
-                r = -ENOMEM;
-                break;
-            }
-        }
-        BIO_free(bio);
     }
     closedir(d);
     /* The end of every PEM file leaves a "no start line" behind; nobody else should find it. */

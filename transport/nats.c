@@ -2,6 +2,8 @@
 /* The outbound NATS link (cnats 3.4): options, connect, one subscription, replies, drain and close. */
 #include "transport.h"
 
+#include "cleanup.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #define NATS_RECONNECT_BUF_BYTES (4 << 20) /* a few quote replies with their event logs */
+#define NATS_MAX_SERVERS         64
 
 struct nats_link {
     natsOptions *opts;
@@ -54,6 +57,21 @@ static int pem_filter(const struct dirent *d)
     return n > 4 && strcmp(d->d_name + n - 4, ".pem") == 0;
 }
 
+/* Appends the file at path and a newline to out. */
+static int pem_append(FILE *out, const char *path, char **ret_error)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return fail(ret_error, -errno, "%s: %s", path, strerror(errno));
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, got, out);
+    fputc('\n', out);
+    fclose(f);
+    return 0;
+}
+
 /* Every *.pem of dir, concatenated (each followed by a newline), in name order. */
 static int ca_bundle(const char *dir, char **ret_pem, char **ret_error)
 {
@@ -61,37 +79,26 @@ static int ca_bundle(const char *dir, char **ret_pem, char **ret_error)
     int n = scandir(dir, &names, pem_filter, alphasort);
     if (n < 0)
         return fail(ret_error, -errno, "CA directory %s: %s", dir, strerror(errno));
-    char *buf = NULL;
+    _cleanup_free_ char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     int r = out ? 0 : -ENOMEM;
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-        FILE *f = r == 0 ? fopen(path, "re") : NULL;
-        if (r == 0 && !f)
-            r = fail(ret_error, -errno, "%s: %s", path, strerror(errno));
-        char chunk[4096];
-        size_t got;
-        while (f && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            fwrite(chunk, 1, got, out);
-        if (f) {
-            fputc('\n', out);
-            fclose(f);
-        }
+        if (r == 0)
+            r = pem_append(out, path, ret_error);
         free(names[i]);
     }
     free(names);
+    /* buf is complete (and NUL-terminated) only once the stream is closed */
     if (out && fclose(out) != 0 && r == 0)
         r = -ENOMEM;
     if (r == 0 && (!buf || !strstr(buf, "-----BEGIN CERTIFICATE-----")))
         r = fail(ret_error, -ENOENT, "CA directory %s holds no *.pem certificate (NATS needs TLS)", dir);
-    if (r < 0) {
-        free(buf);
-        return r;
-    }
-    *ret_pem = buf;
-    return 0;
+    if (r == 0)
+        *ret_pem = TAKE_PTR(buf);
+    return r;
 }
 
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -196,42 +203,36 @@ static void link_free(struct nats_link *link)
     free(link);
 }
 
-int nats_link_open(const struct nats_link_options *o, nats_request_cb on_request, nats_event_cb on_event,
-                   void *userdata, nats_link_t **ret_link, char **ret_error)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nats_link *, link_free)
+
+/* Where to connect. natsOptions_SetServers takes a non-const array, hence the copy. */
+static natsStatus options_servers(natsOptions *opts, const struct nats_link_options *o)
 {
-    if (!o || !o->servers || o->n_servers == 0 || !o->subject || !o->ca_dir || !on_request || !ret_link)
-        return fail(ret_error, -EINVAL, "NATS: no servers, subject or CA directory given");
-    if (o->n_servers > 64)
-        return fail(ret_error, -EINVAL, "NATS: too many servers (%zu)", o->n_servers);
-
-    struct nats_link *link = calloc(1, sizeof(*link));
-    char *ca = NULL;
-    if (!link)
-        return fail(ret_error, -ENOMEM, "out of memory");
-    link->on_request = on_request;
-    link->on_event = on_event;
-    link->userdata = userdata;
-    int r = ca_bundle(o->ca_dir, &ca, ret_error);
-    if (r < 0)
-        goto out;
-
-    natsStatus s = natsOptions_Create(&link->opts);
-    natsOptions *opts = link->opts;
-    const char *servers[64];
+    const char *servers[NATS_MAX_SERVERS];
     for (size_t i = 0; i < o->n_servers; i++)
         servers[i] = o->servers[i];
-    if (s == NATS_OK)
-        s = natsOptions_SetServers(opts, servers, (int)o->n_servers);
+    natsStatus s = natsOptions_SetServers(opts, servers, (int)o->n_servers);
     if (s == NATS_OK && o->name)
         s = natsOptions_SetName(opts, o->name);
+    return s;
+}
+
+/* TLS always, trusting the CA bundle (parsed into cnats' store here; no pointer to it is kept); the user JWT
+ * and nkey seed from the .creds file when there is one. */
+static natsStatus options_security(natsOptions *opts, const char *ca_pem, const char *creds_file)
+{
+    natsStatus s = natsOptions_SetSecure(opts, true);
     if (s == NATS_OK)
-        s = natsOptions_SetSecure(opts, true);
-    if (s == NATS_OK)
-        s = natsOptions_SetCATrustedCertificates(opts, ca);
-    if (s == NATS_OK && o->creds_file)
-        s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds_file, NULL);
-    if (s == NATS_OK)
-        s = natsOptions_SetTimeout(opts, o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000);
+        s = natsOptions_SetCATrustedCertificates(opts, ca_pem);
+    if (s == NATS_OK && creds_file)
+        s = natsOptions_SetUserCredentialsFromFiles(opts, creds_file, NULL);
+    return s;
+}
+
+/* How the link stays up: connect timeout, reconnecting forever with jitter, pings, a reconnect buffer. */
+static natsStatus options_liveness(natsOptions *opts, const struct nats_link_options *o)
+{
+    natsStatus s = natsOptions_SetTimeout(opts, o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000);
     if (s == NATS_OK)
         s = natsOptions_SetMaxReconnect(opts, -1);
     if (s == NATS_OK)
@@ -242,12 +243,17 @@ int nats_link_open(const struct nats_link_options *o, nats_request_cb on_request
         s = natsOptions_SetPingInterval(opts, o->ping_interval_ms > 0 ? o->ping_interval_ms : 3000);
     if (s == NATS_OK)
         s = natsOptions_SetMaxPingsOut(opts, o->max_pings_out > 0 ? o->max_pings_out : 2);
-    /* replies published while the link is down wait here (bounded: cnats' default is 8 MiB); whatever is still
-     * useful reaches HVS after the reconnect, within its 10 s timeout */
+    /* replies published while the link is down wait here (bounded: cnats' default is 8 MiB); whatever is
+     * still useful reaches HVS after the reconnect, within its 10 s timeout */
     if (s == NATS_OK)
         s = natsOptions_SetReconnectBufSize(opts, NATS_RECONNECT_BUF_BYTES);
-    if (s == NATS_OK)
-        s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, link);
+    return s;
+}
+
+/* The connection's events reach the caller's on_event through link. */
+static natsStatus options_callbacks(natsOptions *opts, struct nats_link *link)
+{
+    natsStatus s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, link);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(opts, on_disconnected, link);
     if (s == NATS_OK)
@@ -256,38 +262,72 @@ int nats_link_open(const struct nats_link_options *o, nats_request_cb on_request
         s = natsOptions_SetClosedCB(opts, on_closed, link);
     if (s == NATS_OK)
         s = natsOptions_SetErrorHandler(opts, on_error, link);
-    if (s != NATS_OK) {
-        r = fail(ret_error, status_errno(s), "NATS options: %s (%s)", natsStatus_GetText(s),
-                 nats_GetLastError(NULL));
-        goto out;
-    }
+    return s;
+}
 
-    s = natsConnection_Connect(&link->nc, opts);
+/* link->opts from o. The CA bundle is needed only while cnats parses it into its SSL_CTX. */
+static int link_options(struct nats_link *link, const struct nats_link_options *o, char **ret_error)
+{
+    _cleanup_wipe_free_ char *ca = NULL;
+    int r = ca_bundle(o->ca_dir, &ca, ret_error);
+    if (r < 0)
+        return r;
+    natsStatus s = natsOptions_Create(&link->opts);
+    if (s == NATS_OK)
+        s = options_servers(link->opts, o);
+    if (s == NATS_OK)
+        s = options_security(link->opts, ca, o->creds_file);
+    if (s == NATS_OK)
+        s = options_liveness(link->opts, o);
+    if (s == NATS_OK)
+        s = options_callbacks(link->opts, link);
+    if (s != NATS_OK)
+        return fail(ret_error, status_errno(s), "NATS options: %s (%s)", natsStatus_GetText(s),
+                    nats_GetLastError(NULL));
+    return 0;
+}
+
+/* Connects (NATS_NOT_YET_CONNECTED: no server answered yet, cnats keeps trying) and subscribes. */
+static int link_connect(struct nats_link *link, const struct nats_link_options *o, char **ret_error)
+{
+    natsStatus s = natsConnection_Connect(&link->nc, link->opts);
     if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-        r = fail(ret_error, status_errno(s), "NATS connect to %s%s: %s (%s)", o->servers[0],
-                 o->n_servers > 1 ? " and the other servers" : "", natsStatus_GetText(s), nats_GetLastError(NULL));
         link->nc = NULL;
-        goto out;
+        return fail(ret_error, status_errno(s), "NATS connect to %s%s: %s (%s)", o->servers[0],
+                    o->n_servers > 1 ? " and the other servers" : "", natsStatus_GetText(s),
+                    nats_GetLastError(NULL));
     }
     if (s == NATS_OK)
         event(link, NATS_LINK_CONNECTED, link->nc, NULL);
     s = natsConnection_Subscribe(&link->sub, link->nc, o->subject, on_msg, link);
     if (s == NATS_OK)
         s = natsSubscription_SetPendingLimits(link->sub, 65536, 256 * 1024 * 1024);
-    if (s != NATS_OK) {
-        r = fail(ret_error, status_errno(s), "NATS subscribe %s: %s (%s)", o->subject, natsStatus_GetText(s),
-                 nats_GetLastError(NULL));
-        goto out;
-    }
-    *ret_link = link;
-    link = NULL;
-    r = 0;
-out:
-    if (ca) {
-        OPENSSL_cleanse(ca, strlen(ca));
-        free(ca);
-    }
-    link_free(link);
+    if (s != NATS_OK)
+        return fail(ret_error, status_errno(s), "NATS subscribe %s: %s (%s)", o->subject,
+                    natsStatus_GetText(s), nats_GetLastError(NULL));
+    return 0;
+}
+
+int nats_link_open(const struct nats_link_options *o, nats_request_cb on_request, nats_event_cb on_event,
+                   void *userdata, nats_link_t **ret_link, char **ret_error)
+{
+    if (!o || !o->servers || o->n_servers == 0 || !o->subject || !o->ca_dir || !on_request || !ret_link)
+        return fail(ret_error, -EINVAL, "NATS: no servers, subject or CA directory given");
+    if (o->n_servers > NATS_MAX_SERVERS)
+        return fail(ret_error, -EINVAL, "NATS: too many servers (%zu)", o->n_servers);
+
+    _cleanup_(link_freep) struct nats_link *link = calloc(1, sizeof(*link));
+    if (!link)
+        return fail(ret_error, -ENOMEM, "out of memory");
+    link->on_request = on_request;
+    link->on_event = on_event;
+    link->userdata = userdata;
+    int r = link_options(link, o, ret_error);
+    if (r == 0)
+        r = link_connect(link, o, ret_error);
+    if (r == 0)
+        *ret_link = TAKE_PTR(link);
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): link_freep frees it; clang 14 does not model cleanup */
     return r;
 }
 
