@@ -103,8 +103,10 @@ static void test_hex_decode(void **state)
     uint8_t *bytes = malloc(len / 2);
     assert_non_null(hex);
     assert_non_null(bytes);
-    for (size_t i = 0; i < len; i += 2)
-        memcpy(hex + i, i % 4 ? "A5" : "5a", 2);
+    for (size_t i = 0; i < len; i += 2) {
+        hex[i] = i % 4 ? 'A' : '5';
+        hex[i + 1] = i % 4 ? '5' : 'a';
+    }
     assert_int_equal(hex_decode(hex, len, bytes, len / 2, &n), 0);
     assert_int_equal(n, len / 2);
     assert_int_equal(bytes[0], 0x5a);
