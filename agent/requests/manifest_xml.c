@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
+
 /* Go's xml.EscapeText for attribute text: quotes as &#34; / &#39;, and tab/LF/CR as character references so
  * they survive attribute-value normalisation. */
 static const struct {
@@ -57,7 +59,7 @@ static void put_entry(FILE *f, const struct manifest_entry *e)
 
 int manifest_xml_write(const struct manifest *m, char **ret_xml, size_t *ret_len)
 {
-    char *buf = NULL;
+    _cleanup_free_ char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
@@ -73,11 +75,9 @@ int manifest_xml_write(const struct manifest *m, char **ret_xml, size_t *ret_len
         put_entry(f, &m->entries[i]);
     fputs("</Manifest>", f);
     bool failed = ferror(f) != 0;
-    if (fclose(f) != 0 || failed) {
-        free(buf);
+    if (fclose(f) != 0 || failed)
         return -ENOMEM;
-    }
-    *ret_xml = buf;
+    *ret_xml = TAKE_PTR(buf);
     *ret_len = len;
     return 0;
 }

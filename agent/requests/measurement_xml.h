@@ -4,10 +4,24 @@
  * deploy to /opt/trustagent/var), and the Measurement it prints, which HVS wants as Go-default JSON
  * (spec 4.2). Pure functions: no I/O.
  *
- * The reader is deliberately small: one root element whose children carry attributes and text (deeper
- * elements are checked for well-formedness and skipped, as Go's xml.Unmarshal skips fields it has no
- * place for). It resolves the five predefined entities, character references, CDATA and namespaces; it
- * refuses DOCTYPE (no entity expansion to abuse). Everything is bounded.
+ * The reader is libexpat underneath, with the Go agent's reading on top: the Go agent reads measure's output
+ * with encoding/xml's Unmarshal into ta.Measurement, so where expat and encoding/xml part ways on a document,
+ * this reader concludes what Go concludes unless that is dangerous or a test pins otherwise:
+ * - Go's: text before the root is skipped (measure may print a complaint first) but must be XML text;
+ *   nothing after the root's end tag is read; namespaces are resolved as Go resolves them (an undeclared
+ *   prefix stays the "namespace", no error; "a:b:c" is all local name); attributes are matched by local name;
+ *   an XML declaration of another version than 1.0 or another encoding than UTF-8 is refused (expat would
+ *   convert Latin-1 or UTF-16; Unmarshal has no CharsetReader); line ends in text become "\n".
+ * - Refused, though Go accepts them: DOCTYPE and every <! declaration (no DTD, so no entity expansion and no
+ *   external entity, whatever the document says; parameter entities off too), repeated attributes (XML's
+ *   rule; tested), character references to surrogates.
+ * - expat's, unlike Go: a raw TAB/LF/CR in an attribute value becomes a space (XML's attribute-value
+ *   normalisation; Go keeps it; as a character reference it survives in both); text between a declaration or
+ *   comment and the root, and an <?xml ...?> that is not at the start, are errors (Go skips them). None of
+ *   these occurs in the Measurement documents in HVS's own samples.
+ * One root element whose children carry attributes and text is kept; deeper elements are checked and dropped,
+ * as Unmarshal drops what it has no field for. Everything is bounded (size, depth, children, attributes,
+ * namespace declarations).
  */
 #ifndef TAGENT_MEASUREMENT_XML_H
 #define TAGENT_MEASUREMENT_XML_H
@@ -39,9 +53,9 @@ struct xml_elem {
     size_t n_children;
 };
 
-/* Parses the first root element of data[0..len). Text before it is skipped and anything after it ignored
- * (as Go's xml.Unmarshal does). Every name, value and text is valid UTF-8 of XML characters.
- * Returns 0, -EINVAL with *ret_message saying what is wrong and where, or -ENOMEM. */
+/* Parses the first root element of data[0..len) (see above). Every name, value and text is valid UTF-8 of XML
+ * characters. Returns 0, -EINVAL with *ret_message saying what is wrong and where, or -ENOMEM (*ret_message
+ * NULL). */
 int xml_parse(const char *data, size_t len, struct xml_elem *ret_root, char **ret_message);
 void xml_elem_free(struct xml_elem *e);
 /* The value of the last attribute with this local name, or NULL. */
@@ -57,7 +71,8 @@ int manifest_xml_write(const struct manifest *m, char **ret_xml, size_t *ret_len
  *   {"XMLName":{"Space":..,"Local":"Measurement"},"File":[{"Value","Path","SearchType"}]|null,
  *    "Dir":[{"Value","Include","Exclude","FilterType","Path","SearchType"}]|null,"Symlink":[..]|null,
  *    "CumulativeHash":..,"DigestAlg":..,"Label":..,"Uuid":..}
- * Children count only in the lib:wml:measurements:1.0 namespace, as in Go. Returns 0, -EINVAL with
+ * Children count only in the lib:wml:measurements:1.0 namespace (where measure puts them; Go's encoding/xml
+ * would take them in any namespace: see add_items() in measurement_xml.c). Returns 0, -EINVAL with
  * *ret_message, or -ENOMEM. Caller frees *ret_json. */
 int measurement_xml_to_json(const char *data, size_t len, char **ret_json, char **ret_message);
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer: every NATS request decoder (agent/requests/request_decode.c) and measure's XML reader
- * (agent/requests/measurement_xml.c) on the same bytes. Properties: no crash, leak or overread (the input is not
- * NUL-terminated); what a decoder accepts is within its documented bounds; a decoded Manifest written as
- * XML reads back to the same values; an accepted Measurement becomes valid JSON.
+ * (agent/requests/measurement_xml.c) on the same bytes. Properties: no crash, leak or overread (the input is
+ * not NUL-terminated); what a decoder accepts is within its documented bounds; a decoded Manifest written as
+ * XML reads back to the same values; an accepted Measurement becomes valid JSON, the same with junk after its
+ * root element, and any Measurement reads the same after a line of text (as Go's decoder reads them).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -89,14 +90,42 @@ static void fuzz_manifest(const char *data, size_t size)
     free(msg);
 }
 
+/* measurement_xml_to_json() of prefix + data + suffix, not NUL-terminated (as libFuzzer's input): its result,
+ * and the JSON when it succeeds. */
+static int measurement_framed(const char *prefix, const char *data, size_t size, const char *suffix,
+                              char **ret_json)
+{
+    size_t np = strlen(prefix), ns = strlen(suffix);
+    char *buf = malloc(np + size + ns + 1), *msg = NULL;
+    check(buf != NULL);
+    memcpy(buf, prefix, np); /* NOLINT(bugprone-not-null-terminated-result): unterminated on purpose */
+    memcpy(buf + np, data, size);
+    memcpy(buf + np + size, suffix, ns); /* NOLINT(bugprone-not-null-terminated-result): as above */
+    int r = measurement_xml_to_json(buf, np + size + ns, ret_json, &msg);
+    free(msg);
+    free(buf);
+    return r;
+}
+
 static void fuzz_measurement(const char *data, size_t size)
 {
-    char *json = NULL, *msg = NULL;
-    if (measurement_xml_to_json(data, size, &json, &msg) == 0) {
+    char *json = NULL, *msg = NULL, *again = NULL;
+    int r = measurement_xml_to_json(data, size, &json, &msg);
+    if (r == 0) {
         cJSON *j = cJSON_Parse(json);
         check(cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, "CumulativeHash"));
         cJSON_Delete(j);
+        /* nothing after the root's end tag is read */
+        check(measurement_framed("", data, size, "</x>&<", &again) == 0 && strcmp(again, json) == 0);
+        free(again);
+        again = NULL;
     }
+    /* a line of text before the document (measure's complaints) changes nothing */
+    if (size > 0 && data[0] == '<' && size < (1u << 16)) {
+        int r2 = measurement_framed("Invalid log file specified\n", data, size, "", &again);
+        check(r2 == r && (r < 0 || strcmp(again, json) == 0));
+    }
+    free(again);
     free(json);
     free(msg);
 }

@@ -606,6 +606,63 @@ static void test_measurement_invalid(void **state)
     }
 }
 
+/* Where libexpat and Go's encoding/xml part ways, the reader concludes what the Go agent would (see
+ * measurement_xml.h); what is dangerous is refused whatever Go does. */
+static void test_measurement_go_rules(void **state)
+{
+#define EMPTY_IN(space)                                                                                      \
+    "{\"XMLName\":{\"Space\":\"" space "\",\"Local\":\"Measurement\"},\"File\":null,\"Dir\":null,"           \
+    "\"Symlink\":null,\"CumulativeHash\":\"\",\"DigestAlg\":\"\",\"Label\":\"\",\"Uuid\":\"\"}"
+    /* Unmarshal has no CharsetReader: UTF-8 only (any case), and XML 1.0 only */
+    measurement_is("<?xml version=\"1.0\" encoding=\"utf-8\"?><Measurement/>", EMPTY_IN(""));
+    measurement_fails("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><Measurement/>", "only UTF-8");
+    measurement_fails("<?xml version=\"1.0\" encoding=\"UTF-16\"?><Measurement/>", "only UTF-8 is accepted");
+    measurement_fails("<?xml version=\"1.1\"?><Measurement/>", "only 1.0 is accepted");
+    /* text before the root is skipped (a UTF-8 BOM too), but it must be XML text */
+    measurement_is("\xef\xbb\xbf<Measurement/>", EMPTY_IN(""));
+    measurement_is("a &amp; b\n<Measurement/>", EMPTY_IN(""));
+    measurement_fails("\xff<Measurement/>", "the text before the first element is not XML text");
+    measurement_fails("a & b<Measurement/>", "the text before the first element is not XML text");
+    /* line ends in text read as "\n"; "]]>" only ends a CDATA section */
+    measurement_is(
+        "<Measurement xmlns=\"lib:wml:measurements:1.0\"><CumulativeHash>a\r\nb\rc</CumulativeHash>"
+        "</Measurement>",
+        "{\"XMLName\":{\"Space\":\"lib:wml:measurements:1.0\",\"Local\":\"Measurement\"},\"File\":null,"
+        "\"Dir\":null,\"Symlink\":null,\"CumulativeHash\":\"a\\nb\\nc\",\"DigestAlg\":\"\",\"Label\":\"\","
+        "\"Uuid\":\"\"}");
+    measurement_fails("<Measurement>a]]>b</Measurement>", "\"]]>\" outside a CDATA section");
+    /* names split as Go splits them: an undeclared prefix is the namespace; two ':' make no prefix */
+    measurement_is("<x:Measurement/>", EMPTY_IN("x"));
+    measurement_fails("<a:b:Measurement/>", "the root element is <a:b:Measurement>, not <Measurement>");
+    measurement_fails("<?xml version=\"1.0\"?>junk<Measurement/>", "text after a declaration or comment");
+    /* no DTD: no entity expansion (billion laughs) and no external entity, whatever the document asks */
+    measurement_fails("<!DOCTYPE m [<!ENTITY a \"aaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
+                      "<Measurement>&b;</Measurement>",
+                      "DOCTYPE");
+    measurement_fails(
+        "<!DOCTYPE m [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Measurement>&x;</Measurement>",
+        "DOCTYPE and other <! declarations");
+    measurement_fails("<!DOCTYPE m SYSTEM \"http://127.0.0.1:9/m.dtd\"><Measurement/>", "DOCTYPE");
+    measurement_fails("<Measurement>&x;</Measurement>", "unknown entity &x;");
+#undef EMPTY_IN
+
+    /* attributes per element and namespace declarations in scope are bounded */
+    char big[4096] = "<Measurement", *p = big + strlen(big);
+    for (unsigned i = 0; i <= XML_MAX_ATTRS; i++)
+        p += sprintf(p, " a%u=\"\"", i);
+    sprintf(p, "/>");
+    measurement_fails(big, "has more than 32 attributes");
+    p = big;
+    for (unsigned i = 0; i < 3; i++) {
+        p += sprintf(p, "<%s", i ? "e" : "Measurement");
+        for (unsigned j = 0; j < 30; j++)
+            p += sprintf(p, " xmlns:p%u=\"u\"", j);
+        p += sprintf(p, ">");
+    }
+    sprintf(p, "</e></e></Measurement>");
+    measurement_fails(big, "more than 64 namespace declarations in scope");
+}
+
 /* ---- handlers, against a temp root ---- */
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -862,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_manifest_xml),
         cmocka_unit_test(test_measurement_json),
         cmocka_unit_test(test_measurement_invalid),
+        cmocka_unit_test(test_measurement_go_rules),
         cmocka_unit_test_setup_teardown(test_deploy_manifest, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_measurement_not_installed, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_measurement_refused, world_setup, world_teardown),
