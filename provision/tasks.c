@@ -28,9 +28,11 @@ static const struct {
     const struct provision_task *const *tasks;
 } groups[] = {
     {"provision-attestation",
-     (const struct provision_task *const[]){&task_download_privacy_ca, &task_take_ownership, &task_define_tag_index,
-                                            &task_provision_aik, &task_provision_primary_key, NULL}},
-    {"update-certificates", (const struct provision_task *const[]){&task_download_ca_cert, &task_download_cert, NULL}},
+     (const struct provision_task *const[]){&task_download_privacy_ca, &task_take_ownership,
+                                            &task_define_tag_index, &task_provision_aik,
+                                            &task_provision_primary_key, NULL}},
+    {"update-certificates",
+     (const struct provision_task *const[]){&task_download_ca_cert, &task_download_cert, NULL}},
 };
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -88,9 +90,9 @@ int provision_plan(const char *const *names, size_t n_names, enum config_mode mo
         if (!t)
             r = -ENOENT;
         else if (!mode_fits(t, mode)) {
-            if (ret_error && asprintf(ret_error, "%s is only for TA_SERVICE_MODE=%s (this host is %s)", t->name,
-                                      t->mode == TASK_MODE_OUTBOUND ? "outbound" : "http",
-                                      config_mode_name(mode)) < 0)
+            if (ret_error &&
+                asprintf(ret_error, "%s is only for TA_SERVICE_MODE=%s (this host is %s)", t->name,
+                         t->mode == TASK_MODE_OUTBOUND ? "outbound" : "http", config_mode_name(mode)) < 0)
                 *ret_error = NULL;
             return -EINVAL;
         } else

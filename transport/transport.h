@@ -99,14 +99,19 @@ struct nats_link_options {
 /* One request; owned by whoever the callback hands it to (free with nats_request_free()). */
 struct nats_request {
     char *subject;
-    char *reply;   /* reply subject, NULL when the sender expects none */
-    char *data;    /* NUL-terminated for convenience; len excludes the NUL */
+    char *reply; /* reply subject, NULL when the sender expects none */
+    char *data;  /* NUL-terminated for convenience; len excludes the NUL */
     size_t len;
 };
 void nats_request_free(struct nats_request *req);
 
-enum nats_link_event { NATS_LINK_CONNECTED, NATS_LINK_DISCONNECTED, NATS_LINK_RECONNECTED, NATS_LINK_CLOSED,
-                       NATS_LINK_ERROR };
+enum nats_link_event {
+    NATS_LINK_CONNECTED,
+    NATS_LINK_DISCONNECTED,
+    NATS_LINK_RECONNECTED,
+    NATS_LINK_CLOSED,
+    NATS_LINK_ERROR
+};
 
 typedef struct nats_link nats_link_t;
 /* link: the link the request came on (reply through it); called on cnats' thread, before
