@@ -6,12 +6,13 @@
  */
 #include "control_plane.h"
 
+#include "cleanup.h"
+#include "cleanup_cjson.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 static int report_fail(char **ret_message, int r, const char *what, const char *detail)
 {
@@ -29,12 +30,12 @@ static int report_request(const char *root, const struct tagent_config *cfg, con
                           char **ret_message)
 {
     static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
-    char *url = NULL, *error = NULL;
+    _cleanup_free_ char *url = NULL, *error = NULL;
     int r = cp_https(root, cfg->api_token, method, cfg->hvs_url, path, headers, body, 2, ret, &url, &error);
     if (r < 0)
-        r = report_fail(ret_message, r == -ENOMEM ? r : -EAGAIN, error ? error : "request failed", NULL);
-    else if (r == 0 && (expect ? ret->status != expect : ret->status / 100 != 2)) {
-        char *why = https_status_error(method, url, ret);
+        return report_fail(ret_message, r == -ENOMEM ? r : -EAGAIN, error ? error : "request failed", NULL);
+    if (expect ? ret->status != expect : ret->status / 100 != 2) {
+        _cleanup_free_ char *why = https_status_error(method, url, ret);
         bool refused = ret->status == 401 || ret->status == 403;
         r = report_fail(ret_message,
                         refused              ? -EACCES
@@ -42,11 +43,8 @@ static int report_request(const char *root, const struct tagent_config *cfg, con
                                              : -EPROTO,
                         why ? why : "unexpected HTTP status",
                         refused ? "the API token was refused (run `tagent setup download-api-token`)" : NULL);
-        free(why);
         https_response_free(ret);
     }
-    free(error);
-    free(url);
     return r;
 }
 
@@ -54,28 +52,26 @@ static int report_request(const char *root, const struct tagent_config *cfg, con
 static int host_registered(const char *root, const struct tagent_config *cfg, const char *uuid,
                            bool *ret_found, char **ret_message)
 {
-    struct https_response resp = {0};
+    _cleanup_(https_response_free) struct https_response resp = {0};
     char path[96];
     snprintf(path, sizeof(path), "hosts?hostHardwareId=%s", uuid);
     int r = report_request(root, cfg, "GET", path, NULL, 200, &resp, ret_message);
     if (r < 0)
         return r;
-    cJSON *j = cJSON_ParseWithLength((const char *)resp.body, resp.body_len);
+    _cleanup_(cJSON_Deletep) cJSON *j = cJSON_ParseWithLength((const char *)resp.body, resp.body_len);
     const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(j, "hosts");
     if (!cJSON_IsArray(hosts))
-        r = report_fail(ret_message, -EPROTO, "GET hosts: HVS answered without a \"hosts\" list", NULL);
-    else
-        *ret_found = cJSON_GetArraySize(hosts) > 0;
-    cJSON_Delete(j);
-    https_response_free(&resp);
-    return r;
+        return report_fail(ret_message, -EPROTO, "GET hosts: HVS answered without a \"hosts\" list", NULL);
+    *ret_found = cJSON_GetArraySize(hosts) > 0;
+    return 0;
 }
 
 int provision_async_report(const char *root, const struct tagent_config *cfg, char **ret_message)
 {
-    char uuid[37], *error = NULL, *body = NULL;
+    _cleanup_(https_response_free) struct https_response resp = {0};
+    _cleanup_free_ char *error = NULL, *body = NULL;
+    char uuid[37];
     bool found = false;
-    struct https_response resp = {0};
     *ret_message = NULL;
     if (!cfg->hvs_url || !*cfg->hvs_url)
         return report_fail(ret_message, -EINVAL, "no HVS URL in config.yml (HVS_URL)", NULL);
@@ -83,11 +79,8 @@ int provision_async_report(const char *root, const struct tagent_config *cfg, ch
         return report_fail(ret_message, -EACCES, "no API token in config.yml",
                            "run `tagent setup download-api-token`");
     int r = provision_hardware_uuid(root, uuid, &error);
-    if (r < 0) {
-        r = report_fail(ret_message, r, "the hardware UUID", error);
-        free(error);
-        return r;
-    }
+    if (r < 0)
+        return report_fail(ret_message, r, "the hardware UUID", error);
     if ((r = host_registered(root, cfg, uuid, &found, ret_message)) < 0)
         return r;
     if (!found)
@@ -101,8 +94,6 @@ int provision_async_report(const char *root, const struct tagent_config *cfg, ch
         return -ENOMEM;
     /* HVS answers 202 Accepted to an async report request; take any 2xx as the request accepted */
     r = report_request(root, cfg, "POST", "reports?process=async", body, 0, &resp, ret_message);
-    free(body);
-    https_response_free(&resp);
     if (r == 0)
         r = report_fail(ret_message, 0, "HVS accepted the report request for host", uuid);
     return r;

@@ -2,6 +2,8 @@
 /* config.yml under the root prefix: the one place setup reads and writes it. */
 #include "provision.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,7 @@
 int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret_exists,
                           struct config_diags *diags)
 {
-    char *path = config_path(root, TAGENT_CONFIG_FILE);
+    _cleanup_free_ char *path = config_path(root, TAGENT_CONFIG_FILE);
     if (!path)
         return -ENOMEM;
     int r = config_init_defaults(cfg);
@@ -19,20 +21,17 @@ int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret
         if (r == -ENOENT)
             r = 0;
     }
-    free(path);
     return r;
 }
 
 int provision_config_save(const char *root, const struct tagent_config *cfg, const char **ret_why)
 {
-    char *dir = config_path(root, TAGENT_CONFIG_DIR);
-    char *path = config_path(root, TAGENT_CONFIG_FILE);
+    _cleanup_free_ char *dir = config_path(root, TAGENT_CONFIG_DIR);
+    _cleanup_free_ char *path = config_path(root, TAGENT_CONFIG_FILE);
     int r = dir && path ? 0 : -ENOMEM;
     if (r == 0 && (r = config_mkdir_p(dir, 0755)) < 0)
         *ret_why = "cannot create the configuration directory";
     if (r == 0 && (r = config_yml_save(path, cfg)) < 0)
         *ret_why = "cannot write config.yml";
-    free(dir);
-    free(path);
     return r;
 }

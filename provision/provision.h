@@ -52,6 +52,10 @@ int provision_plan(const char *const *names, size_t n_names, enum config_mode mo
 int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm);
 /* Decodes cfg->owner_secret / endorsement_secret / tag_secret_key (reports bad formats). */
 int provision_auth(struct provision_ctx *ctx, const char *secret, const char *key, struct tpm_auth *ret_auth);
+/* What a task that acts as the TPM's owner starts with: provision_tpm(), then TPM_OWNER_SECRET and, unless
+ * ret_endorsement is NULL, TPM_ENDORSEMENT_SECRET decoded (the caller clears them with tpm_auth_clear()). */
+int provision_tpm_owner(struct provision_ctx *ctx, tpm_t **ret_tpm, struct tpm_auth *ret_owner,
+                        struct tpm_auth *ret_endorsement);
 /* Reports a TPM error as a diagnostic of the task. Returns r. */
 int provision_tpm_error(struct provision_ctx *ctx, int r, const struct tpm_error *err);
 

@@ -2,6 +2,8 @@
 /* The setup tasks' way to the TPM and its secrets. */
 #include "provision.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 
 int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm)
@@ -23,6 +25,25 @@ int provision_auth(struct provision_ctx *ctx, const char *secret, const char *ke
     if (r < 0)
         config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, key, "%s", err.message);
     return r;
+}
+
+int provision_tpm_owner(struct provision_ctx *ctx, tpm_t **ret_tpm, struct tpm_auth *ret_owner,
+                        struct tpm_auth *ret_endorsement)
+{
+    _cleanup_(tpm_auth_clear) struct tpm_auth owner = {0}, endorsement = {0};
+    tpm_t *tpm = NULL;
+    int r = provision_tpm(ctx, &tpm);
+    if (r == 0)
+        r = provision_auth(ctx, ctx->cfg->owner_secret, "TPM_OWNER_SECRET", &owner);
+    if (r == 0 && ret_endorsement)
+        r = provision_auth(ctx, ctx->cfg->endorsement_secret, "TPM_ENDORSEMENT_SECRET", &endorsement);
+    if (r < 0)
+        return r;
+    *ret_tpm = tpm;
+    *ret_owner = owner;
+    if (ret_endorsement)
+        *ret_endorsement = endorsement;
+    return 0;
 }
 
 int provision_tpm_error(struct provision_ctx *ctx, int r, const struct tpm_error *err)
