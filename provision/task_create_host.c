@@ -7,6 +7,9 @@
 #include "control_plane.h"
 #include "tasks.h"
 
+#include "cleanup.h"
+#include "cleanup_cjson.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,25 +17,30 @@
 
 #include <cjson/cJSON.h>
 
+/* The name HVS knows this host by and its connection string; HVS_URL and BEARER_TOKEN checked too. */
 static int host_identity(struct provision_ctx *ctx, const char **ret_name, char **ret_connection)
 {
     const struct tagent_config *cfg = ctx->cfg;
+    _cleanup_free_ char *connection = NULL;
+    const char *name;
     int r;
     if (cfg->mode == CONFIG_MODE_OUTBOUND) {
-        *ret_name = cfg->nats_host_id;
-        r = cp_require(ctx, cfg->nats_host_id, "TA_HOST_ID", "the host's id");
-        if (r == 0 && asprintf(ret_connection, "intel:nats://%s", cfg->nats_host_id) < 0)
+        name = cfg->nats_host_id;
+        r = cp_require(ctx, name, "TA_HOST_ID", "the host's id");
+        if (r == 0 && asprintf(&connection, "intel:nats://%s", name) < 0)
             r = -ENOMEM;
     } else {
-        *ret_name = cfg->current_ip;
-        r = cp_require(ctx, cfg->current_ip, "CURRENT_IP", "this host's IP address, as HVS reaches it");
-        if (r == 0 && asprintf(ret_connection, "intel:https://%s:%d", cfg->current_ip, cfg->server.port) < 0)
+        name = cfg->current_ip;
+        r = cp_require(ctx, name, "CURRENT_IP", "this host's IP address, as HVS reaches it");
+        if (r == 0 && asprintf(&connection, "intel:https://%s:%d", name, cfg->server.port) < 0)
             r = -ENOMEM;
     }
     if (r == 0)
-        r = cp_require(ctx, cfg->hvs_url, "HVS_URL", "the HVS URL");
-    if (r == 0)
-        r = cp_require(ctx, cfg->bearer_token, "BEARER_TOKEN", "the installation token from AAS");
+        r = cp_require_service(ctx, cfg->hvs_url, "HVS_URL", "HVS");
+    if (r == 0) {
+        *ret_name = name;
+        *ret_connection = TAKE_PTR(connection);
+    }
     return r;
 }
 
@@ -40,8 +48,8 @@ static int host_identity(struct provision_ctx *ctx, const char **ret_name, char 
 static int hosts_named(struct provision_ctx *ctx, const char *name)
 {
     static const char *const headers[] = {"Accept: application/json", NULL};
-    char *escaped = NULL, *path = NULL, *why = NULL;
-    struct https_response resp = {0};
+    _cleanup_free_ char *escaped = NULL, *path = NULL, *why = NULL;
+    _cleanup_(https_response_free) struct https_response resp = {0};
     int r = https_url_escape(name, &escaped, &why);
     if (r < 0)
         cp_error(ctx, r, "%s", why ? why : "out of memory");
@@ -51,54 +59,51 @@ static int hosts_named(struct provision_ctx *ctx, const char *name)
     }
     if (r == 0)
         r = cp_request(ctx, "GET", ctx->cfg->hvs_url, path, headers, NULL, 200, &resp);
-    cJSON *root = r == 0 ? cJSON_ParseWithLength((const char *)resp.body, resp.body_len) : NULL;
+    _cleanup_(cJSON_Deletep) cJSON *root =
+        r == 0 ? cJSON_ParseWithLength((const char *)resp.body, resp.body_len) : NULL;
     const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(root, "hosts");
     if (r == 0)
         r = cJSON_IsArray(hosts) ? cJSON_GetArraySize(hosts)
                                  : cp_error(ctx, -EBADMSG, "GET %s: the answer has no \"hosts\" list", path);
-    cJSON_Delete(root);
-    https_response_free(&resp);
-    free(why);
-    free(escaped);
-    free(path);
     return r;
 }
 
 static int validate_host(struct provision_ctx *ctx)
 {
+    _cleanup_free_ char *connection = NULL;
     const char *name = NULL;
-    char *connection = NULL;
     int r = host_identity(ctx, &name, &connection);
     if (r == 0)
         r = hosts_named(ctx, name) > 0 ? 0 : -ENOENT;
-    free(connection);
     return r;
+}
+
+/* {"host_name": name, "connection_string": connection}, or NULL when out of memory. */
+static char *host_json(const char *name, const char *connection)
+{
+    _cleanup_(cJSON_Deletep) cJSON *obj = cJSON_CreateObject();
+    if (!obj || !cJSON_AddStringToObject(obj, "host_name", name) ||
+        !cJSON_AddStringToObject(obj, "connection_string", connection))
+        return NULL;
+    return cJSON_PrintUnformatted(obj);
 }
 
 static int run_host(struct provision_ctx *ctx)
 {
     static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
+    _cleanup_(https_response_free) struct https_response resp = {0};
+    _cleanup_free_ char *connection = NULL, *body = NULL;
     const char *name = NULL;
-    char *connection = NULL, *body = NULL;
-    struct https_response resp = {0};
     int r = host_identity(ctx, &name, &connection);
     int n = r == 0 ? hosts_named(ctx, name) : r;
     if (n > 0)
         r = cp_error(ctx, -EEXIST, "HVS already has a host named \"%s\"", name);
     else if (n < 0)
         r = n;
-    cJSON *obj = r == 0 ? cJSON_CreateObject() : NULL;
-    if (obj) {
-        cJSON_AddStringToObject(obj, "host_name", name);
-        cJSON_AddStringToObject(obj, "connection_string", connection);
-        body = cJSON_PrintUnformatted(obj);
-        cJSON_Delete(obj);
-    }
+    if (r == 0 && !(body = host_json(name, connection)))
+        r = -ENOMEM;
     if (r == 0)
-        r = body ? cp_request(ctx, "POST", ctx->cfg->hvs_url, "hosts", headers, body, 201, &resp) : -ENOMEM;
-    https_response_free(&resp);
-    free(body);
-    free(connection);
+        r = cp_request(ctx, "POST", ctx->cfg->hvs_url, "hosts", headers, body, 201, &resp);
     return r;
 }
 
@@ -111,27 +116,24 @@ static int validate_flavor(struct provision_ctx *ctx)
 static int run_flavor(struct provision_ctx *ctx)
 {
     static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
+    _cleanup_(https_response_free) struct https_response resp = {0};
+    _cleanup_free_ char *connection = NULL;
     const char *name = NULL;
-    char *connection = NULL, *body = NULL;
-    struct https_response resp = {0};
     int r = host_identity(ctx, &name, &connection);
-    if (r == 0 && asprintf(&body,
-                           "{\"connection_string\":\"%s\",\"partial_flavor_types\":[\"HOST_UNIQUE\"],"
-                           "\"flavor_collection\":{\"flavors\":null},\"signed_flavor_collection\":{\"signed_flavors\":null}}",
-                           connection) < 0)
-        r = -ENOMEM;
     if (r == 0)
-        r = cp_request(ctx, "POST", ctx->cfg->hvs_url, "flavors", headers, body, 201, &resp);
-    https_response_free(&resp);
-    free(body);
-    free(connection);
+        r = cp_post(ctx, ctx->cfg->hvs_url, "flavors", headers, 201, &resp,
+                    "{\"connection_string\":\"%s\",\"partial_flavor_types\":[\"HOST_UNIQUE\"],"
+                    "\"flavor_collection\":{\"flavors\":null},"
+                    "\"signed_flavor_collection\":{\"signed_flavors\":null}}",
+                    connection);
     return r;
 }
 
 const struct provision_task task_create_host = {
     .name = "create-host",
     .summary = "register this host with HVS (optional)",
-    .remedy = "check HVS_URL, BEARER_TOKEN and TA_HOST_ID (outbound) or CURRENT_IP (http), then run the task again",
+    .remedy =
+        "check HVS_URL, BEARER_TOKEN and TA_HOST_ID (outbound) or CURRENT_IP (http), then run the task again",
     .optional = true,
     .validate = validate_host,
     .run = run_host,

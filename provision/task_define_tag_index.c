@@ -2,6 +2,8 @@
 /* define-tag-index: the asset tag NV index, protected by a tag secret kept in config.yml (spec section 2). */
 #include "tasks.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,25 +16,24 @@
 static int new_tag_secret(char **ret)
 {
     uint8_t raw[20];
-    char *s = malloc(4 + 40 + 1);
-    if (!s)
-        return -ENOMEM;
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        free(s);
-        return -EIO;
-    }
-    memcpy(s, "hex:", sizeof("hex:"));
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(s + 4 + 2 * i, 3, "%02x", raw[i]);
+    char text[4 + 2 * sizeof(raw) + 1] = "hex:";
+    int r = RAND_bytes(raw, sizeof(raw)) == 1 ? 0 : -EIO;
+    for (size_t i = 0; r == 0 && i < sizeof(raw); i++)
+        snprintf(text + 4 + 2 * i, 3, "%02x", raw[i]);
+    char *s = r == 0 ? strdup(text) : NULL;
+    if (r == 0 && !s)
+        r = -ENOMEM;
+    if (r == 0)
+        *ret = s;
     OPENSSL_cleanse(raw, sizeof(raw));
-    *ret = s;
-    return 0;
+    OPENSSL_cleanse(text, sizeof(text));
+    return r;
 }
 
 static int validate(struct provision_ctx *ctx)
 {
+    _cleanup_(tpm_auth_clear) struct tpm_auth tag = {0};
     tpm_t *tpm;
-    struct tpm_auth tag = {0};
     struct tpm_error err;
     uint8_t value[TPM_ASSET_TAG_SIZE];
     bool present, exists = false;
@@ -47,20 +48,20 @@ static int validate(struct provision_ctx *ctx)
     if (r == 0 && exists)
         r = tpm_tag_read(tpm, &tag, value, &present, &err);
     OPENSSL_cleanse(value, sizeof(value));
-    tpm_auth_clear(&tag);
     return r < 0 ? r : exists ? 0 : -ENOENT;
 }
 
 static int run(struct provision_ctx *ctx)
 {
+    _cleanup_(tpm_auth_clear) struct tpm_auth owner = {0}, tag = {0};
     tpm_t *tpm;
-    struct tpm_auth owner = {0}, tag = {0};
     struct tpm_error err = {0};
     int r = provision_tpm(ctx, &tpm);
     if (r == 0 && !ctx->cfg->tag_secret_key) {
         r = new_tag_secret(&ctx->cfg->tag_secret_key);
         if (r < 0)
-            config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, NULL, "cannot generate a tag secret: %s", strerror(-r));
+            config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, NULL, "cannot generate a tag secret: %s",
+                            strerror(-r));
         else
             ctx->cfg_changed = true; /* saved with config.yml, even if the TPM step below fails */
     }
@@ -70,8 +71,6 @@ static int run(struct provision_ctx *ctx)
         r = provision_auth(ctx, ctx->cfg->tag_secret_key, "tpm.tag-secret-key", &tag);
     if (r == 0 && (r = tpm_tag_index_define(tpm, &owner, &tag, &err)) < 0)
         provision_tpm_error(ctx, r, &err);
-    tpm_auth_clear(&owner);
-    tpm_auth_clear(&tag);
     return r;
 }
 

@@ -3,12 +3,12 @@
 #include "control_plane.h"
 #include "tasks.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
 
 /* The .creds layout: a user JWT and an nkey seed, each between NATS's armour lines. */
 static bool creds_ok(const char *text)
@@ -19,38 +19,31 @@ static bool creds_ok(const char *text)
 
 static int validate(struct provision_ctx *ctx)
 {
-    char *text = NULL;
+    _cleanup_wipe_free_ char *text = NULL; /* it holds the user's private seed */
     size_t len = 0;
     int r = cp_read(ctx, TAGENT_CREDS_FILE, &text, &len);
     if (r == 0 && !creds_ok(text))
         r = -EBADMSG;
-    config_secret_free(text);
     return r;
 }
 
 static int run(struct provision_ctx *ctx)
 {
     static const char *const headers[] = {"Content-Type: application/json", "Accept: text/plain", NULL};
-    struct https_response resp = {0};
-    char *body = NULL;
-    int r = cp_require(ctx, ctx->cfg->aas_base_url, "AAS_API_URL", "the AAS URL");
-    if (r == 0)
-        r = cp_require(ctx, ctx->cfg->bearer_token, "BEARER_TOKEN", "the installation token from AAS");
+    /* https_response_free wipes the body: it holds the user's private seed */
+    _cleanup_(https_response_free) struct https_response resp = {0};
+    int r = cp_require_service(ctx, ctx->cfg->aas_base_url, "AAS_API_URL", "AAS");
     if (r == 0)
         r = cp_require(ctx, ctx->cfg->nats_host_id, "TA_HOST_ID", "this host's id in NATS subjects");
-    if (r == 0 && asprintf(&body, "{\"type\":\"TA\",\"parameters\":{\"host-id\":\"%s\"}}", ctx->cfg->nats_host_id) < 0)
-        r = -ENOMEM;
     if (r == 0)
-        r = cp_request(ctx, "POST", ctx->cfg->aas_base_url, "credentials", headers, body, 201, &resp);
+        r = cp_post(ctx, ctx->cfg->aas_base_url, "credentials", headers, 201, &resp,
+                    "{\"type\":\"TA\",\"parameters\":{\"host-id\":\"%s\"}}", ctx->cfg->nats_host_id);
     if (r == 0 && !creds_ok((const char *)resp.body))
-        r = cp_error(ctx, -EBADMSG, "POST %scredentials: the answer is not a NATS .creds file; nothing was written",
+        r = cp_error(ctx, -EBADMSG,
+                     "POST %scredentials: the answer is not a NATS .creds file; nothing was written",
                      ctx->cfg->aas_base_url);
     if (r == 0)
         r = cp_write(ctx, TAGENT_CREDS_FILE, resp.body, resp.body_len, 0600, 0700);
-    if (resp.body)
-        OPENSSL_cleanse(resp.body, resp.body_len); /* it holds the user's private seed */
-    https_response_free(&resp);
-    free(body);
     return r;
 }
 

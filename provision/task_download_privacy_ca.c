@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* download-privacy-ca (spec 3.3): HVS's Privacy CA certificate, stored as raw DER in privacy-ca.cer (0644). */
+/* download-privacy-ca (spec 3.3): HVS's Privacy CA certificate, stored as raw DER in privacy-ca.cer (0644).
+ */
 #include "control_plane.h"
 #include "tasks.h"
+
+#include "cleanup.h"
+#include "cleanup_cjson.h"
+#include "cleanup_openssl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,49 +18,40 @@
 
 static int validate(struct provision_ctx *ctx)
 {
-    char *der = NULL;
+    _cleanup_free_ char *der = NULL;
     size_t len = 0;
-    int r = cp_read(ctx, TAGENT_PRIVACY_CA, &der, &len);
+    if (cp_read(ctx, TAGENT_PRIVACY_CA, &der, &len) < 0)
+        return -ENOENT;
     const unsigned char *p = (const unsigned char *)der;
-    X509 *x = r == 0 ? d2i_X509(NULL, &p, (long)len) : NULL;
-    r = x ? 0 : -ENOENT;
-    X509_free(x);
-    free(der);
-    return r;
+    _cleanup_(X509_freep) X509 *x = d2i_X509(NULL, &p, (long)len);
+    return x ? 0 : -ENOENT;
 }
 
 static int run(struct provision_ctx *ctx)
 {
     static const char *const headers[] = {"Accept: application/json", NULL};
-    struct https_response resp = {0};
-    int r = cp_require(ctx, ctx->cfg->hvs_url, "HVS_URL", "the HVS URL");
-    if (r == 0)
-        r = cp_require(ctx, ctx->cfg->bearer_token, "BEARER_TOKEN", "the installation token from AAS");
+    _cleanup_(https_response_free) struct https_response resp = {0};
+    int r = cp_require_service(ctx, ctx->cfg->hvs_url, "HVS_URL", "HVS");
     if (r == 0)
         r = cp_request(ctx, "GET", ctx->cfg->hvs_url, "ca-certificates/aik", headers, NULL, 200, &resp);
     if (r < 0)
         return r;
 
-    cJSON *root = cJSON_ParseWithLength((const char *)resp.body, resp.body_len);
+    _cleanup_(cJSON_Deletep) cJSON *root = cJSON_ParseWithLength((const char *)resp.body, resp.body_len);
     const cJSON *cert = cJSON_GetObjectItemCaseSensitive(root, "certificate");
-    uint8_t *der = NULL;
+    _cleanup_free_ uint8_t *der = NULL;
     size_t der_len = 0;
     if (cJSON_IsString(cert))
         config_base64_decode(cert->valuestring, &der, &der_len);
     const unsigned char *p = der;
-    X509 *x = der_len ? d2i_X509(NULL, &p, (long)der_len) : NULL;
+    _cleanup_(X509_freep) X509 *x = der_len ? d2i_X509(NULL, &p, (long)der_len) : NULL;
     if (!x)
-        r = cp_error(ctx, -EBADMSG,
-                     "GET %s/ca-certificates/aik: the answer is not {\"certificate\": <base64 DER>} with an X.509 "
-                     "certificate",
-                     ctx->cfg->hvs_url);
-    else
-        r = cp_write(ctx, TAGENT_PRIVACY_CA, der, (size_t)(p - der), 0644, 0755);
-    X509_free(x);
-    free(der);
-    cJSON_Delete(root);
-    https_response_free(&resp);
-    return r;
+        return cp_error(
+            ctx, -EBADMSG,
+            "GET %s/ca-certificates/aik: the answer is not {\"certificate\": <base64 DER>} with an "
+            "X.509 certificate",
+            ctx->cfg->hvs_url);
+    return cp_write(ctx, TAGENT_PRIVACY_CA, der, (size_t)(p - der), 0644, 0755);
 }
 
 const struct provision_task task_download_privacy_ca = {

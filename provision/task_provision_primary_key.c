@@ -2,6 +2,8 @@
 /* provision-primary-key: the workload agent's storage key at 0x81000000 (spec section 2). */
 #include "tasks.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 
 static int validate(struct provision_ctx *ctx)
@@ -17,15 +19,12 @@ static int validate(struct provision_ctx *ctx)
 
 static int run(struct provision_ctx *ctx)
 {
-    tpm_t *tpm;
-    struct tpm_auth owner = {0};
+    _cleanup_(tpm_auth_clear) struct tpm_auth owner = {0};
     struct tpm_error err = {0};
-    int r = provision_tpm(ctx, &tpm);
-    if (r == 0)
-        r = provision_auth(ctx, ctx->cfg->owner_secret, "TPM_OWNER_SECRET", &owner);
+    tpm_t *tpm;
+    int r = provision_tpm_owner(ctx, &tpm, &owner, NULL);
     if (r == 0 && (r = tpm_primary_key_provision(tpm, &owner, &err)) < 0)
         provision_tpm_error(ctx, r, &err);
-    tpm_auth_clear(&owner);
     return r;
 }
 

@@ -8,22 +8,23 @@
  */
 #include "tasks.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 
 static int validate(struct provision_ctx *ctx)
 {
     if (!ctx->cfg_exists)
         return -ENOENT;
-    struct tagent_config on_disk;
-    struct config_diags scratch = {0};
+    /* zeroed: provision_config_load may fail before it fills anything in */
+    _cleanup_(config_free) struct tagent_config on_disk = {0};
+    _cleanup_(config_diags_free) struct config_diags scratch = {0};
     bool exists;
     int r = provision_config_load(ctx->root, &on_disk, &exists, &scratch);
     if (r == 0)
         r = config_check(ctx->cfg, &scratch);
     if (r == 0 && !config_equal(&on_disk, ctx->cfg))
         r = -ESTALE;
-    config_free(&on_disk);
-    config_diags_free(&scratch);
     return r;
 }
 
