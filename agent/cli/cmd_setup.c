@@ -6,6 +6,7 @@
  * finished.
  */
 #include "cli.h"
+#include "clock.h"
 #include "log.h"
 #include "provision.h"
 
@@ -107,13 +108,6 @@ static void redact_secrets(const struct config_env *env)
     }
 }
 
-static long long elapsed_ms(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - start->tv_sec) * 1000LL + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 /* "Is it already done?" is a question, not a failure: whatever validate reports is dropped. */
 static int validate_quietly(struct provision_ctx *ctx, const struct provision_task *t)
 {
@@ -127,8 +121,7 @@ static int validate_quietly(struct provision_ctx *ctx, const struct provision_ta
 
 static int run_task(struct provision_ctx *ctx, const struct provision_task *t, size_t i, size_t n, bool force)
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    int64_t start = monotonic_ms();
     printf("[%zu/%zu] %s ... ", i, n, t->name);
     fflush(stdout);
 
@@ -148,7 +141,7 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
         why = "the task ran but its result does not check out";
     }
     if (r == 0) {
-        printf("ok (%lld ms)\n", elapsed_ms(&start));
+        printf("ok (%lld ms)\n", (long long)(monotonic_ms() - start));
         return 0;
     }
     printf("failed\n");

@@ -35,11 +35,11 @@ struct health {
 static void probe(health_t *h)
 {
     int64_t last_ok = service_status_tpm_ok_ms(), last = last_ok > h->last_try ? last_ok : h->last_try;
-    if (last != 0 && service_now_ms() - last < h->probe_ms)
+    if (last != 0 && monotonic_ms() - last < h->probe_ms)
         return;
     struct tpm_error err = {0};
     int r = tpm_ping(h->tpm, &err);
-    h->last_try = service_now_ms();
+    h->last_try = monotonic_ms();
     if (r < 0 && h->was_ok) /* transitions only: one line per outage, not one per probe */
         log_warning("TPM health check failed: %s", err.message);
     else if (r >= 0 && !h->was_ok)
@@ -52,7 +52,7 @@ static void probe(health_t *h)
  * (plus the probe's own time, at most a period). */
 static void watchdog_ping(health_t *h)
 {
-    int64_t now = service_now_ms();
+    int64_t now = monotonic_ms();
     if (h->watchdog_usec == 0 || now < h->next_ping)
         return;
     h->next_ping = now + (int64_t)(h->watchdog_usec / 2000);
@@ -75,7 +75,7 @@ static void *health_main(void *arg)
         probe(h);
         watchdog_ping(h);
         pthread_mutex_lock(&h->mu);
-        struct timespec until = service_deadline_in(TICK_MS);
+        struct timespec until = realtime_deadline_in(TICK_MS);
         if (!h->quit)
             pthread_cond_timedwait(&h->wake, &h->mu, &until);
     }
@@ -116,7 +116,7 @@ bool health_stop(health_t *h)
     pthread_mutex_lock(&h->mu);
     h->quit = true;
     pthread_cond_broadcast(&h->wake);
-    struct timespec until = service_deadline_in(THREAD_EXIT_MS);
+    struct timespec until = realtime_deadline_in(THREAD_EXIT_MS);
     while (h->running && pthread_cond_timedwait(&h->wake, &h->mu, &until) == 0)
         ;
     bool stuck = h->running;

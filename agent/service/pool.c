@@ -88,7 +88,7 @@ void pool_submit(nats_link_t *link, struct nats_request *req, void *userdata)
     }
     j->req = req;
     j->to = (struct reply_to){.link = link, .inbox = req->reply};
-    j->deadline_ms = service_now_ms() + POOL_DEADLINE_MS;
+    j->deadline_ms = monotonic_ms() + POOL_DEADLINE_MS;
     size_t n = strlen(p->prefix);
     if (strncmp(req->subject, p->prefix, n) == 0) {
         j->to.suffix = req->subject + n;
@@ -122,7 +122,7 @@ static void job_run(pool_t *p, unsigned me, struct job *j)
 {
     _cleanup_free_ char *reply = NULL, *message = NULL;
     int code = SERVICE_ERR_FAILED;
-    int64_t start = service_now_ms();
+    int64_t start = monotonic_ms();
     const struct service_handler *h = j->to.handler;
     int r = h->run(p->ctx, j->req->data, j->req->len, &reply, &code, &message);
     const char *why = message ? message : strerror(-r);
@@ -132,7 +132,7 @@ static void job_run(pool_t *p, unsigned me, struct job *j)
         const char *fields[] = {field, NULL};
         log_emit(LOG_WARNING, fields, "NATS: %s failed: %s", j->to.suffix, why);
     } else
-        log_debug("NATS: %s answered in %lld ms", j->to.suffix, (long long)(service_now_ms() - start));
+        log_debug("NATS: %s answered in %lld ms", j->to.suffix, (long long)(monotonic_ms() - start));
     service_status_request(j->to.suffix, r >= 0, why);
     if (r >= 0 && h->proves_tpm)
         service_status_tpm(true, NULL);
@@ -199,7 +199,7 @@ static void expire(pool_t *p, bool force, const char *why)
     struct job *expired = NULL, **tail = &expired;
     struct answered running[POOL_WORKERS];
     size_t n_running = 0;
-    int64_t now = service_now_ms();
+    int64_t now = monotonic_ms();
 
     pthread_mutex_lock(&p->mu);
     for (struct job **at = &p->head; *at;) {
@@ -255,7 +255,7 @@ static void *deadline_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         expire(p, false, "the request did not complete within its deadline (is the TPM responding?)");
         pthread_mutex_lock(&p->mu);
-        struct timespec until = service_deadline_in(TICK_MS);
+        struct timespec until = realtime_deadline_in(TICK_MS);
         if (!p->quit)
             pthread_cond_timedwait(&p->stop, &p->mu, &until);
     }
@@ -312,7 +312,7 @@ int pool_start(struct service_ctx *ctx, const char *prefix, pool_t **ret_pool)
 
 bool pool_stop(pool_t *p, int64_t grace_ms, const char *why)
 {
-    struct timespec until = service_deadline_in(grace_ms);
+    struct timespec until = realtime_deadline_in(grace_ms);
     pthread_mutex_lock(&p->mu);
     p->stopping = true;
     while ((p->head || p->busy) && pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0)
@@ -324,7 +324,7 @@ bool pool_stop(pool_t *p, int64_t grace_ms, const char *why)
     p->quit = true;
     pthread_cond_broadcast(&p->work);
     pthread_cond_broadcast(&p->stop);
-    until = service_deadline_in(THREAD_EXIT_MS);
+    until = realtime_deadline_in(THREAD_EXIT_MS);
     while (p->running > 0 && pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0)
         ;
     bool stuck = p->running > 0;

@@ -47,7 +47,7 @@ static void report_spawn(struct service_report *rep, const char *root)
         log_warning("async report: cannot start `tagent async-report`: %s; retrying in 5 minutes",
                     strerror(r));
         rep->pid = 0;
-        rep->next_ms = service_now_ms() + REPORT_RETRY_MS;
+        rep->next_ms = monotonic_ms() + REPORT_RETRY_MS;
     }
 }
 
@@ -62,13 +62,13 @@ void service_report_poll(struct service_report *rep, const char *root)
             return;
         rep->pid = 0;
         if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_RETRY)
-            rep->next_ms = service_now_ms() + REPORT_RETRY_MS;
+            rep->next_ms = monotonic_ms() + REPORT_RETRY_MS;
         else {
             rep->done = true; /* requested, nothing to do, or refused: the child logged which */
             return;
         }
     }
-    if (service_now_ms() >= rep->next_ms)
+    if (monotonic_ms() >= rep->next_ms)
         report_spawn(rep, root);
 }
 

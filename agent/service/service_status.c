@@ -138,7 +138,7 @@ void service_status_tpm(bool healthy, const char *error)
     st.tpm_checked = time(NULL);
     st.tpm_checked_once = true;
     if (healthy)
-        st.tpm_ok_ms = service_now_ms();
+        st.tpm_ok_ms = monotonic_ms();
     free(st.tpm_error);
     st.tpm_error = text;
     pthread_mutex_unlock(&st.mu);

@@ -69,7 +69,7 @@ static int reap(pid_t pid, int64_t deadline, struct measure_result *res)
             stop(res, "could not be waited for");
             return kill_and_reap(pid);
         }
-        if (service_now_ms() >= deadline) {
+        if (monotonic_ms() >= deadline) {
             res->why = "did not exit in time";
             return kill_and_reap(pid);
         }
@@ -82,7 +82,7 @@ static int collect(int fd, int64_t deadline, struct measure_result *res)
 {
     size_t cap = 0;
     for (;;) {
-        int64_t left = deadline - service_now_ms();
+        int64_t left = deadline - monotonic_ms();
         if (left <= 0)
             return stop(res, "did not finish in time");
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -143,7 +143,7 @@ static int measure_run(const char *exe, const char *manifest_xml, const char *ro
         r = -posix_spawn(&pid, exe, &fa, &attr, argv, envp);
     close(fds[1]);
     if (r == 0) {
-        int64_t deadline = service_now_ms() + MEASURE_TIMEOUT_MS;
+        int64_t deadline = monotonic_ms() + MEASURE_TIMEOUT_MS;
         res->status = collect(fds[0], deadline, res) < 0 ? kill_and_reap(pid) : reap(pid, deadline, res);
     }
     close(fds[0]);

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The service's one clock: monotonic milliseconds, for deadlines, probes and "how long ago". */
-#ifndef TAGENT_SERVICE_CLOCK_H
-#define TAGENT_SERVICE_CLOCK_H
+/* The one clock: monotonic milliseconds, for deadlines, probes, timings and "how long ago". */
+#ifndef TAGENT_CLOCK_H
+#define TAGENT_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>
 
-static inline int64_t service_now_ms(void)
+static inline int64_t monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -14,7 +14,7 @@ static inline int64_t service_now_ms(void)
 }
 
 /* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait on a default condition variable. */
-static inline struct timespec service_deadline_in(int64_t ms)
+static inline struct timespec realtime_deadline_in(int64_t ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
