@@ -56,9 +56,10 @@ static int setup(void **state)
     assert_int_equal(harness_path_join(f->dir, "out.log", &f->log), 0);
 
     char env[1024];
-    snprintf(env, sizeof(env),
-             "AAS_API_URL=https://127.0.0.1:8444/aas/v1\nTPM_OWNER_SECRET=%s\nBEARER_TOKEN=%s\nTAGENT_TCTI=%s\n",
-             OWNER, BEARER, f->tpm->tcti);
+    snprintf(
+        env, sizeof(env),
+        "AAS_API_URL=https://127.0.0.1:8444/aas/v1\nTPM_OWNER_SECRET=%s\nBEARER_TOKEN=%s\nTAGENT_TCTI=%s\n",
+        OWNER, BEARER, f->tpm->tcti);
     assert_int_equal(harness_file_write(f->env_file, env, 0600), 0);
     *state = f;
     return 0;
@@ -89,8 +90,14 @@ static void test_setup_provisions_the_tpm(void **state)
 {
     struct fixture *f = *state;
     /* the tasks that need only the TPM (the control-plane tasks have their own test against the mock) */
-    const char *args[] = {"setup", "update-service-config", "take-ownership", "define-tag-index",
-                          "provision-primary-key", "-f", f->env_file, NULL};
+    const char *args[] = {"setup",
+                          "update-service-config",
+                          "take-ownership",
+                          "define-tag-index",
+                          "provision-primary-key",
+                          "-f",
+                          f->env_file,
+                          NULL};
     assert_int_equal(tagent(f, args), 0);
     char *out = harness_file_slurp(f->log);
     assert_non_null(strstr(out, "[2/4] take-ownership ... ok"));
@@ -184,7 +191,8 @@ static void test_fetch_ekcert_with_issuer(void **state)
 
     char *out = harness_file_slurp(f->log);
     char issuer[256] = "", b64[8192] = "";
-    assert_int_equal(sscanf(out, "Issuer: %255[^\n]\nTPM Endorsment Certificate Base64 Encoded: %8191s", issuer, b64), 2);
+    assert_int_equal(
+        sscanf(out, "Issuer: %255[^\n]\nTPM Endorsment Certificate Base64 Encoded: %8191s", issuer, b64), 2);
     unsigned char pem[8192];
     int n = EVP_DecodeBlock(pem, (unsigned char *)b64, (int)strlen(b64));
     assert_true(n > 0);

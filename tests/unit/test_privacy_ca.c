@@ -37,7 +37,8 @@ static int group_setup(void **state)
     ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
     X509_gmtime_adj(X509_getm_notBefore(x), 0);
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"Test PCA", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"Test PCA", -1, -1, 0);
     X509_set_issuer_name(x, X509_get_subject_name(x));
     X509_set_pubkey(x, ca_key);
     X509_sign(x, ca_key, EVP_sha256());
@@ -74,7 +75,8 @@ static void test_payload_decrypts_with_the_ca_key(void **state)
     const char payload[] = "the EK certificate bytes";
     char *json = NULL, *error = NULL;
     assert_int_equal(privacy_ca_payload_json(ca_der, (size_t)ca_der_len, &aik, (const uint8_t *)payload,
-                                             sizeof(payload), &json, &error), 0);
+                                             sizeof(payload), &json, &error),
+                     0);
     cJSON *root = cJSON_Parse(json);
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(root, "identity_request");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(req, "tpm_version")->valuestring, "2.0");
@@ -141,8 +143,9 @@ static void test_proof_parse_and_decrypt(void **state)
     EVP_CIPHER_CTX_free(c);
     char *s_secret = b64e(secret, sizeof(secret)), *s_cred = b64e(cred, sizeof(cred)), *s_iv = b64e(iv, 16),
          *s_blob = b64e(blob, (size_t)a + (size_t)b), *json = NULL;
-    assert_true(asprintf(&json, "{\"secret\":\"%s\",\"credential\":\"%s\",\"symmetric_params\":{\"TpmAlgId\":6,"
-                                "\"TpmAlgEncScheme\":1,\"IV\":\"%s\"},\"symmetric_blob\":\"%s\"}",
+    assert_true(asprintf(&json,
+                         "{\"secret\":\"%s\",\"credential\":\"%s\",\"symmetric_params\":{\"TpmAlgId\":6,"
+                         "\"TpmAlgEncScheme\":1,\"IV\":\"%s\"},\"symmetric_blob\":\"%s\"}",
                          s_secret, s_cred, s_iv, s_blob) > 0);
     struct identity_proof proof;
     char *error = NULL;
@@ -151,7 +154,8 @@ static void test_proof_parse_and_decrypt(void **state)
     assert_int_equal(proof.credential_len, 50);
     uint8_t *plain = NULL;
     size_t plain_len = 0;
-    assert_int_equal(privacy_ca_decrypt(k2, proof.iv, proof.blob, proof.blob_len, &plain, &plain_len, &error), 0);
+    assert_int_equal(privacy_ca_decrypt(k2, proof.iv, proof.blob, proof.blob_len, &plain, &plain_len, &error),
+                     0);
     assert_int_equal(plain_len, 32);
     assert_memory_equal(plain, challenge, 32);
     free(plain);
