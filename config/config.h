@@ -34,6 +34,9 @@ struct config_diag {
     char *message; /* what is wrong and what is expected; never a secret */
 };
 
+/* The one exception to library code's single way of reporting a failure (one message in a char **ret_error,
+ * caller frees): validating a file finds many independent problems, each with its own file, line, key and
+ * severity, and a person should see all of them at once, not fix one per run. */
 struct config_diags {
     struct config_diag *items;
     size_t n, cap;
@@ -176,13 +179,15 @@ void config_duration_format(int64_t ns, char buf[static CONFIG_DURATION_BUF]);
 
 #define CONFIG_OWNER_SECRET_MAX 64
 /* The Go agent's owner-secret rule: exactly 40 hex chars -> 20 decoded bytes; "hex:" prefix -> decoded
- * rest; anything else -> the raw bytes. At most 64 bytes. On error *ret_why says why (never the value). */
+ * rest; anything else -> the raw bytes. At most 64 bytes. On error *ret_error (caller frees; may be NULL)
+ * says why, as a phrase about the secret ("is longer than 64 bytes, ..."), never the value. */
 int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SECRET_MAX], size_t *ret_len,
-                         const char **ret_why);
+                         char **ret_error);
 
 /* scheme://host[:port][/path]: scheme one of schemes (NULL-terminated), host a DNS name or IP address, no
- * credentials, no whitespace. Returns 0 or -EINVAL with *ret_why ("has no host", ...). */
-int config_url_check(const char *url, const char *const *schemes, const char **ret_why);
+ * credentials, no whitespace. Returns 0 or -EINVAL with *ret_error (caller frees; may be NULL), a phrase
+ * about the URL ("has no host", ...). */
+int config_url_check(const char *url, const char *const *schemes, char **ret_error);
 
 /* Host name as RFC 1123 (what AAS checks a NATS host id against). */
 bool config_hostname_valid(const char *s);
@@ -209,8 +214,9 @@ int config_list_for_each(const char *list, int (*check)(const char *item, void *
 #define TAGENT_RAMFS_DIR   "/opt/trustagent/var/ramfs" /* tbootxm's measurements and application events */
 
 /* Resolves the root prefix: explicit (from --root) or TAGENT_ROOT or "/"; must be an existing directory.
- * *ret_root is absolute without a trailing slash ("" for "/"). Caller frees. */
-int config_root_resolve(const char *explicit_root, char **ret_root, const char **ret_why);
+ * *ret_root is absolute without a trailing slash ("" for "/"). Caller frees; on failure *ret_error (caller
+ * frees; may be NULL) says why. */
+int config_root_resolve(const char *explicit_root, char **ret_root, char **ret_error);
 /* root + abs ("/etc/trustagent/config.yml"). Caller frees; NULL on out of memory. */
 char *config_path(const char *root, const char *abs);
 /* mkdir -p with mode for each created component. */

@@ -13,7 +13,7 @@
 
 #include <openssl/crypto.h>
 
-int config_root_resolve(const char *explicit_root, char **ret_root, const char **ret_why)
+int config_root_resolve(const char *explicit_root, char **ret_root, char **ret_error)
 {
     const char *root = explicit_root;
     if (!root || !*root)
@@ -23,13 +23,17 @@ int config_root_resolve(const char *explicit_root, char **ret_root, const char *
 
     char *abs = realpath(root, NULL);
     if (!abs) {
-        *ret_why = errno == ENOENT ? "the root directory does not exist" : "the root directory cannot be resolved";
-        return -errno;
+        int r = -errno;
+        if (ret_error)
+            *ret_error = strdup(r == -ENOENT ? "the root directory does not exist"
+                                             : "the root directory cannot be resolved");
+        return r;
     }
     struct stat st;
     if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
         free(abs);
-        *ret_why = "the root prefix is not a directory";
+        if (ret_error)
+            *ret_error = strdup("the root prefix is not a directory");
         return -ENOTDIR;
     }
     if (strcmp(abs, "/") == 0)

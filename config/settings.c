@@ -2,6 +2,8 @@
 /* The settings table and the value checks: each message says what is expected. */
 #include "settings.h"
 
+#include "cleanup.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -203,6 +205,7 @@ int config_list_for_each(const char *v, int (*check)(const char *item, void *ctx
 
 struct item_ctx {
     const char *why;
+    char *url_error; /* config_url_check()'s reason, which why then points to (assign_list frees it) */
     char bad[100];
     char **list; /* for NATS servers: collected items */
     size_t n;
@@ -227,9 +230,11 @@ static int collect_nats_item(const char *item, void *c)
         ctx->why = "is empty";
         return -EINVAL;
     }
-    int r = config_url_check(item, schemes, &ctx->why);
-    if (r < 0)
+    int r = config_url_check(item, schemes, &ctx->url_error);
+    if (r < 0) {
+        ctx->why = ctx->url_error;
         return r;
+    }
     char **list = realloc(ctx->list, (ctx->n + 2) * sizeof(*list));
     if (!list)
         return -ENOMEM;
@@ -286,10 +291,10 @@ static int assign_url(struct tagent_config *cfg, const struct setting *s, const 
                       const struct value_origin *o, struct config_diags *d)
 {
     static const char *const https[] = {"https", NULL};
-    const char *why = NULL;
+    _cleanup_free_ char *why = NULL;
     int r = config_url_check(v, https, &why);
-    if (r == -ENOMEM)
-        return r;
+    if (r == -ENOMEM || (r < 0 && !why))
+        return -ENOMEM;
     if (r < 0) {
         char expected[200];
         snprintf(expected, sizeof(expected), "must be an https:// URL such as %s (it %s)", url_example(s), why);
@@ -405,6 +410,7 @@ static int assign_list(struct tagent_config *cfg, const struct setting *s, const
     default:
         r = 0;
     }
+    free(ctx.url_error); /* msg holds its words */
     if (r == -ENOMEM || r < 0) {
         free_list(ctx.list);
         return r == -ENOMEM ? r : bad_value(s, v, o, d, msg);
@@ -422,7 +428,7 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
 {
     uint8_t secret[CONFIG_OWNER_SECRET_MAX];
     size_t secret_len;
-    const char *why = NULL;
+    _cleanup_free_ char *why = NULL;
     int r;
 
     switch (s->kind) {
@@ -473,6 +479,8 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
     case KIND_OWNER_SECRET:
         r = config_secret_decode(v, secret, &secret_len, &why);
         OPENSSL_cleanse(secret, sizeof(secret));
+        if (r < 0 && !why)
+            return -ENOMEM;
         if (r < 0) {
             char expected[300];
             snprintf(expected, sizeof(expected),
@@ -481,7 +489,8 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
         }
         return store_string(cfg, s, v);
     case KIND_TAG_SECRET:
-        if (strncmp(v, "hex:", 4) != 0 || strlen(v) != 44 || config_secret_decode(v, secret, &secret_len, &why) < 0) {
+        if (strncmp(v, "hex:", 4) != 0 || strlen(v) != 44 ||
+            config_secret_decode(v, secret, &secret_len, NULL) < 0) {
             OPENSSL_cleanse(secret, sizeof(secret));
             return bad_value(s, v, o, d, "must be \"hex:\" followed by 40 hex digits, as define-tag-index writes it");
         }

@@ -46,38 +46,36 @@ static bool port_ok(const char *p, size_t n)
     return v >= 1 && v <= 65535;
 }
 
-int config_url_check(const char *url, const char *const *schemes, const char **ret_why)
+/* The reason, for the caller to free (NULL when even that copy failed); -EINVAL. */
+static int url_invalid(char **ret_error, const char *why)
+{
+    if (ret_error)
+        *ret_error = strdup(why);
+    return -EINVAL;
+}
+
+int config_url_check(const char *url, const char *const *schemes, char **ret_error)
 {
     for (const char *c = url; *c; c++)
-        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
-            *ret_why = "contains a space or control character";
-            return -EINVAL;
-        }
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+            return url_invalid(ret_error, "contains a space or control character");
     const char *sep = strstr(url, "://");
     bool scheme_ok = false;
     for (const char *const *s = schemes; sep && *s; s++)
         scheme_ok |= strlen(*s) == (size_t)(sep - url) && strncasecmp(url, *s, strlen(*s)) == 0;
-    if (!scheme_ok) {
-        *ret_why = "has the wrong scheme";
-        return -EINVAL;
-    }
+    if (!scheme_ok)
+        return url_invalid(ret_error, "has the wrong scheme");
     const char *auth = sep + 3;
     size_t alen = strcspn(auth, "/?#");
-    if (memchr(auth, '@', alen)) {
-        *ret_why = "contains a user name or password; credentials do not belong in a URL";
-        return -EINVAL;
-    }
+    if (memchr(auth, '@', alen))
+        return url_invalid(ret_error, "contains a user name or password; credentials do not belong in a URL");
     /* host[:port]; an IPv6 literal has colons inside its brackets */
     const char *close = auth[0] == '[' ? memchr(auth, ']', alen) : NULL;
     const char *colon = memchr(close ? close : auth, ':', alen - (size_t)((close ? close : auth) - auth));
     size_t hlen = colon ? (size_t)(colon - auth) : alen;
-    if (!host_ok(auth, hlen)) {
-        *ret_why = hlen ? "has an invalid host" : "has no host";
-        return -EINVAL;
-    }
-    if (colon && !port_ok(colon + 1, alen - hlen - 1)) {
-        *ret_why = "has an invalid port (1 to 65535)";
-        return -EINVAL;
-    }
+    if (!host_ok(auth, hlen))
+        return url_invalid(ret_error, hlen ? "has an invalid host" : "has no host");
+    if (colon && !port_ok(colon + 1, alen - hlen - 1))
+        return url_invalid(ret_error, "has an invalid port (1 to 65535)");
     return 0;
 }

@@ -164,8 +164,16 @@ void config_duration_format(int64_t ns, char buf[static CONFIG_DURATION_BUF])
 
 /* ---- owner / tag secrets ---- */
 
+/* The reason, for the caller to free (NULL when even that copy failed); -EINVAL. */
+static int secret_invalid(char **ret_error, const char *why)
+{
+    if (ret_error)
+        *ret_error = strdup(why);
+    return -EINVAL;
+}
+
 int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SECRET_MAX], size_t *ret_len,
-                         const char **ret_why)
+                         char **ret_error)
 {
     size_t n = strlen(s);
 
@@ -175,25 +183,19 @@ int config_secret_decode(const char *s, uint8_t ret_bytes[static CONFIG_OWNER_SE
     if (strncmp(s, "hex:", 4) == 0) {
         const char *h = s + 4;
         size_t hn = n - 4;
-        if (!hex_is_digits(h, hn)) {
-            *ret_why = "after \"hex:\" only hex digits (0-9, a-f) may follow";
-            return -EINVAL;
-        }
-        if (hn % 2) {
-            *ret_why = "after \"hex:\" an even number of hex digits must follow";
-            return -EINVAL;
-        }
-        if (hn / 2 > CONFIG_OWNER_SECRET_MAX) {
-            *ret_why = "decodes to more than 64 bytes, the most a TPM auth value takes";
-            return -EINVAL;
-        }
+        if (!hex_is_digits(h, hn))
+            return secret_invalid(ret_error, "after \"hex:\" only hex digits (0-9, a-f) may follow");
+        if (hn % 2)
+            return secret_invalid(ret_error, "after \"hex:\" an even number of hex digits must follow");
+        if (hn / 2 > CONFIG_OWNER_SECRET_MAX)
+            return secret_invalid(ret_error,
+                                  "decodes to more than 64 bytes, the most a TPM auth value takes");
         return hex_decode(h, hn, ret_bytes, CONFIG_OWNER_SECRET_MAX, ret_len);
     }
-    if (n > CONFIG_OWNER_SECRET_MAX) {
-        *ret_why = "is longer than 64 bytes, the most a TPM auth value takes (use 40 hex digits, "
-                   "\"hex:\" and up to 128 hex digits, or up to 64 characters)";
-        return -EINVAL;
-    }
+    if (n > CONFIG_OWNER_SECRET_MAX)
+        return secret_invalid(ret_error,
+                              "is longer than 64 bytes, the most a TPM auth value takes (use 40 hex "
+                              "digits, \"hex:\" and up to 128 hex digits, or up to 64 characters)");
     memcpy(ret_bytes, s, n); /* NOLINT(bugprone-not-null-terminated-result): bytes with a length, no string */
     *ret_len = n;
     return 0;

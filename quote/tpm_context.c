@@ -2,6 +2,8 @@
 /* The TPM context: one mutex, a lazily (re)connected ESAPI context. */
 #include "tpm_internal.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,12 +150,12 @@ void tpm_context_broken(tpm_t *t)
 
 int tpm_auth_from_secret(const char *secret, struct tpm_auth *ret_auth, struct tpm_error *err)
 {
-    const char *why = NULL;
+    _cleanup_free_ char *why = NULL;
     memset(ret_auth, 0, sizeof(*ret_auth));
     if (!secret || !*secret)
         return 0;
     if (config_secret_decode(secret, ret_auth->bytes, &ret_auth->len, &why) < 0)
-        return tpm_error_set(err, -EINVAL, "the secret %s", why);
+        return why ? tpm_error_set(err, -EINVAL, "the secret %s", why) : -ENOMEM;
     /* The TPM drops trailing zero bytes of an auth value; do the same so HMACs match (TPM 2.0 part 1). */
     while (ret_auth->len && ret_auth->bytes[ret_auth->len - 1] == 0)
         ret_auth->len--;

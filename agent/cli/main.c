@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* tagent: argument checks, global options, and dispatch to one command of the table. */
+#include "cleanup.h"
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -87,9 +88,10 @@ int main(int argc, char **argv)
     }
 
     char *root = NULL;
-    const char *why = NULL;
-    if (config_root_resolve(root_arg, &root, &why) < 0) {
-        log_error("root prefix \"%s\": %s", root_arg ? root_arg : getenv("TAGENT_ROOT"), why);
+    _cleanup_free_ char *error = NULL;
+    if (config_root_resolve(root_arg, &root, &error) < 0) {
+        log_error("root prefix \"%s\": %s", root_arg ? root_arg : getenv("TAGENT_ROOT"),
+                  error ? error : "out of memory");
         return TAGENT_EXIT_ERROR;
     }
     struct tagent_cli cli = {.root = root};

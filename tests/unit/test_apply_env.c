@@ -301,7 +301,7 @@ static void test_owner_secret_formats(void **state)
 {
     uint8_t b[CONFIG_OWNER_SECRET_MAX];
     size_t n;
-    const char *why = NULL;
+    char *why = NULL;
 
     assert_int_equal(config_secret_decode("625d6d8a18f98bf794760fd392b8c01be0b4e959", b, &n, &why), 0);
     assert_int_equal(n, 20);
@@ -336,9 +336,14 @@ static void test_owner_secret_formats(void **state)
     max_hex[132] = '\0';
     assert_int_equal(config_secret_decode(max_hex, b, &n, &why), 0);
     assert_int_equal(n, 64);
+    /* untouched on success */
+    assert_null(why);
     memcpy(max_hex + 132, "aa", sizeof("aa")); /* 130 digits: 65 bytes */
     assert_int_equal(config_secret_decode(max_hex, b, &n, &why), -EINVAL);
     assert_non_null(strstr(why, "more than 64 bytes"));
+    free(why);
+    /* a caller that does not want the reason */
+    assert_int_equal(config_secret_decode(max_hex, b, &n, NULL), -EINVAL);
 }
 
 static void test_cross_field_rules(void **state)

@@ -134,10 +134,11 @@ static void test_urls(void **state)
     static const char *const good[] = {"https://hvs.example.com:8443/hvs/v2", "https://10.0.0.1/x?y=1#z",
                                        "HTTPS://hvs", "https://[::1]:8443/hvs/v2", "https://[fe80::1]",
                                        "https://h:65535"};
-    const char *why = NULL;
+    char *why = NULL;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         if (config_url_check(good[i], https, &why) < 0)
             fail_msg("%s: %s", good[i], why);
+    assert_null(why); /* untouched on success */
     static const struct {
         const char *url, *why;
     } bad[] = {
@@ -152,10 +153,12 @@ static void test_urls(void **state)
             fail_msg("%s was accepted", bad[i].url);
         if (!strstr(why, bad[i].why))
             fail_msg("%s: \"%s\" does not say \"%s\"", bad[i].url, why, bad[i].why);
+        free(why);
+        why = NULL;
     }
-    assert_int_equal(config_url_check("tls://127.0.0.1:4222", nats, &why), 0);
-    assert_int_equal(config_url_check("nats://nats-1:4222", nats, &why), 0);
-    assert_int_equal(config_url_check("ws://nats-1:4222", nats, &why), -EINVAL);
+    assert_int_equal(config_url_check("tls://127.0.0.1:4222", nats, NULL), 0);
+    assert_int_equal(config_url_check("nats://nats-1:4222", nats, NULL), 0);
+    assert_int_equal(config_url_check("ws://nats-1:4222", nats, NULL), -EINVAL);
 }
 
 int main(void)
