@@ -107,11 +107,12 @@ static void load_once_run(void)
     load_rc = load();
 }
 
-int https_curl_load(const struct https_curl **ret_api, const char **ret_why)
+int https_curl_load(const struct https_curl **ret_api, char **ret_error)
 {
     pthread_once(&load_once, load_once_run);
     if (load_rc < 0) {
-        *ret_why = load_why;
+        if (ret_error)
+            *ret_error = strdup(load_why);
         return load_rc;
     }
     *ret_api = &api;

@@ -30,8 +30,8 @@ struct https_curl {
 
 /* Loads libcurl.so.4 and runs curl_global_init, once per process, whichever thread comes first. 0 and
  * *ret_api; or -ELIBACC (not installed), -ELIBBAD (a symbol is missing), -EIO (global init failed) and
- * *ret_why, a message that lives as long as the process (do not free). Every later call gives the same. */
-int https_curl_load(const struct https_curl **ret_api, const char **ret_why);
+ * *ret_error (caller frees; may be NULL). Every later call gives the same result and the same words. */
+int https_curl_load(const struct https_curl **ret_api, char **ret_error);
 
 /* Trust and pinning for one request; libcurl hands it to https_tls_ctx_setup() for every new connection. */
 struct https_tls {
@@ -47,9 +47,9 @@ struct https_tls {
     int verify_error; /* X509_V_ERR_*, 0 if the chain verified or was not checked */
 };
 
-/* Loads ca_dir and checks the pin's format. 0, or -EINVAL/-ENOENT/-errno with *ret_why (caller frees; may
+/* Loads ca_dir and checks the pin's format. 0, or -EINVAL/-ENOENT/-errno with *ret_error (caller frees; may
  * be NULL on allocation failure). */
-int https_tls_init(struct https_tls *tls, const struct https_options *opts, char **ret_why);
+int https_tls_init(struct https_tls *tls, const struct https_options *opts, char **ret_error);
 void https_tls_done(struct https_tls *tls);
 /* CURLOPT_SSL_CTX_FUNCTION; userptr is the struct https_tls. */
 CURLcode https_tls_ctx_setup(CURL *curl, void *ssl_ctx, void *userptr);

@@ -111,12 +111,12 @@ static void headers_free(struct request *rq)
 }
 
 /* "Authorization: Bearer <token>"; the line is wiped once libcurl has its copy. */
-static int headers_add_bearer(struct request *rq, char **ret_why)
+static int headers_add_bearer(struct request *rq, char **ret_error)
 {
     _cleanup_wipe_free_ char *auth = NULL;
 
     if (has_line_break(rq->bearer) || !*rq->bearer) {
-        *ret_why = strdup("the bearer token is empty or holds a line break");
+        *ret_error = strdup("the bearer token is empty or holds a line break");
         return -EINVAL;
     }
     if (asprintf(&auth, "Authorization: Bearer %s", rq->bearer) < 0) {
@@ -126,22 +126,22 @@ static int headers_add_bearer(struct request *rq, char **ret_why)
     return headers_append(rq, auth);
 }
 
-static int headers_build(struct request *rq, const char *const *headers, char **ret_why)
+static int headers_build(struct request *rq, const char *const *headers, char **ret_error)
 {
     bool content_type = false;
     int r = 0;
 
     for (size_t i = 0; headers && headers[i]; i++) {
         if (!strchr(headers[i], ':') || has_line_break(headers[i])) {
-            if (asprintf(ret_why, "header %zu is not one \"Name: value\" line", i) < 0)
-                *ret_why = NULL;
+            if (asprintf(ret_error, "header %zu is not one \"Name: value\" line", i) < 0)
+                *ret_error = NULL;
             return -EINVAL;
         }
         content_type |= header_is(headers[i], "Content-Type");
         if ((r = headers_append(rq, headers[i])) < 0)
             return r;
     }
-    if (rq->bearer && (r = headers_add_bearer(rq, ret_why)) < 0)
+    if (rq->bearer && (r = headers_add_bearer(rq, ret_error)) < 0)
         return r;
     /* Go sends neither: no "Expect: 100-continue" round trip, no form-encoded Content-Type made up by
      * libcurl. */
@@ -470,13 +470,11 @@ static int request_init(struct request *rq, bool has_response, char **ret_error)
 static int request_prepare(struct request *rq, const char *const *headers, char **ret_error)
 {
     _cleanup_free_ char *why = NULL;
-    const char *loaded_why = NULL;
     CURLcode cc;
     int r;
 
-    if ((r = https_curl_load(&rq->api, &loaded_why)) < 0)
-        return fail(rq, ret_error, r, "%s", loaded_why);
-    if ((r = https_tls_init(&rq->tls, rq->opts, &why)) < 0 || (r = headers_build(rq, headers, &why)) < 0)
+    if ((r = https_curl_load(&rq->api, &why)) < 0 || (r = https_tls_init(&rq->tls, rq->opts, &why)) < 0 ||
+        (r = headers_build(rq, headers, &why)) < 0)
         return fail(rq, ret_error, r, "%s", why ? why : "out of memory");
     if (noproxy_build(rq) < 0 || !(rq->curl = rq->api->easy_init()))
         return fail(rq, ret_error, -ENOMEM, "out of memory");

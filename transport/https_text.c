@@ -36,7 +36,6 @@ char *https_url_join(const char *base, const char *path)
 int https_url_escape(const char *s, char **ret_escaped, char **ret_error)
 {
     const struct https_curl *api = NULL;
-    const char *why = NULL;
     char *escaped, *copy;
     int r;
 
@@ -45,10 +44,8 @@ int https_url_escape(const char *s, char **ret_escaped, char **ret_error)
         *ret_error = strdup("no string to percent-encode");
         return -EINVAL;
     }
-    if ((r = https_curl_load(&api, &why)) < 0) {
-        *ret_error = strdup(why);
+    if ((r = https_curl_load(&api, ret_error)) < 0)
         return r;
-    }
     /* Length 0 makes libcurl take strlen(); a handle is only needed for the long-gone non-ASCII builds. */
     escaped = api->easy_escape(NULL, s, 0);
     if (!escaped)

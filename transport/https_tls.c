@@ -25,16 +25,16 @@
 #include <openssl/ssl.h>
 
 static int pin_parse(const char *pin, const char *pin_name, char out[static HTTPS_SHA384_HEX + 1],
-                     char **ret_why)
+                     char **ret_error)
 {
     size_t n = strlen(pin);
     bool hex = n == HTTPS_SHA384_HEX;
     for (size_t i = 0; hex && i < n; i++)
         hex = isxdigit((unsigned char)pin[i]);
     if (!hex) {
-        if (asprintf(ret_why, "%s is not a SHA-384 digest (96 hex digits; it has %zu characters)",
+        if (asprintf(ret_error, "%s is not a SHA-384 digest (96 hex digits; it has %zu characters)",
                      pin_name ? pin_name : "the pinned certificate hash", n) < 0)
-            *ret_why = NULL;
+            *ret_error = NULL;
         return -EINVAL;
     }
     for (size_t i = 0; i < n; i++)
@@ -65,15 +65,15 @@ static int anchors_add_file(const char *path, STACK_OF(X509) * anchors)
 
 /* Every certificate of every *.pem, like Go's AppendCertsFromPEM: a file holding none is skipped, so one
  * stray file does not cut the agent off; the count shows up in verification errors instead. */
-static int anchors_load(const char *dir, STACK_OF(X509) * anchors, char **ret_why)
+static int anchors_load(const char *dir, STACK_OF(X509) * anchors, char **ret_error)
 {
     DIR *d = opendir(dir);
     int r = 0;
 
     if (!d) {
         r = -errno;
-        if (asprintf(ret_why, "cannot read the CA directory %s: %s", dir, strerror(-r)) < 0)
-            *ret_why = NULL;
+        if (asprintf(ret_error, "cannot read the CA directory %s: %s", dir, strerror(-r)) < 0)
+            *ret_error = NULL;
         return r;
     }
     for (struct dirent *de; r == 0 && (de = readdir(d));) {
@@ -92,17 +92,17 @@ static int anchors_load(const char *dir, STACK_OF(X509) * anchors, char **ret_wh
     /* The end of every PEM file leaves a "no start line" behind; nobody else should find it. */
     ERR_clear_error();
     if (r == -ENOMEM)
-        *ret_why = NULL;
+        *ret_error = NULL;
     return r;
 }
 
-int https_tls_init(struct https_tls *tls, const struct https_options *opts, char **ret_why)
+int https_tls_init(struct https_tls *tls, const struct https_options *opts, char **ret_error)
 {
     int r;
 
     *tls = (struct https_tls){.verify = !opts->no_verify, .system_ca = opts->system_ca};
-    *ret_why = NULL;
-    if (opts->pin_sha384 && (r = pin_parse(opts->pin_sha384, opts->pin_name, tls->pin, ret_why)) < 0)
+    *ret_error = NULL;
+    if (opts->pin_sha384 && (r = pin_parse(opts->pin_sha384, opts->pin_name, tls->pin, ret_error)) < 0)
         return r;
     if (!tls->verify)
         return 0;
@@ -111,14 +111,14 @@ int https_tls_init(struct https_tls *tls, const struct https_options *opts, char
         return -ENOMEM;
     if (opts->ca_dir) {
         tls->ca_dir = opts->ca_dir;
-        if ((r = anchors_load(opts->ca_dir, tls->anchors, ret_why)) < 0)
+        if ((r = anchors_load(opts->ca_dir, tls->anchors, ret_error)) < 0)
             return r;
     }
     if (sk_X509_num(tls->anchors) == 0 && !tls->system_ca) {
-        if ((opts->ca_dir ? asprintf(ret_why, "no CA certificate (*.pem) in %s to verify the server with",
+        if ((opts->ca_dir ? asprintf(ret_error, "no CA certificate (*.pem) in %s to verify the server with",
                                      opts->ca_dir)
-                          : asprintf(ret_why, "no CA certificates to verify the server with")) < 0)
-            *ret_why = NULL;
+                          : asprintf(ret_error, "no CA certificates to verify the server with")) < 0)
+            *ret_error = NULL;
         return -ENOENT;
     }
     return 0;
