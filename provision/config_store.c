@@ -24,14 +24,17 @@ int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret
     return r;
 }
 
-int provision_config_save(const char *root, const struct tagent_config *cfg, const char **ret_why)
+int provision_config_save(const char *root, const struct tagent_config *cfg, char **ret_error)
 {
     _cleanup_free_ char *dir = config_path(root, TAGENT_CONFIG_DIR);
     _cleanup_free_ char *path = config_path(root, TAGENT_CONFIG_FILE);
+    const char *why = NULL;
     int r = dir && path ? 0 : -ENOMEM;
     if (r == 0 && (r = config_mkdir_p(dir, 0755)) < 0)
-        *ret_why = "cannot create the configuration directory";
+        why = "cannot create the configuration directory";
     if (r == 0 && (r = config_yml_save(path, cfg)) < 0)
-        *ret_why = "cannot write config.yml";
+        why = "cannot write config.yml";
+    if (why && ret_error)
+        *ret_error = strdup(why);
     return r;
 }

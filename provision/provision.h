@@ -65,13 +65,15 @@ int provision_hardware_uuid(const char *root, char ret_uuid[37], char **ret_erro
 /* Spec 3.7: asks HVS (config hvs_url, api_token) for an immediate report on this host, found by its hardware
  * UUID. 0 when requested or when HVS does not know the host (*ret_message says which); -EAGAIN when worth
  * retrying later (network, 5xx); -EACCES when the API token is missing or refused; other negative errno
- * otherwise. *ret_message (caller frees) says what happened; the token never appears in it. */
+ * otherwise. *ret_message (caller frees) says what happened, on success as on failure (so it is not a
+ * ret_error); the token never appears in it. */
 int provision_async_report(const char *root, const struct tagent_config *cfg, char **ret_message);
 
 /* Loads defaults + <root>/etc/trustagent/config.yml (absent is fine). */
 int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret_exists,
                           struct config_diags *diags);
-/* Creates <root>/etc/trustagent (0755) if needed and writes config.yml atomically, mode 0640. */
-int provision_config_save(const char *root, const struct tagent_config *cfg, const char **ret_why);
+/* Creates <root>/etc/trustagent (0755) if needed and writes config.yml atomically, mode 0640. On failure
+ * *ret_error (caller frees; may be NULL, and stays NULL on out of memory) says which step failed. */
+int provision_config_save(const char *root, const struct tagent_config *cfg, char **ret_error);
 
 #endif

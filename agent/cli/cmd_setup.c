@@ -5,6 +5,7 @@
  * the batch. config.yml is saved after every task that changed it, so an interrupted batch keeps what it
  * finished.
  */
+#include "cleanup.h"
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
@@ -131,9 +132,11 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
     }
     ctx->cfg_changed = false;
     int r = t->run(ctx);
+    _cleanup_free_ char *error = NULL;
     const char *why = NULL;
     if (r == 0 && ctx->cfg_changed) {
-        r = provision_config_save(ctx->root, ctx->cfg, &why);
+        r = provision_config_save(ctx->root, ctx->cfg, &error);
+        why = error;
         ctx->cfg_exists = r == 0;
     }
     if (r == 0 && validate_quietly(ctx, t) != 0) {
