@@ -162,10 +162,13 @@ static struct stats row_stats(struct row *row)
 
 /* ---- setup: swtpm and provisioning through quote/ ---- */
 
-static int tpm_check(int r, const char *what, const struct tpm_error *err)
+/* Prints and frees *error (quote/'s message) when r says the call failed. */
+static int tpm_check(int r, const char *what, char **error)
 {
     if (r < 0)
-        fprintf(stderr, "bench_quote: %s: %s\n", what, err->message);
+        fprintf(stderr, "bench_quote: %s: %s\n", what, *error ? *error : "out of memory");
+    free(*error);
+    *error = NULL;
     return r;
 }
 
@@ -174,20 +177,20 @@ static int provision(tpm_t *tpm)
 {
     struct tpm_auth owner, endorsement;
     struct tpm_ek_cert cert = {0};
-    struct tpm_error err = {0};
+    char *error = NULL;
 
-    int r = tpm_check(tpm_auth_from_secret(OWNER_SECRET, &owner, &err), "owner secret", &err);
+    int r = tpm_check(tpm_auth_from_secret(OWNER_SECRET, &owner, &error), "owner secret", &error);
     if (r == 0)
-        r = tpm_check(tpm_auth_from_secret(ENDORSEMENT_SECRET, &endorsement, &err), "endorsement secret",
-                      &err);
+        r = tpm_check(tpm_auth_from_secret(ENDORSEMENT_SECRET, &endorsement, &error), "endorsement secret",
+                      &error);
     if (r == 0)
-        r = tpm_check(tpm_take_ownership(tpm, &owner, &endorsement, &err), "tpm_take_ownership", &err);
+        r = tpm_check(tpm_take_ownership(tpm, &owner, &endorsement, &error), "tpm_take_ownership", &error);
     if (r == 0)
-        r = tpm_check(tpm_ek_cert_read(tpm, &owner, &cert, &err), "tpm_ek_cert_read", &err);
+        r = tpm_check(tpm_ek_cert_read(tpm, &owner, &cert, &error), "tpm_ek_cert_read", &error);
     if (r == 0)
-        r = tpm_check(tpm_ek_provision(tpm, &owner, &endorsement, &cert, &err), "tpm_ek_provision", &err);
+        r = tpm_check(tpm_ek_provision(tpm, &owner, &endorsement, &cert, &error), "tpm_ek_provision", &error);
     if (r == 0)
-        r = tpm_check(tpm_aik_provision(tpm, &owner, &endorsement, &err), "tpm_aik_provision", &err);
+        r = tpm_check(tpm_aik_provision(tpm, &owner, &endorsement, &error), "tpm_aik_provision", &error);
     tpm_ek_cert_free(&cert);
     tpm_auth_clear(&owner);
     tpm_auth_clear(&endorsement);
@@ -206,7 +209,7 @@ static void nonce_fill(uint8_t nonce[NONCE_LEN], uint64_t counter)
 static int tagent_quote(tpm_t *tpm, const struct selection *sel, uint64_t counter, struct tpm_quote *ret_q)
 {
     uint8_t nonce[NONCE_LEN];
-    struct tpm_error err = {0};
+    char *error = NULL;
     nonce_fill(nonce, counter);
     struct tpm_quote_request req = {
         .nonce = nonce,
@@ -215,7 +218,7 @@ static int tagent_quote(tpm_t *tpm, const struct selection *sel, uint64_t counte
         .banks = sel->n_banks ? sel->banks : NULL,
         .n_banks = sel->n_banks,
     };
-    return tpm_check(tpm_quote(tpm, &req, ret_q, &err), "tpm_quote", &err);
+    return tpm_check(tpm_quote(tpm, &req, ret_q, &error), "tpm_quote", &error);
 }
 
 static int tagent_time(tpm_t *tpm, struct selection *sel, uint64_t counter, bool record)
@@ -440,7 +443,7 @@ struct bench {
 static int bench_setup(struct bench *b)
 {
     static const struct swtpm_opts swtpm_opts = {.ek_cert = true, .pcr_banks = "sha1,sha256,sha384"};
-    struct tpm_error err = {0};
+    char *error = NULL;
 
     b->sel[0] = (struct selection){.banks = {TPM_BANK_SHA256}, .n_banks = 1};
     b->sel[1] = (struct selection){.n_banks = 0};
@@ -448,7 +451,7 @@ static int bench_setup(struct bench *b)
 
     int r = swtpm_start(&swtpm_opts, &b->swtpm);
     if (r == 0)
-        r = tpm_check(tpm_open(b->swtpm->tcti, &b->tpm, &err), "tpm_open", &err);
+        r = tpm_check(tpm_open(b->swtpm->tcti, &b->tpm, &error), "tpm_open", &error);
     if (r == 0)
         r = provision(b->tpm);
     for (size_t i = 0; r == 0 && i < 2; i++)

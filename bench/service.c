@@ -34,6 +34,7 @@
 #include <nats/nats.h>
 
 #include "bench_util.h"
+#include "cleanup.h"
 #include "config.h"
 #include "eventlog.h"
 #include "provision.h"
@@ -223,7 +224,7 @@ static int ctx_measure_log(struct bench *b)
 static int ctx_open(struct bench *b)
 {
     struct config_diags diags = {0};
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     bool exists = false;
     int r = provision_config_load(b->w->root, &b->cfg, &exists, &diags);
     config_diags_free(&diags);
@@ -234,12 +235,12 @@ static int ctx_open(struct bench *b)
         return r;
     }
     b->ctx = (struct service_ctx){.root = b->w->root, .cfg = &b->cfg};
-    if (b->cfg.tag_secret_key && tpm_auth_from_secret(b->cfg.tag_secret_key, &b->ctx.tag_auth, &err) < 0) {
-        fprintf(stderr, "bench_service: tag secret: %s\n", err.message);
+    if (b->cfg.tag_secret_key && tpm_auth_from_secret(b->cfg.tag_secret_key, &b->ctx.tag_auth, &error) < 0) {
+        fprintf(stderr, "bench_service: tag secret: %s\n", error ? error : "out of memory");
         return -EINVAL;
     }
-    if (tpm_open(b->w->tpm->tcti, &b->ctx.tpm, &err) < 0) {
-        fprintf(stderr, "bench_service: tpm_open: %s\n", err.message);
+    if (tpm_open(b->w->tpm->tcti, &b->ctx.tpm, &error) < 0) {
+        fprintf(stderr, "bench_service: tpm_open: %s\n", error ? error : "out of memory");
         return -EIO;
     }
     return ctx_measure_log(b);
@@ -259,14 +260,14 @@ static int time_tpm(struct bench *b, bool record)
 {
     uint8_t nonce[32];
     struct tpm_quote q = {0};
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     nonce_next(b, nonce);
     struct tpm_quote_request req = {.nonce = nonce, .nonce_len = sizeof(nonce), .pcr_mask = PCR_MASK_ALL};
     uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_mono_ns();
-    int r = tpm_quote(b->ctx.tpm, &req, &q, &err);
+    int r = tpm_quote(b->ctx.tpm, &req, &q, &error);
     uint64_t t1 = bench_mono_ns(), c1 = bench_thread_cpu_ns();
     if (r < 0)
-        fprintf(stderr, "bench_service: tpm_quote: %s\n", err.message);
+        fprintf(stderr, "bench_service: tpm_quote: %s\n", error ? error : "out of memory");
     else if (q.attempts != 1) {
         fprintf(stderr, "bench_service: tpm_quote() needed %u attempts: PCRs changed?\n", q.attempts);
         r = -EPROTO;
@@ -285,12 +286,12 @@ static int time_tag(struct bench *b, bool record)
 {
     uint8_t tag[TPM_ASSET_TAG_SIZE];
     bool present = false;
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     uint64_t t0 = bench_mono_ns();
-    int r = tpm_tag_read(b->ctx.tpm, &b->ctx.tag_auth, tag, &present, &err);
+    int r = tpm_tag_read(b->ctx.tpm, &b->ctx.tag_auth, tag, &present, &error);
     uint64_t t1 = bench_mono_ns();
     if (r < 0)
-        fprintf(stderr, "bench_service: tpm_tag_read: %s\n", err.message);
+        fprintf(stderr, "bench_service: tpm_tag_read: %s\n", error ? error : "out of memory");
     else if (record)
         bench_samples_add(&b->lat[ROW_TAG], t1 - t0);
     return r;

@@ -56,8 +56,8 @@ int provision_auth(struct provision_ctx *ctx, const char *secret, const char *ke
  * ret_endorsement is NULL, TPM_ENDORSEMENT_SECRET decoded (the caller clears them with tpm_auth_clear()). */
 int provision_tpm_owner(struct provision_ctx *ctx, tpm_t **ret_tpm, struct tpm_auth *ret_owner,
                         struct tpm_auth *ret_endorsement);
-/* Reports a TPM error as a diagnostic of the task. Returns r. */
-int provision_tpm_error(struct provision_ctx *ctx, int r, const struct tpm_error *err);
+/* Reports a TPM error (quote/'s message; NULL: out of memory) as a diagnostic of the task. Returns r. */
+int provision_tpm_error(struct provision_ctx *ctx, int r, const char *error);
 
 /* The SMBIOS type 1 UUID (/sys/firmware/dmi/tables/DMI under root), lower case, as HostInfo reports it. */
 int provision_hardware_uuid(const char *root, char ret_uuid[37], char **ret_error);

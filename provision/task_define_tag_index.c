@@ -34,7 +34,6 @@ static int validate(struct provision_ctx *ctx)
 {
     _cleanup_(tpm_auth_clear) struct tpm_auth tag = {0};
     tpm_t *tpm;
-    struct tpm_error err;
     uint8_t value[TPM_ASSET_TAG_SIZE];
     bool present, exists = false;
     if (!ctx->cfg->tag_secret_key)
@@ -43,10 +42,10 @@ static int validate(struct provision_ctx *ctx)
     if (r == 0)
         r = provision_auth(ctx, ctx->cfg->tag_secret_key, "tpm.tag-secret-key", &tag);
     if (r == 0)
-        r = tpm_handle_exists(tpm, TPM_NV_ASSET_TAG, &exists, &err);
+        r = tpm_handle_exists(tpm, TPM_NV_ASSET_TAG, &exists, NULL);
     /* Reading with the tag secret proves the index's auth is the one in config.yml. */
     if (r == 0 && exists)
-        r = tpm_tag_read(tpm, &tag, value, &present, &err);
+        r = tpm_tag_read(tpm, &tag, value, &present, NULL);
     OPENSSL_cleanse(value, sizeof(value));
     return r < 0 ? r : exists ? 0 : -ENOENT;
 }
@@ -55,7 +54,7 @@ static int run(struct provision_ctx *ctx)
 {
     _cleanup_(tpm_auth_clear) struct tpm_auth owner = {0}, tag = {0};
     tpm_t *tpm;
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     int r = provision_tpm(ctx, &tpm);
     if (r == 0 && !ctx->cfg->tag_secret_key) {
         r = new_tag_secret(&ctx->cfg->tag_secret_key);
@@ -69,8 +68,8 @@ static int run(struct provision_ctx *ctx)
         r = provision_auth(ctx, ctx->cfg->owner_secret, "TPM_OWNER_SECRET", &owner);
     if (r == 0)
         r = provision_auth(ctx, ctx->cfg->tag_secret_key, "tpm.tag-secret-key", &tag);
-    if (r == 0 && (r = tpm_tag_index_define(tpm, &owner, &tag, &err)) < 0)
-        provision_tpm_error(ctx, r, &err);
+    if (r == 0 && (r = tpm_tag_index_define(tpm, &owner, &tag, &error)) < 0)
+        provision_tpm_error(ctx, r, error);
     return r;
 }
 

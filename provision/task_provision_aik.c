@@ -46,7 +46,6 @@ static int validate(struct provision_ctx *ctx)
     _cleanup_free_ char *pem = NULL;
     _cleanup_(X509_freep) X509 *x = NULL;
     _cleanup_(aik_info_done) struct tpm_aik_info aik = {0};
-    struct tpm_error err;
     size_t len = 0;
     tpm_t *tpm;
     if (cp_read(ctx, TAGENT_AIK_PEM, &pem, &len) < 0)
@@ -55,7 +54,7 @@ static int validate(struct provision_ctx *ctx)
     if (r == 0)
         r = provision_tpm(ctx, &tpm);
     if (r == 0)
-        r = tpm_aik_info(tpm, &aik, &err);
+        r = tpm_aik_info(tpm, &aik, NULL);
     if (r == 0 && !cert_is_for(x, aik.modulus))
         r = -ESTALE; /* the TPM's AIK changed since the certificate was issued */
     return r;
@@ -68,9 +67,9 @@ static int challenge_round(struct provision_ctx *ctx, const char *path, const ui
 {
     static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
     _cleanup_free_ char *json = NULL, *error = NULL;
+    _cleanup_free_ char *tpm_error = NULL; /* quote/'s words, reported as they are (error gets the path) */
     _cleanup_(https_response_free) struct https_response resp = {0};
     _cleanup_(identity_proof_free) struct identity_proof proof = {0};
-    struct tpm_error terr = {0};
     uint8_t *key = NULL; /* the AES key the TPM released: wiped below */
     size_t key_len = 0;
     tpm_t *tpm;
@@ -81,9 +80,10 @@ static int challenge_round(struct provision_ctx *ctx, const char *path, const ui
         r = identity_proof_parse((const char *)resp.body, resp.body_len, &proof, &error);
     if (r == 0)
         r = provision_tpm(ctx, &tpm);
-    if (r == 0 && (r = tpm_activate_credential(tpm, endorsement, proof.credential, proof.credential_len,
-                                               proof.secret, proof.secret_len, &key, &key_len, &terr)) < 0)
-        provision_tpm_error(ctx, r, &terr);
+    if (r == 0 &&
+        (r = tpm_activate_credential(tpm, endorsement, proof.credential, proof.credential_len, proof.secret,
+                                     proof.secret_len, &key, &key_len, &tpm_error)) < 0)
+        provision_tpm_error(ctx, r, tpm_error);
     if (r == 0 && key_len != 16)
         r = cp_error(ctx, -EBADMSG, "POST %s: the credential holds a %zu-byte key, not an AES-128 key", path,
                      key_len);
@@ -136,7 +136,7 @@ static int run(struct provision_ctx *ctx)
     uint8_t *payload = NULL;   /* what round 1 sends */
     uint8_t *challenge = NULL; /* round 1's answer, which only this TPM could open: wiped below */
     size_t ca_len = 0, payload_len = 0, challenge_len = 0, cert_len = 0;
-    struct tpm_error terr = {0};
+    _cleanup_free_ char *tpm_error = NULL;
     tpm_t *tpm = NULL;
 
     int r = cp_require_service(ctx, ctx->cfg->hvs_url, "HVS_URL", "HVS");
@@ -146,11 +146,11 @@ static int run(struct provision_ctx *ctx)
     if (r == 0)
         r = provision_tpm_owner(ctx, &tpm, &owner, &endorsement);
     /* EK and AIK in the TPM */
-    if (r == 0 && ((r = tpm_ek_cert_read(tpm, &owner, &ek, &terr)) < 0 ||
-                   (r = tpm_ek_provision(tpm, &owner, &endorsement, &ek, &terr)) < 0 ||
-                   (r = tpm_aik_provision(tpm, &owner, &endorsement, &terr)) < 0 ||
-                   (r = tpm_aik_info(tpm, &aik, &terr)) < 0))
-        provision_tpm_error(ctx, r, &terr);
+    if (r == 0 && ((r = tpm_ek_cert_read(tpm, &owner, &ek, &tpm_error)) < 0 ||
+                   (r = tpm_ek_provision(tpm, &owner, &endorsement, &ek, &tpm_error)) < 0 ||
+                   (r = tpm_aik_provision(tpm, &owner, &endorsement, &tpm_error)) < 0 ||
+                   (r = tpm_aik_info(tpm, &aik, &tpm_error)) < 0))
+        provision_tpm_error(ctx, r, tpm_error);
     /* round 1: the EK certificate out; a challenge only this TPM can open back */
     if (r == 0)
         r = ek_payload(&ek, &payload, &payload_len);

@@ -9,22 +9,21 @@
 static int validate(struct provision_ctx *ctx)
 {
     tpm_t *tpm;
-    struct tpm_error err;
     bool exists = false;
     int r = provision_tpm(ctx, &tpm);
     if (r == 0)
-        r = tpm_handle_exists(tpm, TPM_HANDLE_PRIMARY_KEY, &exists, &err);
+        r = tpm_handle_exists(tpm, TPM_HANDLE_PRIMARY_KEY, &exists, NULL);
     return r < 0 ? r : exists ? 0 : -ENOENT;
 }
 
 static int run(struct provision_ctx *ctx)
 {
     _cleanup_(tpm_auth_clear) struct tpm_auth owner = {0};
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     tpm_t *tpm;
     int r = provision_tpm_owner(ctx, &tpm, &owner, NULL);
-    if (r == 0 && (r = tpm_primary_key_provision(tpm, &owner, &err)) < 0)
-        provision_tpm_error(ctx, r, &err);
+    if (r == 0 && (r = tpm_primary_key_provision(tpm, &owner, &error)) < 0)
+        provision_tpm_error(ctx, r, error);
     return r;
 }
 

@@ -9,23 +9,22 @@
 static int validate(struct provision_ctx *ctx)
 {
     _cleanup_(tpm_auth_clear) struct tpm_auth owner = {0};
-    struct tpm_error err;
     tpm_t *tpm;
     bool owned = false;
     int r = provision_tpm_owner(ctx, &tpm, &owner, NULL);
     if (r == 0)
-        r = tpm_owned_with_auth(tpm, &owner, &owned, &err);
+        r = tpm_owned_with_auth(tpm, &owner, &owned, NULL);
     return r < 0 ? r : owned ? 0 : -EACCES;
 }
 
 static int run(struct provision_ctx *ctx)
 {
     _cleanup_(tpm_auth_clear) struct tpm_auth owner = {0}, endorsement = {0};
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     tpm_t *tpm;
     int r = provision_tpm_owner(ctx, &tpm, &owner, &endorsement);
-    if (r == 0 && (r = tpm_take_ownership(tpm, &owner, &endorsement, &err)) < 0)
-        provision_tpm_error(ctx, r, &err);
+    if (r == 0 && (r = tpm_take_ownership(tpm, &owner, &endorsement, &error)) < 0)
+        provision_tpm_error(ctx, r, error);
     return r;
 }
 

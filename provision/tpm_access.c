@@ -8,11 +8,11 @@
 
 int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm)
 {
-    struct tpm_error err = {0};
     if (!ctx->tpm) {
-        int r = tpm_open(ctx->cfg->tcti, &ctx->tpm, &err);
+        _cleanup_free_ char *error = NULL;
+        int r = tpm_open(ctx->cfg->tcti, &ctx->tpm, &error);
         if (r < 0)
-            return provision_tpm_error(ctx, r, &err);
+            return provision_tpm_error(ctx, r, error);
     }
     *ret_tpm = ctx->tpm;
     return 0;
@@ -20,10 +20,10 @@ int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm)
 
 int provision_auth(struct provision_ctx *ctx, const char *secret, const char *key, struct tpm_auth *ret_auth)
 {
-    struct tpm_error err = {0};
-    int r = tpm_auth_from_secret(secret, ret_auth, &err);
+    _cleanup_free_ char *error = NULL;
+    int r = tpm_auth_from_secret(secret, ret_auth, &error);
     if (r < 0)
-        config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, key, "%s", err.message);
+        config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, key, "%s", error ? error : "out of memory");
     return r;
 }
 
@@ -46,8 +46,8 @@ int provision_tpm_owner(struct provision_ctx *ctx, tpm_t **ret_tpm, struct tpm_a
     return 0;
 }
 
-int provision_tpm_error(struct provision_ctx *ctx, int r, const struct tpm_error *err)
+int provision_tpm_error(struct provision_ctx *ctx, int r, const char *error)
 {
-    config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, NULL, "%s", err->message);
+    config_diag_add(ctx->diags, CONFIG_ERROR, NULL, 0, NULL, "%s", error ? error : "out of memory");
     return r;
 }

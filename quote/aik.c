@@ -39,7 +39,7 @@ static void aik_template(TPM2B_PUBLIC *pub)
 }
 
 static int aik_provision(tpm_t *t, const struct tpm_auth *owner, const struct tpm_auth *endorsement,
-                         struct tpm_error *err)
+                         char **ret_error)
 {
     TPM2B_PUBLIC template, *out_pub = NULL;
     TPM2B_PRIVATE *out_priv = NULL;
@@ -51,32 +51,33 @@ static int aik_provision(tpm_t *t, const struct tpm_auth *owner, const struct tp
 
     aik_template(&template);
     tpm_tr_close(t, &t->aik); /* the cached handle is about to be replaced */
-    int r = tpm_evict(t, TPM_HANDLE_AIK, owner, err);
+    int r = tpm_evict(t, TPM_HANDLE_AIK, owner, ret_error);
     if (r == 0)
-        r = tpm_handle_load(t, TPM_HANDLE_EK, &ek, &exists, err);
+        r = tpm_handle_load(t, TPM_HANDLE_EK, &ek, &exists, ret_error);
     if (r == 0 && !exists)
-        r = tpm_error_set(err, -ENOENT, "there is no EK at 0x%08x to create the AIK under", TPM_HANDLE_EK);
+        r = tpm_error_set(ret_error, -ENOENT, "there is no EK at 0x%08x to create the AIK under",
+                          TPM_HANDLE_EK);
     if (r == 0)
-        r = tpm_session_ek_policy(t, endorsement, &policy, err);
+        r = tpm_session_ek_policy(t, endorsement, &policy, ret_error);
     if (r < 0)
         goto out;
     TSS2_RC rc = Esys_Create(t->esys, ek, policy, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &template, &outside, &pcrs,
                              &out_priv, &out_pub, NULL, NULL, NULL);
     tpm_flush(t, &policy);
     if (rc != TSS2_RC_SUCCESS) {
-        r = tpm_fail(t, rc, "creating the AIK under the EK", err);
+        r = tpm_fail(t, rc, "creating the AIK under the EK", ret_error);
         goto out;
     }
     /* A policy session is spent by use: Load needs a fresh one. */
-    r = tpm_session_ek_policy(t, endorsement, &policy, err);
+    r = tpm_session_ek_policy(t, endorsement, &policy, ret_error);
     if (r < 0)
         goto out;
     rc = Esys_Load(t->esys, ek, policy, ESYS_TR_NONE, ESYS_TR_NONE, out_priv, out_pub, &aik);
     if (rc != TSS2_RC_SUCCESS) {
-        r = tpm_fail(t, rc, "loading the AIK", err);
+        r = tpm_fail(t, rc, "loading the AIK", ret_error);
         goto out;
     }
-    r = tpm_persist(t, aik, TPM_HANDLE_AIK, owner, err);
+    r = tpm_persist(t, aik, TPM_HANDLE_AIK, owner, ret_error);
 out:
     Esys_Free(out_pub);
     Esys_Free(out_priv);
@@ -87,18 +88,18 @@ out:
 }
 
 int tpm_aik_provision(tpm_t *t, const struct tpm_auth *owner, const struct tpm_auth *endorsement,
-                      struct tpm_error *err)
+                      char **ret_error)
 {
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = aik_provision(t, owner, endorsement, err);
+    r = aik_provision(t, owner, endorsement, ret_error);
     tpm_leave(t);
     return r;
 }
 
 /* SubjectPublicKeyInfo PEM of an RSA public key (e = 65537 when the TPM says 0). */
-static int rsa_pem(const TPMT_PUBLIC *pub, char **ret_pem, struct tpm_error *err)
+static int rsa_pem(const TPMT_PUBLIC *pub, char **ret_pem, char **ret_error)
 {
     uint32_t e = pub->parameters.rsaDetail.exponent ? pub->parameters.rsaDetail.exponent : 65537;
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -115,7 +116,7 @@ static int rsa_pem(const TPMT_PUBLIC *pub, char **ret_pem, struct tpm_error *err
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) || !(params = OSSL_PARAM_BLD_to_param(bld)) ||
         EVP_PKEY_fromdata_init(ctx) <= 0 || EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0 ||
         !PEM_write_bio_PUBKEY(bio, key)) {
-        tpm_error_set(err, r, "cannot encode the AIK public key as PEM");
+        tpm_error_set(ret_error, r, "cannot encode the AIK public key as PEM");
         goto out;
     }
     char *data;
@@ -137,28 +138,29 @@ out:
     return r;
 }
 
-static int aik_info(tpm_t *t, struct tpm_aik_info *info, struct tpm_error *err)
+static int aik_info(tpm_t *t, struct tpm_aik_info *info, char **ret_error)
 {
     ESYS_TR tr;
     bool exists;
     TPM2B_PUBLIC *pub = NULL;
     TPM2B_NAME *name = NULL;
-    int r = tpm_handle_load(t, TPM_HANDLE_AIK, &tr, &exists, err);
+    int r = tpm_handle_load(t, TPM_HANDLE_AIK, &tr, &exists, ret_error);
     if (r == 0 && !exists)
-        r = tpm_error_set(err, -ENOENT, "there is no AIK at 0x%08x; run `tagent setup provision-aik`", TPM_HANDLE_AIK);
+        r = tpm_error_set(ret_error, -ENOENT, "there is no AIK at 0x%08x; run `tagent setup provision-aik`",
+                          TPM_HANDLE_AIK);
     if (r < 0)
         return r;
     TSS2_RC rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name, NULL);
     if (rc != TSS2_RC_SUCCESS)
-        r = tpm_fail(t, rc, "reading the AIK", err);
+        r = tpm_fail(t, rc, "reading the AIK", ret_error);
     else if (pub->publicArea.type != TPM2_ALG_RSA || pub->publicArea.unique.rsa.size != 256 ||
              name->size != sizeof(info->name))
-        r = tpm_error_set(err, -EBADMSG, "the key at 0x%08x is not an RSA-2048 AIK", TPM_HANDLE_AIK);
+        r = tpm_error_set(ret_error, -EBADMSG, "the key at 0x%08x is not an RSA-2048 AIK", TPM_HANDLE_AIK);
     else {
         memcpy(info->modulus, pub->publicArea.unique.rsa.buffer, 256);
         memcpy(info->name, name->name, name->size);
         info->name_len = name->size;
-        r = rsa_pem(&pub->publicArea, &info->pem, err);
+        r = rsa_pem(&pub->publicArea, &info->pem, ret_error);
     }
     Esys_Free(pub);
     Esys_Free(name);
@@ -166,45 +168,46 @@ static int aik_info(tpm_t *t, struct tpm_aik_info *info, struct tpm_error *err)
     return r;
 }
 
-int tpm_aik_info(tpm_t *t, struct tpm_aik_info *ret_info, struct tpm_error *err)
+int tpm_aik_info(tpm_t *t, struct tpm_aik_info *ret_info, char **ret_error)
 {
     memset(ret_info, 0, sizeof(*ret_info));
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = aik_info(t, ret_info, err);
+    r = aik_info(t, ret_info, ret_error);
     tpm_leave(t);
     return r;
 }
 
 static int activate(tpm_t *t, const struct tpm_auth *endorsement, const TPM2B_ID_OBJECT *blob,
-                    const TPM2B_ENCRYPTED_SECRET *secret, uint8_t **ret, size_t *ret_len, struct tpm_error *err)
+                    const TPM2B_ENCRYPTED_SECRET *secret, uint8_t **ret, size_t *ret_len, char **ret_error)
 {
     ESYS_TR aik = ESYS_TR_NONE, ek = ESYS_TR_NONE, hmac = ESYS_TR_NONE, policy = ESYS_TR_NONE;
     TPM2B_DIGEST *cert_info = NULL;
     bool exists;
-    int r = tpm_handle_load(t, TPM_HANDLE_AIK, &aik, &exists, err);
+    int r = tpm_handle_load(t, TPM_HANDLE_AIK, &aik, &exists, ret_error);
     if (r == 0 && !exists)
-        r = tpm_error_set(err, -ENOENT, "there is no AIK at 0x%08x", TPM_HANDLE_AIK);
+        r = tpm_error_set(ret_error, -ENOENT, "there is no AIK at 0x%08x", TPM_HANDLE_AIK);
     if (r == 0)
-        r = tpm_handle_load(t, TPM_HANDLE_EK, &ek, &exists, err);
+        r = tpm_handle_load(t, TPM_HANDLE_EK, &ek, &exists, ret_error);
     if (r == 0 && !exists)
-        r = tpm_error_set(err, -ENOENT, "there is no EK at 0x%08x", TPM_HANDLE_EK);
+        r = tpm_error_set(ret_error, -ENOENT, "there is no EK at 0x%08x", TPM_HANDLE_EK);
     /* certInfo is the privacy CA's secret: it comes back encrypted in the AIK's session. */
     if (r == 0)
-        r = tpm_session_salted(t, TPMA_SESSION_ENCRYPT, &hmac, err);
+        r = tpm_session_salted(t, TPMA_SESSION_ENCRYPT, &hmac, ret_error);
     if (r == 0)
-        r = tpm_session_ek_policy(t, endorsement, &policy, err);
+        r = tpm_session_ek_policy(t, endorsement, &policy, ret_error);
     if (r < 0)
         goto out;
     tpm_set_auth(t, aik, NULL);
     TSS2_RC rc = Esys_ActivateCredential(t->esys, aik, ek, hmac, policy, ESYS_TR_NONE, blob, secret, &cert_info);
     if (rc != TSS2_RC_SUCCESS) {
-        r = tpm_fail(t, rc, "ActivateCredential (the challenge was not made for this TPM's EK and AIK?)", err);
+        r = tpm_fail(t, rc, "ActivateCredential (the challenge was not made for this TPM's EK and AIK?)",
+                     ret_error);
         goto out;
     }
     if (!(*ret = malloc(cert_info->size ? cert_info->size : 1))) {
-        r = tpm_error_set(err, -ENOMEM, "out of memory");
+        r = tpm_error_set(ret_error, -ENOMEM, "out of memory");
         goto out;
     }
     memcpy(*ret, cert_info->buffer, cert_info->size);
@@ -222,23 +225,24 @@ out:
 
 int tpm_activate_credential(tpm_t *t, const struct tpm_auth *endorsement, const uint8_t *credential_blob,
                             size_t credential_len, const uint8_t *secret, size_t secret_len,
-                            uint8_t **ret_cert_info, size_t *ret_len, struct tpm_error *err)
+                            uint8_t **ret_cert_info, size_t *ret_len, char **ret_error)
 {
     TPM2B_ID_OBJECT blob = {0};
     TPM2B_ENCRYPTED_SECRET enc = {0};
     if (!credential_len || credential_len > sizeof(blob.credential) || !secret_len ||
         secret_len > sizeof(enc.secret))
-        return tpm_error_set(err, -EINVAL, "the credential (%zu bytes) or secret (%zu bytes) has an impossible size",
+        return tpm_error_set(ret_error, -EINVAL,
+                             "the credential (%zu bytes) or secret (%zu bytes) has an impossible size",
                              credential_len, secret_len);
     blob.size = (UINT16)credential_len;
     memcpy(blob.credential, credential_blob, credential_len);
     enc.size = (UINT16)secret_len;
     memcpy(enc.secret, secret, secret_len);
 
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = activate(t, endorsement, &blob, &enc, ret_cert_info, ret_len, err);
+    r = activate(t, endorsement, &blob, &enc, ret_cert_info, ret_len, ret_error);
     tpm_leave(t);
     return r;
 }

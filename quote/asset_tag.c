@@ -2,6 +2,8 @@
 /* The asset tag NV index 0x01C10110: 48 bytes, written and read with the tag secret (spec sections 2, 5). */
 #include "tpm_internal.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +13,25 @@
 static const TPMA_NV tag_attributes = TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD | TPMA_NV_OWNERREAD;
 
 static int tag_write(tpm_t *t, const struct tpm_auth *tag_auth, const uint8_t tag[TPM_ASSET_TAG_SIZE],
-                     struct tpm_error *err)
+                     char **ret_error)
 {
     ESYS_TR nv = ESYS_TR_NONE, session = ESYS_TR_NONE;
     bool exists;
-    int r = tpm_handle_load(t, TPM_NV_ASSET_TAG, &nv, &exists, err);
+    int r = tpm_handle_load(t, TPM_NV_ASSET_TAG, &nv, &exists, ret_error);
     if (r == 0 && !exists)
-        r = tpm_error_set(err, -ENOENT, "the asset tag NV index 0x%08x is not defined; run `tagent setup "
-                          "define-tag-index`", TPM_NV_ASSET_TAG);
+        r = tpm_error_set(ret_error, -ENOENT,
+                          "the asset tag NV index 0x%08x is not defined; run `tagent setup "
+                          "define-tag-index`",
+                          TPM_NV_ASSET_TAG);
     if (r == 0)
-        r = tpm_session_salted(t, TPMA_SESSION_DECRYPT, &session, err);
+        r = tpm_session_salted(t, TPMA_SESSION_DECRYPT, &session, ret_error);
     if (r == 0) {
         TPM2B_MAX_NV_BUFFER data = {.size = TPM_ASSET_TAG_SIZE};
         memcpy(data.buffer, tag, TPM_ASSET_TAG_SIZE);
         tpm_set_auth(t, nv, tag_auth);
         TSS2_RC rc = Esys_NV_Write(t->esys, nv, nv, session, ESYS_TR_NONE, ESYS_TR_NONE, &data, 0);
         if (rc != TSS2_RC_SUCCESS)
-            r = tpm_fail(t, rc, "writing the asset tag (tag secret from config.yml)", err);
+            r = tpm_fail(t, rc, "writing the asset tag (tag secret from config.yml)", ret_error);
     }
     tpm_flush(t, &session);
     tpm_tr_close(t, &nv);
@@ -39,8 +43,7 @@ static void old_tag(tpm_t *t, const struct tpm_auth *owner, uint8_t ret_tag[TPM_
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    struct tpm_error ignore;
-    *ret_valid = tpm_nv_read_all(t, TPM_NV_ASSET_TAG, ESYS_TR_RH_OWNER, owner, &data, &len, &ignore) == 0 &&
+    *ret_valid = tpm_nv_read_all(t, TPM_NV_ASSET_TAG, ESYS_TR_RH_OWNER, owner, &data, &len, NULL) == 0 &&
                  len == TPM_ASSET_TAG_SIZE;
     if (*ret_valid)
         memcpy(ret_tag, data, TPM_ASSET_TAG_SIZE);
@@ -48,30 +51,32 @@ static void old_tag(tpm_t *t, const struct tpm_auth *owner, uint8_t ret_tag[TPM_
 }
 
 static int define_index(tpm_t *t, const struct tpm_auth *owner, const struct tpm_auth *tag_auth,
-                        struct tpm_error *err)
+                        char **ret_error)
 {
     uint8_t tag[TPM_ASSET_TAG_SIZE] = {0};
     bool valid = false;
     ESYS_TR nv = ESYS_TR_NONE, session = ESYS_TR_NONE;
     bool exists;
     uint16_t size;
-    int r = tpm_nv_size(t, TPM_NV_ASSET_TAG, &size, err);
+    int r = tpm_nv_size(t, TPM_NV_ASSET_TAG, &size, ret_error);
     if (r < 0)
         return r;
     if (size)
         old_tag(t, owner, tag, &valid); /* before loading nv: ESAPI shares one ESYS_TR per handle */
-    r = tpm_handle_load(t, TPM_NV_ASSET_TAG, &nv, &exists, err);
+    r = tpm_handle_load(t, TPM_NV_ASSET_TAG, &nv, &exists, ret_error);
     if (r < 0)
         return r;
     if (exists) {
-        r = tpm_session_salted(t, 0, &session, err);
+        r = tpm_session_salted(t, 0, &session, ret_error);
         if (r == 0) {
             tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
             TSS2_RC rc = Esys_NV_UndefineSpace(t->esys, ESYS_TR_RH_OWNER, nv, session, ESYS_TR_NONE, ESYS_TR_NONE);
             if (rc == TSS2_RC_SUCCESS)
                 nv = ESYS_TR_NONE; /* gone with the index */
             else
-                r = tpm_fail(t, rc, "removing the old asset tag index (owner authorization, TPM_OWNER_SECRET)", err);
+                r = tpm_fail(t, rc,
+                             "removing the old asset tag index (owner authorization, TPM_OWNER_SECRET)",
+                             ret_error);
         }
         tpm_flush(t, &session);
         tpm_tr_close(t, &nv);
@@ -90,78 +95,85 @@ static int define_index(tpm_t *t, const struct tpm_auth *owner, const struct tpm
         },
     };
     /* The new index's auth value is the first parameter: encrypted by the session. */
-    r = tpm_session_salted(t, TPMA_SESSION_DECRYPT, &session, err);
+    r = tpm_session_salted(t, TPMA_SESSION_DECRYPT, &session, ret_error);
     if (r == 0) {
         tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
         TSS2_RC rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, session, ESYS_TR_NONE, ESYS_TR_NONE, &auth, &pub, &nv);
         if (rc != TSS2_RC_SUCCESS)
-            r = tpm_fail(t, rc, "defining the asset tag index (owner authorization, TPM_OWNER_SECRET)", err);
+            r = tpm_fail(t, rc, "defining the asset tag index (owner authorization, TPM_OWNER_SECRET)",
+                         ret_error);
     }
     OPENSSL_cleanse(&auth, sizeof(auth));
     tpm_flush(t, &session);
     tpm_tr_close(t, &nv);
     if (r == 0)
-        r = tag_write(t, tag_auth, tag, err); /* the old tag if it was valid, else zeros = "no tag" */
+        r = tag_write(t, tag_auth, tag, ret_error); /* the old tag if it was valid, else zeros = "no tag" */
     OPENSSL_cleanse(tag, sizeof(tag));
     return r;
 }
 
 int tpm_tag_index_define(tpm_t *t, const struct tpm_auth *owner, const struct tpm_auth *tag_auth,
-                         struct tpm_error *err)
+                         char **ret_error)
 {
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = define_index(t, owner, tag_auth, err);
+    r = define_index(t, owner, tag_auth, ret_error);
     tpm_leave(t);
     return r;
 }
 
 int tpm_tag_write(tpm_t *t, const struct tpm_auth *tag_auth, const uint8_t tag[TPM_ASSET_TAG_SIZE],
-                  struct tpm_error *err)
+                  char **ret_error)
 {
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = tag_write(t, tag_auth, tag, err);
+    r = tag_write(t, tag_auth, tag, ret_error);
     tpm_leave(t);
     return r;
 }
 
 static int tag_read(tpm_t *t, const struct tpm_auth *tag_auth, uint8_t ret_tag[TPM_ASSET_TAG_SIZE],
-                    bool *ret_present, struct tpm_error *err)
+                    bool *ret_present, char **ret_error)
 {
+    _cleanup_free_ uint8_t *data = NULL;
+    /* The read's own message is dropped or replaced for the two answers that mean something here. */
+    _cleanup_free_ char *read_error = NULL;
     uint16_t size;
-    uint8_t *data = NULL;
     size_t len = 0;
     *ret_present = false;
-    int r = tpm_nv_size(t, TPM_NV_ASSET_TAG, &size, err);
+    int r = tpm_nv_size(t, TPM_NV_ASSET_TAG, &size, ret_error);
     if (r < 0 || size == 0)
         return r; /* no index: no tag */
-    r = tpm_nv_read_all(t, TPM_NV_ASSET_TAG, ESYS_TR_NONE, tag_auth, &data, &len, err);
+    r = tpm_nv_read_all(t, TPM_NV_ASSET_TAG, ESYS_TR_NONE, tag_auth, &data, &len, &read_error);
     if (r == -ENODATA)
         return 0; /* defined but never written: no tag */
     if (r == -EACCES)
-        r = tpm_error_set(err, r, "reading the asset tag failed: the tag secret (tpm.tag-secret-key in config.yml) "
-                          "is not the index's authorization; run `tagent setup define-tag-index --force`");
-    if (r == 0 && len != TPM_ASSET_TAG_SIZE)
-        r = tpm_error_set(err, -EBADMSG, "the asset tag index holds %zu bytes instead of 48", len);
-    if (r == 0) {
-        memcpy(ret_tag, data, TPM_ASSET_TAG_SIZE);
-        for (size_t i = 0; i < TPM_ASSET_TAG_SIZE; i++)
-            *ret_present |= ret_tag[i] != 0;
+        return tpm_error_set(
+            ret_error, r,
+            "reading the asset tag failed: the tag secret (tpm.tag-secret-key in config.yml) "
+            "is not the index's authorization; run `tagent setup define-tag-index --force`");
+    if (r < 0) {
+        if (ret_error)
+            *ret_error = TAKE_PTR(read_error);
+        return r;
     }
-    free(data);
-    return r;
+    if (len != TPM_ASSET_TAG_SIZE)
+        return tpm_error_set(ret_error, -EBADMSG, "the asset tag index holds %zu bytes instead of 48", len);
+    memcpy(ret_tag, data, TPM_ASSET_TAG_SIZE);
+    for (size_t i = 0; i < TPM_ASSET_TAG_SIZE; i++)
+        *ret_present |= ret_tag[i] != 0;
+    return 0;
 }
 
-int tpm_tag_read(tpm_t *t, const struct tpm_auth *tag_auth, uint8_t ret_tag[TPM_ASSET_TAG_SIZE], bool *ret_present,
-                 struct tpm_error *err)
+int tpm_tag_read(tpm_t *t, const struct tpm_auth *tag_auth, uint8_t ret_tag[TPM_ASSET_TAG_SIZE],
+                 bool *ret_present, char **ret_error)
 {
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = tag_read(t, tag_auth, ret_tag, ret_present, err);
+    r = tag_read(t, tag_auth, ret_tag, ret_present, ret_error);
     tpm_leave(t);
     return r;
 }

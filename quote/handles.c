@@ -9,35 +9,35 @@
 
 /* Whether a persistent handle or NV index exists, by listing (GetCapability never fails for a missing
  * handle, unlike ReadPublic, so no error path is needed to learn "absent"). */
-static int handle_listed(tpm_t *t, TPM2_HANDLE handle, bool *ret_exists, struct tpm_error *err)
+static int handle_listed(tpm_t *t, TPM2_HANDLE handle, bool *ret_exists, char **ret_error)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, handle, 1,
                                     NULL, &cap);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, rc, "listing TPM handles", err);
+        return tpm_fail(t, rc, "listing TPM handles", ret_error);
     *ret_exists = cap->data.handles.count > 0 && cap->data.handles.handle[0] == handle;
     Esys_Free(cap);
     return 0;
 }
 
-int tpm_handle_exists(tpm_t *t, uint32_t handle, bool *ret_exists, struct tpm_error *err)
+int tpm_handle_exists(tpm_t *t, uint32_t handle, bool *ret_exists, char **ret_error)
 {
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = handle_listed(t, handle, ret_exists, err);
+    r = handle_listed(t, handle, ret_exists, ret_error);
     tpm_leave(t);
     return r;
 }
 
-int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exists, struct tpm_error *err)
+int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exists, char **ret_error)
 {
     /* ESAPI hands out one ESYS_TR per TPM handle: closing a fresh load would also close the quote's cached
      * AIK handle, so drop the cache first (quote loads it again when it needs it). */
     if (handle == TPM_HANDLE_AIK && t->aik != ESYS_TR_NONE && ret_tr != &t->aik)
         tpm_tr_close(t, &t->aik);
-    int r = handle_listed(t, handle, ret_exists, err);
+    int r = handle_listed(t, handle, ret_exists, ret_error);
     *ret_tr = ESYS_TR_NONE;
     /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Branch): set when handle_listed() returned 0 */
     if (r < 0 || !*ret_exists)
@@ -46,7 +46,7 @@ int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exi
     if (rc != TSS2_RC_SUCCESS) {
         char what[64];
         snprintf(what, sizeof(what), "reading TPM handle 0x%08x", handle);
-        return tpm_fail(t, rc, what, err);
+        return tpm_fail(t, rc, what, ret_error);
     }
     return 0;
 }
@@ -55,31 +55,32 @@ int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exi
  * encrypted): on a transient object it makes a persistent copy at handle, on a persistent one it removes it.
  * what says which in the error message. */
 static int evict_control(tpm_t *t, ESYS_TR object, TPM2_HANDLE handle, const struct tpm_auth *owner,
-                         const char *what, ESYS_TR *ret_out, struct tpm_error *err)
+                         const char *what, ESYS_TR *ret_out, char **ret_error)
 {
     ESYS_TR session = ESYS_TR_NONE;
-    int r = tpm_session_salted(t, 0, &session, err);
+    int r = tpm_session_salted(t, 0, &session, ret_error);
     if (r < 0)
         return r;
     tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
     TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, object, session, ESYS_TR_NONE, ESYS_TR_NONE, handle,
                                    ret_out);
     if (rc != TSS2_RC_SUCCESS)
-        r = tpm_fail(t, rc, what, err);
+        r = tpm_fail(t, rc, what, ret_error);
     tpm_flush(t, &session);
     return r;
 }
 
-int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, struct tpm_error *err)
+int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, char **ret_error)
 {
     ESYS_TR tr, out = ESYS_TR_NONE;
     bool exists;
-    int r = tpm_handle_load(t, handle, &tr, &exists, err);
+    int r = tpm_handle_load(t, handle, &tr, &exists, ret_error);
     if (r < 0 || !exists)
         return r;
     /* EvictControl on a persistent object removes it; the ESYS_TR is invalid afterwards. */
     r = evict_control(t, tr, handle, owner,
-                      "removing a persistent TPM object (owner authorization, TPM_OWNER_SECRET)", &out, err);
+                      "removing a persistent TPM object (owner authorization, TPM_OWNER_SECRET)", &out,
+                      ret_error);
     /* Close the ESYS_TR even after a successful eviction: ESAPI keeps the object (with its old name) in the
      * context otherwise, and a later load of a new key at the same handle fails with "name mismatch". */
     tpm_tr_close(t, &tr);
@@ -87,27 +88,28 @@ int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, struct
 }
 
 int tpm_persist(tpm_t *t, ESYS_TR transient, TPM2_HANDLE handle, const struct tpm_auth *owner,
-                struct tpm_error *err)
+                char **ret_error)
 {
     ESYS_TR out = ESYS_TR_NONE;
-    int r = evict_control(t, transient, handle, owner,
-                          "making a TPM key persistent (owner authorization, TPM_OWNER_SECRET)", &out, err);
+    int r =
+        evict_control(t, transient, handle, owner,
+                      "making a TPM key persistent (owner authorization, TPM_OWNER_SECRET)", &out, ret_error);
     tpm_tr_close(t, &out);
     return r;
 }
 
-int tpm_nv_size(tpm_t *t, TPM2_HANDLE index, uint16_t *ret_size, struct tpm_error *err)
+int tpm_nv_size(tpm_t *t, TPM2_HANDLE index, uint16_t *ret_size, char **ret_error)
 {
     ESYS_TR tr;
     bool exists;
     *ret_size = 0;
-    int r = tpm_handle_load(t, index, &tr, &exists, err);
+    int r = tpm_handle_load(t, index, &tr, &exists, ret_error);
     if (r < 0 || !exists)
         return r;
     TPM2B_NV_PUBLIC *pub = NULL;
     TSS2_RC rc = Esys_NV_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
     if (rc != TSS2_RC_SUCCESS)
-        r = tpm_fail(t, rc, "reading an NV index's size", err);
+        r = tpm_fail(t, rc, "reading an NV index's size", ret_error);
     else
         *ret_size = pub->nvPublic.dataSize;
     Esys_Free(pub);
@@ -129,23 +131,23 @@ static uint16_t nv_buffer_max(tpm_t *t)
 }
 
 int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const struct tpm_auth *auth,
-                    uint8_t **ret_data, size_t *ret_len, struct tpm_error *err)
+                    uint8_t **ret_data, size_t *ret_len, char **ret_error)
 {
     ESYS_TR tr = ESYS_TR_NONE, session = ESYS_TR_NONE;
     uint8_t *data = NULL;
     bool exists;
     uint16_t size = 0;
-    int r = tpm_nv_size(t, index, &size, err);
+    int r = tpm_nv_size(t, index, &size, ret_error);
     if (r == 0 && size == 0)
-        r = tpm_error_set(err, -ENOENT, "NV index 0x%08x does not exist", index);
+        r = tpm_error_set(ret_error, -ENOENT, "NV index 0x%08x does not exist", index);
     if (r == 0)
-        r = tpm_handle_load(t, index, &tr, &exists, err);
+        r = tpm_handle_load(t, index, &tr, &exists, ret_error);
     if (r == 0)
-        r = tpm_session_salted(t, TPMA_SESSION_ENCRYPT, &session, err);
+        r = tpm_session_salted(t, TPMA_SESSION_ENCRYPT, &session, ret_error);
     /* size > 0 and data allocated past here: tpm_error_set() returns its (negative) r, which the analyzer does
      * not see through a variadic call in another file. */
     if (r == 0 && !(data = malloc(size))) /* NOLINT(clang-analyzer-optin.portability.UnixAPI) */
-        r = tpm_error_set(err, -ENOMEM, "out of memory");
+        r = tpm_error_set(ret_error, -ENOMEM, "out of memory");
     if (r < 0)
         goto out;
 
@@ -159,14 +161,14 @@ int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const stru
         if (rc != TSS2_RC_SUCCESS) {
             char what[96];
             snprintf(what, sizeof(what), "reading NV index 0x%08x", index);
-            r = tpm_fail(t, rc, what, err);
+            r = tpm_fail(t, rc, what, ret_error);
             goto out;
         }
         uint16_t got = part->size <= n ? part->size : n;
         memcpy(data + off, part->buffer, got); /* NOLINT(clang-analyzer-core.NonNullParamChecker): see above */
         Esys_Free(part);
         if (got == 0) {
-            r = tpm_error_set(err, -EPROTO, "reading NV index 0x%08x: the TPM returned no data", index);
+            r = tpm_error_set(ret_error, -EPROTO, "reading NV index 0x%08x: the TPM returned no data", index);
             goto out;
         }
         off = (uint16_t)(off + got);
@@ -181,13 +183,13 @@ out:
     return r;
 }
 
-int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, struct tpm_error *err)
+int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, char **ret_error)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
                                     TPM2_PT_PERMANENT, 1, NULL, &cap);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, rc, "reading the TPM's permanent attributes", err);
+        return tpm_fail(t, rc, "reading the TPM's permanent attributes", ret_error);
     *ret_attrs = cap->data.tpmProperties.count ? cap->data.tpmProperties.tpmProperty[0].value : 0;
     Esys_Free(cap);
     return 0;

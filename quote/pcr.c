@@ -38,14 +38,14 @@ size_t pcr_banks_strongest_first(uint16_t ret_banks[PCR_MAX_BANKS])
     return n;
 }
 
-int pcr_banks_allocated(tpm_t *t, struct tpm_error *err)
+int pcr_banks_allocated(tpm_t *t, char **ret_error)
 {
     if (t->n_banks)
         return 0;
     TPMS_CAPABILITY_DATA *cap = NULL;
     TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0, 1, NULL, &cap);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, rc, "reading the PCR banks", err);
+        return tpm_fail(t, rc, "reading the PCR banks", ret_error);
     const TPML_PCR_SELECTION *sel = &cap->data.assignedPCR;
     for (UINT32 i = 0; i < sel->count && t->n_banks < 8; i++) {
         bool any = false;
@@ -56,16 +56,16 @@ int pcr_banks_allocated(tpm_t *t, struct tpm_error *err)
     }
     Esys_Free(cap);
     if (!t->n_banks)
-        return tpm_error_set(err, -ENODEV, "the TPM has no PCR bank allocated");
+        return tpm_error_set(ret_error, -ENODEV, "the TPM has no PCR bank allocated");
     return 0;
 }
 
-int tpm_pcr_banks(tpm_t *t, uint16_t ret_banks[8], size_t *ret_n, struct tpm_error *err)
+int tpm_pcr_banks(tpm_t *t, uint16_t ret_banks[8], size_t *ret_n, char **ret_error)
 {
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = pcr_banks_allocated(t, err);
+    r = pcr_banks_allocated(t, ret_error);
     if (r == 0) {
         memcpy(ret_banks, t->banks, t->n_banks * sizeof(t->banks[0]));
         *ret_n = t->n_banks;
@@ -86,10 +86,10 @@ static int bank_index(const TPML_PCR_SELECTION *sel, TPMI_ALG_HASH alg)
 }
 
 int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_t cap, size_t *ret_len,
-                    struct tpm_error *err)
+                    char **ret_error)
 {
     if (sel->count > PCR_MAX_BANKS)
-        return tpm_error_set(err, -EINVAL, "more than %d PCR banks selected", PCR_MAX_BANKS);
+        return tpm_error_set(ret_error, -EINVAL, "more than %d PCR banks selected", PCR_MAX_BANKS);
     TPM2B_DIGEST values[PCR_MAX_BANKS * 24];
     bool have[PCR_MAX_BANKS * 24] = {0};
     TPML_PCR_SELECTION left = *sel;
@@ -106,7 +106,7 @@ int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_
         TPML_DIGEST *digests = NULL;
         TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &left, NULL, &got, &digests);
         if (rc != TSS2_RC_SUCCESS)
-            return tpm_fail(t, rc, "reading PCR values", err);
+            return tpm_fail(t, rc, "reading PCR values", ret_error);
         UINT32 d = 0;
         for (UINT32 i = 0; i < got->count; i++) {
             int bi = bank_index(sel, got->pcrSelections[i].hash);
@@ -124,7 +124,7 @@ int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_
         Esys_Free(got);
         Esys_Free(digests);
         if (!progress)
-            return tpm_error_set(err, -EIO, "the TPM returned no value for some selected PCRs");
+            return tpm_error_set(ret_error, -EIO, "the TPM returned no value for some selected PCRs");
     }
 
     size_t len = 0;
@@ -134,7 +134,7 @@ int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_
             if (p / 8 >= sel->pcrSelections[i].sizeofSelect || !(sel->pcrSelections[i].pcrSelect[p / 8] & (1u << (p % 8))))
                 continue;
             if (!have[SLOT(i, p)] || values[SLOT(i, p)].size != size || len + size > cap)
-                return tpm_error_set(err, -EIO, "PCR %u of bank %s could not be read", p,
+                return tpm_error_set(ret_error, -EIO, "PCR %u of bank %s could not be read", p,
                                      tpm_bank_name(sel->pcrSelections[i].hash));
             memcpy(out + len, values[SLOT(i, p)].buffer, size);
             len += size;

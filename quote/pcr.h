@@ -12,9 +12,9 @@ size_t pcr_bank_digest_size(uint16_t alg);
 /* The banks HVS knows, largest digest first (SHA384, SHA256, SHA1): what a request that names none gets. */
 size_t pcr_banks_strongest_first(uint16_t ret_banks[PCR_MAX_BANKS]);
 /* Fills t->banks (cached until reconnect). Caller holds the lock. */
-int pcr_banks_allocated(tpm_t *t, struct tpm_error *err);
+int pcr_banks_allocated(tpm_t *t, char **ret_error);
 /* The values of every selected PCR, bank-major in selection order, PCR index ascending. */
 int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_t cap, size_t *ret_len,
-                    struct tpm_error *err);
+                    char **ret_error);
 
 #endif

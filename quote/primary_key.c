@@ -2,11 +2,11 @@
 /* provision-primary-key: an RSA storage key at 0x81000000 for the workload agent (spec section 2). */
 #include "tpm_internal.h"
 
-static int primary_provision(tpm_t *t, const struct tpm_auth *owner, struct tpm_error *err)
+static int primary_provision(tpm_t *t, const struct tpm_auth *owner, char **ret_error)
 {
     ESYS_TR tr = ESYS_TR_NONE;
     bool exists;
-    int r = tpm_handle_load(t, TPM_HANDLE_PRIMARY_KEY, &tr, &exists, err);
+    int r = tpm_handle_load(t, TPM_HANDLE_PRIMARY_KEY, &tr, &exists, ret_error);
     tpm_tr_close(t, &tr);
     if (r < 0 || exists)
         return r; /* something is there already: the Go agent leaves it alone too */
@@ -26,20 +26,21 @@ static int primary_provision(tpm_t *t, const struct tpm_auth *owner, struct tpm_
         },
     };
     r = tpm_create_primary(t, ESYS_TR_RH_OWNER, owner, &template,
-                           "creating the primary key (owner authorization, TPM_OWNER_SECRET)", &tr, NULL, err);
+                           "creating the primary key (owner authorization, TPM_OWNER_SECRET)", &tr, NULL,
+                           ret_error);
     if (r < 0)
         return r;
-    r = tpm_persist(t, tr, TPM_HANDLE_PRIMARY_KEY, owner, err);
+    r = tpm_persist(t, tr, TPM_HANDLE_PRIMARY_KEY, owner, ret_error);
     tpm_flush(t, &tr);
     return r;
 }
 
-int tpm_primary_key_provision(tpm_t *t, const struct tpm_auth *owner, struct tpm_error *err)
+int tpm_primary_key_provision(tpm_t *t, const struct tpm_auth *owner, char **ret_error)
 {
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = primary_provision(t, owner, err);
+    r = primary_provision(t, owner, ret_error);
     tpm_leave(t);
     return r;
 }

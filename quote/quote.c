@@ -20,8 +20,8 @@
 #define NONCE_MAX 1024 /* HVS sends 32 bytes; anything much larger is not a nonce */
 
 /* Requested ∩ allocated, in request order, without duplicates. */
-static int choose_banks(tpm_t *t, const struct tpm_quote_request *req, uint16_t out[PCR_MAX_BANKS], size_t *ret_n,
-                        struct tpm_error *err)
+static int choose_banks(tpm_t *t, const struct tpm_quote_request *req, uint16_t out[PCR_MAX_BANKS],
+                        size_t *ret_n, char **ret_error)
 {
     uint16_t strongest_first[PCR_MAX_BANKS];
     size_t n_strongest = pcr_banks_strongest_first(strongest_first);
@@ -30,7 +30,8 @@ static int choose_banks(tpm_t *t, const struct tpm_quote_request *req, uint16_t 
 
     for (size_t i = 0; i < n_want; i++) {
         if (!pcr_bank_digest_size(want[i]))
-            return tpm_error_set(err, -EINVAL, "PCR bank 0x%04x is not one of SHA1, SHA256, SHA384", want[i]);
+            return tpm_error_set(ret_error, -EINVAL, "PCR bank 0x%04x is not one of SHA1, SHA256, SHA384",
+                                 want[i]);
         bool allocated = false, dup = false;
         for (size_t a = 0; a < t->n_banks; a++)
             allocated |= t->banks[a] == want[i];
@@ -45,7 +46,8 @@ static int choose_banks(tpm_t *t, const struct tpm_quote_request *req, uint16_t 
             if (tpm_bank_name(t->banks[a]))
                 snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", *have ? ", " : "",
                          tpm_bank_name(t->banks[a]));
-        return tpm_error_set(err, -ENOENT, "none of the requested PCR banks is allocated in this TPM (it has: %s)",
+        return tpm_error_set(ret_error, -ENOENT,
+                             "none of the requested PCR banks is allocated in this TPM (it has: %s)",
                              *have ? have : "none HVS knows");
     }
     /* HVS hashes PCR values only below offset 2304: all three banks of 24 PCRs (2400 bytes) never verify.
@@ -93,29 +95,30 @@ static void qualifying_data(const struct tpm_quote_request *req, TPM2B_DATA *out
     memcpy(out->buffer, buf, SHA256_DIGEST_LENGTH);
 }
 
-static int aik_handle(tpm_t *t, struct tpm_error *err)
+static int aik_handle(tpm_t *t, char **ret_error)
 {
     if (t->aik != ESYS_TR_NONE)
         return 0;
     bool exists;
-    int r = tpm_handle_load(t, TPM_HANDLE_AIK, &t->aik, &exists, err);
+    int r = tpm_handle_load(t, TPM_HANDLE_AIK, &t->aik, &exists, ret_error);
     if (r == 0 && !exists)
-        r = tpm_error_set(err, -ENOENT, "there is no AIK at 0x%08x; run `tagent setup provision-aik`", TPM_HANDLE_AIK);
+        r = tpm_error_set(ret_error, -ENOENT, "there is no AIK at 0x%08x; run `tagent setup provision-aik`",
+                          TPM_HANDLE_AIK);
     return r;
 }
 
 /* u16be attestSize | attest | TPMT_SIGNATURE | values. */
-static int build_blob(const TPM2B_ATTEST *attest, const TPMT_SIGNATURE *sig, const uint8_t *values, size_t values_len,
-                      struct tpm_quote *q, struct tpm_error *err)
+static int build_blob(const TPM2B_ATTEST *attest, const TPMT_SIGNATURE *sig, const uint8_t *values,
+                      size_t values_len, struct tpm_quote *q, char **ret_error)
 {
     uint8_t sig_buf[sizeof(TPMT_SIGNATURE)];
     size_t sig_len = 0;
     if (Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sig_buf, sizeof(sig_buf), &sig_len) != TSS2_RC_SUCCESS)
-        return tpm_error_set(err, -EPROTO, "cannot marshal the quote signature");
+        return tpm_error_set(ret_error, -EPROTO, "cannot marshal the quote signature");
     size_t len = 2 + attest->size + sig_len + values_len;
     uint8_t *blob = malloc(len);
     if (!blob)
-        return tpm_error_set(err, -ENOMEM, "out of memory");
+        return tpm_error_set(ret_error, -ENOMEM, "out of memory");
     uint16_t size_be = htons(attest->size);
     memcpy(blob, &size_be, 2);
     memcpy(blob + 2, attest->attestationData, attest->size);
@@ -128,7 +131,7 @@ static int build_blob(const TPM2B_ATTEST *attest, const TPMT_SIGNATURE *sig, con
 
 /* One Quote + PCR_Read round. *ret_consistent false: a PCR changed in between; nothing is returned. */
 static int quote_once(tpm_t *t, const TPM2B_DATA *qdata, const TPML_PCR_SELECTION *sel, struct tpm_quote *q,
-                      bool *ret_consistent, struct tpm_error *err)
+                      bool *ret_consistent, char **ret_error)
 {
     static const TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL}; /* the AIK's own: RSASSA-SHA256 */
     TPM2B_ATTEST *quoted = NULL;
@@ -141,22 +144,22 @@ static int quote_once(tpm_t *t, const TPM2B_DATA *qdata, const TPML_PCR_SELECTIO
     TSS2_RC rc = Esys_Quote(t->esys, t->aik, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qdata, &scheme, sel,
                             &quoted, &sig);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, rc, "TPM2_Quote with the AIK", err);
+        return tpm_fail(t, rc, "TPM2_Quote with the AIK", ret_error);
     int r = 0;
     if (Tss2_MU_TPMS_ATTEST_Unmarshal(quoted->attestationData, quoted->size, &off, &attest) != TSS2_RC_SUCCESS ||
         attest.magic != TPM2_GENERATED_VALUE || attest.type != TPM2_ST_ATTEST_QUOTE) {
-        r = tpm_error_set(err, -EBADMSG, "the TPM returned a quote that is not a TPMS_ATTEST quote");
+        r = tpm_error_set(ret_error, -EBADMSG, "the TPM returned a quote that is not a TPMS_ATTEST quote");
         goto out;
     }
     /* Read what the TPM actually quoted (its selection), and check it against what it signed. */
-    r = pcr_read_values(t, &attest.attested.quote.pcrSelect, values, sizeof(values), &values_len, err);
+    r = pcr_read_values(t, &attest.attested.quote.pcrSelect, values, sizeof(values), &values_len, ret_error);
     if (r < 0)
         goto out;
     SHA256(values, values_len, digest);
     if (attest.attested.quote.pcrDigest.size != sizeof(digest) ||
         memcmp(attest.attested.quote.pcrDigest.buffer, digest, sizeof(digest)) != 0)
         goto out; /* inconsistent: the caller quotes again */
-    r = build_blob(quoted, sig, values, values_len, q, err);
+    r = build_blob(quoted, sig, values, values_len, q, ret_error);
     if (r == 0) {
         q->n_banks = attest.attested.quote.pcrSelect.count;
         for (size_t i = 0; i < q->n_banks; i++)
@@ -169,18 +172,18 @@ out:
     return r;
 }
 
-static int quote(tpm_t *t, const struct tpm_quote_request *req, struct tpm_quote *q, struct tpm_error *err)
+static int quote(tpm_t *t, const struct tpm_quote_request *req, struct tpm_quote *q, char **ret_error)
 {
     uint16_t banks[PCR_MAX_BANKS];
     size_t n_banks = 0;
     TPML_PCR_SELECTION sel;
     TPM2B_DATA qdata;
 
-    int r = pcr_banks_allocated(t, err);
+    int r = pcr_banks_allocated(t, ret_error);
     if (r == 0)
-        r = choose_banks(t, req, banks, &n_banks, err);
+        r = choose_banks(t, req, banks, &n_banks, ret_error);
     if (r == 0)
-        r = aik_handle(t, err);
+        r = aik_handle(t, ret_error);
     if (r < 0)
         return r;
     build_selection(banks, n_banks, req->pcr_mask, &sel);
@@ -188,33 +191,34 @@ static int quote(tpm_t *t, const struct tpm_quote_request *req, struct tpm_quote
 
     for (unsigned attempt = 1; attempt <= TPM_QUOTE_ATTEMPTS; attempt++) {
         bool consistent;
-        r = quote_once(t, &qdata, &sel, q, &consistent, err);
+        r = quote_once(t, &qdata, &sel, q, &consistent, ret_error);
         if (r < 0 || consistent) {
             q->attempts = attempt;
             return r;
         }
     }
-    return tpm_error_set(err, -EAGAIN,
-                         "PCRs kept changing between TPM2_Quote and TPM2_PCR_Read (%d attempts); something is "
-                         "extending PCRs continuously, try again",
-                         TPM_QUOTE_ATTEMPTS);
+    return tpm_error_set(
+        ret_error, -EAGAIN,
+        "PCRs kept changing between TPM2_Quote and TPM2_PCR_Read (%d attempts); something is "
+        "extending PCRs continuously, try again",
+        TPM_QUOTE_ATTEMPTS);
 }
 
-int tpm_quote(tpm_t *t, const struct tpm_quote_request *req, struct tpm_quote *ret_quote, struct tpm_error *err)
+int tpm_quote(tpm_t *t, const struct tpm_quote_request *req, struct tpm_quote *ret_quote, char **ret_error)
 {
     memset(ret_quote, 0, sizeof(*ret_quote));
     if (!req->nonce || !req->nonce_len)
-        return tpm_error_set(err, -EINVAL, "the quote request has an empty nonce");
+        return tpm_error_set(ret_error, -EINVAL, "the quote request has an empty nonce");
     if (req->nonce_len > NONCE_MAX)
-        return tpm_error_set(err, -EINVAL, "the quote nonce is %zu bytes; at most %d are accepted", req->nonce_len,
-                             NONCE_MAX);
+        return tpm_error_set(ret_error, -EINVAL, "the quote nonce is %zu bytes; at most %d are accepted",
+                             req->nonce_len, NONCE_MAX);
     if (!req->pcr_mask || req->pcr_mask >> 24)
-        return tpm_error_set(err, -EINVAL, "the quote request must select PCRs from 0 to 23");
+        return tpm_error_set(ret_error, -EINVAL, "the quote request must select PCRs from 0 to 23");
 
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = quote(t, req, ret_quote, err);
+    r = quote(t, req, ret_quote, ret_error);
     tpm_leave(t);
     return r;
 }

@@ -7,9 +7,11 @@
  * it succeeded or not. When the TPM link breaks (swtpm gone, TCTI I/O error) the ESAPI context is torn down
  * and the next call opens it again, so a restarted TPM is picked up without restarting the agent.
  *
- * Errors: functions return 0 or a negative errno and fill *err with a message a person can act on
- * ("the owner secret is wrong (TPM_OWNER_SECRET)", "TPM is in dictionary-attack lockout; ..."). Each TSS2_RC
- * is translated once, here. err may be NULL.
+ * Errors: functions return 0 or a negative errno. On failure *ret_error (caller frees) is a message a person
+ * can act on ("the owner secret is wrong (TPM_OWNER_SECRET)", "TPM is in dictionary-attack lockout; ...");
+ * a failure that came from the TSS ends with its response code, "(TPM_RC 0x98e)", for whoever needs to know
+ * exactly what the TPM said. Each TSS2_RC is translated once, here. ret_error may be NULL; it is left alone
+ * on success, and NULL after a failure means out of memory.
  *
  * Secrets (owner/endorsement auth, tag secret, credential output) cross the TPM bus only inside salted,
  * parameter-encrypted HMAC sessions; the salt key is a transient ECC P-256 primary in the NULL hierarchy.
@@ -46,11 +48,6 @@
 
 typedef struct tpm tpm_t;
 
-struct tpm_error {
-    uint32_t rc;       /* the TSS2_RC, 0 when the failure did not come from the TSS */
-    char message[512]; /* what failed, why, and what to do */
-};
-
 /* An authorization value, decoded (at most 64 bytes). Wiped by tpm_auth_clear(). */
 struct tpm_auth {
     uint8_t bytes[64];
@@ -58,31 +55,31 @@ struct tpm_auth {
 };
 
 /* Decodes an owner/endorsement/tag secret as typed (40 hex / "hex:..." / raw; NULL or "" = empty auth). */
-int tpm_auth_from_secret(const char *secret, struct tpm_auth *ret_auth, struct tpm_error *err);
+int tpm_auth_from_secret(const char *secret, struct tpm_auth *ret_auth, char **ret_error);
 void tpm_auth_clear(struct tpm_auth *auth);
 
 /* ---- context ---- */
 
 /* Opens the TPM through tctildr (tcti NULL: TAGENT_TCTI, else device:/dev/tpmrm0). The TCTI is connected
  * lazily, at the first call that needs it, and again after the link broke. */
-int tpm_open(const char *tcti, tpm_t **ret_tpm, struct tpm_error *err);
+int tpm_open(const char *tcti, tpm_t **ret_tpm, char **ret_error);
 void tpm_close(tpm_t *tpm);
 const char *tpm_tcti(const tpm_t *tpm);
 /* One cheap command (GetCapability of a fixed property) to tell whether the TPM answers: the service's health
  * probe. Blocks as long as the TPM does. */
-int tpm_ping(tpm_t *tpm, struct tpm_error *err);
+int tpm_ping(tpm_t *tpm, char **ret_error);
 
 /* Whether a persistent object or NV index exists at handle (no auth needed, no side effects). */
-int tpm_handle_exists(tpm_t *tpm, uint32_t handle, bool *ret_exists, struct tpm_error *err);
+int tpm_handle_exists(tpm_t *tpm, uint32_t handle, bool *ret_exists, char **ret_error);
 
 /* ---- ownership ---- */
 
 /* True when owner auth equals `owner` (HierarchyChangeAuth(OWNER, new = old), as the Go agent checks). */
-int tpm_owned_with_auth(tpm_t *tpm, const struct tpm_auth *owner, bool *ret_owned, struct tpm_error *err);
+int tpm_owned_with_auth(tpm_t *tpm, const struct tpm_auth *owner, bool *ret_owned, char **ret_error);
 /* The Go agent's take-ownership: done if owner auth already works; otherwise, from empty auth, set
  * OWNER := owner, ENDORSEMENT := endorsement, LOCKOUT := owner. */
 int tpm_take_ownership(tpm_t *tpm, const struct tpm_auth *owner, const struct tpm_auth *endorsement,
-                       struct tpm_error *err);
+                       char **ret_error);
 
 /* ---- EK ---- */
 
@@ -93,21 +90,21 @@ struct tpm_ek_cert {
     size_t chain_len;
 };
 int tpm_ek_cert_read(tpm_t *tpm, const struct tpm_auth *owner, struct tpm_ek_cert *ret_cert,
-                     struct tpm_error *err);
+                     char **ret_error);
 void tpm_ek_cert_free(struct tpm_ek_cert *cert);
 
 /* Creates the EK from the NV template (or the TCG default RSA template), refuses when its public key
  * differs from the certificate's, and persists it at 0x81010000 (replacing what was there). */
 int tpm_ek_provision(tpm_t *tpm, const struct tpm_auth *owner, const struct tpm_auth *endorsement,
-                     const struct tpm_ek_cert *cert, struct tpm_error *err);
+                     const struct tpm_ek_cert *cert, char **ret_error);
 /* The persisted EK's public area, marshalled TPM2B_PUBLIC (caller frees). */
-int tpm_ek_public(tpm_t *tpm, uint8_t **ret_pub, size_t *ret_len, struct tpm_error *err);
+int tpm_ek_public(tpm_t *tpm, uint8_t **ret_pub, size_t *ret_len, char **ret_error);
 
 /* ---- AIK ---- */
 
 /* Creates the AIK under the EK (PolicySecret(ENDORSEMENT)), persists it at 0x81018000. */
 int tpm_aik_provision(tpm_t *tpm, const struct tpm_auth *owner, const struct tpm_auth *endorsement,
-                      struct tpm_error *err);
+                      char **ret_error);
 
 struct tpm_aik_info {
     uint8_t modulus[256];
@@ -115,33 +112,33 @@ struct tpm_aik_info {
     size_t name_len;
     char *pem; /* SubjectPublicKeyInfo PEM (caller frees) */
 };
-int tpm_aik_info(tpm_t *tpm, struct tpm_aik_info *ret_info, struct tpm_error *err);
+int tpm_aik_info(tpm_t *tpm, struct tpm_aik_info *ret_info, char **ret_error);
 
 /* TPM2_ActivateCredential(AIK, EK): credential_blob is TPM2B_ID_OBJECT.credential, secret is
  * TPM2B_ENCRYPTED_SECRET.secret (both without their size prefix). Returns certInfo (caller frees). */
 int tpm_activate_credential(tpm_t *tpm, const struct tpm_auth *endorsement, const uint8_t *credential_blob,
                             size_t credential_len, const uint8_t *secret, size_t secret_len,
-                            uint8_t **ret_cert_info, size_t *ret_len, struct tpm_error *err);
+                            uint8_t **ret_cert_info, size_t *ret_len, char **ret_error);
 
 /* ---- asset tag (NV 0x01C10110) ---- */
 
 /* define-tag-index: keeps an existing valid tag across the redefinition (spec section 2). */
 int tpm_tag_index_define(tpm_t *tpm, const struct tpm_auth *owner, const struct tpm_auth *tag_auth,
-                         struct tpm_error *err);
+                         char **ret_error);
 int tpm_tag_write(tpm_t *tpm, const struct tpm_auth *tag_auth, const uint8_t tag[TPM_ASSET_TAG_SIZE],
-                  struct tpm_error *err);
+                  char **ret_error);
 /* *ret_present is false when the index is missing or all zeros. */
 int tpm_tag_read(tpm_t *tpm, const struct tpm_auth *tag_auth, uint8_t ret_tag[TPM_ASSET_TAG_SIZE],
-                 bool *ret_present, struct tpm_error *err);
+                 bool *ret_present, char **ret_error);
 
 /* ---- provision-primary-key (0x81000000, for the workload agent) ---- */
 
-int tpm_primary_key_provision(tpm_t *tpm, const struct tpm_auth *owner, struct tpm_error *err);
+int tpm_primary_key_provision(tpm_t *tpm, const struct tpm_auth *owner, char **ret_error);
 
 /* ---- PCRs and quotes ---- */
 
 /* The banks the TPM really has allocated (non-empty selection), from TPM2_GetCapability(PCRS). */
-int tpm_pcr_banks(tpm_t *tpm, uint16_t ret_banks[8], size_t *ret_n, struct tpm_error *err);
+int tpm_pcr_banks(tpm_t *tpm, uint16_t ret_banks[8], size_t *ret_n, char **ret_error);
 
 struct tpm_quote_request {
     const uint8_t *nonce; /* HVS's nonce; must not be empty */
@@ -165,8 +162,7 @@ struct tpm_quote {
  * the weakest banks are dropped until they fit. The PCR values always hash to the quote's pcrDigest: when
  * a PCR changes between Quote and PCR_Read the quote is taken again (at most TPM_QUOTE_ATTEMPTS times). */
 #define TPM_QUOTE_ATTEMPTS 8
-int tpm_quote(tpm_t *tpm, const struct tpm_quote_request *req, struct tpm_quote *ret_quote,
-              struct tpm_error *err);
+int tpm_quote(tpm_t *tpm, const struct tpm_quote_request *req, struct tpm_quote *ret_quote, char **ret_error);
 void tpm_quote_free(struct tpm_quote *quote);
 
 /* Name of a bank HVS knows as HVS writes it ("SHA256"), or NULL for any other algorithm. */

@@ -15,7 +15,7 @@ static const TPMT_SYM_DEF session_aes = {
 /* A throw-away ECC P-256 storage key in the NULL hierarchy, only to salt a session: it needs no auth and
  * no provisioning. It protects against a passive observer of the bus; an active one could substitute it
  * (the EK, once verified, would be the stronger choice: see the closing note of the quote issue). */
-static int salt_key_create(tpm_t *t, ESYS_TR *ret_key, struct tpm_error *err)
+static int salt_key_create(tpm_t *t, ESYS_TR *ret_key, char **ret_error)
 {
     TPM2B_SENSITIVE_CREATE sensitive = {0};
     TPM2B_PUBLIC template = {
@@ -38,65 +38,66 @@ static int salt_key_create(tpm_t *t, ESYS_TR *ret_key, struct tpm_error *err)
     TPML_PCR_SELECTION pcrs = {0};
     TSS2_RC rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_NULL, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                                     &sensitive, &template, &outside, &pcrs, ret_key, NULL, NULL, NULL, NULL);
-    return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(t, rc, "creating the session salt key", err);
+    return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(t, rc, "creating the session salt key", ret_error);
 }
 
 int tpm_create_primary(tpm_t *t, ESYS_TR hierarchy, const struct tpm_auth *auth, const TPM2B_PUBLIC *template,
-                       const char *what, ESYS_TR *ret_key, TPM2B_PUBLIC **ret_pub, struct tpm_error *err)
+                       const char *what, ESYS_TR *ret_key, TPM2B_PUBLIC **ret_pub, char **ret_error)
 {
     TPM2B_SENSITIVE_CREATE sensitive = {0};
     TPM2B_DATA outside = {0};
     TPML_PCR_SELECTION pcrs = {0};
     ESYS_TR session = ESYS_TR_NONE;
-    int r = tpm_session_salted(t, 0, &session, err);
+    int r = tpm_session_salted(t, 0, &session, ret_error);
     if (r < 0)
         return r;
     tpm_set_auth(t, hierarchy, auth);
     TSS2_RC rc = Esys_CreatePrimary(t->esys, hierarchy, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, template,
                                     &outside, &pcrs, ret_key, ret_pub, NULL, NULL, NULL);
     if (rc != TSS2_RC_SUCCESS)
-        r = tpm_fail(t, rc, what, err);
+        r = tpm_fail(t, rc, what, ret_error);
     tpm_flush(t, &session);
     return r;
 }
 
-int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, struct tpm_error *err)
+int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, char **ret_error)
 {
     ESYS_TR key = ESYS_TR_NONE;
-    int r = salt_key_create(t, &key, err);
+    int r = salt_key_create(t, &key, ret_error);
     if (r < 0)
         return r;
     TSS2_RC rc = Esys_StartAuthSession(t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
                                        TPM2_SE_HMAC, &session_aes, TPM2_ALG_SHA256, ret_session);
     tpm_flush(t, &key); /* the session keeps the salt; the key is no longer needed */
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, rc, "starting a salted session", err);
+        return tpm_fail(t, rc, "starting a salted session", ret_error);
     rc = Esys_TRSess_SetAttributes(t->esys, *ret_session, flags | TPMA_SESSION_CONTINUESESSION, 0xff);
     if (rc != TSS2_RC_SUCCESS) {
         tpm_flush(t, ret_session);
-        return tpm_fail(t, rc, "setting session attributes", err);
+        return tpm_fail(t, rc, "setting session attributes", ret_error);
     }
     return 0;
 }
 
 int tpm_session_ek_policy(tpm_t *t, const struct tpm_auth *endorsement, ESYS_TR *ret_session,
-                          struct tpm_error *err)
+                          char **ret_error)
 {
     static const TPMT_SYM_DEF none = {.algorithm = TPM2_ALG_NULL};
     ESYS_TR policy = ESYS_TR_NONE, hmac = ESYS_TR_NONE;
     TSS2_RC rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                        NULL, TPM2_SE_POLICY, &none, TPM2_ALG_SHA256, &policy);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, rc, "starting the EK policy session", err);
+        return tpm_fail(t, rc, "starting the EK policy session", ret_error);
 
     /* The endorsement auth is proven with an HMAC over a salted session: it never crosses the bus. */
-    int r = tpm_session_salted(t, 0, &hmac, err);
+    int r = tpm_session_salted(t, 0, &hmac, ret_error);
     if (r == 0) {
         tpm_set_auth(t, ESYS_TR_RH_ENDORSEMENT, endorsement);
         rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, policy, hmac, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
                                NULL, NULL, 0, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS)
-            r = tpm_fail(t, rc, "endorsement authorization (TPM_ENDORSEMENT_SECRET) for the EK policy", err);
+            r = tpm_fail(t, rc, "endorsement authorization (TPM_ENDORSEMENT_SECRET) for the EK policy",
+                         ret_error);
     }
     tpm_flush(t, &hmac);
     if (r < 0) {

@@ -15,7 +15,7 @@
 
 #include "config.h"
 
-int tpm_open(const char *tcti, tpm_t **ret_tpm, struct tpm_error *err)
+int tpm_open(const char *tcti, tpm_t **ret_tpm, char **ret_error)
 {
     if (!tcti || !*tcti)
         tcti = getenv("TAGENT_TCTI");
@@ -29,7 +29,7 @@ int tpm_open(const char *tcti, tpm_t **ret_tpm, struct tpm_error *err)
     tpm_t *t = calloc(1, sizeof(*t));
     if (!t || !(t->tcti_conf = strdup(tcti))) {
         free(t);
-        return tpm_error_set(err, -ENOMEM, "out of memory");
+        return tpm_error_set(ret_error, -ENOMEM, "out of memory");
     }
     pthread_mutex_init(&t->lock, NULL);
     t->aik = ESYS_TR_NONE;
@@ -89,23 +89,24 @@ static void flush_leftovers(tpm_t *t)
     }
 }
 
-static int tpm_connect(tpm_t *t, struct tpm_error *err)
+static int tpm_connect(tpm_t *t, char **ret_error)
 {
     if (t->esys)
         return 0;
     TSS2_RC rc = Tss2_TctiLdr_Initialize(t->tcti_conf, &t->tcti);
     if (rc != TSS2_RC_SUCCESS) {
         t->tcti = NULL;
-        return tpm_error_set(err, -ENODEV,
-                             "cannot open the TPM through \"%s\" (%s): check that the TPM device exists and this "
-                             "user may open it (group tss), or that the TPM simulator is running; set TAGENT_TCTI "
-                             "to use another TPM",
-                             t->tcti_conf, Tss2_RC_Decode(rc));
+        return tpm_error_set(
+            ret_error, -ENODEV,
+            "cannot open the TPM through \"%s\" (%s): check that the TPM device exists and this "
+            "user may open it (group tss), or that the TPM simulator is running; set TAGENT_TCTI "
+            "to use another TPM",
+            t->tcti_conf, Tss2_RC_Decode(rc));
     }
     rc = Esys_Initialize(&t->esys, t->tcti, NULL);
     if (rc != TSS2_RC_SUCCESS) {
         t->esys = NULL;
-        int r = tpm_fail(t, rc, "connecting to the TPM", err);
+        int r = tpm_fail(t, rc, "connecting to the TPM", ret_error);
         tpm_disconnect(t);
         return r;
     }
@@ -114,10 +115,10 @@ static int tpm_connect(tpm_t *t, struct tpm_error *err)
     return 0;
 }
 
-int tpm_enter(tpm_t *t, struct tpm_error *err)
+int tpm_enter(tpm_t *t, char **ret_error)
 {
     pthread_mutex_lock(&t->lock);
-    int r = tpm_connect(t, err);
+    int r = tpm_connect(t, ret_error);
     if (r < 0)
         pthread_mutex_unlock(&t->lock);
     return r;
@@ -128,16 +129,16 @@ void tpm_leave(tpm_t *t)
     pthread_mutex_unlock(&t->lock);
 }
 
-int tpm_ping(tpm_t *t, struct tpm_error *err)
+int tpm_ping(tpm_t *t, char **ret_error)
 {
-    int r = tpm_enter(t, err);
+    int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
     TPMS_CAPABILITY_DATA *cap = NULL;
     TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
                                     TPM2_PT_MANUFACTURER, 1, NULL, &cap);
     if (rc != TSS2_RC_SUCCESS)
-        r = tpm_fail(t, rc, "asking the TPM for its manufacturer (health check)", err);
+        r = tpm_fail(t, rc, "asking the TPM for its manufacturer (health check)", ret_error);
     Esys_Free(cap);
     tpm_leave(t);
     return r;
@@ -148,14 +149,14 @@ void tpm_context_broken(tpm_t *t)
     tpm_disconnect(t);
 }
 
-int tpm_auth_from_secret(const char *secret, struct tpm_auth *ret_auth, struct tpm_error *err)
+int tpm_auth_from_secret(const char *secret, struct tpm_auth *ret_auth, char **ret_error)
 {
     _cleanup_free_ char *why = NULL;
     memset(ret_auth, 0, sizeof(*ret_auth));
     if (!secret || !*secret)
         return 0;
     if (config_secret_decode(secret, ret_auth->bytes, &ret_auth->len, &why) < 0)
-        return why ? tpm_error_set(err, -EINVAL, "the secret %s", why) : -ENOMEM;
+        return why ? tpm_error_set(ret_error, -EINVAL, "the secret %s", why) : -ENOMEM;
     /* The TPM drops trailing zero bytes of an auth value; do the same so HMACs match (TPM 2.0 part 1). */
     while (ret_auth->len && ret_auth->bytes[ret_auth->len - 1] == 0)
         ret_auth->len--;

@@ -2,6 +2,8 @@
 /* TSS2_RC -> a message a person can act on. The one place the agent translates TPM errors. */
 #include "tpm_internal.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,14 +11,14 @@
 
 #include <tss2/tss2_rc.h>
 
-int tpm_error_set(struct tpm_error *err, int r, const char *fmt, ...)
+int tpm_error_set(char **ret_error, int r, const char *fmt, ...)
 {
-    if (err) {
+    if (ret_error) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+            *ret_error = NULL; /* the caller reads NULL as "out of memory" */
         va_end(ap);
-        err->rc = 0;
     }
     return r;
 }
@@ -64,68 +66,82 @@ static void lockout_state(tpm_t *t, uint32_t *ret_recovery, uint32_t *ret_counte
     Esys_Free(cap);
 }
 
-static int explain(tpm_t *t, TSS2_RC rc, const char *what, struct tpm_error *err)
+static int explain(tpm_t *t, TSS2_RC rc, const char *what, char **ret_error)
 {
     uint32_t recovery, counter, max;
     switch (tpm_rc_base(rc)) {
     case TPM2_RC_AUTH_FAIL:
     case TPM2_RC_BAD_AUTH:
-        return tpm_error_set(err, -EACCES, "%s failed: the authorization value is wrong; check the secret and "
-                             "run the command again", what);
+        return tpm_error_set(ret_error, -EACCES,
+                             "%s failed: the authorization value is wrong; check the secret and run the "
+                             "command again",
+                             what);
     case TPM2_RC_LOCKOUT:
         lockout_state(t, &recovery, &counter, &max);
-        return tpm_error_set(err, -EBUSY,
+        return tpm_error_set(ret_error, -EBUSY,
                              "%s failed: the TPM is in dictionary-attack lockout after %u of %u failed "
                              "authorizations; it lets one try through every %u s, or clear it with "
                              "`tpm2_dictionarylockout --clear-lockout --auth <lockout secret>` (after tagent "
                              "take-ownership the lockout secret is the owner secret)",
                              what, counter, max, recovery);
     case TPM2_RC_HIERARCHY:
-        return tpm_error_set(err, -EPERM, "%s failed: the hierarchy is disabled; enable it in the firmware "
-                             "setup", what);
+        return tpm_error_set(ret_error, -EPERM,
+                             "%s failed: the hierarchy is disabled; enable it in the firmware setup", what);
     case TPM2_RC_NV_LOCKED:
-        return tpm_error_set(err, -EROFS, "%s failed: the NV index is write- or read-locked until the next "
-                             "TPM reset", what);
+        return tpm_error_set(ret_error, -EROFS,
+                             "%s failed: the NV index is write- or read-locked until the next TPM reset",
+                             what);
     case TPM2_RC_NV_DEFINED:
-        return tpm_error_set(err, -EEXIST, "%s failed: the NV index is already defined", what);
+        return tpm_error_set(ret_error, -EEXIST, "%s failed: the NV index is already defined", what);
     case TPM2_RC_NV_SPACE:
-        return tpm_error_set(err, -ENOSPC, "%s failed: the TPM has no NV space left; remove unused NV indexes", what);
+        return tpm_error_set(ret_error, -ENOSPC,
+                             "%s failed: the TPM has no NV space left; remove unused NV indexes", what);
     case TPM2_RC_NV_UNINITIALIZED:
-        return tpm_error_set(err, -ENODATA, "%s failed: the NV index has never been written", what);
+        return tpm_error_set(ret_error, -ENODATA, "%s failed: the NV index has never been written", what);
     case TPM2_RC_NV_AUTHORIZATION:
-        return tpm_error_set(err, -EACCES, "%s failed: this authorization may not access the NV index", what);
+        return tpm_error_set(ret_error, -EACCES, "%s failed: this authorization may not access the NV index",
+                             what);
     case TPM2_RC_HANDLE:
     case TPM2_RC_REFERENCE_H0:
-        return tpm_error_set(err, -ENOENT, "%s failed: the TPM object does not exist (was provisioning done? "
-                             "run `tagent setup provision-attestation`)", what);
+        return tpm_error_set(ret_error, -ENOENT,
+                             "%s failed: the TPM object does not exist (was provisioning done? "
+                             "run `tagent setup provision-attestation`)",
+                             what);
     case TPM2_RC_OBJECT_MEMORY:
     case TPM2_RC_SESSION_MEMORY:
     case TPM2_RC_SESSION_HANDLES:
     case TPM2_RC_OBJECT_HANDLES:
-        return tpm_error_set(err, -ENOMEM, "%s failed: the TPM is out of object or session slots; another "
-                             "program may be leaking them, use /dev/tpmrm0 (the resource manager)", what);
+        return tpm_error_set(ret_error, -ENOMEM,
+                             "%s failed: the TPM is out of object or session slots; another "
+                             "program may be leaking them, use /dev/tpmrm0 (the resource manager)",
+                             what);
     case TPM2_RC_INITIALIZE:
-        return tpm_error_set(err, -EAGAIN, "%s failed: the TPM has not been started (TPM2_Startup)", what);
+        return tpm_error_set(ret_error, -EAGAIN, "%s failed: the TPM has not been started (TPM2_Startup)",
+                             what);
     case TPM2_RC_RETRY:
     case TPM2_RC_YIELDED:
     case TPM2_RC_TESTING:
     case TPM2_RC_NV_RATE:
-        return tpm_error_set(err, -EAGAIN, "%s failed: the TPM is busy (%s); try again in a moment", what,
-                             Tss2_RC_Decode(rc));
+        return tpm_error_set(ret_error, -EAGAIN, "%s failed: the TPM is busy (%s); try again in a moment",
+                             what, Tss2_RC_Decode(rc));
     }
     if (link_broken(rc))
-        return tpm_error_set(err, -EIO,
-                             "%s failed: the TPM at \"%s\" does not answer (%s); check that it is present and "
-                             "running; the agent reconnects on the next request",
-                             what, t->tcti_conf, Tss2_RC_Decode(rc));
-    return tpm_error_set(err, -EPROTO, "%s failed: %s", what, Tss2_RC_Decode(rc));
+        return tpm_error_set(
+            ret_error, -EIO,
+            "%s failed: the TPM at \"%s\" does not answer (%s); check that it is present and "
+            "running; the agent reconnects on the next request",
+            what, t->tcti_conf, Tss2_RC_Decode(rc));
+    return tpm_error_set(ret_error, -EPROTO, "%s failed: %s", what, Tss2_RC_Decode(rc));
 }
 
-int tpm_fail(tpm_t *t, TSS2_RC rc, const char *what, struct tpm_error *err)
+int tpm_fail(tpm_t *t, TSS2_RC rc, const char *what, char **ret_error)
 {
-    int r = explain(t, rc, what, err);
-    if (err)
-        err->rc = rc;
+    _cleanup_free_ char *text = NULL;
+    int r = explain(t, rc, what, ret_error ? &text : NULL);
+    /* The response code goes along in the text, so that a person (and a search through the logs) can tell
+     * exactly what the TPM or the TSS said, whatever the words above made of it. */
+    if (ret_error && text)
+        tpm_error_set(ret_error, r, "%s (TPM_RC 0x%x)", text, rc);
     if (link_broken(rc))
         tpm_context_broken(t);
     return r;

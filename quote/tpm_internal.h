@@ -21,54 +21,55 @@ struct tpm {
 };
 
 /* Every public entry point: take the lock and make sure ESAPI is connected. */
-int tpm_enter(tpm_t *t, struct tpm_error *err);
+int tpm_enter(tpm_t *t, char **ret_error);
 void tpm_leave(tpm_t *t);
 
 /* Tears the ESAPI context down after the link broke; the next tpm_enter() reconnects. */
 void tpm_context_broken(tpm_t *t);
-/* Fills err from a TSS2_RC, tears the connection down when the link is broken, returns a negative errno.
- * what: the operation, and for auth failures whose secret it was ("owner authorization (TPM_OWNER_SECRET)"). */
-int tpm_fail(tpm_t *t, TSS2_RC rc, const char *what, struct tpm_error *err);
-/* Fills err with a message that did not come from the TSS. Returns r. */
-int tpm_error_set(struct tpm_error *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets *ret_error (when not NULL) from a TSS2_RC, its words followed by "(TPM_RC 0x...)", tears the
+ * connection down when the link is broken, returns a negative errno. what: the operation, and for auth
+ * failures whose secret it was ("owner authorization (TPM_OWNER_SECRET)"). */
+int tpm_fail(tpm_t *t, TSS2_RC rc, const char *what, char **ret_error);
+/* Sets *ret_error (when not NULL; caller frees) to a message that did not come from the TSS. Returns r. */
+int tpm_error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A salted HMAC session (AES-128-CFB parameter encryption) bound to nothing. flags: TPMA_SESSION_DECRYPT
  * and/or TPMA_SESSION_ENCRYPT for the command it will carry (only where that command has a TPM2B first
  * parameter / response parameter). */
-int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, struct tpm_error *err);
+int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, char **ret_error);
 /* TPM2_CreatePrimary of template under hierarchy (ESYS_TR_RH_OWNER, _ENDORSEMENT), its auth sent in a salted
  * session; no sensitive data, outside info or creation PCRs (the TCG EK templates and the Go agent's keys use
  * none). ret_pub may be NULL; what names the step in the error message. */
 int tpm_create_primary(tpm_t *t, ESYS_TR hierarchy, const struct tpm_auth *auth, const TPM2B_PUBLIC *template,
-                       const char *what, ESYS_TR *ret_key, TPM2B_PUBLIC **ret_pub, struct tpm_error *err);
+                       const char *what, ESYS_TR *ret_key, TPM2B_PUBLIC **ret_pub, char **ret_error);
 /* A policy session satisfied by PolicySecret(ENDORSEMENT) — the EK's policy. */
 int tpm_session_ek_policy(tpm_t *t, const struct tpm_auth *endorsement, ESYS_TR *ret_session,
-                          struct tpm_error *err);
+                          char **ret_error);
 /* Flushes a transient object or session and sets *h to ESYS_TR_NONE; no-op for ESYS_TR_NONE. */
 void tpm_flush(tpm_t *t, ESYS_TR *h);
 /* Releases an ESYS_TR of a persistent handle or NV index (no TPM command). */
 void tpm_tr_close(tpm_t *t, ESYS_TR *h);
 
 /* ESYS_TR for a persistent object or NV index; *ret_exists false (and 0 returned) when there is none. */
-int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exists, struct tpm_error *err);
+int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exists, char **ret_error);
 void tpm_set_auth(tpm_t *t, ESYS_TR tr, const struct tpm_auth *auth);
 
 /* Removes the persistent object at handle, if any (owner auth). */
-int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, struct tpm_error *err);
+int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, char **ret_error);
 /* Makes transient persistent at handle (owner auth). */
 int tpm_persist(tpm_t *t, ESYS_TR transient, TPM2_HANDLE handle, const struct tpm_auth *owner,
-                struct tpm_error *err);
+                char **ret_error);
 
 /* NV: size of an index (*ret_size 0 when absent); read all of it with the given auth handle. */
-int tpm_nv_size(tpm_t *t, TPM2_HANDLE index, uint16_t *ret_size, struct tpm_error *err);
+int tpm_nv_size(tpm_t *t, TPM2_HANDLE index, uint16_t *ret_size, char **ret_error);
 int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const struct tpm_auth *auth,
-                    uint8_t **ret_data, size_t *ret_len, struct tpm_error *err);
+                    uint8_t **ret_data, size_t *ret_len, char **ret_error);
 
 /* Marshalled TPM2B_PUBLIC of a persistent object (name: "EK", "AIK" for messages). */
 int tpm_public_marshal(tpm_t *t, TPM2_HANDLE handle, const char *name, uint8_t **ret_pub, size_t *ret_len,
-                       struct tpm_error *err);
+                       char **ret_error);
 
 /* TPMA_PERMANENT bits (ownerAuthSet, endorsementAuthSet, lockoutAuthSet...). */
-int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, struct tpm_error *err);
+int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, char **ret_error);
 
 #endif

@@ -7,6 +7,7 @@
  * ("Endorsment" is spelled as the Go agent prints it: scripts parse this line.)
  * The owner secret comes from TPM_OWNER_SECRET in the environment, never from argv.
  */
+#include "cleanup.h"
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -64,21 +65,21 @@ static int print_certs(const uint8_t *der, size_t len)
 static int run(struct tagent_cli *cli, int argc, char **argv)
 {
     struct tpm_auth owner = {0};
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     struct tpm_ek_cert cert = {0};
     tpm_t *tpm = NULL;
     const char *secret = getenv("TPM_OWNER_SECRET");
     log_redact_add(secret);
 
-    int r = tpm_auth_from_secret(secret, &owner, &err);
+    int r = tpm_auth_from_secret(secret, &owner, &error);
     if (r == 0)
-        r = tpm_open(NULL, &tpm, &err);
+        r = tpm_open(NULL, &tpm, &error);
     if (r == 0)
-        r = tpm_ek_cert_read(tpm, &owner, &cert, &err);
+        r = tpm_ek_cert_read(tpm, &owner, &cert, &error);
     tpm_auth_clear(&owner);
     tpm_close(tpm);
     if (r < 0) {
-        log_error("fetch-ekcert-with-issuer: %s", err.message);
+        log_error("fetch-ekcert-with-issuer: %s", error ? error : "out of memory");
         return TAGENT_EXIT_ERROR;
     }
     if ((cert.chain && print_certs(cert.chain, cert.chain_len) < 0) || print_certs(cert.der, cert.der_len) < 0) {

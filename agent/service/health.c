@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The TPM health probe and systemd's watchdog pings (health.h). */
+#include "cleanup.h"
 #include "clock.h"
 #include "health.h"
 #include "log.h"
@@ -37,15 +38,16 @@ static void probe(health_t *h)
     int64_t last_ok = service_status_tpm_ok_ms(), last = last_ok > h->last_try ? last_ok : h->last_try;
     if (last != 0 && monotonic_ms() - last < h->probe_ms)
         return;
-    struct tpm_error err = {0};
-    int r = tpm_ping(h->tpm, &err);
+    _cleanup_free_ char *error = NULL;
+    int r = tpm_ping(h->tpm, &error);
     h->last_try = monotonic_ms();
+    const char *why = r < 0 ? (error ? error : "out of memory") : NULL;
     if (r < 0 && h->was_ok) /* transitions only: one line per outage, not one per probe */
-        log_warning("TPM health check failed: %s", err.message);
+        log_warning("TPM health check failed: %s", why);
     else if (r >= 0 && !h->was_ok)
         log_info("TPM answers again");
     h->was_ok = r >= 0;
-    service_status_tpm(r >= 0, r < 0 ? err.message : NULL);
+    service_status_tpm(r >= 0, why);
 }
 
 /* WATCHDOG=1 at half of WatchdogSec, only while the link is up and the TPM answered within two probe periods

@@ -98,14 +98,14 @@ static int status_start(struct service *s)
 
 static int tpm_setup(struct service *s)
 {
-    struct tpm_error err = {0};
-    if (s->cfg.tag_secret_key && tpm_auth_from_secret(s->cfg.tag_secret_key, &s->ctx.tag_auth, &err) < 0) {
-        log_error("config.yml tag-secret-key: %s", err.message);
+    _cleanup_free_ char *error = NULL;
+    if (s->cfg.tag_secret_key && tpm_auth_from_secret(s->cfg.tag_secret_key, &s->ctx.tag_auth, &error) < 0) {
+        log_error("config.yml tag-secret-key: %s", error ? error : "out of memory");
         return -EINVAL;
     }
-    int r = tpm_open(s->cfg.tcti, &s->ctx.tpm, &err);
+    int r = tpm_open(s->cfg.tcti, &s->ctx.tpm, &error);
     if (r < 0)
-        log_error("TPM: %s", err.message);
+        log_error("TPM: %s", error ? error : "out of memory");
     return r;
 }
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 int service_asset_tag(struct service_ctx *ctx, uint8_t ret_tag[TPM_ASSET_TAG_SIZE], bool *ret_present,
-                      struct tpm_error *err)
+                      char **ret_error)
 {
     pthread_mutex_lock(&ctx->tag_mu);
     bool known = ctx->tag_known;
@@ -25,7 +25,7 @@ int service_asset_tag(struct service_ctx *ctx, uint8_t ret_tag[TPM_ASSET_TAG_SIZ
 
     uint8_t tag[TPM_ASSET_TAG_SIZE];
     bool present = false;
-    int r = tpm_tag_read(ctx->tpm, &ctx->tag_auth, tag, &present, err);
+    int r = tpm_tag_read(ctx->tpm, &ctx->tag_auth, tag, &present, ret_error);
     if (r < 0)
         return r;
     pthread_mutex_lock(&ctx->tag_mu);

@@ -8,9 +8,10 @@
 
 #include "handler.h"
 
-/* The tag quotes carry: from the cache, else read from the TPM and cached. */
+/* The tag quotes carry: from the cache, else read from the TPM and cached. On failure *ret_error (caller
+ * frees; may be NULL) is quote/'s message. */
 int service_asset_tag(struct service_ctx *ctx, uint8_t ret_tag[TPM_ASSET_TAG_SIZE], bool *ret_present,
-                      struct tpm_error *err);
+                      char **ret_error);
 /* After deploy-asset-tag wrote it. */
 void service_asset_tag_set(struct service_ctx *ctx, const uint8_t tag[TPM_ASSET_TAG_SIZE]);
 /* The next quote reads it from the TPM again (SIGHUP, a failed write). */

@@ -154,11 +154,10 @@ static bool cert_matches_tpm_aik(const char *pem_path)
     if (f)
         fclose(f);
     tpm_t *t = NULL;
-    struct tpm_error err;
     struct tpm_aik_info aik = {0};
     BIGNUM *n = NULL;
     uint8_t mod[256];
-    bool ok = x && tpm_open(w.tpm->tcti, &t, &err) == 0 && tpm_aik_info(t, &aik, &err) == 0 &&
+    bool ok = x && tpm_open(w.tpm->tcti, &t, NULL) == 0 && tpm_aik_info(t, &aik, NULL) == 0 &&
               EVP_PKEY_get_bn_param(X509_get0_pubkey(x), OSSL_PKEY_PARAM_RSA_N, &n) &&
               BN_bn2binpad(n, mod, 256) == 256 && memcmp(mod, aik.modulus, 256) == 0;
     BN_free(n);

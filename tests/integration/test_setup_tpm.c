@@ -125,18 +125,17 @@ static void test_setup_provisions_the_tpm(void **state)
     /* the TPM, checked through quote/: owned with the secret, tag index readable with the tag secret,
      * primary key present */
     tpm_t *t;
-    struct tpm_error err;
     struct tpm_auth owner, tag_auth;
     bool owned = false, exists = false, present = true;
     uint8_t value[TPM_ASSET_TAG_SIZE];
-    assert_int_equal(tpm_open(f->tpm->tcti, &t, &err), 0);
-    assert_int_equal(tpm_auth_from_secret(OWNER, &owner, &err), 0);
-    assert_int_equal(tpm_auth_from_secret(tag_secret, &tag_auth, &err), 0);
-    assert_int_equal(tpm_owned_with_auth(t, &owner, &owned, &err), 0);
+    assert_int_equal(tpm_open(f->tpm->tcti, &t, NULL), 0);
+    assert_int_equal(tpm_auth_from_secret(OWNER, &owner, NULL), 0);
+    assert_int_equal(tpm_auth_from_secret(tag_secret, &tag_auth, NULL), 0);
+    assert_int_equal(tpm_owned_with_auth(t, &owner, &owned, NULL), 0);
     assert_true(owned);
-    assert_int_equal(tpm_tag_read(t, &tag_auth, value, &present, &err), 0);
+    assert_int_equal(tpm_tag_read(t, &tag_auth, value, &present, NULL), 0);
     assert_false(present); /* defined, zeros: no tag yet */
-    assert_int_equal(tpm_handle_exists(t, TPM_HANDLE_PRIMARY_KEY, &exists, &err), 0);
+    assert_int_equal(tpm_handle_exists(t, TPM_HANDLE_PRIMARY_KEY, &exists, NULL), 0);
     assert_true(exists);
     tpm_close(t);
 

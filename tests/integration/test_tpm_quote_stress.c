@@ -17,6 +17,7 @@
 
 #include <openssl/rand.h>
 
+#include "cleanup.h"
 #include "tpm_fixture.h"
 
 #define ALL 0xffffffu
@@ -74,12 +75,12 @@ static void quote_into(tpm_t *tpm, struct result *res)
     uint8_t nonce[32];
     struct tpm_quote_request req = {.nonce = nonce, .nonce_len = sizeof(nonce), .pcr_mask = ALL};
     struct tpm_quote q;
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
 
     RAND_bytes(nonce, sizeof(nonce));
     fx_qualifying_data(nonce, sizeof(nonce), NULL, res->qdata);
-    res->r = tpm_quote(tpm, &req, &q, &err);
-    snprintf(res->message, sizeof(res->message), "%s", res->r < 0 ? err.message : "");
+    res->r = tpm_quote(tpm, &req, &q, &error);
+    snprintf(res->message, sizeof(res->message), "%s", error ? error : "");
     if (res->r == 0) {
         res->blob = q.blob; /* taken over */
         res->blob_len = q.blob_len;
@@ -147,23 +148,23 @@ struct other_calls {
 static void *other_worker(void *arg)
 {
     struct other_calls *o = arg;
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL; /* the first failure ends the loop: at most one message */
 
     for (o->done = 0; o->done < QUOTES_PER_THREAD && o->r == 0; o->done++) {
         struct tpm_aik_info info;
         uint16_t banks[8];
         size_t n = 0;
 
-        o->r = tpm_aik_info(shared.tpm, &info, &err);
+        o->r = tpm_aik_info(shared.tpm, &info, &error);
         if (o->r == 0 && memcmp(info.name, shared.aik.name, sizeof(info.name)) != 0)
             o->r = -EBADMSG;
         free(info.pem);
         if (o->r == 0)
-            o->r = tpm_pcr_banks(shared.tpm, banks, &n, &err);
+            o->r = tpm_pcr_banks(shared.tpm, banks, &n, &error);
         if (o->r == 0 && n != 3)
             o->r = -EBADMSG;
     }
-    snprintf(o->message, sizeof(o->message), "%s", o->r < 0 ? err.message : "");
+    snprintf(o->message, sizeof(o->message), "%s", error ? error : "");
     return NULL;
 }
 

@@ -3,6 +3,8 @@
  * alongside the tpm_t under test). */
 #include "tpm_fixture.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 
 int fx_start(struct fx *f, const struct swtpm_opts *opts)
 {
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     int r;
 
     memset(f, 0, sizeof(*f));
@@ -27,8 +29,8 @@ int fx_start(struct fx *f, const struct swtpm_opts *opts)
         r = harness_tmpdir_create("quote", &f->dir);
     if (r == 0)
         r = harness_path_join(f->dir, "tools.log", &f->tool_log);
-    if (r == 0 && (r = tpm_open(f->swtpm->tcti, &f->tpm, &err)) < 0)
-        fprintf(stderr, "fixture: tpm_open: %s\n", err.message);
+    if (r == 0 && (r = tpm_open(f->swtpm->tcti, &f->tpm, &error)) < 0)
+        fprintf(stderr, "fixture: tpm_open: %s\n", error ? error : "out of memory");
     return r;
 }
 
@@ -43,18 +45,18 @@ static EVP_PKEY *pem_public_key(const char *pem)
 
 int fx_provision(struct fx *f)
 {
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     struct tpm_ek_cert cert = {0};
     int r;
 
-    if ((r = tpm_auth_from_secret(FX_OWNER_SECRET, &f->owner, &err)) < 0 ||
-        (r = tpm_auth_from_secret(FX_ENDORSEMENT_SECRET, &f->endorsement, &err)) < 0 ||
-        (r = tpm_take_ownership(f->tpm, &f->owner, &f->endorsement, &err)) < 0 ||
-        (r = tpm_ek_cert_read(f->tpm, &f->owner, &cert, &err)) < 0 ||
-        (r = tpm_ek_provision(f->tpm, &f->owner, &f->endorsement, &cert, &err)) < 0 ||
-        (r = tpm_aik_provision(f->tpm, &f->owner, &f->endorsement, &err)) < 0 ||
-        (r = tpm_aik_info(f->tpm, &f->aik, &err)) < 0) {
-        fprintf(stderr, "fixture: provisioning: %s (rc 0x%x)\n", err.message, err.rc);
+    if ((r = tpm_auth_from_secret(FX_OWNER_SECRET, &f->owner, &error)) < 0 ||
+        (r = tpm_auth_from_secret(FX_ENDORSEMENT_SECRET, &f->endorsement, &error)) < 0 ||
+        (r = tpm_take_ownership(f->tpm, &f->owner, &f->endorsement, &error)) < 0 ||
+        (r = tpm_ek_cert_read(f->tpm, &f->owner, &cert, &error)) < 0 ||
+        (r = tpm_ek_provision(f->tpm, &f->owner, &f->endorsement, &cert, &error)) < 0 ||
+        (r = tpm_aik_provision(f->tpm, &f->owner, &f->endorsement, &error)) < 0 ||
+        (r = tpm_aik_info(f->tpm, &f->aik, &error)) < 0) {
+        fprintf(stderr, "fixture: provisioning: %s\n", error ? error : "out of memory");
         goto out;
     }
     f->aik_pem_path = fx_file_write(f, "aik.pem", f->aik.pem, strlen(f->aik.pem));

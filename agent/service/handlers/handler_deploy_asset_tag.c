@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* deploy-asset-tag: {"tag": base64 of 48 bytes, "hardware_uuid": "<uuid>"} -> NV 0x01C10110 written with
  * the tag secret; the reply is "" (a JSON empty string), as the Go agent's. */
+#include "cleanup.h"
 #include "request_decode.h"
 #include "handler.h"
 #include "service_tag.h"
@@ -15,7 +16,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
                char **ret_message)
 {
     struct request_asset_tag req;
-    struct tpm_error err = {0};
+    _cleanup_free_ char *error = NULL;
     char *why = NULL;
     int r = request_asset_tag_decode(data, len, &req, &why);
     if (r < 0) {
@@ -24,7 +25,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         free(why);
         return r;
     }
-    r = tpm_tag_write(ctx->tpm, &ctx->tag_auth, req.tag, &err);
+    r = tpm_tag_write(ctx->tpm, &ctx->tag_auth, req.tag, &error);
     if (r == 0)
         service_asset_tag_set(ctx, req.tag);
     else
@@ -32,7 +33,7 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     request_asset_tag_clear(&req);
     if (r < 0)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "deploy-asset-tag: %s",
-                            err.message);
+                            error ? error : "out of memory");
     if (!(*ret_reply = strdup("\"\"")))
         return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED,
                             "deploy-asset-tag: out of memory");

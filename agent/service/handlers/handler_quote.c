@@ -132,11 +132,11 @@ static int aik_base64(const char *root, char **ret_b64, int *ret_code, char **re
 static int asset_tag(struct service_ctx *ctx, uint8_t tag[TPM_ASSET_TAG_SIZE], bool *ret_present, char **ret_b64,
                      int *ret_code, char **ret_message)
 {
-    struct tpm_error err = {0};
-    int r = service_asset_tag(ctx, tag, ret_present, &err);
+    _cleanup_free_ char *error = NULL;
+    int r = service_asset_tag(ctx, tag, ret_present, &error);
     if (r < 0)
-        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: reading the asset tag: %s",
-                            err.message);
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
+                            "quote-request: reading the asset tag: %s", error ? error : "out of memory");
     if (*ret_present && !(*ret_b64 = config_base64_encode(tag, TPM_ASSET_TAG_SIZE)))
         return -ENOMEM;
     return 0;
@@ -165,9 +165,8 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     _cleanup_(request_quote_free) struct request_quote a = {0};
     _cleanup_(tpm_quote_free) struct tpm_quote quote = {0};
     _cleanup_free_ char *aik_b64 = NULL, *tag_b64 = NULL, *quote_b64 = NULL, *ima_json = NULL, *event_log = NULL;
-    _cleanup_free_ char *why = NULL;
+    _cleanup_free_ char *why = NULL, *error = NULL;
     _cleanup_strv_free_ char **tcb = NULL;
-    struct tpm_error err = {0};
     uint8_t tag[TPM_ASSET_TAG_SIZE];
     bool tag_present = false;
 
@@ -180,8 +179,9 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         goto fail;
     struct tpm_quote_request qr = {.nonce = a.nonce, .nonce_len = a.nonce_len, .pcr_mask = a.pcr_mask,
                                    .banks = a.banks, .n_banks = a.n_banks, .tag = tag_present ? tag : NULL};
-    if ((r = tpm_quote(ctx->tpm, &qr, &quote, &err)) < 0)
-        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s", err.message);
+    if ((r = tpm_quote(ctx->tpm, &qr, &quote, &error)) < 0)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s",
+                            error ? error : "out of memory");
     if (!(quote_b64 = config_base64_encode(quote.blob, quote.blob_len)) ||
         (r = ima_logs(ctx, a.ima, &ima_json, ret_code, ret_message)) < 0 ||
         (r = tcb_measurements(ctx->root, &tcb)) < 0 ||
