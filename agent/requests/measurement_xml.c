@@ -495,7 +495,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(XML_Parser, XML_ParserFree)
 /* Go's decoder reads text before the root element as character data, and refuses there what it refuses in an
  * element's text: invalid UTF-8, characters XML does not allow, a bare '&', an unknown entity, "]]>". expat
  * checks s[0..n) the same way as the content of a stand-in element. (A UTF-8 BOM is such text.) */
-static int leading_text_check(const char *s, size_t n, char **ret_message)
+static int leading_text_check(const char *s, size_t n, char **ret_error)
 {
     if (n == 0)
         return 0;
@@ -511,25 +511,25 @@ static int leading_text_check(const char *s, size_t n, char **ret_message)
     size_t at = i < 0 ? 0 : (size_t)i > n ? n : (size_t)i;
     if (code == XML_ERROR_NO_MEMORY)
         return -ENOMEM;
-    return request_invalid(ret_message, "the text before the first element is not XML text: %s (at byte %zu)",
+    return request_invalid(ret_error, "the text before the first element is not XML text: %s (at byte %zu)",
                            XML_ErrorString(code), at);
 }
 
-int xml_parse(const char *data, size_t len, struct xml_elem *ret_root, char **ret_message)
+int xml_parse(const char *data, size_t len, struct xml_elem *ret_root, char **ret_error)
 {
     _cleanup_(reader_clear) struct reader r = {0};
     if (len > XML_MAX_BYTES)
-        return request_invalid(ret_message, "the XML is %zu bytes; at most %u are accepted", len,
+        return request_invalid(ret_error, "the XML is %zu bytes; at most %u are accepted", len,
                                XML_MAX_BYTES);
     /* Go's decoder reads past character data before the root element (measure may print a line of complaint
      * before its XML); expat would call it a syntax error. So expat gets the input from its first '<'. */
     const char *lt = memchr(data, '<', len);
     if (!lt)
-        return request_invalid(ret_message, "no XML element (at byte %zu)", len);
+        return request_invalid(ret_error, "no XML element (at byte %zu)", len);
     r.skipped = (size_t)(lt - data);
     r.doc = lt;
     r.doc_len = len - r.skipped;
-    int e = leading_text_check(data, r.skipped, ret_message);
+    int e = leading_text_check(data, r.skipped, ret_error);
     if (e < 0)
         return e;
     /* UTF-8 always, whatever the document declares (on_xml_decl refuses other declarations); namespaces are
@@ -548,7 +548,8 @@ int xml_parse(const char *data, size_t len, struct xml_elem *ret_root, char **re
     else if (!r.closed && !r.error)
         describe_error(&r);
     if (r.error) {
-        *ret_message = TAKE_PTR(r.message);
+        if (ret_error)
+            *ret_error = TAKE_PTR(r.message);
         return r.error;
     }
     *ret_root = r.root;
@@ -640,17 +641,17 @@ static const char *cumulative_hash(const struct xml_elem *root)
     return h;
 }
 
-int measurement_xml_to_json(const char *data, size_t len, char **ret_json, char **ret_message)
+int measurement_xml_to_json(const char *data, size_t len, char **ret_json, char **ret_error)
 {
     _cleanup_(xml_elem_free) struct xml_elem root = {0};
     _cleanup_(cJSON_Deletep) cJSON *o = NULL;
     cJSON *name = NULL;
-    int r = xml_parse(data, len, &root, ret_message);
+    int r = xml_parse(data, len, &root, ret_error);
     if (r < 0)
         return r;
     /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): xml_parse() returns 0 only with root named */
     if (strcmp(root.name, "Measurement") != 0)
-        return request_invalid(ret_message, "the root element is <%s>, not <Measurement>", root.name);
+        return request_invalid(ret_error, "the root element is <%s>, not <Measurement>", root.name);
     if (!(o = cJSON_CreateObject()) || !(name = cJSON_AddObjectToObject(o, "XMLName")) ||
         !cJSON_AddStringToObject(name, "Space", root.ns) ||
         !cJSON_AddStringToObject(name, "Local", root.name) || !add_items(o, &root, "File") ||

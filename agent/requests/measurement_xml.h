@@ -54,9 +54,9 @@ struct xml_elem {
 };
 
 /* Parses the first root element of data[0..len) (see above). Every name, value and text is valid UTF-8 of XML
- * characters. Returns 0, -EINVAL with *ret_message saying what is wrong and where, or -ENOMEM (*ret_message
- * NULL). */
-int xml_parse(const char *data, size_t len, struct xml_elem *ret_root, char **ret_message);
+ * characters. Returns 0, -EINVAL with *ret_error (caller frees; ret_error may be NULL) saying what is wrong
+ * and where, or -ENOMEM (*ret_error NULL). */
+int xml_parse(const char *data, size_t len, struct xml_elem *ret_root, char **ret_error);
 void xml_elem_free(struct xml_elem *e);
 /* The value of the last attribute with this local name, or NULL. */
 const char *xml_attr_get(const struct xml_elem *e, const char *name);
@@ -73,7 +73,7 @@ int manifest_xml_write(const struct manifest *m, char **ret_xml, size_t *ret_len
  *    "CumulativeHash":..,"DigestAlg":..,"Label":..,"Uuid":..}
  * Children count only in the lib:wml:measurements:1.0 namespace (where measure puts them; Go's encoding/xml
  * would take them in any namespace: see add_items() in measurement_xml.c). Returns 0, -EINVAL with
- * *ret_message, or -ENOMEM. Caller frees *ret_json. */
-int measurement_xml_to_json(const char *data, size_t len, char **ret_json, char **ret_message);
+ * *ret_error, or -ENOMEM. Caller frees *ret_json. */
+int measurement_xml_to_json(const char *data, size_t len, char **ret_json, char **ret_error);
 
 #endif

@@ -19,15 +19,17 @@
 /* Longest base64 text that can decode to n bytes. */
 #define B64_LEN(n) (((n) + 2) / 3 * 4)
 
-int request_invalid(char **ret_message, const char *fmt, ...)
+int request_invalid(char **ret_error, const char *fmt, ...)
 {
+    if (!ret_error)
+        return -EINVAL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vasprintf(ret_message, fmt, ap);
+    int n = vasprintf(ret_error, fmt, ap);
     va_end(ap);
     if (n >= 0)
         return -EINVAL;
-    *ret_message = NULL;
+    *ret_error = NULL;
     return -ENOMEM;
 }
 
@@ -52,15 +54,15 @@ static bool absent(const cJSON *v)
 /* Parses data as JSON and requires an object (else not_object is the message); prefix starts the size
  * message. The caller deletes *ret_obj. */
 static int parse_object(const char *data, size_t len, const char *prefix, const char *not_object,
-                        cJSON **ret_obj, char **ret_message)
+                        cJSON **ret_obj, char **ret_error)
 {
     if (len > REQUEST_MAX_BYTES)
-        return request_invalid(ret_message, "%sthe request is %zu bytes; at most %u are accepted", prefix,
-                               len, REQUEST_MAX_BYTES);
+        return request_invalid(ret_error, "%sthe request is %zu bytes; at most %u are accepted", prefix, len,
+                               REQUEST_MAX_BYTES);
     cJSON *obj = cJSON_ParseWithLength(data, len);
     if (!cJSON_IsObject(obj)) {
         cJSON_Delete(obj);
-        return request_invalid(ret_message, "%s", not_object);
+        return request_invalid(ret_error, "%s", not_object);
     }
     *ret_obj = obj;
     return 0;
@@ -108,44 +110,44 @@ bool request_text_valid(const char *s, size_t len)
 
 /* ---- quote-request ---- */
 
-static int quote_nonce(const cJSON *nonce, struct request_quote *q, char **ret_message)
+static int quote_nonce(const cJSON *nonce, struct request_quote *q, char **ret_error)
 {
     /* checked on the text first, so a megabyte of "nonce" is refused without decoding it */
     if (cJSON_IsString(nonce) && (strlen(nonce->valuestring) > B64_LEN(REQUEST_NONCE_MAX)))
-        return request_invalid(ret_message, "quote-request: \"nonce\" is longer than %d bytes; HVS sends 32",
+        return request_invalid(ret_error, "quote-request: \"nonce\" is longer than %d bytes; HVS sends 32",
                                REQUEST_NONCE_MAX);
     if (!cJSON_IsString(nonce) || config_base64_decode(nonce->valuestring, &q->nonce, &q->nonce_len) < 0 ||
         q->nonce_len == 0)
-        return request_invalid(ret_message, "quote-request: \"nonce\" must be non-empty base64");
+        return request_invalid(ret_error, "quote-request: \"nonce\" must be non-empty base64");
     if (q->nonce_len > REQUEST_NONCE_MAX)
-        return request_invalid(ret_message,
+        return request_invalid(ret_error,
                                "quote-request: \"nonce\" is %zu bytes, longer than %d; HVS sends 32",
                                q->nonce_len, REQUEST_NONCE_MAX);
     return 0;
 }
 
-static int quote_pcrs(const cJSON *pcrs, struct request_quote *q, char **ret_message)
+static int quote_pcrs(const cJSON *pcrs, struct request_quote *q, char **ret_error)
 {
     if (!absent(pcrs) && !cJSON_IsArray(pcrs))
-        return request_invalid(ret_message, "quote-request: \"pcrs\" must be an array of PCR indexes 0..23");
+        return request_invalid(ret_error, "quote-request: \"pcrs\" must be an array of PCR indexes 0..23");
     const cJSON *it;
     cJSON_ArrayForEach(it, pcrs)
     {
         double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
         if (v < 0 || v > 23 || (double)(int)v != v)
-            return request_invalid(ret_message, "quote-request: \"pcrs\" holds %s; PCR indexes are 0..23",
+            return request_invalid(ret_error, "quote-request: \"pcrs\" holds %s; PCR indexes are 0..23",
                                    cJSON_IsNumber(it) ? "a number out of range" : "a non-number");
         q->pcr_mask |= 1u << (unsigned)v;
     }
     if (q->pcr_mask == 0)
-        return request_invalid(ret_message, "quote-request: no PCR requested");
+        return request_invalid(ret_error, "quote-request: no PCR requested");
     return 0;
 }
 
-static int quote_banks(const cJSON *banks, struct request_quote *q, char **ret_message)
+static int quote_banks(const cJSON *banks, struct request_quote *q, char **ret_error)
 {
     if (!absent(banks) && !cJSON_IsArray(banks))
-        return request_invalid(ret_message, "quote-request: \"pcrbanks\" must be an array of bank names");
+        return request_invalid(ret_error, "quote-request: \"pcrbanks\" must be an array of bank names");
     const cJSON *it;
     cJSON_ArrayForEach(it, banks)
     {
@@ -153,7 +155,7 @@ static int quote_banks(const cJSON *banks, struct request_quote *q, char **ret_m
         const struct tcg_alg *a = cJSON_IsString(it) ? tcg_alg_from_name(it->valuestring) : NULL;
         if (!a || !a->hvs_pcr_bank)
             return request_invalid(
-                ret_message, "quote-request: unknown PCR bank in \"pcrbanks\" (SHA1, SHA256 or SHA384)");
+                ret_error, "quote-request: unknown PCR bank in \"pcrbanks\" (SHA1, SHA256 or SHA384)");
         uint16_t alg = a->id;
         bool dup = false;
         for (size_t i = 0; i < q->n_banks; i++)
@@ -164,22 +166,22 @@ static int quote_banks(const cJSON *banks, struct request_quote *q, char **ret_m
     return 0;
 }
 
-int request_quote_decode(const char *data, size_t len, struct request_quote *ret, char **ret_message)
+int request_quote_decode(const char *data, size_t len, struct request_quote *ret, char **ret_error)
 {
     struct request_quote q = {0};
     cJSON *req = NULL;
     int r = parse_object(data, len,
                          "quote-request: ", "quote-request: the request is not a JSON TpmQuoteRequest object",
-                         &req, ret_message);
+                         &req, ret_error);
     if (r < 0)
         return r;
-    if ((r = quote_nonce(member(req, "nonce"), &q, ret_message)) < 0 ||
-        (r = quote_pcrs(member(req, "pcrs"), &q, ret_message)) < 0 ||
-        (r = quote_banks(member(req, "pcrbanks"), &q, ret_message)) < 0)
+    if ((r = quote_nonce(member(req, "nonce"), &q, ret_error)) < 0 ||
+        (r = quote_pcrs(member(req, "pcrs"), &q, ret_error)) < 0 ||
+        (r = quote_banks(member(req, "pcrbanks"), &q, ret_error)) < 0)
         goto out;
     const cJSON *ima = member(req, "ima_measure_enabled");
     if (!absent(ima) && !cJSON_IsBool(ima)) {
-        r = request_invalid(ret_message, "quote-request: \"ima_measure_enabled\" must be a boolean");
+        r = request_invalid(ret_error, "quote-request: \"ima_measure_enabled\" must be a boolean");
         goto out;
     }
     q.ima = cJSON_IsTrue(ima);
@@ -202,7 +204,7 @@ void request_quote_free(struct request_quote *q)
 
 /* ---- deploy-asset-tag ---- */
 
-int request_asset_tag_decode(const char *data, size_t len, struct request_asset_tag *ret, char **ret_message)
+int request_asset_tag_decode(const char *data, size_t len, struct request_asset_tag *ret, char **ret_error)
 {
     cJSON *req = NULL;
     uint8_t *tag = NULL;
@@ -210,19 +212,19 @@ int request_asset_tag_decode(const char *data, size_t len, struct request_asset_
     int r =
         parse_object(data, len, "deploy-asset-tag: ",
                      "deploy-asset-tag: the request is not a JSON object {\"tag\":...,\"hardware_uuid\":...}",
-                     &req, ret_message);
+                     &req, ret_error);
     if (r < 0)
         return r;
     const cJSON *t = member(req, "tag"), *u = member(req, "hardware_uuid");
     /* base64 of 48 bytes is exactly 64 characters: anything else is refused before decoding */
     if (!cJSON_IsString(t) || strlen(t->valuestring) != B64_LEN(REQUEST_ASSET_TAG_SIZE) ||
         config_base64_decode(t->valuestring, &tag, &tag_len) < 0 || tag_len != REQUEST_ASSET_TAG_SIZE) {
-        r = request_invalid(ret_message, "deploy-asset-tag: \"tag\" must be base64 of %d bytes",
+        r = request_invalid(ret_error, "deploy-asset-tag: \"tag\" must be base64 of %d bytes",
                             REQUEST_ASSET_TAG_SIZE);
         goto out;
     }
     if (!absent(u) && (!cJSON_IsString(u) || (u->valuestring[0] && !request_uuid_valid(u->valuestring)))) {
-        r = request_invalid(ret_message, "deploy-asset-tag: \"hardware_uuid\" is not a UUID");
+        r = request_invalid(ret_error, "deploy-asset-tag: \"hardware_uuid\" is not a UUID");
         goto out;
     }
     memcpy(ret->tag, tag, REQUEST_ASSET_TAG_SIZE);
@@ -244,20 +246,20 @@ void request_asset_tag_clear(struct request_asset_tag *t)
 
 /* A string member of obj (absent or null: ""), bounded and XML-safe; where names it in messages. */
 static int manifest_string(const cJSON *obj, const char *name, const char *where, char **ret,
-                           char **ret_message)
+                           char **ret_error)
 {
     const cJSON *v = member(obj, name);
     const char *s = "";
     if (!absent(v)) {
         if (!cJSON_IsString(v))
-            return request_invalid(ret_message, "\"%s%s\" must be a string", where, name);
+            return request_invalid(ret_error, "\"%s%s\" must be a string", where, name);
         s = v->valuestring;
         size_t n = strlen(s);
         if (n > MANIFEST_MAX_STRING)
-            return request_invalid(ret_message, "\"%s%s\" is %zu bytes; at most %u are accepted", where, name,
+            return request_invalid(ret_error, "\"%s%s\" is %zu bytes; at most %u are accepted", where, name,
                                    n, MANIFEST_MAX_STRING);
         if (!request_text_valid(s, n))
-            return request_invalid(ret_message,
+            return request_invalid(ret_error,
                                    "\"%s%s\" is not valid UTF-8 text (control characters cannot be carried "
                                    "in XML)",
                                    where, name);
@@ -268,7 +270,7 @@ static int manifest_string(const cJSON *obj, const char *name, const char *where
 static const char *const kind_names[] = {"Dir", "File", "Symlink"};
 
 static int manifest_entry(const cJSON *obj, enum manifest_kind kind, size_t index, struct manifest_entry *e,
-                          char **ret_message)
+                          char **ret_error)
 {
     char where[48];
     snprintf(where, sizeof(where), "%s[%zu].", kind_names[kind], index);
@@ -276,10 +278,10 @@ static int manifest_entry(const cJSON *obj, enum manifest_kind kind, size_t inde
      * relate cJSON_GetArraySize() to the list) */
     e->kind = kind; /* NOLINT(clang-analyzer-core.NullDereference) */
     if (!cJSON_IsObject(obj))
-        return request_invalid(ret_message, "\"%s[%zu]\" must be an object", kind_names[kind], index);
-    int r = manifest_string(obj, "Path", where, &e->path, ret_message);
+        return request_invalid(ret_error, "\"%s[%zu]\" must be an object", kind_names[kind], index);
+    int r = manifest_string(obj, "Path", where, &e->path, ret_error);
     if (r == 0)
-        r = manifest_string(obj, "SearchType", where, &e->search_type, ret_message);
+        r = manifest_string(obj, "SearchType", where, &e->search_type, ret_error);
     if (kind != MANIFEST_DIR) {
         if (r == 0 &&
             !((e->include = strdup("")) && (e->exclude = strdup("")) && (e->filter_type = strdup(""))))
@@ -287,26 +289,26 @@ static int manifest_entry(const cJSON *obj, enum manifest_kind kind, size_t inde
         return r;
     }
     if (r == 0)
-        r = manifest_string(obj, "Include", where, &e->include, ret_message);
+        r = manifest_string(obj, "Include", where, &e->include, ret_error);
     if (r == 0)
-        r = manifest_string(obj, "Exclude", where, &e->exclude, ret_message);
+        r = manifest_string(obj, "Exclude", where, &e->exclude, ret_error);
     if (r == 0)
-        r = manifest_string(obj, "FilterType", where, &e->filter_type, ret_message);
+        r = manifest_string(obj, "FilterType", where, &e->filter_type, ret_error);
     return r;
 }
 
-static int manifest_lists(const cJSON *req, struct manifest *m, char **ret_message)
+static int manifest_lists(const cJSON *req, struct manifest *m, char **ret_error)
 {
     const cJSON *lists[3];
     size_t total = 0;
     for (int k = MANIFEST_DIR; k <= MANIFEST_SYMLINK; k++) {
         lists[k] = member(req, kind_names[k]);
         if (!absent(lists[k]) && !cJSON_IsArray(lists[k]))
-            return request_invalid(ret_message, "\"%s\" must be an array of objects", kind_names[k]);
+            return request_invalid(ret_error, "\"%s\" must be an array of objects", kind_names[k]);
         total += (size_t)cJSON_GetArraySize(lists[k]); /* 0 for NULL and null */
     }
     if (total > MANIFEST_MAX_ENTRIES)
-        return request_invalid(ret_message, "the manifest has %zu entries; at most %u are accepted", total,
+        return request_invalid(ret_error, "the manifest has %zu entries; at most %u are accepted", total,
                                MANIFEST_MAX_ENTRIES);
     if (total && !(m->entries = calloc(total, sizeof(*m->entries))))
         return -ENOMEM;
@@ -316,7 +318,7 @@ static int manifest_lists(const cJSON *req, struct manifest *m, char **ret_messa
         cJSON_ArrayForEach(it, lists[k])
         {
             /* counted first so manifest_free() frees a half-filled entry */
-            int r = manifest_entry(it, (enum manifest_kind)k, i++, &m->entries[m->n_entries++], ret_message);
+            int r = manifest_entry(it, (enum manifest_kind)k, i++, &m->entries[m->n_entries++], ret_error);
             if (r < 0)
                 return r;
         }
@@ -324,19 +326,19 @@ static int manifest_lists(const cJSON *req, struct manifest *m, char **ret_messa
     return 0;
 }
 
-int request_manifest_decode(const char *data, size_t len, struct manifest *ret, char **ret_message)
+int request_manifest_decode(const char *data, size_t len, struct manifest *ret, char **ret_error)
 {
     struct manifest m = {0};
     cJSON *req = NULL;
-    int r = parse_object(data, len, "", "the request is not a JSON Manifest object", &req, ret_message);
+    int r = parse_object(data, len, "", "the request is not a JSON Manifest object", &req, ret_error);
     if (r < 0)
         return r;
     /* XMLName and Text (Go's xml bookkeeping) are ignored: the XML written is always the canonical one */
-    if ((r = manifest_string(req, "Xmlns", "", &m.xmlns, ret_message)) < 0 ||
-        (r = manifest_string(req, "Label", "", &m.label, ret_message)) < 0 ||
-        (r = manifest_string(req, "Uuid", "", &m.uuid, ret_message)) < 0 ||
-        (r = manifest_string(req, "DigestAlg", "", &m.digest_alg, ret_message)) < 0 ||
-        (r = manifest_lists(req, &m, ret_message)) < 0)
+    if ((r = manifest_string(req, "Xmlns", "", &m.xmlns, ret_error)) < 0 ||
+        (r = manifest_string(req, "Label", "", &m.label, ret_error)) < 0 ||
+        (r = manifest_string(req, "Uuid", "", &m.uuid, ret_error)) < 0 ||
+        (r = manifest_string(req, "DigestAlg", "", &m.digest_alg, ret_error)) < 0 ||
+        (r = manifest_lists(req, &m, ret_error)) < 0)
         goto out;
     *ret = m;
     memset(&m, 0, sizeof(m));
@@ -370,22 +372,21 @@ static bool uuid_v4(const char *s)
     return request_uuid_valid(s) && s[14] == '4' && strchr("89abAB", s[19]);
 }
 
-int manifest_check(const struct manifest *m, char **ret_message)
+int manifest_check(const struct manifest *m, char **ret_error)
 {
     if (!uuid_v4(m->uuid))
         return request_invalid(
-            ret_message, "\"Uuid\" must be a version-4 UUID (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)");
+            ret_error, "\"Uuid\" must be a version-4 UUID (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)");
     if (!m->label[0])
-        return request_invalid(ret_message, "the manifest has no \"Label\"");
+        return request_invalid(ret_error, "the manifest has no \"Label\"");
     for (const char *p = m->label; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               strchr("_ /.-", *p)))
-            return request_invalid(ret_message, "\"Label\" may only hold letters, digits, space and _ / . -");
+            return request_invalid(ret_error, "\"Label\" may only hold letters, digits, space and _ / . -");
     /* Go tests "contains", not "starts with" */
     if (strstr(m->label, MANIFEST_DEFAULT_APPLICATION_PREFIX) ||
         strstr(m->label, MANIFEST_DEFAULT_WORKLOAD_PREFIX))
-        return request_invalid(ret_message,
-                               "\"%s\" is a default flavor's manifest; those are part of the installation",
-                               m->label);
+        return request_invalid(
+            ret_error, "\"%s\" is a default flavor's manifest; those are part of the installation", m->label);
     return 0;
 }

@@ -6,10 +6,10 @@
  * Keys match as Go's json.Unmarshal matches them: case-insensitively, the last matching key wins, unknown
  * keys are ignored. Every size is bounded before anything is allocated for it.
  *
- * Each decoder returns 0 and fills its ret_ argument, or -EINVAL with *ret_message saying what is wrong
- * (the handler replies SERVICE_ERR_REQUEST with it), or -ENOMEM (*ret_message may stay NULL). The quote and
- * asset-tag messages name their subject; the Manifest ones do not (two subjects share it: the handler
- * prefixes its own).
+ * Each decoder returns 0 and fills its ret_ argument, or -EINVAL with *ret_error (caller frees; ret_error may
+ * be NULL) saying what is wrong (the handler replies SERVICE_ERR_REQUEST with it), or -ENOMEM (*ret_error may
+ * stay NULL). The quote and asset-tag messages name their subject; the Manifest ones do not (two subjects
+ * share it: the handler prefixes its own).
  */
 #ifndef TAGENT_REQUEST_DECODE_H
 #define TAGENT_REQUEST_DECODE_H
@@ -36,7 +36,7 @@ struct request_quote {
     size_t n_banks;
     bool ima;
 };
-int request_quote_decode(const char *data, size_t len, struct request_quote *ret, char **ret_message);
+int request_quote_decode(const char *data, size_t len, struct request_quote *ret, char **ret_error);
 /* Wipes the nonce (a secret until used) and frees it. Accepts a zeroed struct. */
 void request_quote_free(struct request_quote *q);
 
@@ -46,7 +46,7 @@ struct request_asset_tag {
     uint8_t tag[REQUEST_ASSET_TAG_SIZE];
     char hardware_uuid[37]; /* "" when absent, null or empty */
 };
-int request_asset_tag_decode(const char *data, size_t len, struct request_asset_tag *ret, char **ret_message);
+int request_asset_tag_decode(const char *data, size_t len, struct request_asset_tag *ret, char **ret_error);
 /* Wipes the tag. */
 void request_asset_tag_clear(struct request_asset_tag *t);
 
@@ -72,13 +72,13 @@ struct manifest {
 };
 /* Every string is valid UTF-8 without control characters other than tab, CR and LF (XML can carry no
  * others), at most MANIFEST_MAX_STRING bytes. */
-int request_manifest_decode(const char *data, size_t len, struct manifest *ret, char **ret_message);
+int request_manifest_decode(const char *data, size_t len, struct manifest *ret, char **ret_error);
 void manifest_free(struct manifest *m);
 
 /* What the Go agent checks before deploying a manifest: Uuid is a version-4 UUID, Label is non-empty, only
  * [A-Za-z0-9_ /.-], and not a default flavor's (those manifests come with the installation).
- * Returns 0 or -EINVAL with *ret_message, or -ENOMEM. */
-int manifest_check(const struct manifest *m, char **ret_message);
+ * Returns 0 or -EINVAL with *ret_error, or -ENOMEM. */
+int manifest_check(const struct manifest *m, char **ret_error);
 
 /* The label prefixes of the manifests the installer deploys (spec 8). */
 #define MANIFEST_DEFAULT_APPLICATION_PREFIX "ISecL_Default_Application_Flavor_v"
@@ -86,8 +86,9 @@ int manifest_check(const struct manifest *m, char **ret_message);
 
 /* ---- shared helpers ---- */
 
-/* Sets *ret_message to the formatted text and returns -EINVAL; -ENOMEM (and NULL) when that fails. */
-int request_invalid(char **ret_message, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets *ret_error (when not NULL) to the formatted text and returns -EINVAL; -ENOMEM (and NULL) when that
+ * fails. */
+int request_invalid(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True for s in the 8-4-4-4-12 hex form. */
 bool request_uuid_valid(const char *s);
 /* True when s[0..len) is valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF) of XML 1.0
