@@ -39,9 +39,9 @@ int https_url_escape(const char *s, char **ret_escaped, char **ret_error)
     char *escaped, *copy;
     int r;
 
-    *ret_error = NULL;
     if (!s) {
-        *ret_error = strdup("no string to percent-encode");
+        if (ret_error)
+            *ret_error = strdup("no string to percent-encode");
         return -EINVAL;
     }
     if ((r = https_curl_load(&api, ret_error)) < 0)

@@ -75,7 +75,7 @@ char *https_url_join(const char *base, const char *path);
 
 /* s percent-encoded for a URL query value or path segment (libcurl's curl_easy_escape: everything but
  * A-Z a-z 0-9 - . _ ~). 0 and *ret_escaped (caller frees); or a negative errno and *ret_error (caller
- * frees; NULL on allocation failure), e.g. when libcurl cannot be loaded. */
+ * frees; ret_error may be NULL; NULL on allocation failure), e.g. when libcurl cannot be loaded. */
 int https_url_escape(const char *s, char **ret_escaped, char **ret_error);
 
 /* ---- NATS (cnats), transport/nats.c ----
