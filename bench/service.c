@@ -5,20 +5,21 @@
  *
  *   latency, interleaved in rounds (one sample of each row per round, the order rotating between rounds):
  *     (a) tpm_quote() in this process [baseline]: the quote the handler makes (AIK, PCRs 0-23, default
- * banks); (h) the quote-request handler itself in this process (agent/service/handlers/handler_quote.c compiled in): request
- * JSON, AIK file + base64, asset-tag NV read, tpm_quote(), reply JSON with the measure log; (b) quote-request
- * over NATS through the running agent, one requester, sequential; (v) version-request over NATS (no TPM):
- * NATS + dispatch alone; (e) an echo responder in this process on its own NATS connection, replying as many
- * bytes as the quote reply has (and as the version reply has): the NATS server's round trip with no agent at
- * all. The swtpm serves one TCP connection at a time, but the swtpm TCTI opens one per TPM command, so
- * (a)/(h) here and (b) in the agent take turns on it as long as they never overlap: the rounds are
- * sequential. throughput: N requesters (threads, each with its own NATS connection) share a fixed number of
- * requests; requests/s per N, latency under load, the agent's CPU time per request; smaps_rollup sampled
- * meanwhile. memory: smaps_rollup of the agent idle (after start and the warm-up requests, then 1 s idle), at
- * peak during the throughput runs, and idle again after them. start: fork .. READY=1 on a NOTIFY_SOCKET of
- * ours, beside `tagent version` (process start-up alone) and a cnats TLS + .creds connect in this process
- * (the connection the agent makes before READY=1). Targets (issue 6): median(b) - median(a) < 1 ms; idle
- * Private_Dirty < 2 MiB and Rss < 8 MiB; READY=1 within 100 ms of the start.
+ * banks); (h) the quote-request handler itself in this process (agent/service/handlers/handler_quote.c
+ * compiled in): request JSON, AIK file + base64, asset-tag NV read, tpm_quote(), reply JSON with the measure
+ * log; (b) quote-request over NATS through the running agent, one requester, sequential; (v) version-request
+ * over NATS (no TPM): NATS + dispatch alone; (e) an echo responder in this process on its own NATS
+ * connection, replying as many bytes as the quote reply has (and as the version reply has): the NATS server's
+ * round trip with no agent at all. The swtpm serves one TCP connection at a time, but the swtpm TCTI opens
+ * one per TPM command, so (a)/(h) here and (b) in the agent take turns on it as long as they never overlap:
+ * the rounds are sequential. throughput: N requesters (threads, each with its own NATS connection) share a
+ * fixed number of requests; requests/s per N, latency under load, the agent's CPU time per request;
+ * smaps_rollup sampled meanwhile. memory: smaps_rollup of the agent idle (after start and the warm-up
+ * requests, then 1 s idle), at peak during the throughput runs, and idle again after them. start: fork ..
+ * READY=1 on a NOTIFY_SOCKET of ours, beside `tagent version` (process start-up alone) and a cnats TLS +
+ * .creds connect in this process (the connection the agent makes before READY=1). Targets (issue 6):
+ * median(b) - median(a) < 1 ms; idle Private_Dirty < 2 MiB and Rss < 8 MiB; READY=1 within 100 ms of the
+ * start.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -202,8 +203,8 @@ static void nonce_next(struct bench *b, uint8_t nonce[32])
     memcpy(nonce, &c, sizeof(c));
 }
 
-/* What the agent builds at start (agent/service/measure_log.c measure_log_load): the measure-log JSON of the root's
- * securityfs log; the handler puts it into every quote reply. */
+/* What the agent builds at start (agent/service/measure_log.c measure_log_load): the measure-log JSON of the
+ * root's securityfs log; the handler puts it into every quote reply. */
 static int ctx_measure_log(struct bench *b)
 {
     char *path = config_path(b->w->root, SECURITYFS_LOG), *error = NULL;
@@ -403,22 +404,14 @@ static int time_echo(struct bench *b, bool quote_sized, bool record)
 static int time_row(struct bench *b, enum lat_row row, bool record)
 {
     switch (row) {
-    case ROW_TPM:
-        return time_tpm(b, record);
-    case ROW_TAG:
-        return time_tag(b, record);
-    case ROW_HANDLER:
-        return time_handler(b, record);
-    case ROW_NATS_QUOTE:
-        return time_nats(b, true, record);
-    case ROW_NATS_VERSION:
-        return time_nats(b, false, record);
-    case ROW_ECHO_QUOTE:
-        return time_echo(b, true, record);
-    case ROW_ECHO_VERSION:
-        return time_echo(b, false, record);
-    default:
-        return -EINVAL;
+    case ROW_TPM: return time_tpm(b, record);
+    case ROW_TAG: return time_tag(b, record);
+    case ROW_HANDLER: return time_handler(b, record);
+    case ROW_NATS_QUOTE: return time_nats(b, true, record);
+    case ROW_NATS_VERSION: return time_nats(b, false, record);
+    case ROW_ECHO_QUOTE: return time_echo(b, true, record);
+    case ROW_ECHO_VERSION: return time_echo(b, false, record);
+    default: return -EINVAL;
     }
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Scope-bound ownership in the style of systemd's (src/fundamental/macro-fundamental.h, src/basic/alloc-util.h),
- * with GCC/clang's cleanup attribute:
+ * Scope-bound ownership in the style of systemd's (src/fundamental/macro-fundamental.h,
+ * src/basic/alloc-util.h), with GCC/clang's cleanup attribute:
  *
  *     _cleanup_free_ char *path = config_path(root, NAME);          freed when path goes out of scope
  *     _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = EVP_RSA_gen(3072);    typed: X_freep(&x) calls X_free(x)
@@ -20,19 +20,19 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
 /* Returns p and sets it to NULL: the owner hands the object on. */
-#define TAKE_PTR(p)                                                                                                 \
-    ({                                                                                                              \
-        __typeof__(p) *_pp_ = &(p);                                                                                 \
-        __typeof__(p) _p_ = *_pp_;                                                                                  \
-        *_pp_ = NULL;                                                                                               \
-        _p_;                                                                                                        \
+#define TAKE_PTR(p)                                                                                          \
+    ({                                                                                                       \
+        __typeof__(p) *_pp_ = &(p);                                                                          \
+        __typeof__(p) _p_ = *_pp_;                                                                           \
+        *_pp_ = NULL;                                                                                        \
+        _p_;                                                                                                 \
     })
 
 /* X_freep(T **p) calling func(*p); func must accept NULL. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                                     \
-    static inline void func##p(type *p)                                                                             \
-    {                                                                                                               \
-        func(*p);                                                                                                   \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                              \
+    static inline void func##p(type *p)                                                                      \
+    {                                                                                                        \
+        func(*p);                                                                                            \
     }
 
 static inline void freep(void *p)

@@ -23,9 +23,18 @@ struct env_name {
     enum tier tier;
 };
 
-#define YML(n, y, t)   {n, y, 0, t}
-#define FIELD(n, f, t) {n, NULL, offsetof(struct tagent_config, f), t}
-#define IGNORED(n)     {n, NULL, (size_t)-1, TIER_V5}
+#define YML(n, y, t)                                                                                         \
+    {                                                                                                        \
+        n, y, 0, t                                                                                           \
+    }
+#define FIELD(n, f, t)                                                                                       \
+    {                                                                                                        \
+        n, NULL, offsetof(struct tagent_config, f), t                                                        \
+    }
+#define IGNORED(n)                                                                                           \
+    {                                                                                                        \
+        n, NULL, (size_t)-1, TIER_V5                                                                         \
+    }
 
 static const struct env_name env_names[] = {
     YML("TA_SERVICE_MODE", "ta-service-mode", TIER_V5),
@@ -69,11 +78,21 @@ static const struct env_name env_names[] = {
     FIELD("FLAVOR_LABELS", flavor_labels, TIER_V5),
     FIELD("TAGENT_TCTI", tcti, TIER_V5),
     /* Known names that configure the installer or nothing at all: accepted without a warning. */
-    IGNORED("SERVICE_USERNAME"), IGNORED("SERVICE_PASSWORD"), IGNORED("PROVISION_ATTESTATION"),
-    IGNORED("AUTOMATIC_REGISTRATION"), IGNORED("AUTOMATIC_PULL_MANIFEST"), IGNORED("TBOOTXM_INSTALL"),
-    IGNORED("TRUSTAGENT_HOME"), IGNORED("TRUSTAGENT_USERNAME"), IGNORED("GRUB_FILE"),
-    IGNORED("LOG_ROTATION_PERIOD"), IGNORED("LOG_COMPRESS"), IGNORED("LOG_DELAYCOMPRESS"),
-    IGNORED("LOG_COPYTRUNCATE"), IGNORED("LOG_SIZE"), IGNORED("LOG_OLD"),
+    IGNORED("SERVICE_USERNAME"),
+    IGNORED("SERVICE_PASSWORD"),
+    IGNORED("PROVISION_ATTESTATION"),
+    IGNORED("AUTOMATIC_REGISTRATION"),
+    IGNORED("AUTOMATIC_PULL_MANIFEST"),
+    IGNORED("TBOOTXM_INSTALL"),
+    IGNORED("TRUSTAGENT_HOME"),
+    IGNORED("TRUSTAGENT_USERNAME"),
+    IGNORED("GRUB_FILE"),
+    IGNORED("LOG_ROTATION_PERIOD"),
+    IGNORED("LOG_COMPRESS"),
+    IGNORED("LOG_DELAYCOMPRESS"),
+    IGNORED("LOG_COPYTRUNCATE"),
+    IGNORED("LOG_SIZE"),
+    IGNORED("LOG_OLD"),
 };
 #define N_ENV_NAMES (sizeof(env_names) / sizeof(env_names[0]))
 
@@ -82,8 +101,9 @@ static const struct setting *setting_of(const struct env_name *n)
     if (n->setting)
         return setting_by_yml(n->setting);
     for (size_t i = 0; i < config_n_settings; i++)
-        if (config_settings[i].kind == KIND_IGNORED ? n->field == (size_t)-1
-                                                     : !config_settings[i].yml && config_settings[i].offset == n->field)
+        if (config_settings[i].kind == KIND_IGNORED
+                ? n->field == (size_t)-1
+                : !config_settings[i].yml && config_settings[i].offset == n->field)
             return &config_settings[i];
     return NULL;
 }

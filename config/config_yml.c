@@ -88,8 +88,8 @@ static void read_value(struct yml_reader *r, const char *path, yaml_node_t *valu
         bad = true;
 
     if (bad) {
-        config_diag_add(r->diags, CONFIG_ERROR, r->name, line, path,
-                        "has the wrong shape: expected %s", s->kind == KIND_NATS_SERVERS ? "a list of URLs" : "a single value");
+        config_diag_add(r->diags, CONFIG_ERROR, r->name, line, path, "has the wrong shape: expected %s",
+                        s->kind == KIND_NATS_SERVERS ? "a list of URLs" : "a single value");
         r->failed = true;
     } else if (text && value->type == YAML_SCALAR_NODE && strlen(text) != value->data.scalar.length) {
         config_diag_add(r->diags, CONFIG_ERROR, r->name, line, path, "contains a NUL character");
@@ -108,7 +108,8 @@ static void read_value(struct yml_reader *r, const char *path, yaml_node_t *valu
 /* Walks a mapping. Only the top level holds nested groups (log, server, ...), so depth stops at 1. */
 static void read_mapping(struct yml_reader *r, yaml_node_t *map, const char *prefix, int depth)
 {
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top && !r->oom; p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top && !r->oom;
+         p++) {
         yaml_node_t *k = yaml_document_get_node(r->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(r->doc, p->value);
         if (!k || !v)
@@ -230,11 +231,8 @@ static bool emit_simple(yaml_emitter_t *e, int type)
     case YAML_SEQUENCE_START_EVENT:
         ok = yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
         break;
-    case YAML_MAPPING_END_EVENT:
-        ok = yaml_mapping_end_event_initialize(&ev);
-        break;
-    default:
-        ok = yaml_sequence_end_event_initialize(&ev);
+    case YAML_MAPPING_END_EVENT: ok = yaml_mapping_end_event_initialize(&ev); break;
+    default: ok = yaml_sequence_end_event_initialize(&ev);
     }
     return ok && yaml_emitter_emit(e, &ev);
 }
@@ -246,12 +244,10 @@ static bool emit_setting(yaml_emitter_t *e, const struct tagent_config *cfg, con
     const void *field = (const char *)cfg + s->offset;
     char buf[CONFIG_DURATION_BUF];
     switch (s->kind) {
-    case KIND_MODE:
-        return emit_scalar(e, config_mode_name(cfg->mode), YAML_PLAIN_SCALAR_STYLE);
+    case KIND_MODE: return emit_scalar(e, config_mode_name(cfg->mode), YAML_PLAIN_SCALAR_STYLE);
     case KIND_LOG_LEVEL:
         return emit_scalar(e, config_log_level_name(cfg->log.level), YAML_PLAIN_SCALAR_STYLE);
-    case KIND_BOOL:
-        return emit_scalar(e, *(const bool *)field ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
+    case KIND_BOOL: return emit_scalar(e, *(const bool *)field ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
     case KIND_INT:
     case KIND_LOG_LENGTH:
         snprintf(buf, sizeof(buf), "%d", *(const int *)field);
@@ -305,7 +301,8 @@ static bool emit_group_switch(yaml_emitter_t *e, char group[static YML_GROUP_MAX
     if (*group && !emit_simple(e, YAML_MAPPING_END_EVENT))
         return false;
     snprintf(group, YML_GROUP_MAX, "%.*s", (int)glen, yml);
-    return !*group || (emit_scalar(e, group, YAML_PLAIN_SCALAR_STYLE) && emit_simple(e, YAML_MAPPING_START_EVENT));
+    return !*group ||
+           (emit_scalar(e, group, YAML_PLAIN_SCALAR_STYLE) && emit_simple(e, YAML_MAPPING_START_EVENT));
 }
 
 static bool emit_config(yaml_emitter_t *e, const struct tagent_config *cfg)

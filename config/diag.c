@@ -63,8 +63,8 @@ char *config_diag_format(const struct config_diag *diag)
         snprintf(where, sizeof(where), ":%u", diag->line);
 
     char *out = NULL;
-    int r = asprintf(&out, "%s%s%s%s%s%s", diag->file ? diag->file : "", where,
-                     diag->file ? ": " : "", diag->key ? diag->key : "", diag->key ? ": " : "",
+    int r = asprintf(&out, "%s%s%s%s%s%s", diag->file ? diag->file : "", where, diag->file ? ": " : "",
+                     diag->key ? diag->key : "", diag->key ? ": " : "",
                      diag->message ? diag->message : "(out of memory)");
     return r < 0 ? NULL : out;
 }

@@ -23,8 +23,8 @@ struct env_parser {
     bool failed;
 };
 
-__attribute__((format(printf, 4, 5))) static void env_error(struct env_parser *p, unsigned line, const char *key,
-                                                            const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void env_error(struct env_parser *p, unsigned line,
+                                                            const char *key, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -73,9 +73,10 @@ static bool line_is_text(struct env_parser *p, unsigned lineno, const char *s, s
         char col[48];
         if (c < 0x80) {
             snprintf(col, sizeof(col), "0x%02x at column %zu", c, i + 1);
-            env_error(p, lineno, NULL,
-                      "contains the control byte %s; trustagent.env must be plain text (is this a binary file?)",
-                      col);
+            env_error(
+                p, lineno, NULL,
+                "contains the control byte %s; trustagent.env must be plain text (is this a binary file?)",
+                col);
             return false;
         }
         size_t u = utf8_len((const unsigned char *)s + i, n - i);

@@ -69,8 +69,9 @@ int config_check(const struct tagent_config *cfg, struct config_diags *d)
 {
     size_t before = d->n_errors;
     if (!cfg->aas_base_url)
-        config_diag_add(d, CONFIG_ERROR, NULL, 0, "AAS_API_URL",
-                        "not set; set AAS_API_URL to the AAS base URL, e.g. https://aas.example.com:8444/aas/v1");
+        config_diag_add(
+            d, CONFIG_ERROR, NULL, 0, "AAS_API_URL",
+            "not set; set AAS_API_URL to the AAS base URL, e.g. https://aas.example.com:8444/aas/v1");
     if (cfg->mode == CONFIG_MODE_OUTBOUND) {
         if (cfg->n_nats_servers == 0)
             config_diag_add(d, CONFIG_ERROR, NULL, 0, "NATS_SERVERS",

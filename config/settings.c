@@ -81,8 +81,8 @@ static int bad_value(const struct setting *s, const char *value, const struct va
 {
     char shown[100];
     if (s->secret)
-        config_diag_add(d, CONFIG_ERROR, o->file, o->line, o->key, "%s (the value is not shown: it is a secret)",
-                        expected);
+        config_diag_add(d, CONFIG_ERROR, o->file, o->line, o->key,
+                        "%s (the value is not shown: it is a secret)", expected);
     else {
         shown_value(value, shown);
         config_diag_add(d, CONFIG_ERROR, o->file, o->line, o->key, "%s; got %s", expected, shown);
@@ -297,7 +297,8 @@ static int assign_url(struct tagent_config *cfg, const struct setting *s, const 
         return -ENOMEM;
     if (r < 0) {
         char expected[200];
-        snprintf(expected, sizeof(expected), "must be an https:// URL such as %s (it %s)", url_example(s), why);
+        snprintf(expected, sizeof(expected), "must be an https:// URL such as %s (it %s)", url_example(s),
+                 why);
         return bad_value(s, v, o, d, expected);
     }
     if (s->kind != KIND_AAS_URL || v[strlen(v) - 1] == '/')
@@ -346,11 +347,13 @@ static int assign_duration(struct tagent_config *cfg, const struct setting *s, c
     if (parse_ll(v, &bare)) {
         /* Go (viper/cast) reads a bare integer as nanoseconds: "30" means 30ns, never what was meant. */
         if (!o->from_yml)
-            return bad_value(s, v, o, d,
-                             "a duration needs a unit, e.g. 30s or 1m (the Go agent would read a bare number as "
-                             "nanoseconds)");
-        config_diag_add(d, CONFIG_WARNING, o->file, o->line, o->key,
-                        "a bare number is a duration in nanoseconds, as the Go agent reads it; write e.g. 30s");
+            return bad_value(
+                s, v, o, d,
+                "a duration needs a unit, e.g. 30s or 1m (the Go agent would read a bare number as "
+                "nanoseconds)");
+        config_diag_add(
+            d, CONFIG_WARNING, o->file, o->line, o->key,
+            "a bare number is a duration in nanoseconds, as the Go agent reads it; write e.g. 30s");
         ns = bare;
     } else if (config_duration_parse(v, &ns) < 0)
         return bad_value(s, v, o, d, "must be a duration such as 30s, 500ms or 1m30s");
@@ -392,8 +395,9 @@ static int assign_list(struct tagent_config *cfg, const struct setting *s, const
     switch (s->kind) {
     case KIND_SAN_LIST:
         r = config_list_for_each(v, check_san_item, &ctx);
-        snprintf(msg, sizeof(msg), "must be a comma-separated list of IP addresses and host names; item %s %s",
-                 ctx.bad, ctx.why ? ctx.why : "");
+        snprintf(msg, sizeof(msg),
+                 "must be a comma-separated list of IP addresses and host names; item %s %s", ctx.bad,
+                 ctx.why ? ctx.why : "");
         break;
     case KIND_UUID_LIST:
         r = config_list_for_each(v, check_uuid_item, &ctx);
@@ -402,13 +406,13 @@ static int assign_list(struct tagent_config *cfg, const struct setting *s, const
         break;
     case KIND_NATS_SERVERS:
         r = config_list_for_each(v, collect_nats_item, &ctx);
-        snprintf(msg, sizeof(msg),
-                 "must be a comma-separated list of nats:// or tls:// URLs such as tls://nats.example.com:4222; "
-                 "item %s %s",
-                 ctx.bad, ctx.why ? ctx.why : "");
+        snprintf(
+            msg, sizeof(msg),
+            "must be a comma-separated list of nats:// or tls:// URLs such as tls://nats.example.com:4222; "
+            "item %s %s",
+            ctx.bad, ctx.why ? ctx.why : "");
         break;
-    default:
-        r = 0;
+    default: r = 0;
     }
     free(ctx.url_error); /* msg holds its words */
     if (r == -ENOMEM || r < 0) {
@@ -449,15 +453,11 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
             return bad_value(s, v, o, d, "must be true or false");
         return 0;
     case KIND_INT:
-    case KIND_LOG_LENGTH:
-        return assign_int(cfg, s, v, o, d);
-    case KIND_DURATION:
-        return assign_duration(cfg, s, v, o, d);
+    case KIND_LOG_LENGTH: return assign_int(cfg, s, v, o, d);
+    case KIND_DURATION: return assign_duration(cfg, s, v, o, d);
     case KIND_HTTPS_URL:
-    case KIND_AAS_URL:
-        return assign_url(cfg, s, v, o, d);
-    case KIND_SHA384:
-        return assign_sha384(cfg, s, v, o, d);
+    case KIND_AAS_URL: return assign_url(cfg, s, v, o, d);
+    case KIND_SHA384: return assign_sha384(cfg, s, v, o, d);
     case KIND_TEXT:
         if (!is_printable(v) || strlen(v) < (size_t)s->min || strlen(v) > (size_t)s->max) {
             char expected[100];
@@ -474,8 +474,7 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
     case KIND_SAN_LIST:
     case KIND_NATS_SERVERS:
     case KIND_UUID_LIST:
-    case KIND_LABEL_LIST:
-        return assign_list(cfg, s, v, o, d);
+    case KIND_LABEL_LIST: return assign_list(cfg, s, v, o, d);
     case KIND_OWNER_SECRET:
         r = config_secret_decode(v, secret, &secret_len, &why);
         OPENSSL_cleanse(secret, sizeof(secret));
@@ -492,7 +491,8 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
         if (strncmp(v, "hex:", 4) != 0 || strlen(v) != 44 ||
             config_secret_decode(v, secret, &secret_len, NULL) < 0) {
             OPENSSL_cleanse(secret, sizeof(secret));
-            return bad_value(s, v, o, d, "must be \"hex:\" followed by 40 hex digits, as define-tag-index writes it");
+            return bad_value(s, v, o, d,
+                             "must be \"hex:\" followed by 40 hex digits, as define-tag-index writes it");
         }
         OPENSSL_cleanse(secret, sizeof(secret));
         return store_string(cfg, s, v);
@@ -506,8 +506,7 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
         if (!is_ip(v))
             return bad_value(s, v, o, d, "must be an IPv4 or IPv6 address");
         return store_string(cfg, s, v);
-    case KIND_IGNORED:
-        return 0;
+    case KIND_IGNORED: return 0;
     }
     return 0;
 }

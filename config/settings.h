@@ -30,10 +30,10 @@ enum setting_kind {
 };
 
 struct setting {
-    const char *yml;  /* dotted config.yml path, or NULL when never persisted */
+    const char *yml; /* dotted config.yml path, or NULL when never persisted */
     enum setting_kind kind;
-    size_t offset;    /* of the field in struct tagent_config */
-    bool secret;      /* the value never appears in a message */
+    size_t offset; /* of the field in struct tagent_config */
+    bool secret;   /* the value never appears in a message */
     long long min, max;
 };
 

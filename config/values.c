@@ -27,9 +27,14 @@ struct duration_unit {
 
 /* Longest names first so "ms" is not read as "m" + "s". */
 static const struct duration_unit duration_units[] = {
-    {"ns", 1LL},         {"us", 1000LL},          {"\xc2\xb5s", 1000LL}, /* U+00B5 micro sign */
-    {"\xce\xbcs", 1000LL}, /* U+03BC greek mu */ {"ms", 1000000LL},
-    {"s", 1000000000LL}, {"m", 60000000000LL},    {"h", 3600000000000LL},
+    {"ns", 1LL},
+    {"us", 1000LL},
+    {"\xc2\xb5s", 1000LL}, /* U+00B5 micro sign */
+    {"\xce\xbcs", 1000LL},
+    /* U+03BC greek mu */ {"ms", 1000000LL},
+    {"s", 1000000000LL},
+    {"m", 60000000000LL},
+    {"h", 3600000000000LL},
 };
 
 static const struct duration_unit *duration_unit_match(const char *s, size_t *ret_len)
@@ -98,7 +103,8 @@ int config_duration_parse(const char *s, int64_t *ret_ns)
         uint64_t unit = (uint64_t)u->ns;
         if (ip > (uint64_t)INT64_MAX / unit)
             return -ERANGE;
-        /* fp / scale < 1, so fp * (unit / scale) stays below unit; long double keeps the product exact enough */
+        /* fp / scale < 1, so fp * (unit / scale) stays below unit; long double keeps the product exact enough
+         */
         uint64_t v = ip * unit + (uint64_t)((long double)fp * (long double)unit / (long double)scale);
         if (v > (uint64_t)INT64_MAX - total)
             return -ERANGE;

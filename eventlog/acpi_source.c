@@ -33,14 +33,17 @@ int eventlog_acpi_region(const char *table_path, uint64_t *ret_lasa, uint32_t *r
     ssize_t n = read(fd, t, sizeof(t));
     close(fd);
     if (n < 4 || memcmp(t, "TPM2", 4) != 0)
-        return eventlog_fail(ret_error, -EBADMSG, "%s: not an ACPI TPM2 table (no \"TPM2\" signature)", table_path);
+        return eventlog_fail(ret_error, -EBADMSG, "%s: not an ACPI TPM2 table (no \"TPM2\" signature)",
+                             table_path);
     if (n < ACPI_TPM2_MIN_LEN || le(t + 4, 4) < ACPI_TPM2_MIN_LEN)
-        return eventlog_fail(ret_error, -EBADMSG, "%s: the TPM2 table has no log area fields (LAML/LASA; %zd bytes)", table_path,
-                    n);
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "%s: the TPM2 table has no log area fields (LAML/LASA; %zd bytes)", table_path,
+                             n);
     *ret_laml = (uint32_t)le(t + 64, 4);
     *ret_lasa = le(t + 68, 8);
     if (*ret_laml == 0)
-        return eventlog_fail(ret_error, -ENODATA, "%s: the TPM2 table's log area is empty (LAML 0)", table_path);
+        return eventlog_fail(ret_error, -ENODATA, "%s: the TPM2 table's log area is empty (LAML 0)",
+                             table_path);
     return 0;
 }
 
@@ -53,9 +56,11 @@ int eventlog_load_acpi(const char *table_path, const char *mem_path, const struc
     int r = eventlog_acpi_region(table_path, &lasa, &laml, ret_error);
     if (r < 0)
         return r;
-    /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): region() set both as it returned 0 */
+    /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): region() set both as it returned 0
+     */
     if (laml > lim.max_log)
-        return eventlog_fail(ret_error, -EFBIG, "%s: the log area is %u bytes; the limit is %zu", table_path, laml, lim.max_log);
+        return eventlog_fail(ret_error, -EFBIG, "%s: the log area is %u bytes; the limit is %zu", table_path,
+                             laml, lim.max_log);
     uint8_t *buf = malloc(laml);
     if (!buf)
         return eventlog_fail(ret_error, -ENOMEM, "out of memory");
@@ -67,8 +72,9 @@ int eventlog_load_acpi(const char *table_path, const char *mem_path, const struc
     ssize_t n = pread(fd, buf, laml, (off_t)lasa);
     close(fd);
     if (n != (ssize_t)laml) {
-        r = eventlog_fail(ret_error, n < 0 ? -errno : -EIO, "%s: cannot read %u bytes at 0x%llx (the TPM2 table's log area)",
-                 mem_path, laml, (unsigned long long)lasa);
+        r = eventlog_fail(ret_error, n < 0 ? -errno : -EIO,
+                          "%s: cannot read %u bytes at 0x%llx (the TPM2 table's log area)", mem_path, laml,
+                          (unsigned long long)lasa);
         goto out;
     }
     r = eventlog_parse(buf, laml, &lim, ret_log, ret_error);

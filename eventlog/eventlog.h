@@ -24,8 +24,8 @@
 #define EVENTLOG_ALG_SHA512  TCG_ALG_SHA512
 #define EVENTLOG_ALG_SM3_256 TCG_ALG_SM3_256
 
-#define EVENTLOG_MAX_BANKS 8
-#define EVENTLOG_PCRS      24
+#define EVENTLOG_MAX_BANKS  8
+#define EVENTLOG_PCRS       24
 #define EVENTLOG_MAX_DIGEST 64
 
 struct eventlog_limits {
@@ -66,14 +66,14 @@ struct eventlog {
     bool trailing_bytes; /* padding after the last event (e.g. the ACPI region up to LAML): not an error */
     uint8_t *buf;        /* the log's bytes (owned) */
     size_t len;
-    uint32_t *offsets;   /* where each event starts: 4 bytes per event keeps memory near the log's size */
+    uint32_t *offsets; /* where each event starts: 4 bytes per event keeps memory near the log's size */
 };
 
 /* Parses a whole log. Stops cleanly at padding (all 0x00 or all 0xff up to the end, as in the ACPI log
  * area) or at a record naming a PCR index > 23; an event cut off by the end of the buffer is an error. On
  * error returns a negative errno and *ret_error (caller frees) says which event, at which offset, and why. */
-int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits, struct eventlog **ret_log,
-                   char **ret_error);
+int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits,
+                   struct eventlog **ret_log, char **ret_error);
 void eventlog_free(struct eventlog *log);
 
 /* Event i (0-based, after the header) of a parsed log; its pointers point into log->buf. */
@@ -132,17 +132,17 @@ enum ima_template { IMA_TEMPLATE_IMA, IMA_TEMPLATE_IMA_NG, IMA_TEMPLATE_IMA_SIG 
 
 struct ima_entry {
     uint32_t pcr;
-    uint8_t template_hash[20];    /* as the log states it (SHA-1 over the template data) */
+    uint8_t template_hash[20]; /* as the log states it (SHA-1 over the template data) */
     enum ima_template template_kind;
-    char file_hash_alg[16];       /* "sha1", "sha256", ... ("sha1" for the old "ima" template) */
+    char file_hash_alg[16]; /* "sha1", "sha256", ... ("sha1" for the old "ima" template) */
     uint8_t file_hash[64];
     uint32_t file_hash_len;
-    char *path;                   /* the file name as the log states it */
-    uint8_t *signature;           /* ima-sig with a signature only, else NULL */
+    char *path;         /* the file name as the log states it */
+    uint8_t *signature; /* ima-sig with a signature only, else NULL */
     uint32_t signature_len;
-    bool violation;               /* all-zero template hash: the kernel extended all 0xff instead */
-    bool template_hash_ok;        /* the stated template hash equals the one recomputed from the data
-                                   * (always true for a violation, whose stated hash is zero by design) */
+    bool violation;        /* all-zero template hash: the kernel extended all 0xff instead */
+    bool template_hash_ok; /* the stated template hash equals the one recomputed from the data
+                            * (always true for a violation, whose stated hash is zero by design) */
 };
 
 struct ima_log {
@@ -153,14 +153,13 @@ struct ima_log {
 
 /* ascii_runtime_measurements / binary_runtime_measurements (little-endian records, as x86 kernels and
  * ima_canonical_fmt write them). A line or record that does not parse is an error naming its line number /
- * offset; an empty input is an empty log. Templates ima, ima-ng and ima-sig are understood; any other template
- * is an error.
- * Ascii: the PCR, template hash, template name and file-hash fields are split at single spaces; the file name
- * is the rest of the line as the kernel prints it (spaces included). For ima-sig a last space-separated hex
- * word is the signature; when the text allows two readings (a name ending in a hex word, a trailing space)
- * the one whose template hash recomputes wins. Empty lines are skipped.
- * Binary: bytes after the last record that are fewer than a record's fixed header (PCR, template hash, name
- * length: 28 bytes) are counted in trailing_bytes; a record cut off after that is an error. */
+ * offset; an empty input is an empty log. Templates ima, ima-ng and ima-sig are understood; any other
+ * template is an error. Ascii: the PCR, template hash, template name and file-hash fields are split at single
+ * spaces; the file name is the rest of the line as the kernel prints it (spaces included). For ima-sig a last
+ * space-separated hex word is the signature; when the text allows two readings (a name ending in a hex word,
+ * a trailing space) the one whose template hash recomputes wins. Empty lines are skipped. Binary: bytes after
+ * the last record that are fewer than a record's fixed header (PCR, template hash, name length: 28 bytes) are
+ * counted in trailing_bytes; a record cut off after that is an error. */
 int ima_parse_ascii(const char *text, size_t len, struct ima_log **ret_log, char **ret_error);
 int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, char **ret_error);
 /* Reads at most max_len bytes (0: 64 MiB) and picks the format by content: NUL bytes among the first four
@@ -179,7 +178,8 @@ void ima_log_free(struct ima_log *log);
 /* PCR 10 replayed in a bank (EVENTLOG_ALG_*): SHA1 extends the stated template hashes; other banks extend
  * the template data hashed with that bank's algorithm (the kernel's behaviour since 5.x when the bank
  * exists). Violations extend all 0xff of the bank's size. Entries for other PCRs are skipped. */
-int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST], char **ret_error);
+int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
+                     char **ret_error);
 
 /* HVS's imaLogs JSON, compact: {"pcr":{"index":10,"bank":"SHA256"},"ima_measurements":[{"file":..,
  * "measurement":..}],"ima_template":"ima-ng"}, one measurement per entry in log order (lower-case hex of the

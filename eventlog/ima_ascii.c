@@ -178,14 +178,9 @@ static int parse_tail(struct span rest, struct ima_entry *e, char **ret_error)
 {
     int r;
     switch (e->template_kind) {
-    case IMA_TEMPLATE_IMA_SIG:
-        return parse_sig_tail(rest, e, ret_error);
-    case IMA_TEMPLATE_IMA:
-        r = set_path(e, rest, IMA_OLD_NAME_MAX);
-        break;
-    default:
-        r = set_path(e, rest, IMA_MAX_PATH);
-        break;
+    case IMA_TEMPLATE_IMA_SIG: return parse_sig_tail(rest, e, ret_error);
+    case IMA_TEMPLATE_IMA: r = set_path(e, rest, IMA_OLD_NAME_MAX); break;
+    default: r = set_path(e, rest, IMA_MAX_PATH); break;
     }
     if (r == -E2BIG)
         return ima_fail(ret_error, -EINVAL, "file name is longer than %d bytes",

@@ -53,5 +53,4 @@ int ima_log_append(struct ima_log *log, struct ima_entry *e, char **ret_error);
 void ima_entry_clear(struct ima_entry *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ima_log *, ima_log_free)
 
-
 #endif

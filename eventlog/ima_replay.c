@@ -37,7 +37,6 @@ static int entry_digest(const struct ima_entry *e, const EVP_MD *md, uint16_t al
     return r;
 }
 
-
 int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
                      char **ret_error)
 {

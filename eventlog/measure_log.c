@@ -18,12 +18,12 @@
 
 #include <cjson/cJSON.h>
 
-#define EV_NO_ACTION      0x3
-#define EV_TBOOT_MODULE   0x501 /* tboot's module measurements, named by their order */
-#define EV_APPLICATION    0x90000001
+#define EV_NO_ACTION    0x3
+#define EV_TBOOT_MODULE 0x501 /* tboot's module measurements, named by their order */
+#define EV_APPLICATION  0x90000001
 
 struct groups {
-    cJSON *root; /* the JSON array */
+    cJSON *root;  /* the JSON array */
     size_t first; /* groups of the current source start here */
 };
 
@@ -50,7 +50,8 @@ static cJSON *group_events(struct groups *g, uint32_t pcr, const char *bank)
     return events;
 }
 
-static void add_event(cJSON *events, uint32_t type, const char *type_name, const char *tag, const char *measurement)
+static void add_event(cJSON *events, uint32_t type, const char *type_name, const char *tag,
+                      const char *measurement)
 {
     char id[16];
     snprintf(id, sizeof(id), "0x%x", type);
@@ -117,18 +118,22 @@ static int add_app_line(struct groups *g, char *line, unsigned lineno, char **re
     for (char *f = strtok_r(line, "\t", &save); f && n < 4; f = strtok_r(NULL, "\t", &save))
         fields[n++] = f;
     if (n != 4 || strtok_r(NULL, "\t", &save))
-        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: expected 4 tab-separated fields", lineno);
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "application event line %u: expected 4 tab-separated fields", lineno);
     const struct tcg_alg *bank = tcg_alg_from_name(fields[0]);
     char *end;
     long pcr = strtol(fields[1], &end, 10);
     size_t mlen = strlen(fields[3]);
     if (!bank)
-        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: unknown bank \"%.16s\"", lineno, fields[0]);
+        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: unknown bank \"%.16s\"", lineno,
+                             fields[0]);
     if (*end || end == fields[1] || pcr < 0 || pcr >= EVENTLOG_PCRS)
-        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: PCR index must be 0 to 23", lineno);
+        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: PCR index must be 0 to 23",
+                             lineno);
     if (mlen != 2 * bank->size || !hex_is_digits(fields[3], mlen))
-        return eventlog_fail(ret_error, -EBADMSG, "application event line %u: the measurement must be %zu hex digits", lineno,
-                    2 * bank->size);
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "application event line %u: the measurement must be %zu hex digits", lineno,
+                             2 * bank->size);
     for (char *p = fields[3]; *p; p++)
         *p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
     cJSON *events = group_events(g, (uint32_t)pcr, bank->name);
@@ -167,8 +172,8 @@ static int add_app_events(struct groups *g, const char *text, size_t len, char *
     return r;
 }
 
-int eventlog_measure_log_json(const struct eventlog *log, const char *app_events, size_t app_events_len, bool pretty,
-                              char **ret_json, char **ret_error)
+int eventlog_measure_log_json(const struct eventlog *log, const char *app_events, size_t app_events_len,
+                              bool pretty, char **ret_json, char **ret_error)
 {
     struct groups g = {.root = cJSON_CreateArray()};
     if (ret_error)

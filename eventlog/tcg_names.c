@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Names of event types (TCG PC Client PFP, Intel TXT) as HVS expects them; digest algorithms are common/tcg_alg.h. */
+/* Names of event types (TCG PC Client PFP, Intel TXT) as HVS expects them; digest algorithms are
+ * common/tcg_alg.h. */
 #include "eventlog.h"
 
 #include <stddef.h>

@@ -87,18 +87,21 @@ static int parse_spec_id(struct eventlog *log, const uint8_t *data, uint32_t len
     if (!take(&c, 16 + 4 + 4, &skip) || !take_u32(&c, &n))
         return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event is too short (%u bytes)", len);
     if (n == 0 || n > EVENTLOG_MAX_BANKS)
-        return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event lists %u algorithms; 1 to %d are possible", n,
-                    EVENTLOG_MAX_BANKS);
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "the Spec ID event lists %u algorithms; 1 to %d are possible", n,
+                             EVENTLOG_MAX_BANKS);
     for (uint32_t i = 0; i < n; i++) {
         uint16_t alg, size;
         if (!take_u16(&c, &alg) || !take_u16(&c, &size))
             return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event's algorithm table is cut off");
         if (size == 0 || size > EVENTLOG_MAX_DIGEST)
-            return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event gives algorithm 0x%04x a digest size of %u", alg, size);
+            return eventlog_fail(ret_error, -EBADMSG,
+                                 "the Spec ID event gives algorithm 0x%04x a digest size of %u", alg, size);
         size_t known = eventlog_alg_size(alg);
         if (known && known != size)
-            return eventlog_fail(ret_error, -EBADMSG, "the Spec ID event gives %s a digest size of %u instead of %zu",
-                        eventlog_alg_name(alg), size, known);
+            return eventlog_fail(ret_error, -EBADMSG,
+                                 "the Spec ID event gives %s a digest size of %u instead of %zu",
+                                 eventlog_alg_name(alg), size, known);
         log->algs[i].alg = alg;
         log->algs[i].size = size;
     }
@@ -119,12 +122,14 @@ static int take_event_data(struct cursor *c, const struct eventlog_limits *lim, 
                            size_t index, size_t start, char **ret_error)
 {
     if (ev->data_len > lim->max_event)
-        return eventlog_fail(ret_error, -EFBIG, "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu",
-                             index, start, ev->data_len, lim->max_event);
+        return eventlog_fail(ret_error, -EFBIG,
+                             "event %zu at offset 0x%zx has %u bytes of data; the limit is %zu", index, start,
+                             ev->data_len, lim->max_event);
     if (!take(c, ev->data_len, &ev->data))
-        return eventlog_fail(ret_error, -EBADMSG,
-                             "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)",
-                             index, start, ev->data_len, c->left);
+        return eventlog_fail(
+            ret_error, -EBADMSG,
+            "event %zu at offset 0x%zx: its %u bytes of data run past the end of the log (%zu left)", index,
+            start, ev->data_len, c->left);
     return 0;
 }
 
@@ -134,8 +139,10 @@ static int parse_sha1_event(struct cursor *c, const struct eventlog_limits *lim,
 {
     const uint8_t *digest;
     size_t start = c->off;
-    if (!take_u32(c, &ev->pcr) || !take_u32(c, &ev->type) || !take(c, 20, &digest) || !take_u32(c, &ev->data_len))
-        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index, start);
+    if (!take_u32(c, &ev->pcr) || !take_u32(c, &ev->type) || !take(c, 20, &digest) ||
+        !take_u32(c, &ev->data_len))
+        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index,
+                             start);
     ev->n_digests = 1;
     ev->digests[0] = (struct eventlog_digest){EVENTLOG_ALG_SHA1, 20, digest};
     ev->offset = start;
@@ -148,28 +155,34 @@ static int parse_agile_event(const struct eventlog *log, struct cursor *c, const
 {
     size_t start = c->off;
     if (!take_u32(c, &ev->pcr) || !take_u32(c, &ev->type) || !take_u32(c, &ev->n_digests))
-        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index, start);
+        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its header", index,
+                             start);
     ev->offset = start;
     if (ev->n_digests == 0 || ev->n_digests > log->n_algs)
-        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx has %u digests; the Spec ID event allows 1 to %u",
-                    index, start, ev->n_digests, log->n_algs);
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "event %zu at offset 0x%zx has %u digests; the Spec ID event allows 1 to %u",
+                             index, start, ev->n_digests, log->n_algs);
     for (uint32_t i = 0; i < ev->n_digests; i++) {
         uint16_t alg;
         if (!take_u16(c, &alg))
-            return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests", index, start);
+            return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests",
+                                 index, start);
         int size = alg_size(log, alg);
         if (size < 0)
-            return eventlog_fail(ret_error, -EBADMSG,
-                        "event %zu at offset 0x%zx has a digest of algorithm 0x%04x, which the Spec ID event does "
-                        "not list",
-                        index, start, alg);
+            return eventlog_fail(
+                ret_error, -EBADMSG,
+                "event %zu at offset 0x%zx has a digest of algorithm 0x%04x, which the Spec ID event does "
+                "not list",
+                index, start, alg);
         ev->digests[i].alg = alg;
         ev->digests[i].size = (uint16_t)size;
         if (!take(c, (size_t)size, &ev->digests[i].value))
-            return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests", index, start);
+            return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off in its digests",
+                                 index, start);
     }
     if (!take_u32(c, &ev->data_len))
-        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off before its data size", index, start);
+        return eventlog_fail(ret_error, -EBADMSG, "event %zu at offset 0x%zx is cut off before its data size",
+                             index, start);
     return take_event_data(c, lim, ev, index, start, ret_error);
 }
 
@@ -180,14 +193,15 @@ static bool at_end(const struct cursor *c)
     if (c->left == 0 || is_padding(c->p, c->left))
         return true;
     if (c->left >= 4) {
-        uint32_t pcr = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
+        uint32_t pcr =
+            (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
         return pcr >= EVENTLOG_PCRS;
     }
     return false;
 }
 
-static int parse_events(struct eventlog *log, struct cursor *c, const struct eventlog_limits *lim, size_t *cap,
-                        char **ret_error)
+static int parse_events(struct eventlog *log, struct cursor *c, const struct eventlog_limits *lim,
+                        size_t *cap, char **ret_error)
 {
     while (!at_end(c)) {
         struct eventlog_event ev = {0};
@@ -226,7 +240,8 @@ static int parse_owned(uint8_t *buf, size_t len, const struct eventlog_limits *l
         log->format = EVENTLOG_FORMAT_CRYPTO_AGILE;
         r = parse_spec_id(log, first.data, first.data_len, ret_error);
     } else if (r == 0 && first.pcr >= EVENTLOG_PCRS) {
-        r = eventlog_fail(ret_error, -EBADMSG, "this is not a TCG event log: its first record names PCR %u", first.pcr);
+        r = eventlog_fail(ret_error, -EBADMSG, "this is not a TCG event log: its first record names PCR %u",
+                          first.pcr);
     } else if (r == 0) {
         /* SHA1 format: the first record is an ordinary event (a TCG 1.2 "Spec ID Event00" is EV_NO_ACTION
          * and replays to nothing). */
@@ -255,8 +270,8 @@ static struct eventlog_limits limits_or_default(const struct eventlog_limits *li
     return lim;
 }
 
-int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits, struct eventlog **ret_log,
-                   char **ret_error)
+int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits,
+                   struct eventlog **ret_log, char **ret_error)
 {
     struct eventlog_limits lim = limits_or_default(limits);
     if (ret_error)
@@ -264,7 +279,8 @@ int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits 
     if (len == 0)
         return eventlog_fail(ret_error, -ENODATA, "the event log is empty");
     if (len > lim.max_log)
-        return eventlog_fail(ret_error, -EFBIG, "the event log is %zu bytes; the limit is %zu", len, lim.max_log);
+        return eventlog_fail(ret_error, -EFBIG, "the event log is %zu bytes; the limit is %zu", len,
+                             lim.max_log);
     uint8_t *copy = malloc(len);
     if (!copy)
         return eventlog_fail(ret_error, -ENOMEM, "out of memory");
@@ -294,7 +310,8 @@ void eventlog_free(struct eventlog *log)
     free(log);
 }
 
-int eventlog_load(const char *path, const struct eventlog_limits *limits, struct eventlog **ret_log, char **ret_error)
+int eventlog_load(const char *path, const struct eventlog_limits *limits, struct eventlog **ret_log,
+                  char **ret_error)
 {
     struct eventlog_limits lim = limits_or_default(limits);
     if (ret_error)
@@ -306,7 +323,8 @@ int eventlog_load(const char *path, const struct eventlog_limits *limits, struct
     /* A regular file's size is known: allocate it once. securityfs reports 0 for binary_bios_measurements:
      * read until EOF, growing, never past the limit. */
     struct stat st;
-    size_t cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
+    size_t cap =
+        fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
     if (cap > lim.max_log + 1)
         cap = lim.max_log + 1;
     size_t len = 0;
@@ -315,7 +333,8 @@ int eventlog_load(const char *path, const struct eventlog_limits *limits, struct
     while (r == 0) {
         if (len == cap) {
             if (cap > lim.max_log) {
-                r = eventlog_fail(ret_error, -EFBIG, "%s: larger than the event log limit of %zu bytes", path, lim.max_log);
+                r = eventlog_fail(ret_error, -EFBIG, "%s: larger than the event log limit of %zu bytes", path,
+                                  lim.max_log);
                 break;
             }
             uint8_t *b = realloc(buf, cap * 2);

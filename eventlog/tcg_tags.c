@@ -9,29 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EV_POST_CODE               0x1
-#define EV_NO_ACTION               0x3
-#define EV_ACTION                  0x5
-#define EV_S_CRTM_CONTENTS         0x7
-#define EV_PLATFORM_CONFIG_FLAGS   0xa
-#define EV_COMPACT_HASH            0xc
-#define EV_IPL                     0xd
-#define EV_NONHOST_CONFIG          0x10
-#define EV_NONHOST_INFO            0x11
-#define EV_OMIT_BOOT_DEVICE_EVENTS 0x12
-#define EV_EFI_VARIABLE_DRIVER_CONFIG 0x80000001
-#define EV_EFI_VARIABLE_BOOT       0x80000002
-#define EV_EFI_ACTION              0x80000007
+#define EV_POST_CODE                   0x1
+#define EV_NO_ACTION                   0x3
+#define EV_ACTION                      0x5
+#define EV_S_CRTM_CONTENTS             0x7
+#define EV_PLATFORM_CONFIG_FLAGS       0xa
+#define EV_COMPACT_HASH                0xc
+#define EV_IPL                         0xd
+#define EV_NONHOST_CONFIG              0x10
+#define EV_NONHOST_INFO                0x11
+#define EV_OMIT_BOOT_DEVICE_EVENTS     0x12
+#define EV_EFI_VARIABLE_DRIVER_CONFIG  0x80000001
+#define EV_EFI_VARIABLE_BOOT           0x80000002
+#define EV_EFI_ACTION                  0x80000007
 #define EV_EFI_PLATFORM_FIRMWARE_BLOB2 0x8000000a
-#define EV_EFI_HANDOFF_TABLES2     0x8000000b
-#define EV_EFI_VARIABLE_BOOT2      0x8000000c
-#define EV_EFI_HCRTM_EVENT         0x80000010
-#define EV_EFI_VARIABLE_AUTHORITY  0x800000e0
+#define EV_EFI_HANDOFF_TABLES2         0x8000000b
+#define EV_EFI_VARIABLE_BOOT2          0x8000000c
+#define EV_EFI_HCRTM_EVENT             0x80000010
+#define EV_EFI_VARIABLE_AUTHORITY      0x800000e0
 
 /* Length of the valid UTF-8 sequence at s, 0 if invalid. */
 static size_t utf8_seq(const uint8_t *s, size_t left)
 {
-    size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+    size_t n = s[0] < 0x80             ? 1
+               : (s[0] & 0xe0) == 0xc0 ? 2
+               : (s[0] & 0xf0) == 0xe0 ? 3
+               : (s[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
     if (n == 0 || n > left || (n == 2 && s[0] < 0xc2))
         return 0;
     for (size_t i = 1; i < n; i++)
@@ -130,13 +134,11 @@ char *tcg_event_tag(const struct eventlog_event *e)
     case EV_EFI_VARIABLE_DRIVER_CONFIG:
     case EV_EFI_VARIABLE_BOOT:
     case EV_EFI_VARIABLE_BOOT2:
-    case EV_EFI_VARIABLE_AUTHORITY:
-        return variable_name(d, n);
+    case EV_EFI_VARIABLE_AUTHORITY: return variable_name(d, n);
     case EV_EFI_PLATFORM_FIRMWARE_BLOB2:
     case EV_EFI_HANDOFF_TABLES2:
         return d[0] <= n - 1 ? printable(d + 1, d[0]) : NULL; /* u8 description size + description */
-    case EV_COMPACT_HASH:
-        return e->pcr == 6 ? until_nul(d, n) : NULL;
+    case EV_COMPACT_HASH: return e->pcr == 6 ? until_nul(d, n) : NULL;
     case EV_IPL:
     case EV_POST_CODE:
     case EV_ACTION:
@@ -144,10 +146,8 @@ char *tcg_event_tag(const struct eventlog_event *e)
     case EV_PLATFORM_CONFIG_FLAGS:
     case EV_OMIT_BOOT_DEVICE_EVENTS:
     case EV_EFI_HCRTM_EVENT:
-    case EV_S_CRTM_CONTENTS:
-        return until_nul(d, n);
-    case EV_NO_ACTION:
-        return no_action_tag(d, n);
+    case EV_S_CRTM_CONTENTS: return until_nul(d, n);
+    case EV_NO_ACTION: return no_action_tag(d, n);
     case EV_NONHOST_CONFIG:
     case EV_NONHOST_INFO:
         /* Only Intel PFR records carry a readable name. */

@@ -17,7 +17,8 @@ __attribute__((format(printf, 2, 3))) void eventlog_set_error(char **ret_error, 
 /* Puts the formatted text and ": " before *ret_error (when ret_error is not NULL), which says where a failure
  * happened ("line 7", "record 3 at offset 96", a path); a missing message was an allocation failure. Returns
  * err, like eventlog_fail. */
-__attribute__((format(printf, 3, 4))) int eventlog_error_prefix(char **ret_error, int err, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int eventlog_error_prefix(char **ret_error, int err, const char *fmt,
+                                                                ...);
 
 /* The OpenSSL digest of a TPM2_ALG_ID, fetched once by the caller (EVP_MD_free it) or NULL. OpenSSL 3
  * looks a digest up again on every EVP_DigestInit of an EVP_sha256()-style handle; with a fetched one it does

@@ -226,11 +226,8 @@ char *hostinfo_go_indent(const char *compact)
             put_n(&t, p, 1);
             newline_indent(&t, depth);
             break;
-        case ':':
-            put(&t, ": ");
-            break;
-        default:
-            put_n(&t, p, 1);
+        case ':': put(&t, ": "); break;
+        default: put_n(&t, p, 1);
         }
     }
     return text_take(&t);

@@ -163,8 +163,8 @@ static int system_uuid(const struct smbios_struct *s, char ret_uuid[37])
         zeros &= u[i] == 0;
         ones &= u[i] == 0xff;
     }
-    snprintf(ret_uuid, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[3], u[2], u[1],
-             u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    snprintf(ret_uuid, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[3], u[2],
+             u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
     return zeros || ones ? -ENODATA : 0;
 }
 
@@ -219,11 +219,11 @@ struct smbios_seen {
     bool bios, system, processor;
 };
 
-/* Takes what HostInfo needs from one structure. A later populated processor replaces an earlier one, as in the
- * Go agent: on a server whose sockets hold different steppings it reports the last one, and a host that moves
- * between the agents must keep the processor_info its flavors were made from. Go lets a later BIOS or system
- * structure win too, but a conforming table has one of each (SMBIOS 3.x, 7.1 and 7.2), so only a damaged table
- * has a second: there the first, read before the damage, is the one to trust. 0 or -ENOMEM. */
+/* Takes what HostInfo needs from one structure. A later populated processor replaces an earlier one, as in
+ * the Go agent: on a server whose sockets hold different steppings it reports the last one, and a host that
+ * moves between the agents must keep the processor_info its flavors were made from. Go lets a later BIOS or
+ * system structure win too, but a conforming table has one of each (SMBIOS 3.x, 7.1 and 7.2), so only a
+ * damaged table has a second: there the first, read before the damage, is the one to trust. 0 or -ENOMEM. */
 static int smbios_take(const struct smbios_struct *s, struct hostinfo_smbios *h, struct smbios_seen *seen)
 {
     if (s->type == SMBIOS_TYPE_BIOS && !seen->bios) {
@@ -244,8 +244,10 @@ static int smbios_take(const struct smbios_struct *s, struct hostinfo_smbios *h,
     return 0;
 }
 
-/* *ret_error (when ret_error is not NULL): where the table is damaged and which structures were lost to it. */
-static void smbios_damage_message(const struct smbios_walk *w, const struct smbios_seen *seen, char **ret_error)
+/* *ret_error (when ret_error is not NULL): where the table is damaged and which structures were lost to it.
+ */
+static void smbios_damage_message(const struct smbios_walk *w, const struct smbios_seen *seen,
+                                  char **ret_error)
 {
     const char *lost[3] = {"", "", ""};
     size_t n = 0;
@@ -256,8 +258,8 @@ static void smbios_damage_message(const struct smbios_walk *w, const struct smbi
     if (!seen->processor)
         lost[n++] = "processor (type 4)";
     if (ret_error &&
-        asprintf(ret_error, "the SMBIOS table is damaged at offset %zu of %zu: %s; not read: %s%s%s%s%s", w->off,
-                 w->len, w->why, lost[0], n > 1 ? ", " : "", n > 1 ? lost[1] : "", n > 2 ? ", " : "",
+        asprintf(ret_error, "the SMBIOS table is damaged at offset %zu of %zu: %s; not read: %s%s%s%s%s",
+                 w->off, w->len, w->why, lost[0], n > 1 ? ", " : "", n > 1 ? lost[1] : "", n > 2 ? ", " : "",
                  n > 2 ? lost[2] : "") < 0)
         *ret_error = NULL;
 }

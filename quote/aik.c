@@ -18,23 +18,25 @@
 static void aik_template(TPM2B_PUBLIC *pub)
 {
     *pub = (TPM2B_PUBLIC){
-        .publicArea = {
-            .type = TPM2_ALG_RSA,
-            .nameAlg = TPM2_ALG_SHA256,
-            /* NODA on top of the Go agent's attributes: the AIK's auth is empty, so dictionary-attack
-             * protection guards nothing, while a TPM that counts unclean shutdowns as failed tries
-             * (libtpms does) would otherwise lock the AIK after a few power losses and stop all quotes.
-             * HVS never sees the attributes (the name it binds is computed here). */
-            .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
-                                TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-                                TPMA_OBJECT_NODA,
-            .parameters.rsaDetail = {
-                .symmetric = {.algorithm = TPM2_ALG_NULL},
-                .scheme = {.scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256},
-                .keyBits = 2048,
-                .exponent = 0,
+        .publicArea =
+            {
+                .type = TPM2_ALG_RSA,
+                .nameAlg = TPM2_ALG_SHA256,
+                /* NODA on top of the Go agent's attributes: the AIK's auth is empty, so dictionary-attack
+                 * protection guards nothing, while a TPM that counts unclean shutdowns as failed tries
+                 * (libtpms does) would otherwise lock the AIK after a few power losses and stop all quotes.
+                 * HVS never sees the attributes (the name it binds is computed here). */
+                .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
+                                    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
+                .parameters.rsaDetail =
+                    {
+                        .symmetric = {.algorithm = TPM2_ALG_NULL},
+                        .scheme = {.scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256},
+                        .keyBits = 2048,
+                        .exponent = 0,
+                    },
             },
-        },
     };
 }
 
@@ -61,8 +63,8 @@ static int aik_provision(tpm_t *t, const struct tpm_auth *owner, const struct tp
         r = tpm_session_ek_policy(t, endorsement, &policy, ret_error);
     if (r < 0)
         goto out;
-    TSS2_RC rc = Esys_Create(t->esys, ek, policy, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &template, &outside, &pcrs,
-                             &out_priv, &out_pub, NULL, NULL, NULL);
+    TSS2_RC rc = Esys_Create(t->esys, ek, policy, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &template, &outside,
+                             &pcrs, &out_priv, &out_pub, NULL, NULL, NULL);
     tpm_flush(t, &policy);
     if (rc != TSS2_RC_SUCCESS) {
         r = tpm_fail(t, rc, "creating the AIK under the EK", ret_error);
@@ -200,7 +202,8 @@ static int activate(tpm_t *t, const struct tpm_auth *endorsement, const TPM2B_ID
     if (r < 0)
         goto out;
     tpm_set_auth(t, aik, NULL);
-    TSS2_RC rc = Esys_ActivateCredential(t->esys, aik, ek, hmac, policy, ESYS_TR_NONE, blob, secret, &cert_info);
+    TSS2_RC rc =
+        Esys_ActivateCredential(t->esys, aik, ek, hmac, policy, ESYS_TR_NONE, blob, secret, &cert_info);
     if (rc != TSS2_RC_SUCCESS) {
         r = tpm_fail(t, rc, "ActivateCredential (the challenge was not made for this TPM's EK and AIK?)",
                      ret_error);

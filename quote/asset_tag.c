@@ -39,7 +39,8 @@ static int tag_write(tpm_t *t, const struct tpm_auth *tag_auth, const uint8_t ta
 }
 
 /* The current tag, read with owner auth before the index is redefined; *ret_valid false if unreadable. */
-static void old_tag(tpm_t *t, const struct tpm_auth *owner, uint8_t ret_tag[TPM_ASSET_TAG_SIZE], bool *ret_valid)
+static void old_tag(tpm_t *t, const struct tpm_auth *owner, uint8_t ret_tag[TPM_ASSET_TAG_SIZE],
+                    bool *ret_valid)
 {
     uint8_t *data = NULL;
     size_t len = 0;
@@ -70,7 +71,8 @@ static int define_index(tpm_t *t, const struct tpm_auth *owner, const struct tpm
         r = tpm_session_salted(t, 0, &session, ret_error);
         if (r == 0) {
             tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
-            TSS2_RC rc = Esys_NV_UndefineSpace(t->esys, ESYS_TR_RH_OWNER, nv, session, ESYS_TR_NONE, ESYS_TR_NONE);
+            TSS2_RC rc =
+                Esys_NV_UndefineSpace(t->esys, ESYS_TR_RH_OWNER, nv, session, ESYS_TR_NONE, ESYS_TR_NONE);
             if (rc == TSS2_RC_SUCCESS)
                 nv = ESYS_TR_NONE; /* gone with the index */
             else
@@ -87,18 +89,20 @@ static int define_index(tpm_t *t, const struct tpm_auth *owner, const struct tpm
     TPM2B_AUTH auth = {.size = (UINT16)tag_auth->len};
     memcpy(auth.buffer, tag_auth->bytes, tag_auth->len);
     TPM2B_NV_PUBLIC pub = {
-        .nvPublic = {
-            .nvIndex = TPM_NV_ASSET_TAG,
-            .nameAlg = TPM2_ALG_SHA256,
-            .attributes = tag_attributes,
-            .dataSize = TPM_ASSET_TAG_SIZE,
-        },
+        .nvPublic =
+            {
+                .nvIndex = TPM_NV_ASSET_TAG,
+                .nameAlg = TPM2_ALG_SHA256,
+                .attributes = tag_attributes,
+                .dataSize = TPM_ASSET_TAG_SIZE,
+            },
     };
     /* The new index's auth value is the first parameter: encrypted by the session. */
     r = tpm_session_salted(t, TPMA_SESSION_DECRYPT, &session, ret_error);
     if (r == 0) {
         tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
-        TSS2_RC rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, session, ESYS_TR_NONE, ESYS_TR_NONE, &auth, &pub, &nv);
+        TSS2_RC rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, session, ESYS_TR_NONE, ESYS_TR_NONE,
+                                         &auth, &pub, &nv);
         if (rc != TSS2_RC_SUCCESS)
             r = tpm_fail(t, rc, "defining the asset tag index (owner authorization, TPM_OWNER_SECRET)",
                          ret_error);

@@ -20,21 +20,27 @@ static const uint8_t ek_policy[32] = {0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 
 static void ek_default_template(TPM2B_PUBLIC *pub)
 {
     *pub = (TPM2B_PUBLIC){
-        .publicArea = {
-            .type = TPM2_ALG_RSA,
-            .nameAlg = TPM2_ALG_SHA256,
-            .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT,
-            .authPolicy = {.size = 32},
-            .parameters.rsaDetail = {
-                .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
-                /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects */
-                .scheme = {.scheme = TPM2_ALG_NULL},
-                .keyBits = 2048,
-                .exponent = 0,
+        .publicArea =
+            {
+                .type = TPM2_ALG_RSA,
+                .nameAlg = TPM2_ALG_SHA256,
+                .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
+                                    TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT,
+                .authPolicy = {.size = 32},
+                .parameters.rsaDetail =
+                    {
+                        .symmetric = {.algorithm = TPM2_ALG_AES,
+                                      .keyBits.aes = 128,
+                                      .mode.aes = TPM2_ALG_CFB},
+                        /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects
+                         */
+                        .scheme = {.scheme = TPM2_ALG_NULL},
+                        .keyBits = 2048,
+                        .exponent = 0,
+                    },
+                .unique.rsa = {.size = 256},
             },
-            .unique.rsa = {.size = 256},
-        },
     };
     memcpy(pub->publicArea.authPolicy.buffer, ek_policy, sizeof(ek_policy));
 }
@@ -50,7 +56,8 @@ static int ek_template(tpm_t *t, TPM2B_PUBLIC *pub, char **ret_error)
         ek_default_template(pub);
         return r;
     }
-    /* Template and nonce indexes are readable with their own (empty) auth: TCG EK profile PPWRITE/AUTHREAD. */
+    /* Template and nonce indexes are readable with their own (empty) auth: TCG EK profile PPWRITE/AUTHREAD.
+     */
     r = tpm_nv_read_all(t, TPM_NV_EK_TEMPLATE, ESYS_TR_NONE, NULL, &tmpl, &tmpl_len, ret_error);
     size_t off = 0;
     if (r == 0 && Tss2_MU_TPMT_PUBLIC_Unmarshal(tmpl, tmpl_len, &off, &pub->publicArea) != TSS2_RC_SUCCESS)
@@ -137,7 +144,8 @@ static int ek_matches_cert(const TPM2B_PUBLIC *pub, const struct tpm_ek_cert *ce
     }
     const TPM2B_PUBLIC_KEY_RSA *m = &pub->publicArea.unique.rsa;
     uint8_t buf[512];
-    if (m->size > sizeof(buf) || BN_bn2binpad(n, buf, m->size) != m->size || memcmp(buf, m->buffer, m->size) != 0) {
+    if (m->size > sizeof(buf) || BN_bn2binpad(n, buf, m->size) != m->size ||
+        memcmp(buf, m->buffer, m->size) != 0) {
         r = tpm_error_set(
             ret_error, -EKEYREJECTED,
             "the EK this TPM creates does not match its EK certificate; refusing to continue "

@@ -12,8 +12,8 @@
 static int handle_listed(tpm_t *t, TPM2_HANDLE handle, bool *ret_exists, char **ret_error)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
-    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, handle, 1,
-                                    NULL, &cap);
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                                    handle, 1, NULL, &cap);
     if (rc != TSS2_RC_SUCCESS)
         return tpm_fail(t, rc, "listing TPM handles", ret_error);
     *ret_exists = cap->data.handles.count > 0 && cap->data.handles.handle[0] == handle;
@@ -62,8 +62,8 @@ static int evict_control(tpm_t *t, ESYS_TR object, TPM2_HANDLE handle, const str
     if (r < 0)
         return r;
     tpm_set_auth(t, ESYS_TR_RH_OWNER, owner);
-    TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, object, session, ESYS_TR_NONE, ESYS_TR_NONE, handle,
-                                   ret_out);
+    TSS2_RC rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, object, session, ESYS_TR_NONE, ESYS_TR_NONE,
+                                   handle, ret_out);
     if (rc != TSS2_RC_SUCCESS)
         r = tpm_fail(t, rc, what, ret_error);
     tpm_flush(t, &session);
@@ -124,7 +124,8 @@ static uint16_t nv_buffer_max(tpm_t *t)
     uint16_t max = 512; /* the minimum any TPM supports */
     if (Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
                            TPM2_PT_NV_BUFFER_MAX, 1, NULL, &cap) == TSS2_RC_SUCCESS &&
-        cap->data.tpmProperties.count == 1 && cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX)
+        cap->data.tpmProperties.count == 1 &&
+        cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX)
         max = (uint16_t)cap->data.tpmProperties.tpmProperty[0].value;
     Esys_Free(cap);
     return max;
@@ -144,8 +145,8 @@ int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const stru
         r = tpm_handle_load(t, index, &tr, &exists, ret_error);
     if (r == 0)
         r = tpm_session_salted(t, TPMA_SESSION_ENCRYPT, &session, ret_error);
-    /* size > 0 and data allocated past here: tpm_error_set() returns its (negative) r, which the analyzer does
-     * not see through a variadic call in another file. */
+    /* size > 0 and data allocated past here: tpm_error_set() returns its (negative) r, which the analyzer
+     * does not see through a variadic call in another file. */
     if (r == 0 && !(data = malloc(size))) /* NOLINT(clang-analyzer-optin.portability.UnixAPI) */
         r = tpm_error_set(ret_error, -ENOMEM, "out of memory");
     if (r < 0)
@@ -157,7 +158,8 @@ int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const stru
     for (uint16_t off = 0; off < size;) {
         uint16_t n = (uint16_t)(size - off < chunk ? size - off : chunk);
         TPM2B_MAX_NV_BUFFER *part = NULL;
-        TSS2_RC rc = Esys_NV_Read(t->esys, authorizer, tr, session, ESYS_TR_NONE, ESYS_TR_NONE, n, off, &part);
+        TSS2_RC rc =
+            Esys_NV_Read(t->esys, authorizer, tr, session, ESYS_TR_NONE, ESYS_TR_NONE, n, off, &part);
         if (rc != TSS2_RC_SUCCESS) {
             char what[96];
             snprintf(what, sizeof(what), "reading NV index 0x%08x", index);
@@ -165,7 +167,8 @@ int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const stru
             goto out;
         }
         uint16_t got = part->size <= n ? part->size : n;
-        memcpy(data + off, part->buffer, got); /* NOLINT(clang-analyzer-core.NonNullParamChecker): see above */
+        memcpy(data + off, part->buffer,
+               got); /* NOLINT(clang-analyzer-core.NonNullParamChecker): see above */
         Esys_Free(part);
         if (got == 0) {
             r = tpm_error_set(ret_error, -EPROTO, "reading NV index 0x%08x: the TPM returned no data", index);
@@ -186,8 +189,8 @@ out:
 int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, char **ret_error)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
-    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
-                                    TPM2_PT_PERMANENT, 1, NULL, &cap);
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT, 1, NULL, &cap);
     if (rc != TSS2_RC_SUCCESS)
         return tpm_fail(t, rc, "reading the TPM's permanent attributes", ret_error);
     *ret_attrs = cap->data.tpmProperties.count ? cap->data.tpmProperties.tpmProperty[0].value : 0;

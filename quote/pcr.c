@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The banks HVS knows are the algorithms common/tcg_alg.h marks hvs_pcr_bank; anything else is no bank here. */
+/* The banks HVS knows are the algorithms common/tcg_alg.h marks hvs_pcr_bank; anything else is no bank here.
+ */
 static bool hvs_bank(uint16_t alg)
 {
     const struct tcg_alg *a = tcg_alg_from_id(alg);
@@ -43,7 +44,8 @@ int pcr_banks_allocated(tpm_t *t, char **ret_error)
     if (t->n_banks)
         return 0;
     TPMS_CAPABILITY_DATA *cap = NULL;
-    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0, 1, NULL, &cap);
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0, 1,
+                                    NULL, &cap);
     if (rc != TSS2_RC_SUCCESS)
         return tpm_fail(t, rc, "reading the PCR banks", ret_error);
     const TPML_PCR_SELECTION *sel = &cap->data.assignedPCR;
@@ -75,7 +77,7 @@ int tpm_pcr_banks(tpm_t *t, uint16_t ret_banks[8], size_t *ret_n, char **ret_err
 }
 
 /* Index of (bank i, pcr p) in a flat [3][24] table. */
-#define SLOT(i, p) ((i) * 24 + (p))
+#define SLOT(i, p) ((i)*24 + (p))
 
 static int bank_index(const TPML_PCR_SELECTION *sel, TPMI_ALG_HASH alg)
 {
@@ -104,14 +106,16 @@ int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_
             break;
         TPML_PCR_SELECTION *got = NULL;
         TPML_DIGEST *digests = NULL;
-        TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &left, NULL, &got, &digests);
+        TSS2_RC rc =
+            Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &left, NULL, &got, &digests);
         if (rc != TSS2_RC_SUCCESS)
             return tpm_fail(t, rc, "reading PCR values", ret_error);
         UINT32 d = 0;
         for (UINT32 i = 0; i < got->count; i++) {
             int bi = bank_index(sel, got->pcrSelections[i].hash);
             for (UINT32 p = 0; p < 24 && bi >= 0; p++) {
-                if (p / 8 >= got->pcrSelections[i].sizeofSelect || !(got->pcrSelections[i].pcrSelect[p / 8] & (1u << (p % 8))))
+                if (p / 8 >= got->pcrSelections[i].sizeofSelect ||
+                    !(got->pcrSelections[i].pcrSelect[p / 8] & (1u << (p % 8))))
                     continue;
                 if (d < digests->count) {
                     values[SLOT(bi, p)] = digests->digests[d++];
@@ -131,7 +135,8 @@ int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_
     for (UINT32 i = 0; i < sel->count; i++) {
         size_t size = pcr_bank_digest_size(sel->pcrSelections[i].hash);
         for (UINT32 p = 0; p < 24; p++) {
-            if (p / 8 >= sel->pcrSelections[i].sizeofSelect || !(sel->pcrSelections[i].pcrSelect[p / 8] & (1u << (p % 8))))
+            if (p / 8 >= sel->pcrSelections[i].sizeofSelect ||
+                !(sel->pcrSelections[i].pcrSelect[p / 8] & (1u << (p % 8))))
                 continue;
             if (!have[SLOT(i, p)] || values[SLOT(i, p)].size != size || len + size > cap)
                 return tpm_error_set(ret_error, -EIO, "PCR %u of bank %s could not be read", p,

@@ -12,18 +12,24 @@ static int primary_provision(tpm_t *t, const struct tpm_auth *owner, char **ret_
         return r; /* something is there already: the Go agent leaves it alone too */
 
     TPM2B_PUBLIC template = {
-        .publicArea = {
-            .type = TPM2_ALG_RSA,
-            .nameAlg = TPM2_ALG_SHA256,
-            .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
-                                TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH,
-            .parameters.rsaDetail = {
-                .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
-                /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects */
-                .scheme = {.scheme = TPM2_ALG_NULL},
-                .keyBits = 2048,
+        .publicArea =
+            {
+                .type = TPM2_ALG_RSA,
+                .nameAlg = TPM2_ALG_SHA256,
+                .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
+                                    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                    TPMA_OBJECT_USERWITHAUTH,
+                .parameters.rsaDetail =
+                    {
+                        .symmetric = {.algorithm = TPM2_ALG_AES,
+                                      .keyBits.aes = 128,
+                                      .mode.aes = TPM2_ALG_CFB},
+                        /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects
+                         */
+                        .scheme = {.scheme = TPM2_ALG_NULL},
+                        .keyBits = 2048,
+                    },
             },
-        },
     };
     r = tpm_create_primary(t, ESYS_TR_RH_OWNER, owner, &template,
                            "creating the primary key (owner authorization, TPM_OWNER_SECRET)", &tr, NULL,

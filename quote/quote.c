@@ -141,12 +141,13 @@ static int quote_once(tpm_t *t, const TPM2B_DATA *qdata, const TPML_PCR_SELECTIO
     size_t values_len = 0, off = 0;
     *ret_consistent = false;
 
-    TSS2_RC rc = Esys_Quote(t->esys, t->aik, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qdata, &scheme, sel,
-                            &quoted, &sig);
+    TSS2_RC rc = Esys_Quote(t->esys, t->aik, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qdata, &scheme,
+                            sel, &quoted, &sig);
     if (rc != TSS2_RC_SUCCESS)
         return tpm_fail(t, rc, "TPM2_Quote with the AIK", ret_error);
     int r = 0;
-    if (Tss2_MU_TPMS_ATTEST_Unmarshal(quoted->attestationData, quoted->size, &off, &attest) != TSS2_RC_SUCCESS ||
+    if (Tss2_MU_TPMS_ATTEST_Unmarshal(quoted->attestationData, quoted->size, &off, &attest) !=
+            TSS2_RC_SUCCESS ||
         attest.magic != TPM2_GENERATED_VALUE || attest.type != TPM2_ST_ATTEST_QUOTE) {
         r = tpm_error_set(ret_error, -EBADMSG, "the TPM returned a quote that is not a TPMS_ATTEST quote");
         goto out;

@@ -143,10 +143,10 @@ int tpm_pcr_banks(tpm_t *tpm, uint16_t ret_banks[8], size_t *ret_n, char **ret_e
 struct tpm_quote_request {
     const uint8_t *nonce; /* HVS's nonce; must not be empty */
     size_t nonce_len;
-    uint32_t pcr_mask;       /* bit i = PCR i (0..23) */
-    const uint16_t *banks;   /* requested banks; n_banks 0 = all HVS knows, strongest first */
+    uint32_t pcr_mask;     /* bit i = PCR i (0..23) */
+    const uint16_t *banks; /* requested banks; n_banks 0 = all HVS knows, strongest first */
     size_t n_banks;
-    const uint8_t *tag;      /* the 48-byte asset tag, or NULL when none is provisioned */
+    const uint8_t *tag; /* the 48-byte asset tag, or NULL when none is provisioned */
 };
 
 struct tpm_quote {

@@ -19,20 +19,25 @@ static int salt_key_create(tpm_t *t, ESYS_TR *ret_key, char **ret_error)
 {
     TPM2B_SENSITIVE_CREATE sensitive = {0};
     TPM2B_PUBLIC template = {
-        .publicArea = {
-            .type = TPM2_ALG_ECC,
-            .nameAlg = TPM2_ALG_SHA256,
-            .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
-                                TPMA_OBJECT_NODA,
-            .parameters.eccDetail = {
-                .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
-                /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects */
-                .scheme = {.scheme = TPM2_ALG_NULL},
-                .curveID = TPM2_ECC_NIST_P256,
-                .kdf = {.scheme = TPM2_ALG_NULL},
+        .publicArea =
+            {
+                .type = TPM2_ALG_ECC,
+                .nameAlg = TPM2_ALG_SHA256,
+                .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                                    TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_NODA,
+                .parameters.eccDetail =
+                    {
+                        .symmetric = {.algorithm = TPM2_ALG_AES,
+                                      .keyBits.aes = 128,
+                                      .mode.aes = TPM2_ALG_CFB},
+                        /* cppcheck-suppress unknownEvaluationOrder ; designated initializers, no side effects
+                         */
+                        .scheme = {.scheme = TPM2_ALG_NULL},
+                        .curveID = TPM2_ECC_NIST_P256,
+                        .kdf = {.scheme = TPM2_ALG_NULL},
+                    },
             },
-        },
     };
     TPM2B_DATA outside = {0};
     TPML_PCR_SELECTION pcrs = {0};
@@ -52,8 +57,8 @@ int tpm_create_primary(tpm_t *t, ESYS_TR hierarchy, const struct tpm_auth *auth,
     if (r < 0)
         return r;
     tpm_set_auth(t, hierarchy, auth);
-    TSS2_RC rc = Esys_CreatePrimary(t->esys, hierarchy, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, template,
-                                    &outside, &pcrs, ret_key, ret_pub, NULL, NULL, NULL);
+    TSS2_RC rc = Esys_CreatePrimary(t->esys, hierarchy, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                                    template, &outside, &pcrs, ret_key, ret_pub, NULL, NULL, NULL);
     if (rc != TSS2_RC_SUCCESS)
         r = tpm_fail(t, rc, what, ret_error);
     tpm_flush(t, &session);
@@ -66,8 +71,8 @@ int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, char 
     int r = salt_key_create(t, &key, ret_error);
     if (r < 0)
         return r;
-    TSS2_RC rc = Esys_StartAuthSession(t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
-                                       TPM2_SE_HMAC, &session_aes, TPM2_ALG_SHA256, ret_session);
+    TSS2_RC rc = Esys_StartAuthSession(t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                       NULL, TPM2_SE_HMAC, &session_aes, TPM2_ALG_SHA256, ret_session);
     tpm_flush(t, &key); /* the session keeps the salt; the key is no longer needed */
     if (rc != TSS2_RC_SUCCESS)
         return tpm_fail(t, rc, "starting a salted session", ret_error);
@@ -84,8 +89,8 @@ int tpm_session_ek_policy(tpm_t *t, const struct tpm_auth *endorsement, ESYS_TR 
 {
     static const TPMT_SYM_DEF none = {.algorithm = TPM2_ALG_NULL};
     ESYS_TR policy = ESYS_TR_NONE, hmac = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                       NULL, TPM2_SE_POLICY, &none, TPM2_ALG_SHA256, &policy);
+    TSS2_RC rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                       ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &none, TPM2_ALG_SHA256, &policy);
     if (rc != TSS2_RC_SUCCESS)
         return tpm_fail(t, rc, "starting the EK policy session", ret_error);
 
@@ -93,8 +98,8 @@ int tpm_session_ek_policy(tpm_t *t, const struct tpm_auth *endorsement, ESYS_TR 
     int r = tpm_session_salted(t, 0, &hmac, ret_error);
     if (r == 0) {
         tpm_set_auth(t, ESYS_TR_RH_ENDORSEMENT, endorsement);
-        rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, policy, hmac, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
-                               NULL, NULL, 0, NULL, NULL);
+        rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, policy, hmac, ESYS_TR_NONE, ESYS_TR_NONE,
+                               NULL, NULL, NULL, 0, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS)
             r = tpm_fail(t, rc, "endorsement authorization (TPM_ENDORSEMENT_SECRET) for the EK policy",
                          ret_error);

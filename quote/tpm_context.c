@@ -70,10 +70,12 @@ const char *tpm_tcti(const tpm_t *t)
 /* Without the kernel's resource manager nothing flushes what a killed client left loaded, and a few crashes
  * fill the TPM's object and session slots for good. The agent owns the TPM on such a system (swtpm, a
  * simulator, /dev/tpm0), so it flushes leftover transient objects and sessions when it connects. Through
- * /dev/tpmrm0 each connection sees only its own, so there is nothing to do. Best effort: errors are ignored. */
+ * /dev/tpmrm0 each connection sees only its own, so there is nothing to do. Best effort: errors are ignored.
+ */
 static void flush_leftovers(tpm_t *t)
 {
-    static const TPM2_HANDLE ranges[] = {TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST, TPM2_ACTIVE_SESSION_FIRST};
+    static const TPM2_HANDLE ranges[] = {TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST,
+                                         TPM2_ACTIVE_SESSION_FIRST};
     TSS2_SYS_CONTEXT *sys = NULL;
     if (Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS || !sys)
         return;
@@ -135,8 +137,8 @@ int tpm_ping(tpm_t *t, char **ret_error)
     if (r < 0)
         return r;
     TPMS_CAPABILITY_DATA *cap = NULL;
-    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
-                                    TPM2_PT_MANUFACTURER, 1, NULL, &cap);
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    TPM2_CAP_TPM_PROPERTIES, TPM2_PT_MANUFACTURER, 1, NULL, &cap);
     if (rc != TSS2_RC_SUCCESS)
         r = tpm_fail(t, rc, "asking the TPM for its manufacturer (health check)", ret_error);
     Esys_Free(cap);

@@ -51,8 +51,9 @@ static void lockout_state(tpm_t *t, uint32_t *ret_recovery, uint32_t *ret_counte
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     *ret_recovery = *ret_counter = *ret_max = 0;
-    if (!t->esys || Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
-                                       TPM2_PT_LOCKOUT_COUNTER, 4, NULL, &cap) != TSS2_RC_SUCCESS)
+    if (!t->esys ||
+        Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                           TPM2_PT_LOCKOUT_COUNTER, 4, NULL, &cap) != TSS2_RC_SUCCESS)
         return;
     for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
         TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];

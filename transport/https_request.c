@@ -271,13 +271,11 @@ static bool retryable(CURLcode cc, const struct request *rq)
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-        return true;
+    case CURLE_GOT_NOTHING: return true;
     case CURLE_SSL_CONNECT_ERROR:
         /* A handshake that broke, not one that judged the certificate. */
         return !rq->tls.pin_mismatch && rq->tls.verify_error == 0;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -349,24 +347,18 @@ static int fail_curl(struct request *rq, CURLcode cc, unsigned attempts, const c
         if (os_errno == ECONNREFUSED || os_errno == 0)
             return fail(rq, ret_error, -ECONNREFUSED, "connection refused%s", tries);
         return fail(rq, ret_error, -(int)os_errno, "cannot connect%s: %s", tries, strerror((int)os_errno));
-    case CURLE_OPERATION_TIMEDOUT:
-        return fail_timeout(rq, each, ret_error);
+    case CURLE_OPERATION_TIMEDOUT: return fail_timeout(rq, each, ret_error);
     case CURLE_SSL_CONNECT_ERROR:
         /* OpenSSL's words rarely say it, but the usual cause is a server without TLS 1.3. */
         return fail(rq, ret_error, -EPROTO, "TLS handshake failed%s: %s (tagent needs TLS 1.3 or later)",
                     tries, detail);
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-        return fail(rq, ret_error, -ECONNRESET, "connection lost%s: %s", tries, detail);
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        return fail(rq, ret_error, -EINVAL, "only https:// URLs are accepted");
-    case CURLE_URL_MALFORMAT:
-        return fail(rq, ret_error, -EINVAL, "not a valid URL: %s", detail);
-    case CURLE_OUT_OF_MEMORY:
-        return fail(rq, ret_error, -ENOMEM, "out of memory");
-    default:
-        return fail(rq, ret_error, -EIO, "%s%s", detail, tries);
+    case CURLE_GOT_NOTHING: return fail(rq, ret_error, -ECONNRESET, "connection lost%s: %s", tries, detail);
+    case CURLE_UNSUPPORTED_PROTOCOL: return fail(rq, ret_error, -EINVAL, "only https:// URLs are accepted");
+    case CURLE_URL_MALFORMAT: return fail(rq, ret_error, -EINVAL, "not a valid URL: %s", detail);
+    case CURLE_OUT_OF_MEMORY: return fail(rq, ret_error, -ENOMEM, "out of memory");
+    default: return fail(rq, ret_error, -EIO, "%s%s", detail, tries);
     }
 }
 

@@ -170,25 +170,16 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, 
 static int status_errno(natsStatus s)
 {
     switch (s) {
-    case NATS_OK:
-        return 0;
-    case NATS_NO_MEMORY:
-        return -ENOMEM;
+    case NATS_OK: return 0;
+    case NATS_NO_MEMORY: return -ENOMEM;
     case NATS_CONNECTION_AUTH_FAILED:
-    case NATS_NOT_PERMITTED:
-        return -EACCES;
-    case NATS_TIMEOUT:
-        return -ETIMEDOUT;
-    case NATS_INVALID_ARG:
-        return -EINVAL;
-    case NATS_MAX_PAYLOAD:
-        return -EMSGSIZE;
-    case NATS_SSL_ERROR:
-        return -EPROTO;
-    case NATS_NO_SERVER:
-        return -ECONNREFUSED;
-    default:
-        return -EIO;
+    case NATS_NOT_PERMITTED: return -EACCES;
+    case NATS_TIMEOUT: return -ETIMEDOUT;
+    case NATS_INVALID_ARG: return -EINVAL;
+    case NATS_MAX_PAYLOAD: return -EMSGSIZE;
+    case NATS_SSL_ERROR: return -EPROTO;
+    case NATS_NO_SERVER: return -ECONNREFUSED;
+    default: return -EIO;
     }
 }
 

@@ -18,8 +18,7 @@ struct tagent_command {
     int (*run)(struct tagent_cli *cli, int argc, char **argv); /* argv[0] is the command name */
 };
 
-extern const struct tagent_command cmd_help, cmd_version, cmd_setup, cmd_fetch_ekcert,
-    cmd_eventlog;
+extern const struct tagent_command cmd_help, cmd_version, cmd_setup, cmd_fetch_ekcert, cmd_eventlog;
 extern const struct tagent_command cmd_hostinfo;
 extern const struct tagent_command cmd_start_service;
 extern const struct tagent_command cmd_init;

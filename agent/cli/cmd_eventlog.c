@@ -19,7 +19,6 @@
 
 #include <cjson/cJSON.h>
 
-
 struct eventlog_args {
     const char *file;
     const char *ima;
@@ -94,7 +93,8 @@ static int ima_replay_json(const char *path, const struct eventlog_pcrs *pcrs, c
     for (uint32_t b = 0; b < pcrs->n_banks && r == 0; b++) {
         uint8_t value[EVENTLOG_MAX_DIGEST];
         char hex[2 * EVENTLOG_MAX_DIGEST + 1];
-        if (!eventlog_alg_name(pcrs->banks[b].alg) || ima_replay_pcr10(ima, pcrs->banks[b].alg, value, &error) < 0)
+        if (!eventlog_alg_name(pcrs->banks[b].alg) ||
+            ima_replay_pcr10(ima, pcrs->banks[b].alg, value, &error) < 0)
             continue; /* a bank IMA cannot replay (reported by its absence) */
         for (size_t k = 0; k < pcrs->banks[b].size; k++)
             snprintf(hex + 2 * k, 3, "%02x", value[k]);

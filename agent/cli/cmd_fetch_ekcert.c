@@ -82,8 +82,10 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
         log_error("fetch-ekcert-with-issuer: %s", error ? error : "out of memory");
         return TAGENT_EXIT_ERROR;
     }
-    if ((cert.chain && print_certs(cert.chain, cert.chain_len) < 0) || print_certs(cert.der, cert.der_len) < 0) {
-        log_error("fetch-ekcert-with-issuer: the EK certificate chain in NV 0x%08x is not DER X.509", TPM_NV_EK_CHAIN);
+    if ((cert.chain && print_certs(cert.chain, cert.chain_len) < 0) ||
+        print_certs(cert.der, cert.der_len) < 0) {
+        log_error("fetch-ekcert-with-issuer: the EK certificate chain in NV 0x%08x is not DER X.509",
+                  TPM_NV_EK_CHAIN);
         r = -1;
     }
     tpm_ek_cert_free(&cert);

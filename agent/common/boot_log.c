@@ -59,9 +59,9 @@ int boot_measure_log_build(const char *root, char **ret_json, const char **ret_w
     if (r == 0)
         *ret_what = !source ? "the application events only"
                     : apps  ? (strcmp(source, "securityfs") == 0
-                                  ? "securityfs and the application events"
-                                  : "the ACPI log area in /dev/mem and the application events")
-                           : source;
+                                   ? "securityfs and the application events"
+                                   : "the ACPI log area in /dev/mem and the application events")
+                            : source;
 out:
     eventlog_free(log);
     free(apps_path);

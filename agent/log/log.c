@@ -64,8 +64,8 @@ int log_level_from_name(const char *name)
     static const struct {
         const char *name;
         int prio;
-    } map[] = {{"panic", LOG_CRIT}, {"fatal", LOG_CRIT}, {"error", LOG_ERR},   {"warning", LOG_WARNING},
-               {"warn", LOG_WARNING}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}, {"trace", LOG_DEBUG}};
+    } map[] = {{"panic", LOG_CRIT},   {"fatal", LOG_CRIT}, {"error", LOG_ERR},   {"warning", LOG_WARNING},
+               {"warn", LOG_WARNING}, {"info", LOG_INFO},  {"debug", LOG_DEBUG}, {"trace", LOG_DEBUG}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strcasecmp(name, map[i].name) == 0)
             return map[i].prio;
@@ -162,15 +162,11 @@ static const char *level_name(int priority)
     case LOG_EMERG:
     case LOG_ALERT:
     case LOG_CRIT:
-    case LOG_ERR:
-        return "error";
-    case LOG_WARNING:
-        return "warning";
+    case LOG_ERR: return "error";
+    case LOG_WARNING: return "warning";
     case LOG_NOTICE:
-    case LOG_INFO:
-        return "info";
-    default:
-        return "debug";
+    case LOG_INFO: return "info";
+    default: return "debug";
     }
 }
 

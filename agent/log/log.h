@@ -35,7 +35,8 @@ void log_redact_clear(void);
 char *log_redact_string(const char *s);
 
 /* fields: NULL or a NULL-terminated list of "KEY=value" journal fields (SUBJECT=..., TPM_RC=...). */
-void log_emit(int priority, const char *const *fields, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void log_emit(int priority, const char *const *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(...)   log_emit(LOG_ERR, NULL, __VA_ARGS__)
 #define log_warning(...) log_emit(LOG_WARNING, NULL, __VA_ARGS__)

@@ -9,20 +9,16 @@ static const char *escape_at(const unsigned char *p, size_t *ret_n)
 {
     *ret_n = 1;
     switch (p[0]) {
-    case '<':
-        return "\\u003c";
-    case '>':
-        return "\\u003e";
-    case '&':
-        return "\\u0026";
+    case '<': return "\\u003c";
+    case '>': return "\\u003e";
+    case '&': return "\\u0026";
     case 0xe2: /* U+2028 and U+2029 are E2 80 A8 and E2 80 A9 */
         if (p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
             *ret_n = 3;
             return p[2] == 0xa8 ? "\\u2028" : "\\u2029";
         }
         return NULL;
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 

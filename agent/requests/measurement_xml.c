@@ -451,42 +451,27 @@ static void describe_error(struct reader *r)
     size_t at = position(r);
     int n;
     switch (code) {
-    case XML_ERROR_NO_MEMORY:
-        stop(r, -ENOMEM);
-        break;
-    case XML_ERROR_INVALID_TOKEN:
-        describe_bad_token(r, at);
-        break;
-    case XML_ERROR_BAD_CHAR_REF:
-        describe_char_ref(r, at);
-        break;
-    case XML_ERROR_TAG_MISMATCH:
-        fail_at(r, at, "the end tag does not match <%s>", innermost(r));
-        break;
-    case XML_ERROR_DUPLICATE_ATTRIBUTE:
-        describe_duplicate(r, at);
-        break;
+    case XML_ERROR_NO_MEMORY: stop(r, -ENOMEM); break;
+    case XML_ERROR_INVALID_TOKEN: describe_bad_token(r, at); break;
+    case XML_ERROR_BAD_CHAR_REF: describe_char_ref(r, at); break;
+    case XML_ERROR_TAG_MISMATCH: fail_at(r, at, "the end tag does not match <%s>", innermost(r)); break;
+    case XML_ERROR_DUPLICATE_ATTRIBUTE: describe_duplicate(r, at); break;
     case XML_ERROR_UNDEFINED_ENTITY:
         n = (int)run_until(r, at, ";");
         fail_at(r, at, "unknown entity %.*s; (only lt, gt, amp, quot, apos and character references)", n,
                 r->doc + at);
         break;
-    case XML_ERROR_UNCLOSED_CDATA_SECTION:
-        fail_at(r, at, "unterminated CDATA section");
-        break;
+    case XML_ERROR_UNCLOSED_CDATA_SECTION: fail_at(r, at, "unterminated CDATA section"); break;
     case XML_ERROR_NO_ELEMENTS:
     case XML_ERROR_UNCLOSED_TOKEN:
-    case XML_ERROR_PARTIAL_CHAR:
-        describe_early_end(r, at, code);
-        break;
+    case XML_ERROR_PARTIAL_CHAR: describe_early_end(r, at, code); break;
     case XML_ERROR_SYNTAX: /* before the root; a declaration there is the likely reason */
         if (starts(r, at, "<!") && !starts(r, at, "<!--"))
             describe_declaration(r, at);
         else
             fail_at(r, at, "%s", XML_ErrorString(code));
         break;
-    default:
-        fail_at(r, at, "%s", XML_ErrorString(code));
+    default: fail_at(r, at, "%s", XML_ErrorString(code));
     }
 }
 

@@ -274,8 +274,8 @@ static int manifest_entry(const cJSON *obj, enum manifest_kind kind, size_t inde
 {
     char where[48];
     snprintf(where, sizeof(where), "%s[%zu].", kind_names[kind], index);
-    /* e is in manifest_lists()' array, sized by cJSON's count of the very items it walks (the analyzer does not
-     * relate cJSON_GetArraySize() to the list) */
+    /* e is in manifest_lists()' array, sized by cJSON's count of the very items it walks (the analyzer does
+     * not relate cJSON_GetArraySize() to the list) */
     e->kind = kind; /* NOLINT(clang-analyzer-core.NullDereference) */
     if (!cJSON_IsObject(obj))
         return request_invalid(ret_error, "\"%s[%zu]\" must be an object", kind_names[kind], index);

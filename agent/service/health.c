@@ -92,8 +92,12 @@ int health_start(tpm_t *tpm, bool (*link_up)(void *link_data), void *link_data, 
     health_t *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
-    *h = (struct health){.tpm = tpm, .link_up = link_up, .link_data = link_data, .probe_ms = HEALTH_PROBE_MS,
-                         .was_ok = true, .running = true};
+    *h = (struct health){.tpm = tpm,
+                         .link_up = link_up,
+                         .link_data = link_data,
+                         .probe_ms = HEALTH_PROBE_MS,
+                         .was_ok = true,
+                         .running = true};
     /* systemd's WatchdogSec: ping at half of it; probe the TPM often enough that a ping is never missed */
     if (sd_watchdog_enabled(0, &h->watchdog_usec) <= 0)
         h->watchdog_usec = 0;

@@ -62,4 +62,3 @@ void measure_log_reload(struct service_ctx *ctx)
     free(old);
     log_info("SIGHUP: measure log re-read (%zu bytes of JSON)", strlen(json));
 }
-

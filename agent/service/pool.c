@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS         100  /* how often the deadline thread looks */
-#define THREAD_EXIT_MS  2000 /* after the stop, how long threads get to leave (a TPM call may hang) */
+#define TICK_MS        100  /* how often the deadline thread looks */
+#define THREAD_EXIT_MS 2000 /* after the stop, how long threads get to leave (a TPM call may hang) */
 
 struct job {
     struct job *next;
@@ -96,7 +96,8 @@ void pool_submit(nats_link_t *link, struct nats_request *req, void *userdata)
     }
     if (!j->to.handler) {
         log_warning("NATS: unknown subject %s", req->subject);
-        reply_error(&j->to, SERVICE_ERR_UNSUPPORTED, "unknown subject (tagent answers trust-agent.<host-id>.<request>)");
+        reply_error(&j->to, SERVICE_ERR_UNSUPPORTED,
+                    "unknown subject (tagent answers trust-agent.<host-id>.<request>)");
         /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees j; clang-tidy 14 does not model it */
         service_status_request("(unknown subject)", false, req->subject);
         return;

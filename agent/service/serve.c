@@ -100,9 +100,7 @@ static void on_event(enum nats_link_event ev, const char *url, const char *text,
         service_status_disconnected();
         log_warning("NATS: connection closed%s%s", text && *text ? ": " : "", text && *text ? text : "");
         break;
-    case NATS_LINK_ERROR:
-        log_warning("NATS: %s", text ? text : "error");
-        break;
+    case NATS_LINK_ERROR: log_warning("NATS: %s", text ? text : "error"); break;
     }
 }
 
@@ -164,7 +162,8 @@ int serve(struct service_ctx *ctx, pool_t *pool, const struct nats_link_options 
     for (bool ready = false;;) {
         if (link_open(ctx, pool, opts, sigs, l) > 0)
             break;
-        log_info("serving %s on %zu NATS server(s), %d workers", opts->subject, opts->n_servers, POOL_WORKERS);
+        log_info("serving %s on %zu NATS server(s), %d workers", opts->subject, opts->n_servers,
+                 POOL_WORKERS);
         if (!ready)
             sd_notify(0, "READY=1");
         ready = true;
@@ -174,8 +173,9 @@ int serve(struct service_ctx *ctx, pool_t *pool, const struct nats_link_options 
             break;
         }
         if (l->n_closed == LINKS_MAX) {
-            log_error("NATS connection closed for good %zu times; exiting so the service manager restarts tagent",
-                      l->n_closed + 1);
+            log_error(
+                "NATS connection closed for good %zu times; exiting so the service manager restarts tagent",
+                l->n_closed + 1);
             r = -ECONNABORTED;
             break;
         }

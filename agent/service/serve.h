@@ -2,8 +2,8 @@
 /*
  * Serving on the NATS link until told to stop (serve.c): opens the link (retrying while no server takes it),
  * opens a new one whenever cnats gives one up for good, re-reads the event log on SIGHUP, runs the start-up
- * report, and returns on SIGTERM/SIGINT. The links it opened stay allocated until links_free(): jobs queued on
- * a closed link still hold it, and replying on a closed connection only fails.
+ * report, and returns on SIGTERM/SIGINT. The links it opened stay allocated until links_free(): jobs queued
+ * on a closed link still hold it, and replying on a closed connection only fails.
  */
 #ifndef TAGENT_SERVE_H
 #define TAGENT_SERVE_H

@@ -112,7 +112,8 @@ static int tpm_setup(struct service *s)
 static int link_setup(struct service *s)
 {
     const char *id = s->cfg.nats_host_id;
-    if (asprintf(&s->prefix, "trust-agent.%s.", id) < 0 || asprintf(&s->subject, "trust-agent.%s.>", id) < 0) {
+    if (asprintf(&s->prefix, "trust-agent.%s.", id) < 0 ||
+        asprintf(&s->subject, "trust-agent.%s.>", id) < 0) {
         s->prefix = s->subject = NULL;
         return -ENOMEM;
     }
@@ -188,7 +189,8 @@ int service_run(const char *root)
     bool health_done = health_stop(health);
     if (!pool_done || !health_done) {
         /* a thread is stuck in a TPM call (its request was answered): leave without freeing what it uses */
-        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): the rest stays allocated on purpose: the process exits */
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): the rest stays allocated on purpose: the process exits
+         */
         status_socket_stop(s.status);
         links_close(links, SERVICE_DRAIN_MS);
         return r < 0 ? 1 : 0;

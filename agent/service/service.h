@@ -10,7 +10,8 @@
 #ifndef TAGENT_SERVICE_H
 #define TAGENT_SERVICE_H
 
-/* Runs until SIGTERM/SIGINT (SIGHUP re-reads the event log); returns the exit status (0 after a clean stop). */
+/* Runs until SIGTERM/SIGINT (SIGHUP re-reads the event log); returns the exit status (0 after a clean stop).
+ */
 int service_run(const char *root);
 
 #endif

@@ -25,7 +25,8 @@ static void check_no_secret_in(const uint8_t *data, size_t size, const struct co
         const char *v = env->entries[i].value;
         /* Short values can coincide with the fixed text of a message (an example URL, a key name): only
          * values long enough not to are checked. */
-        if (!config_env_key_is_secret(env->entries[i].key) || strlen(v) < 24 || occurrences(data, size, v) != 1)
+        if (!config_env_key_is_secret(env->entries[i].key) || strlen(v) < 24 ||
+            occurrences(data, size, v) != 1)
             continue;
         for (size_t j = 0; j < d->n; j++) {
             char *line = config_diag_format(&d->items[j]);

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct eventlog_pcrs pcrs;
     char *json = NULL;
-    if (eventlog_replay(log, &pcrs, &error) < 0 || eventlog_measure_log_json(log, NULL, 0, false, &json, &error) < 0)
+    if (eventlog_replay(log, &pcrs, &error) < 0 ||
+        eventlog_measure_log_json(log, NULL, 0, false, &json, &error) < 0)
         abort();
     free(json);
     eventlog_free(log);

@@ -114,18 +114,18 @@ struct natsd_opts {
 };
 
 typedef struct natsd {
-    pid_t pid;         /* 0 while stopped */
-    uint16_t port;     /* client port */
+    pid_t pid;          /* 0 while stopped */
+    uint16_t port;      /* client port */
     uint16_t http_port; /* monitoring port with opts.monitor, else 0 */
-    char url[64];      /* nats://127.0.0.1:P or tls://127.0.0.1:P */
-    char *name;        /* server_name; the INFO line must carry it for the server to count as ours */
-    char *dir;         /* temp dir holding everything below */
-    char *conf_path;   /* edit it and natsd_restart() to change the config */
-    char *log_path;    /* nats-server's stdout+stderr */
-    char *ca_file;     /* TLS only (else NULL): CA that clients trust, */
-    char *ca_key_file; /* its key, for tlsgen_ca_load() to issue more certs (client, other servers) */
-    char *cert_file;   /* server certificate: IP 127.0.0.1, DNS localhost */
-    char *key_file;    /* server key */
+    char url[64];       /* nats://127.0.0.1:P or tls://127.0.0.1:P */
+    char *name;         /* server_name; the INFO line must carry it for the server to count as ours */
+    char *dir;          /* temp dir holding everything below */
+    char *conf_path;    /* edit it and natsd_restart() to change the config */
+    char *log_path;     /* nats-server's stdout+stderr */
+    char *ca_file;      /* TLS only (else NULL): CA that clients trust, */
+    char *ca_key_file;  /* its key, for tlsgen_ca_load() to issue more certs (client, other servers) */
+    char *cert_file;    /* server certificate: IP 127.0.0.1, DNS localhost */
+    char *key_file;     /* server key */
 } natsd_t;
 
 int natsd_start(const struct natsd_opts *opts, natsd_t **ret_nats);
@@ -212,7 +212,8 @@ int mockcp_restart(mockcp_t *mock);
 void mockcp_free(mockcp_t *mock);
 /* POST /mock/faults?set=...&clear=... (comma lists; clear "all"); either may be NULL. */
 int mockcp_fault(mockcp_t *mock, const char *set, const char *clear);
-/* POST /mock/host-uuid: gives the registered host `name` this hardware UUID (as HVS learns it from host-info). */
+/* POST /mock/host-uuid: gives the registered host `name` this hardware UUID (as HVS learns it from
+ * host-info). */
 int mockcp_host_set_uuid(mockcp_t *mock, const char *name, const char *uuid);
 /* GET /mock/state: JSON with hosts, flavors, reports, tokens, credentials, aik_certs, tls_certs (caller
  * frees). */

@@ -283,7 +283,8 @@ int natsd_start_cluster(const char *auth_conf, size_t n, natsd_t *ret_nats[])
         FILE *f = open_memstream(&extra, &size);
         if (!f)
             return -ENOMEM;
-        fprintf(f, "cluster {\n  name: \"tagent-test\"\n  listen: \"127.0.0.1:%u\"\n  routes: [", route_port[i]);
+        fprintf(f, "cluster {\n  name: \"tagent-test\"\n  listen: \"127.0.0.1:%u\"\n  routes: [",
+                route_port[i]);
         for (size_t k = 0, listed = 0; k < n; k++) /* comma separated: the parser wants it */
             if (k != i)
                 fprintf(f, "%s \"nats-route://127.0.0.1:%u\"", listed++ ? "," : "", route_port[k]);
@@ -292,8 +293,11 @@ int natsd_start_cluster(const char *auth_conf, size_t n, natsd_t *ret_nats[])
             r = -ENOMEM;
             break;
         }
-        const struct natsd_opts opts = {.tls = true, .auth_conf = auth_conf, .extra_conf = extra,
-                                        .ca_from = i ? ret_nats[0] : NULL, .monitor = true};
+        const struct natsd_opts opts = {.tls = true,
+                                        .auth_conf = auth_conf,
+                                        .extra_conf = extra,
+                                        .ca_from = i ? ret_nats[0] : NULL,
+                                        .monitor = true};
         r = natsd_start(&opts, &ret_nats[i]);
         free(extra);
         extra = NULL;

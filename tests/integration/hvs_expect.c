@@ -10,8 +10,8 @@
 
 #define HVS_TIMEOUT_MS 10000 /* HVS's request timeout */
 
-static void expect_error(natsConnection *nc, const char *host_id, const char *suffix, const void *data, size_t len,
-                         int code, int max_ms, struct hvs_ta_result *r)
+static void expect_error(natsConnection *nc, const char *host_id, const char *suffix, const void *data,
+                         size_t len, int code, int max_ms, struct hvs_ta_result *r)
 {
     assert_int_equal(hvs_ta_request(nc, host_id, suffix, data, len, HVS_TIMEOUT_MS, r), 0);
     if (r->outcome != HVS_ERROR)
@@ -23,14 +23,15 @@ static void expect_error(natsConnection *nc, const char *host_id, const char *su
         fail_msg("%s: Tagent-Error-Code %d, want %d (%s)", suffix, r->tagent_code, code,
                  r->tagent_error ? r->tagent_error : "no Tagent-Error");
     if (!r->tagent_error || !strstr(r->tagent_error, suffix))
-        fail_msg("%s: Tagent-Error does not name the subject: %s", suffix, r->tagent_error ? r->tagent_error : "-");
+        fail_msg("%s: Tagent-Error does not name the subject: %s", suffix,
+                 r->tagent_error ? r->tagent_error : "-");
     if (r->ms > max_ms)
         fail_msg("%s: HVS had its error after %lld ms (bound %d ms): %s", suffix, (long long)r->ms, max_ms,
                  r->tagent_error);
 }
 
-int64_t hvs_expect_error(natsConnection *nc, const char *host_id, const char *suffix, const void *data, size_t len,
-                         int code, int max_ms)
+int64_t hvs_expect_error(natsConnection *nc, const char *host_id, const char *suffix, const void *data,
+                         size_t len, int code, int max_ms)
 {
     struct hvs_ta_result r;
     expect_error(nc, host_id, suffix, data, len, code, max_ms, &r);
@@ -39,8 +40,8 @@ int64_t hvs_expect_error(natsConnection *nc, const char *host_id, const char *su
     return ms;
 }
 
-int64_t hvs_expect_error_saying(natsConnection *nc, const char *host_id, const char *suffix, const char *payload,
-                                int code, int max_ms, const char *needle)
+int64_t hvs_expect_error_saying(natsConnection *nc, const char *host_id, const char *suffix,
+                                const char *payload, int code, int max_ms, const char *needle)
 {
     struct hvs_ta_result r;
     expect_error(nc, host_id, suffix, payload, strlen(payload), code, max_ms, &r);

@@ -32,19 +32,20 @@
 #include "hvs_verify.h"
 #include "world.h"
 
-#define HOST_ID      "edge-hvs"
-#define FAST_MS      1000 /* a failure HVS learns of at once */
-#define HUNG_MS      9000 /* the agent's 8 s deadline, plus the watchdog's tick and delivery (HVS waits 10 s) */
-#define QUEUE_MAX    64   /* agent/service/service.c SERVICE_QUEUE_MAX */
-#define WORKERS      2    /* agent/service/service.c SERVICE_WORKERS */
-#define UUID4        "7a4e3f2c-9b1d-4c8e-a5f6-0123456789ab"
+#define HOST_ID   "edge-hvs"
+#define FAST_MS   1000 /* a failure HVS learns of at once */
+#define HUNG_MS   9000 /* the agent's 8 s deadline, plus the watchdog's tick and delivery (HVS waits 10 s) */
+#define QUEUE_MAX 64   /* agent/service/service.c SERVICE_QUEUE_MAX */
+#define WORKERS   2    /* agent/service/service.c SERVICE_WORKERS */
+#define UUID4     "7a4e3f2c-9b1d-4c8e-a5f6-0123456789ab"
 
 static const char *tagent_bin, *corpora;
 static world_t *w;
 
 /* HVS's Manifest as its json.Marshal writes it (Label and Uuid as the Go agent checks them). */
 static const char manifest[] =
-    "{\"XMLName\":{\"Space\":\"lib:wml:manifests:1.0\",\"Local\":\"Manifest\"},\"Xmlns\":\"lib:wml:manifests:1.0\","
+    "{\"XMLName\":{\"Space\":\"lib:wml:manifests:1.0\",\"Local\":\"Manifest\"},\"Xmlns\":\"lib:wml:manifests:"
+    "1.0\","
     "\"Label\":\"ISL_Applications\",\"Uuid\":\"" UUID4 "\",\"DigestAlg\":\"SHA384\","
     "\"Dir\":null,\"File\":[{\"Path\":\"/opt/trustagent/bin/tagent\",\"SearchType\":\"\"}],\"Symlink\":null}";
 
@@ -183,7 +184,8 @@ static void test_unreadable_files(void **state)
     free(aik);
     free(moved);
 
-    char *dmi = root_path("/sys/firmware/dmi/tables/DMI"), *dmi_away = root_path("/sys/firmware/dmi/tables/DMI.away");
+    char *dmi = root_path("/sys/firmware/dmi/tables/DMI"),
+         *dmi_away = root_path("/sys/firmware/dmi/tables/DMI.away");
     assert_int_equal(rename(dmi, dmi_away), 0);
     assert_int_equal(mkdir(dmi, 0700), 0);
     expect_error("host-info-request", "null", ERR_FAILED, "host info");
@@ -233,7 +235,8 @@ static void test_tpm_hung_queue_full(void **state)
     assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
     for (int i = 0; i < N; i++) {
         quote_payload(payload, sizeof(payload));
-        assert_int_equal(hvs_ta_send(w->hvs, HOST_ID, "quote-request", payload, strlen(payload), &pending[i]), 0);
+        assert_int_equal(hvs_ta_send(w->hvs, HOST_ID, "quote-request", payload, strlen(payload), &pending[i]),
+                         0);
         if (i < WORKERS)
             usleep(100 * 1000); /* the first two reach the workers before the rest are queued */
     }
@@ -243,7 +246,8 @@ static void test_tpm_hung_queue_full(void **state)
         struct hvs_ta_result r;
         hvs_ta_wait(&pending[i], 10000, &r);
         if (r.outcome != HVS_ERROR)
-            fail_msg("request %d of %d with the TPM hung: HVS concludes %s", i, N, hvs_outcome_name(r.outcome));
+            fail_msg("request %d of %d with the TPM hung: HVS concludes %s", i, N,
+                     hvs_outcome_name(r.outcome));
         if (!r.replied)
             fail_msg("request %d: no reply within HVS's 10 s", i);
         assert_int_equal(r.tagent_code, ERR_TIMEOUT);
@@ -257,8 +261,9 @@ static void test_tpm_hung_queue_full(void **state)
         hvs_ta_result_free(&r);
     }
     assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
-    fprintf(stderr, "TPM hung, %d requests: %d refused as busy (slowest %lld ms), %d answered by the deadline "
-                    "(slowest %lld ms)\n",
+    fprintf(stderr,
+            "TPM hung, %d requests: %d refused as busy (slowest %lld ms), %d answered by the deadline "
+            "(slowest %lld ms)\n",
             N, busy, (long long)busy_max, deadline, (long long)deadline_max);
     assert_true(busy >= N - WORKERS - QUEUE_MAX);
     assert_int_equal(busy + deadline, N);
@@ -296,7 +301,8 @@ static void test_shutting_down(void **state)
     assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
     for (int i = 0; i < WORKERS; i++) {
         quote_payload(payload, sizeof(payload));
-        assert_int_equal(hvs_ta_send(w->hvs, HOST_ID, "quote-request", payload, strlen(payload), &inflight[i]), 0);
+        assert_int_equal(
+            hvs_ta_send(w->hvs, HOST_ID, "quote-request", payload, strlen(payload), &inflight[i]), 0);
     }
     usleep(300 * 1000);
     assert_int_equal(harness_proc_signal(w->agent, SIGTERM), 0);
@@ -307,12 +313,13 @@ static void test_shutting_down(void **state)
         struct hvs_ta_result r;
         hvs_ta_wait(&inflight[i], 10000, &r);
         if (r.outcome != HVS_ERROR || !r.replied)
-            fail_msg("in-flight quote at SIGTERM: HVS concludes %s after %lld ms", hvs_outcome_name(r.outcome),
-                     (long long)r.ms);
+            fail_msg("in-flight quote at SIGTERM: HVS concludes %s after %lld ms",
+                     hvs_outcome_name(r.outcome), (long long)r.ms);
         assert_int_equal(r.tagent_code, ERR_TIMEOUT);
         assert_non_null(strstr(r.tagent_error, "shutting down"));
         assert_true(r.ms <= HUNG_MS);
-        fprintf(stderr, "in-flight quote at SIGTERM: error after %lld ms: %s\n", (long long)r.ms, r.tagent_error);
+        fprintf(stderr, "in-flight quote at SIGTERM: error after %lld ms: %s\n", (long long)r.ms,
+                r.tagent_error);
         hvs_ta_result_free(&r);
     }
     assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
@@ -329,10 +336,10 @@ int main(int argc, char **argv)
     tagent_bin = argv[1];
     corpora = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_successes),        cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_unknown_subject),  cmocka_unit_test(test_tbootxm_absent),
-        cmocka_unit_test(test_write_failed),     cmocka_unit_test(test_unreadable_files),
-        cmocka_unit_test(test_tpm_down),         cmocka_unit_test(test_tpm_hung_queue_full),
+        cmocka_unit_test(test_successes),       cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_unknown_subject), cmocka_unit_test(test_tbootxm_absent),
+        cmocka_unit_test(test_write_failed),    cmocka_unit_test(test_unreadable_files),
+        cmocka_unit_test(test_tpm_down),        cmocka_unit_test(test_tpm_hung_queue_full),
         cmocka_unit_test(test_shutting_down),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -350,7 +350,8 @@ static void test_bad_requests(void **state)
     assert_error_reply("quote-request", "{\"nonce\":", ERR_REQUEST);
     assert_error_reply("quote-request", "null", ERR_REQUEST);
     assert_error_reply("quote-request", "{\"nonce\":\"\",\"pcrs\":[0]}", ERR_REQUEST);
-    assert_error_reply("quote-request", "{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"MD5\"]}", ERR_REQUEST);
+    assert_error_reply("quote-request", "{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"MD5\"]}",
+                       ERR_REQUEST);
     assert_error_reply("quote-request", "{\"nonce\":\"AAAA\",\"pcrs\":[24]}", ERR_REQUEST);
     assert_error_reply("quote-request", "{\"nonce\":\"not base64!\",\"pcrs\":[0]}", ERR_REQUEST);
     assert_error_reply("deploy-asset-tag", "{\"tag\":\"AAAA\"}", ERR_REQUEST);
@@ -662,7 +663,8 @@ static void test_hvs_errors(void **state)
     assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.report, "trusted")));
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.report, "calls"), 0);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(first, "outcome")->valuestring, "error");
-    assert_null(cJSON_GetObjectItemCaseSensitive(first, "agent_error")); /* nats-server's 503, not the agent's */
+    assert_null(
+        cJSON_GetObjectItemCaseSensitive(first, "agent_error")); /* nats-server's 503, not the agent's */
     assert_true(r.ms < 6000);
     hvs_run_free(&r);
     /* --call: one request; an agent's failure is HVS's error, and the agent's words are in the report */

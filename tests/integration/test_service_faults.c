@@ -35,10 +35,10 @@
 #include "hvs_verify.h"
 #include "world.h"
 
-#define ERROR_REPLY_MS        1000 /* acceptance: an error reply within 1 s */
-#define SERVE_AGAIN_MS        5000 /* acceptance: serving again within 5 s */
-#define OUTAGE_MS             6000 /* longer than two missed pings (3 s interval) and several reconnect attempts */
-#define HUGE_NONCE_BYTES      (700 * 1024) /* base64 ~933 KiB: the largest that fits a 1 MiB max_payload */
+#define ERROR_REPLY_MS   1000 /* acceptance: an error reply within 1 s */
+#define SERVE_AGAIN_MS   5000 /* acceptance: serving again within 5 s */
+#define OUTAGE_MS        6000 /* longer than two missed pings (3 s interval) and several reconnect attempts */
+#define HUGE_NONCE_BYTES (700 * 1024) /* base64 ~933 KiB: the largest that fits a 1 MiB max_payload */
 
 static const char *tagent_bin, *corpora;
 static world_t *w; /* the world of the running group */

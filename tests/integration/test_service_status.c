@@ -330,12 +330,13 @@ static int64_t pings_quiet(struct notify_sink *n, int64_t since, int quiet_ms, i
     }
 }
 
-/* The agent's watchdog arithmetic (agent/service/service.c: service_run sizes it from WATCHDOG_USEC, watchdog_ping
- * applies it) for a WatchdogSec of `usec`: WATCHDOG=1 every usec/2 (its thread wakes every 100 ms, so a
- * period is rounded up to that), the TPM probed every usec/3 (100 ms .. 5 s) when no quote proved it alive,
- * and pings only while that proof is at most two probe periods + 1 s old. Every window of the test follows
- * from these, so a short WATCHDOG_USEC makes a short test. Should the agent's fixed 1 s shrink, the test
- * needs no change: the stale bound only sets a deadline, and the test goes on as soon as the pings stop. */
+/* The agent's watchdog arithmetic (agent/service/service.c: service_run sizes it from WATCHDOG_USEC,
+ * watchdog_ping applies it) for a WatchdogSec of `usec`: WATCHDOG=1 every usec/2 (its thread wakes every 100
+ * ms, so a period is rounded up to that), the TPM probed every usec/3 (100 ms .. 5 s) when no quote proved it
+ * alive, and pings only while that proof is at most two probe periods + 1 s old. Every window of the test
+ * follows from these, so a short WATCHDOG_USEC makes a short test. Should the agent's fixed 1 s shrink, the
+ * test needs no change: the stale bound only sets a deadline, and the test goes on as soon as the pings stop.
+ */
 #define WATCHDOG_USEC   400000
 #define AGENT_WAKE_MS   100
 #define AGENT_STALE_MS  1000 /* the fixed part of the agent's freshness bound */

@@ -404,12 +404,9 @@ int fx_pcr_extend(fx_esys_t *e, unsigned pcr, const uint16_t *banks, size_t n_ba
 size_t fx_bank_size(uint16_t bank)
 {
     switch (bank) {
-    case TPM_BANK_SHA1:
-        return 20;
-    case TPM_BANK_SHA256:
-        return 32;
-    case TPM_BANK_SHA384:
-        return 48;
+    case TPM_BANK_SHA1: return 20;
+    case TPM_BANK_SHA256: return 32;
+    case TPM_BANK_SHA384: return 48;
     }
     return 0;
 }

@@ -23,7 +23,7 @@
 /* NOLINTBEGIN(bugprone-reserved-identifier): cmocka's own names, redeclared and modelled, not new ones */
 void _fail(const char *const file, const int line) __attribute__((noreturn));
 
-#define TAGENT_MODEL_ASSERT(holds, file, line) ((holds) ? (void)0 : _fail((file), (line)))
+#define TAGENT_MODEL_ASSERT(holds, file, line)       ((holds) ? (void)0 : _fail((file), (line)))
 #define _assert_true(result, expression, file, line) TAGENT_MODEL_ASSERT(result, file, line)
 #define _assert_int_equal(a, b, file, line)          TAGENT_MODEL_ASSERT((a) == (b), file, line)
 #define _assert_int_not_equal(a, b, file, line)      TAGENT_MODEL_ASSERT((a) != (b), file, line)

@@ -212,8 +212,8 @@ struct context {
 static int type_error(struct cursor *c, const struct context *ctx, const char *what, const struct go_type *t)
 {
     if (ctx->path[0])
-        return fail(c, "json: cannot unmarshal %s into Go struct field %s.%s of type %s", what, ctx->struct_name,
-                    ctx->path, t->name);
+        return fail(c, "json: cannot unmarshal %s into Go struct field %s.%s of type %s", what,
+                    ctx->struct_name, ctx->path, t->name);
     return fail(c, "json: cannot unmarshal %s into Go value of type %s", what, t->name);
 }
 
@@ -364,7 +364,8 @@ static int decode_quoted(struct cursor *c, const struct go_type *t, struct conte
     else if ((inner[0] == '-' || (inner[0] >= '0' && inner[0] <= '9')) && t->kind == GO_INT)
         r = decode_number(c, inner, len, t, ctx); /* "1.5" into an int: a type error, as in Go */
     if (r == -1)
-        r = fail(c, "json: invalid use of ,string struct tag, trying to unmarshal \"%s\" into %s", inner, t->name);
+        r = fail(c, "json: invalid use of ,string struct tag, trying to unmarshal \"%s\" into %s", inner,
+                 t->name);
     free(inner);
     return r;
 }
@@ -406,7 +407,8 @@ static int decode_object(struct cursor *c, const struct go_type *t, struct conte
         else {
             struct context inner = *ctx;
             inner.struct_name = t->name[0] && strchr(t->name, '.') ? strchr(t->name, '.') + 1 : t->name;
-            size_t n = strlen(ctx->path); /* the path was cut at 255 bytes: a deeper one only loses its tail */
+            size_t n =
+                strlen(ctx->path); /* the path was cut at 255 bytes: a deeper one only loses its tail */
             if (n && n + 1 < sizeof(inner.path))
                 inner.path[n++] = '.';
             inner.path[n] = '\0';
@@ -477,9 +479,7 @@ static int decode_value(struct cursor *c, const struct go_type *t, struct contex
         return r;
     }
     case 't':
-    case 'f':
-        skip_value(c);
-        return t->kind == GO_BOOL ? 0 : type_error(c, ctx, "bool", t);
+    case 'f': skip_value(c); return t->kind == GO_BOOL ? 0 : type_error(c, ctx, "bool", t);
     default: {
         const char *start = c->p;
         skip_value(c);
@@ -543,22 +543,33 @@ static const struct go_type t_xml_name = {GO_STRUCT, "xml.Name", FIELDS(xml_name
 
 static const struct go_field tcb_fields[] = {{"XMLName", &t_xml_name, false},
                                              {"TcbMeasurements", &t_strings, false}};
-static const struct go_type t_tcb = {GO_STRUCT, "struct { XMLName xml.Name \"xml:\\\"tcbMeasurements\\\"\"; "
-                                                "TcbMeasurements []string \"xml:\\\"tcbMeasurements\\\"\" }",
+static const struct go_type t_tcb = {GO_STRUCT,
+                                     "struct { XMLName xml.Name \"xml:\\\"tcbMeasurements\\\"\"; "
+                                     "TcbMeasurements []string \"xml:\\\"tcbMeasurements\\\"\" }",
                                      FIELDS(tcb_fields), NULL};
 static const struct go_field banks_fields[] = {{"XMLName", &t_xml_name, false},
                                                {"SelectedPcrBanks", &t_strings, false}};
-static const struct go_type t_banks = {GO_STRUCT, "struct { XMLName xml.Name \"xml:\\\"selectedPcrBanks\\\"\"; "
-                                                  "SelectedPcrBanks []string \"xml:\\\"selectedPcrBanks\\\"\" }",
+static const struct go_type t_banks = {GO_STRUCT,
+                                       "struct { XMLName xml.Name \"xml:\\\"selectedPcrBanks\\\"\"; "
+                                       "SelectedPcrBanks []string \"xml:\\\"selectedPcrBanks\\\"\" }",
                                        FIELDS(banks_fields), NULL};
 
 static const struct go_field quote_fields[] = {
-    {"XMLName", &t_xml_name, false},   {"TimeStamp", &t_int64, false},        {"ErrorCode", &t_int, false},
-    {"ErrorMessage", &t_string, false}, {"Aik", &t_string, false},            {"Quote", &t_string, false},
-    {"EventLog", &t_string, false},    {"ImaLogs", &t_string, false},         {"TcbMeasurements", &t_tcb, false},
-    {"SelectedPcrBanks", &t_banks, false}, {"IsTagProvisioned", &t_bool, false}, {"AssetTag", &t_string, false},
+    {"XMLName", &t_xml_name, false},
+    {"TimeStamp", &t_int64, false},
+    {"ErrorCode", &t_int, false},
+    {"ErrorMessage", &t_string, false},
+    {"Aik", &t_string, false},
+    {"Quote", &t_string, false},
+    {"EventLog", &t_string, false},
+    {"ImaLogs", &t_string, false},
+    {"TcbMeasurements", &t_tcb, false},
+    {"SelectedPcrBanks", &t_banks, false},
+    {"IsTagProvisioned", &t_bool, false},
+    {"AssetTag", &t_string, false},
 };
-const struct go_type go_type_tpm_quote_response = {GO_STRUCT, "ta.TpmQuoteResponse", FIELDS(quote_fields), NULL};
+const struct go_type go_type_tpm_quote_response = {GO_STRUCT, "ta.TpmQuoteResponse", FIELDS(quote_fields),
+                                                   NULL};
 
 /* HardwareFeature's Enabled (",string") is promoted into TPM, CBNT and UEFI, which embed it. */
 static const struct go_field feature_fields[] = {{"enabled", &t_bool, true}};
@@ -566,8 +577,8 @@ static const struct go_type t_feature = {GO_STRUCT, "ta.HardwareFeature", FIELDS
 static const struct go_type t_feature_ptr = {GO_PTR, "*ta.HardwareFeature", NULL, 0, &t_feature};
 
 static const struct go_field tpm_meta_fields[] = {{"tpm_version", &t_string, false}};
-static const struct go_type t_tpm_meta = {GO_STRUCT, "struct { TPMVersion string \"json:\\\"tpm_version\\\"\" }",
-                                          FIELDS(tpm_meta_fields), NULL};
+static const struct go_type t_tpm_meta = {
+    GO_STRUCT, "struct { TPMVersion string \"json:\\\"tpm_version\\\"\" }", FIELDS(tpm_meta_fields), NULL};
 static const struct go_field tpm_fields[] = {{"enabled", &t_bool, true}, {"meta", &t_tpm_meta, false}};
 static const struct go_type t_tpm = {GO_STRUCT, "ta.TPM", FIELDS(tpm_fields), NULL};
 static const struct go_type t_tpm_ptr = {GO_PTR, "*ta.TPM", NULL, 0, &t_tpm};
@@ -582,28 +593,36 @@ static const struct go_type t_cbnt = {GO_STRUCT, "ta.CBNT", FIELDS(cbnt_fields),
 static const struct go_type t_cbnt_ptr = {GO_PTR, "*ta.CBNT", NULL, 0, &t_cbnt};
 
 static const struct go_field uefi_meta_fields[] = {{"secure_boot_enabled", &t_bool, false}};
-static const struct go_type t_uefi_meta = {GO_STRUCT,
-                                           "struct { SecureBootEnabled bool \"json:\\\"secure_boot_enabled\\\"\" }",
-                                           FIELDS(uefi_meta_fields), NULL};
+static const struct go_type t_uefi_meta = {
+    GO_STRUCT, "struct { SecureBootEnabled bool \"json:\\\"secure_boot_enabled\\\"\" }",
+    FIELDS(uefi_meta_fields), NULL};
 static const struct go_field uefi_fields[] = {{"enabled", &t_bool, true}, {"meta", &t_uefi_meta, false}};
 static const struct go_type t_uefi = {GO_STRUCT, "ta.UEFI", FIELDS(uefi_fields), NULL};
 static const struct go_type t_uefi_ptr = {GO_PTR, "*ta.UEFI", NULL, 0, &t_uefi};
 
 static const struct go_field features_fields[] = {
-    {"TXT", &t_feature_ptr, false}, {"TPM", &t_tpm_ptr, false}, {"CBNT", &t_cbnt_ptr, false},
+    {"TXT", &t_feature_ptr, false}, {"TPM", &t_tpm_ptr, false},     {"CBNT", &t_cbnt_ptr, false},
     {"UEFI", &t_uefi_ptr, false},   {"PFR", &t_feature_ptr, false}, {"BMC", &t_feature_ptr, false},
 };
 static const struct go_type t_features = {GO_STRUCT, "ta.HardwareFeatures", FIELDS(features_fields), NULL};
 
 static const struct go_field host_info_fields[] = {
-    {"os_name", &t_string, false},        {"os_version", &t_string, false},
-    {"os_type", &t_string, false},        {"bios_version", &t_string, false},
-    {"vmm_name", &t_string, false},       {"vmm_version", &t_string, false},
-    {"processor_info", &t_string, false}, {"host_name", &t_string, false},
-    {"bios_name", &t_string, false},      {"hardware_uuid", &t_string, false},
-    {"process_flags", &t_string, false},  {"no_of_sockets", &t_int, true},
-    {"tboot_installed", &t_bool, true},   {"is_docker_env", &t_bool, true},
-    {"hardware_features", &t_features, false}, {"installed_components", &t_strings, false},
+    {"os_name", &t_string, false},
+    {"os_version", &t_string, false},
+    {"os_type", &t_string, false},
+    {"bios_version", &t_string, false},
+    {"vmm_name", &t_string, false},
+    {"vmm_version", &t_string, false},
+    {"processor_info", &t_string, false},
+    {"host_name", &t_string, false},
+    {"bios_name", &t_string, false},
+    {"hardware_uuid", &t_string, false},
+    {"process_flags", &t_string, false},
+    {"no_of_sockets", &t_int, true},
+    {"tboot_installed", &t_bool, true},
+    {"is_docker_env", &t_bool, true},
+    {"hardware_features", &t_features, false},
+    {"installed_components", &t_strings, false},
 };
 const struct go_type go_type_host_info = {GO_STRUCT, "ta.HostInfo", FIELDS(host_info_fields), NULL};
 
@@ -611,17 +630,22 @@ static const struct go_field file_fields[] = {
     {"Value", &t_string, false}, {"Path", &t_string, false}, {"SearchType", &t_string, false}};
 static const struct go_type t_file = {GO_STRUCT, "ta.FileMeasurementType", FIELDS(file_fields), NULL};
 static const struct go_type t_files = {GO_SLICE, "[]ta.FileMeasurementType", NULL, 0, &t_file};
-static const struct go_field dir_fields[] = {
-    {"Value", &t_string, false},      {"Include", &t_string, false}, {"Exclude", &t_string, false},
-    {"FilterType", &t_string, false}, {"Path", &t_string, false},    {"SearchType", &t_string, false}};
+static const struct go_field dir_fields[] = {{"Value", &t_string, false},   {"Include", &t_string, false},
+                                             {"Exclude", &t_string, false}, {"FilterType", &t_string, false},
+                                             {"Path", &t_string, false},    {"SearchType", &t_string, false}};
 static const struct go_type t_dir = {GO_STRUCT, "ta.DirectoryMeasurementType", FIELDS(dir_fields), NULL};
 static const struct go_type t_dirs = {GO_SLICE, "[]ta.DirectoryMeasurementType", NULL, 0, &t_dir};
 static const struct go_type t_symlink = {GO_STRUCT, "ta.SymlinkMeasurementType", FIELDS(file_fields), NULL};
 static const struct go_type t_symlinks = {GO_SLICE, "[]ta.SymlinkMeasurementType", NULL, 0, &t_symlink};
 
 static const struct go_field measurement_fields[] = {
-    {"XMLName", &t_xml_name, false},      {"File", &t_files, false},      {"Dir", &t_dirs, false},
-    {"Symlink", &t_symlinks, false},      {"CumulativeHash", &t_string, false},
-    {"DigestAlg", &t_string, false},      {"Label", &t_string, false},    {"Uuid", &t_string, false},
+    {"XMLName", &t_xml_name, false},
+    {"File", &t_files, false},
+    {"Dir", &t_dirs, false},
+    {"Symlink", &t_symlinks, false},
+    {"CumulativeHash", &t_string, false},
+    {"DigestAlg", &t_string, false},
+    {"Label", &t_string, false},
+    {"Uuid", &t_string, false},
 };
 const struct go_type go_type_measurement = {GO_STRUCT, "ta.Measurement", FIELDS(measurement_fields), NULL};

@@ -436,8 +436,7 @@ static bool asn1_string(uint8_t tag, struct der v, char *out, size_t cap, char *
     size_t len = 0;
 
     switch (tag) {
-    case TAG_T61STRING:
-        break;
+    case TAG_T61STRING: break;
     case TAG_PRINTABLESTRING:
         for (size_t i = 0; i < v.n; i++)
             if (!printable(v.p[i])) {
@@ -499,9 +498,7 @@ static bool asn1_string(uint8_t tag, struct der v, char *out, size_t cap, char *
                 return false;
             }
         break;
-    default:
-        snprintf(why, why_len, "unsupported string type: %u", tag);
-        return false;
+    default: snprintf(why, why_len, "unsupported string type: %u", tag); return false;
     }
     if (out && cap) {
         len = v.n < cap - 1 ? v.n : cap - 1;
@@ -758,8 +755,7 @@ static int parse_public_key(struct ctx *c, const struct algo_id *ai, struct der 
             r = go_fail(c, "x509: zero or negative DSA parameter");
         break;
     }
-    case GO_PUBKEY_UNKNOWN:
-        break; /* Go keeps a nil key and no error */
+    case GO_PUBKEY_UNKNOWN: break; /* Go keeps a nil key and no error */
     }
     free(aligned);
     return r;
@@ -870,14 +866,10 @@ static bool url_should_escape(uint8_t ch, enum url_mode mode)
         return false;
     if (ch && strchr("$&+,/:;=?@", ch)) {
         switch (mode) {
-        case URL_PATH:
-            return ch == '?';
-        case URL_USERPASS:
-            return ch == '@' || ch == '/' || ch == '?' || ch == ':';
-        case URL_FRAGMENT:
-            return false;
-        default:
-            break;
+        case URL_PATH: return ch == '?';
+        case URL_USERPASS: return ch == '@' || ch == '/' || ch == '?' || ch == ':';
+        case URL_FRAGMENT: return false;
+        default: break;
         }
     }
     if (mode == URL_FRAGMENT && ch && strchr("!()*", ch))
@@ -1164,8 +1156,7 @@ static int ext_san(struct ctx *c, struct der v, struct go_x509_cert *cert)
                 return go_failf(c, "x509: cannot parse IP address of length %zu", name.n);
             ip++;
             break;
-        default:
-            break;
+        default: break;
         }
     }
     cert->n_dns_names = dns;
@@ -1193,13 +1184,9 @@ static bool ip_mask_ok(const uint8_t *m, size_t n)
         case 0xf0:
         case 0xf8:
         case 0xfc:
-        case 0xfe:
-            zero = true;
-            break;
-        case 0xff:
-            break;
-        default:
-            return false;
+        case 0xfe: zero = true; break;
+        case 0xff: break;
+        default: return false;
         }
     }
     return true;
@@ -1265,9 +1252,7 @@ static int subtrees(struct ctx *c, struct der s, bool *unhandled)
                 return go_failf(c, "x509: IP constraint contained invalid mask %s", e);
             }
             break;
-        default:
-            *unhandled = true;
-            break;
+        default: *unhandled = true; break;
         }
     }
     return 0;
@@ -1367,21 +1352,11 @@ static int process_extensions(struct ctx *c, const struct ext *exts, size_t n, s
         }
         if (ce_ext) {
             switch (last) {
-            case 15:
-                unhandled = ext_key_usage(c, v, cert);
-                break;
-            case 19:
-                unhandled = ext_basic_constraints(c, v, cert);
-                break;
-            case 17:
-                unhandled = ext_san(c, v, cert);
-                break;
-            case 30:
-                unhandled = ext_name_constraints(c, v);
-                break;
-            case 31:
-                unhandled = ext_crl_dp(c, v);
-                break;
+            case 15: unhandled = ext_key_usage(c, v, cert); break;
+            case 19: unhandled = ext_basic_constraints(c, v, cert); break;
+            case 17: unhandled = ext_san(c, v, cert); break;
+            case 30: unhandled = ext_name_constraints(c, v); break;
+            case 31: unhandled = ext_crl_dp(c, v); break;
             case 35:
                 if (!der_read(&v, &inner, TAG_SEQUENCE))
                     return go_fail(c, "x509: invalid authority key identifier");
@@ -1392,21 +1367,15 @@ static int process_extensions(struct ctx *c, const struct ext *exts, size_t n, s
                     cert->authority_key_id_len = inner.n;
                 }
                 break;
-            case 37:
-                unhandled = ext_oid_seq(c, v, false);
-                break;
+            case 37: unhandled = ext_oid_seq(c, v, false); break;
             case 14:
                 if (!der_read(&v, &inner, TAG_OCTET_STRING))
                     return go_fail(c, "x509: invalid subject key identifier");
                 cert->subject_key_id = inner.p;
                 cert->subject_key_id_len = inner.n;
                 break;
-            case 32:
-                unhandled = ext_oid_seq(c, v, true);
-                break;
-            default:
-                unhandled = 1;
-                break;
+            case 32: unhandled = ext_oid_seq(c, v, true); break;
+            default: unhandled = 1; break;
             }
             if (unhandled < 0)
                 return unhandled;

@@ -85,7 +85,8 @@ static char *quote_payload(const uint8_t *nonce, size_t nonce_len, const char *b
     return text;
 }
 
-/* One call as HVS makes it; records HVS's conclusion in calls and returns whether HVS got what it asked for. */
+/* One call as HVS makes it; records HVS's conclusion in calls and returns whether HVS got what it asked for.
+ */
 static bool call(natsConnection *nc, const char *host, const char *suffix, const char *payload, int timeout,
                  cJSON *calls, struct hvs_ta_result *ret)
 {
@@ -110,10 +111,11 @@ static bool call(natsConnection *nc, const char *host, const char *suffix, const
 /* Why a call failed, for a person: HVS's error, and what the agent said or why there was no answer. */
 static void call_failed(const char *host, const char *suffix, const struct hvs_ta_result *r)
 {
-    const char *hint = r->tagent_error  ? r->tagent_error
-                       : !r->replied    ? "no reply: is the agent running and connected to this NATS server?"
-                       : strstr(r->error, "no responders") ? "no agent serves this host id on this NATS server"
-                                                           : "the reply is not what HVS expects";
+    const char *hint = r->tagent_error ? r->tagent_error
+                       : !r->replied   ? "no reply: is the agent running and connected to this NATS server?"
+                       : strstr(r->error, "no responders")
+                           ? "no agent serves this host id on this NATS server"
+                           : "the reply is not what HVS expects";
     fprintf(stderr, "tagent-hvs: %s to trust-agent.%s: HVS %s after %lld ms: %s\n  %s\n", suffix, host,
             r->outcome == HVS_PANIC ? "panics" : "fails", (long long)r->ms, r->error, hint);
 }
@@ -184,12 +186,11 @@ static bool quote_report(const char *body, const uint8_t *nonce, size_t nonce_le
     ok = replay_check(resp, q, checks) && ok;
 
     cJSON *sel = cJSON_AddArrayToObject(report, "selected_banks");
-    const cJSON *sb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "SelectedPcrBanks"),
-                                                       "SelectedPcrBanks");
+    const cJSON *sb = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(resp, "SelectedPcrBanks"), "SelectedPcrBanks");
     const cJSON *it;
-    cJSON_ArrayForEach(it, sb)
-        if (cJSON_IsString(it))
-            cJSON_AddItemToArray(sel, cJSON_CreateString(it->valuestring));
+    cJSON_ArrayForEach(it, sb) if (cJSON_IsString(it))
+        cJSON_AddItemToArray(sel, cJSON_CreateString(it->valuestring));
     cJSON *quoted = cJSON_AddArrayToObject(report, "quoted_banks");
     for (uint32_t i = 0; i < q->nbanks; i++)
         cJSON_AddItemToArray(quoted, cJSON_CreateString(q->banks[i].name ? q->banks[i].name : "?"));
@@ -200,8 +201,8 @@ static bool quote_report(const char *body, const uint8_t *nonce, size_t nonce_le
 }
 
 /* GetHostManifestAcceptNonce's calls in its order, then HVS's checks; the report on stdout. */
-static int run(natsConnection *nc, const char *host, const uint8_t *nonce, size_t nonce_len, const char *banks,
-               int timeout)
+static int run(natsConnection *nc, const char *host, const uint8_t *nonce, size_t nonce_len,
+               const char *banks, int timeout)
 {
     cJSON *report = cJSON_CreateObject(), *calls;
     cJSON_AddStringToObject(report, "host_id", host);
@@ -248,7 +249,8 @@ out:
 }
 
 /* --call: one request, HVS's conclusion on stdout. */
-static int run_call(natsConnection *nc, const char *host, const char *suffix, const char *payload, int timeout)
+static int run_call(natsConnection *nc, const char *host, const char *suffix, const char *payload,
+                    int timeout)
 {
     cJSON *calls = cJSON_CreateArray();
     struct hvs_ta_result r = {0};
@@ -267,11 +269,16 @@ static int run_call(natsConnection *nc, const char *host, const char *suffix, co
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},     {"creds", required_argument, NULL, 'c'},
-        {"ca", required_argument, NULL, 'a'},      {"host-id", required_argument, NULL, 'h'},
-        {"banks", required_argument, NULL, 'b'},   {"nonce-hex", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'H'},
-        {"call", required_argument, NULL, 'C'},    {"payload", required_argument, NULL, 'P'},
+        {"url", required_argument, NULL, 'u'},
+        {"creds", required_argument, NULL, 'c'},
+        {"ca", required_argument, NULL, 'a'},
+        {"host-id", required_argument, NULL, 'h'},
+        {"banks", required_argument, NULL, 'b'},
+        {"nonce-hex", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'H'},
+        {"call", required_argument, NULL, 'C'},
+        {"payload", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     const char *url = NULL, *creds = NULL, *ca = NULL, *host = NULL, *banks = "", *nonce_hex = NULL;
@@ -322,7 +329,8 @@ int main(int argc, char **argv)
         (step = "TLS", s = natsOptions_SetSecure(o, true)) == NATS_OK &&
         (step = "--creds", s = natsOptions_SetUserCredentialsFromFiles(o, creds, NULL)) == NATS_OK &&
         (step = "options", s = natsOptions_SetTimeout(o, 10000)) == NATS_OK &&
-        (s = natsOptions_SetMaxReconnect(o, 5)) == NATS_OK && (s = natsOptions_SetReconnectWait(o, 5000)) == NATS_OK &&
+        (s = natsOptions_SetMaxReconnect(o, 5)) == NATS_OK &&
+        (s = natsOptions_SetReconnectWait(o, 5000)) == NATS_OK &&
         (s = natsOptions_SetName(o, "tagent-hvs")) == NATS_OK) {
         step = "connect";
         /* cnats 3.4 drops the nonce signature when its first byte is 0 (nats.c PR #705): about 1 in 256

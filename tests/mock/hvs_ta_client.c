@@ -120,7 +120,8 @@ static void judge_quote(const char *body, size_t len, struct hvs_ta_result *r)
     cJSON_Delete(j);
 }
 
-void hvs_ta_judge(const char *suffix, const char *body, size_t len, const char *status, struct hvs_ta_result *r)
+void hvs_ta_judge(const char *suffix, const char *body, size_t len, const char *status,
+                  struct hvs_ta_result *r)
 {
     const struct subject *s = subject_find(suffix);
     char why[400];
@@ -303,8 +304,8 @@ void hvs_ta_wait(struct hvs_ta_pending *p, int timeout_ms, struct hvs_ta_result 
     *p = (struct hvs_ta_pending){0};
 }
 
-int hvs_ta_request(natsConnection *nc, const char *host_id, const char *suffix, const void *payload, size_t len,
-                   int timeout_ms, struct hvs_ta_result *ret)
+int hvs_ta_request(natsConnection *nc, const char *host_id, const char *suffix, const void *payload,
+                   size_t len, int timeout_ms, struct hvs_ta_result *ret)
 {
     struct hvs_ta_pending p;
     *ret = (struct hvs_ta_result){0};

@@ -7,12 +7,11 @@
  * judged as nats.go and encoding/json would judge it:
  *   - no reply within the timeout: "nats: timeout";
  *   - an empty body with the header "Status" exactly "503": "nats: no responders available for request";
- *   - otherwise the body is decoded into the subject's target: a struct through encoding/json (go_unmarshal.c:
- *     a JSON type that does not fit is an error, unknown fields are ignored), []byte raw (never an error),
- *     *nats.Msg ignored (never an error).
- * Then the connector's own steps on what was decoded: an empty AIK is an error; for a quote, GetVerificationNonce
- * (an AssetTag that is missing or not base64 while IsTagProvisioned), base64 of Aik, and pem.Decode whose nil
- * result HVS dereferences: a panic.
+ *   - otherwise the body is decoded into the subject's target: a struct through encoding/json
+ * (go_unmarshal.c: a JSON type that does not fit is an error, unknown fields are ignored), []byte raw (never
+ * an error), *nats.Msg ignored (never an error). Then the connector's own steps on what was decoded: an empty
+ * AIK is an error; for a quote, GetVerificationNonce (an AssetTag that is missing or not base64 while
+ * IsTagProvisioned), base64 of Aik, and pem.Decode whose nil result HVS dereferences: a panic.
  */
 #ifndef TAGENT_HVS_TA_CLIENT_H
 #define TAGENT_HVS_TA_CLIENT_H
@@ -36,15 +35,15 @@ struct hvs_ta_result {
     bool replied;    /* a reply came (it may still be an error) */
     char *body;      /* the reply's bytes, NUL-terminated (NULL when none came) */
     size_t body_len;
-    int tagent_code;     /* the Tagent-Error-Code header (0 when absent) */
-    char *tagent_error;  /* the Tagent-Error header (NULL when absent) */
+    int tagent_code;    /* the Tagent-Error-Code header (0 when absent) */
+    char *tagent_error; /* the Tagent-Error header (NULL when absent) */
 };
 
 /* Sends payload (len bytes) to trust-agent.<host_id>.<suffix> and judges the reply with the target HVS uses
  * for suffix (unknown suffixes: *nats.Msg, the most lenient). Returns 0 with *ret filled, or a negative
  * errno when the request could not be sent (the connection is unusable). */
-int hvs_ta_request(natsConnection *nc, const char *host_id, const char *suffix, const void *payload, size_t len,
-                   int timeout_ms, struct hvs_ta_result *ret);
+int hvs_ta_request(natsConnection *nc, const char *host_id, const char *suffix, const void *payload,
+                   size_t len, int timeout_ms, struct hvs_ta_result *ret);
 void hvs_ta_result_free(struct hvs_ta_result *r);
 
 /* The same in two steps, for many requests in flight at once: send, then wait for the reply until timeout_ms
@@ -65,6 +64,7 @@ const char *hvs_outcome_name(enum hvs_outcome o);
 
 /* The same judgement of a reply already received (tests of the judge itself): body may be NULL for "no
  * reply" (a timeout); status is the value of the "Status" header or NULL. */
-void hvs_ta_judge(const char *suffix, const char *body, size_t len, const char *status, struct hvs_ta_result *ret);
+void hvs_ta_judge(const char *suffix, const char *body, size_t len, const char *status,
+                  struct hvs_ta_result *ret);
 
 #endif

@@ -91,7 +91,8 @@ struct parsed {
 };
 
 /* TPMS_ATTEST + TPMT_SIGNATURE as HVS reads them. */
-static bool parse_blob(const uint8_t *blob, size_t len, struct hvs_quote *q, struct parsed *o, struct hvs_check *c)
+static bool parse_blob(const uint8_t *blob, size_t len, struct hvs_quote *q, struct parsed *o,
+                       struct hvs_check *c)
 {
     if (len < 2)
         return fail(c, "quote blob of %zu bytes", len);
@@ -100,10 +101,10 @@ static bool parse_blob(const uint8_t *blob, size_t len, struct hvs_quote *q, str
     const uint8_t *end = o->attest + o->attest_len, *p = o->attest, *blob_end = blob + len;
     if (end + 6 > blob_end)
         return fail(c, "attestSize %zu overruns the %zu-byte blob", o->attest_len, len);
-#define NEED(n)                                                                                                    \
-    do {                                                                                                           \
-        if ((size_t)(end - p) < (size_t)(n))                                                                       \
-            return fail(c, "TPMS_ATTEST truncated at offset %zu", (size_t)(p - o->attest));                        \
+#define NEED(n)                                                                                              \
+    do {                                                                                                     \
+        if ((size_t)(end - p) < (size_t)(n))                                                                 \
+            return fail(c, "TPMS_ATTEST truncated at offset %zu", (size_t)(p - o->attest));                  \
     } while (0)
     NEED(6);
     if (p[0] != 0xff || p[1] != 'T' || p[2] != 'C' || p[3] != 'G')
@@ -221,7 +222,8 @@ bool hvs_verify_quote(const cJSON *resp, const uint8_t *nonce, size_t nonce_len,
             EVP_DigestVerify(md, o.sig, o.sig_len, o.attest, o.attest_len) == 1)
             c_sig->ok = true;
         else
-            fail(c_sig, "RSASSA-PKCS1v1.5-SHA256 signature over the %zu-byte attest does not verify", o.attest_len);
+            fail(c_sig, "RSASSA-PKCS1v1.5-SHA256 signature over the %zu-byte attest does not verify",
+                 o.attest_len);
         EVP_MD_CTX_free(md);
     }
 
@@ -277,7 +279,8 @@ bool hvs_verify_quote(const cJSON *resp, const uint8_t *nonce, size_t nonce_len,
         if (capped)
             fail(c_pcr, "selected PCR values exceed HVS's %d-byte cap", HVS_PCR_CAP);
         else if (short_blob)
-            fail(c_pcr, "quote blob holds %zu bytes of PCR values, fewer than the selection needs", o.values_len);
+            fail(c_pcr, "quote blob holds %zu bytes of PCR values, fewer than the selection needs",
+                 o.values_len);
         else if (off != o.values_len)
             fail(c_pcr, "%zu trailing bytes after the selected PCR values", o.values_len - off);
         else if (!o.digest || o.digest_len != 32 || memcmp(got, o.digest, 32) != 0)
@@ -337,9 +340,9 @@ static bool unhex(const char *s, uint8_t *out, size_t n)
 static bool has_tag(const cJSON *ev, const char *tag)
 {
     const cJSON *t;
-    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(ev, "tags"))
-        if (cJSON_IsString(t) && strcmp(t->valuestring, tag) == 0)
-            return true;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(ev, "tags")) if (cJSON_IsString(t) &&
+                                                                            strcmp(t->valuestring, tag) ==
+                                                                                0) return true;
     return false;
 }
 
@@ -387,8 +390,8 @@ static bool replay_groups(const cJSON *log, struct replay_state *st, struct hvs_
             const char *m = str_item(ev, "measurement");
             uint8_t buf[96];
             if (!m || !unhex(m, buf + size, size))
-                return replay_fail(r, "%s pcr %d: measurement %.100s is not %zu hex bytes", bank, k, m ? m : "(none)",
-                                   size);
+                return replay_fail(r, "%s pcr %d: measurement %.100s is not %zu hex bytes", bank, k,
+                                   m ? m : "(none)", size);
             memcpy(buf, st->value[b][k], size);
             unsigned int outl = 0;
             EVP_Digest(buf, 2 * size, st->value[b][k], &outl, md, NULL);

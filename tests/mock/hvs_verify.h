@@ -6,8 +6,8 @@
  * hvs_verify_quote() runs every check it can and records each result in q->checks, in this order:
  *   response        ErrorCode 0 (and the fields HVS reads are present)
  *   aik-certificate Aik: base64 -> PEM -> X.509 with an RSA key
- *   quote-parse     TPMS_ATTEST (magic, type, qualifiedSigner, extraData, selection, pcrDigest), TPMT_SIGNATURE
- *   aik-signature   RSA-PKCS1v1.5-SHA256 over the attest bytes with the AIK certificate's key
+ *   quote-parse     TPMS_ATTEST (magic, type, qualifiedSigner, extraData, selection, pcrDigest),
+ * TPMT_SIGNATURE aik-signature   RSA-PKCS1v1.5-SHA256 over the attest bytes with the AIK certificate's key
  *   nonce           extraData == SHA-256(nonce), or SHA-256(SHA-256(nonce) || tag48) when IsTagProvisioned
  *   pcr-digest      PCR values (bank-major, selection order) hash to pcrDigest; HVS's 2304-byte cap applies
  */
@@ -30,12 +30,12 @@ struct hvs_check {
 };
 
 struct hvs_bank {
-    uint16_t alg;      /* TPM_ALG_ID: 0x0004 SHA1, 0x000b SHA256, 0x000c SHA384 */
-    const char *name;  /* "SHA1", "SHA256", "SHA384", or NULL for an algorithm HVS does not know */
-    size_t size;       /* digest size, 0 if unknown */
+    uint16_t alg;        /* TPM_ALG_ID: 0x0004 SHA1, 0x000b SHA256, 0x000c SHA384 */
+    const char *name;    /* "SHA1", "SHA256", "SHA384", or NULL for an algorithm HVS does not know */
+    size_t size;         /* digest size, 0 if unknown */
     uint8_t select_size; /* sizeofSelect as sent (the agent sends 3) */
-    uint8_t bits[3];   /* selection bitmap: pcr i -> bits[i/8] bit i%8 */
-    bool have[24];     /* value present in the blob */
+    uint8_t bits[3];     /* selection bitmap: pcr i -> bits[i/8] bit i%8 */
+    bool have[24];       /* value present in the blob */
     uint8_t value[24][48];
 };
 
@@ -55,11 +55,11 @@ bool hvs_verify_quote(const cJSON *resp, const uint8_t *nonce, size_t nonce_len,
 const uint8_t *hvs_quoted_pcr(const struct hvs_quote *q, const char *bank, int pcr, size_t *ret_size);
 
 struct hvs_replay {
-    int compared;   /* bank/pcr pairs in the log whose replay was compared with a quoted value */
-    int mismatched; /* ... and differed */
-    int unquoted;   /* bank/pcr pairs in the log the quote does not cover (reported, not compared) */
-    cJSON *pcrs;    /* {"SHA256":{"0":"match"|"mismatch"|"not-quoted",...},...}; caller deletes */
-    cJSON *details; /* {"SHA256":{"7":{"replayed":hex,"quoted":hex}}} for mismatches; caller deletes */
+    int compared;    /* bank/pcr pairs in the log whose replay was compared with a quoted value */
+    int mismatched;  /* ... and differed */
+    int unquoted;    /* bank/pcr pairs in the log the quote does not cover (reported, not compared) */
+    cJSON *pcrs;     /* {"SHA256":{"0":"match"|"mismatch"|"not-quoted",...},...}; caller deletes */
+    cJSON *details;  /* {"SHA256":{"7":{"replayed":hex,"quoted":hex}}} for mismatches; caller deletes */
     char error[256]; /* non-empty: the log could not be replayed at all (not JSON, bad measurement, ...) */
 };
 

@@ -747,12 +747,8 @@ int main(int argc, char **argv)
             }
             atomic_fetch_or(&m.faults, mock_fault_bit(optarg));
             break;
-        case OPT_NATS_DIR:
-            nats_dir = optarg;
-            break;
-        case OPT_NATS_SEED:
-            nats_seed = optarg;
-            break;
+        case OPT_NATS_DIR: nats_dir = optarg; break;
+        case OPT_NATS_SEED: nats_seed = optarg; break;
         case OPT_AIK_YEARS:
             m.aik_validity_years = atoi(optarg);
             if (m.aik_validity_years < 1 || m.aik_validity_years > 100) {
@@ -764,9 +760,7 @@ int main(int argc, char **argv)
             usage(stdout);
             status = 0;
             goto out;
-        default:
-            usage(stderr);
-            goto out;
+        default: usage(stderr); goto out;
         }
     }
     if (optind < argc) {

@@ -28,23 +28,12 @@ static const char b32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static int type_prefix(char type, uint8_t *ret_prefix)
 {
     switch (type) {
-    case 'O':
-        *ret_prefix = 14 << 3;
-        return 0;
-    case 'A':
-        *ret_prefix = 0;
-        return 0;
-    case 'U':
-        *ret_prefix = 20 << 3;
-        return 0;
-    case 'N':
-        *ret_prefix = 13 << 3;
-        return 0;
-    case 'C':
-        *ret_prefix = 2 << 3;
-        return 0;
-    default:
-        return -EINVAL;
+    case 'O': *ret_prefix = 14 << 3; return 0;
+    case 'A': *ret_prefix = 0; return 0;
+    case 'U': *ret_prefix = 20 << 3; return 0;
+    case 'N': *ret_prefix = 13 << 3; return 0;
+    case 'C': *ret_prefix = 2 << 3; return 0;
+    default: return -EINVAL;
     }
 }
 

@@ -4,7 +4,8 @@
 
 #include <errno.h>
 
-#define SHA384_HEX "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SHA384_HEX                                                                                           \
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 struct fixture {
     struct tagent_config cfg;
@@ -74,28 +75,29 @@ static void test_tep_guide_keys(void **state)
 static void test_v5_names(void **state)
 {
     struct fixture *f = *state;
-    const char *text = "TA_SERVICE_MODE=http\n"
-                       "AAS_BASE_URL=https://aas:8444/aas/v1/\n"
-                       "NATS_HOST_ID=v5-host\n"
-                       "SERVER_PORT=2443\n"
-                       "SERVER_READ_TIMEOUT=1m30s\n"
-                       "SERVER_READ_HEADER_TIMEOUT=5s\n"
-                       "SERVER_WRITE_TIMEOUT=500ms\n"
-                       "SERVER_IDLE_TIMEOUT=2h\n"
-                       "SERVER_MAX_HEADER_BYTES=4096\n"
-                       "LOG_LEVEL=debug\n"
-                       "LOG_ENABLE_STDOUT=false\n"
-                       "LOG_MAX_LENGTH=5000\n"
-                       "TLS_COMMON_NAME=v5 CN\n"
-                       "TLS_SAN_LIST=localhost\n"
-                       "IMA_MEASURE_ENABLED=False\n"
-                       "TPM_ENDORSEMENT_SECRET=hex:00ff\n"
-                       "CURRENT_IP=192.0.2.7\n"
-                       "FLAVOR_UUIDS=8f4e0fd5-3fbb-4d06-9e3e-0b7d3b6a0f11,8F4E0FD5-3FBB-4D06-9E3E-0B7D3B6A0F12\n"
-                       "FLAVOR_LABELS=label-a,label-b\n"
-                       "TAGENT_TCTI=swtpm:host=127.0.0.1,port=2321\n"
-                       "PROVISION_ATTESTATION=y\n"
-                       "GRUB_FILE=/boot/grub/grub.cfg\n";
+    const char *text =
+        "TA_SERVICE_MODE=http\n"
+        "AAS_BASE_URL=https://aas:8444/aas/v1/\n"
+        "NATS_HOST_ID=v5-host\n"
+        "SERVER_PORT=2443\n"
+        "SERVER_READ_TIMEOUT=1m30s\n"
+        "SERVER_READ_HEADER_TIMEOUT=5s\n"
+        "SERVER_WRITE_TIMEOUT=500ms\n"
+        "SERVER_IDLE_TIMEOUT=2h\n"
+        "SERVER_MAX_HEADER_BYTES=4096\n"
+        "LOG_LEVEL=debug\n"
+        "LOG_ENABLE_STDOUT=false\n"
+        "LOG_MAX_LENGTH=5000\n"
+        "TLS_COMMON_NAME=v5 CN\n"
+        "TLS_SAN_LIST=localhost\n"
+        "IMA_MEASURE_ENABLED=False\n"
+        "TPM_ENDORSEMENT_SECRET=hex:00ff\n"
+        "CURRENT_IP=192.0.2.7\n"
+        "FLAVOR_UUIDS=8f4e0fd5-3fbb-4d06-9e3e-0b7d3b6a0f11,8F4E0FD5-3FBB-4D06-9E3E-0B7D3B6A0F12\n"
+        "FLAVOR_LABELS=label-a,label-b\n"
+        "TAGENT_TCTI=swtpm:host=127.0.0.1,port=2321\n"
+        "PROVISION_ATTESTATION=y\n"
+        "GRUB_FILE=/boot/grub/grub.cfg\n";
     assert_int_equal(apply(f, text, NULL), 0);
     assert_int_equal(f->diags.n, 0); /* installer-only keys are known: no warning */
     assert_int_equal(f->cfg.mode, CONFIG_MODE_HTTP);
@@ -190,7 +192,7 @@ static void test_environment_wins_over_file(void **state)
     assert_int_equal(apply(f, text, envp), 0);
     assert_string_equal(f->cfg.hvs_url, "https://from-env:8443/hvs/v2");
     assert_string_equal(f->cfg.nats_servers[0], "nats://file:4222"); /* empty env value is ignored */
-    assert_string_equal(f->cfg.nats_host_id, "env-host");           /* env alias beats file v5 name */
+    assert_string_equal(f->cfg.nats_host_id, "env-host");            /* env alias beats file v5 name */
     assert_diag(&f->diags, CONFIG_WARNING, 1, "overridden by the process environment");
 }
 
@@ -263,14 +265,18 @@ static void test_bad_values(void **state)
     check_rejected(state, "LOG_LEVEL=verbose", "error, warning, info, debug, trace");
     check_rejected(state, "LOG_ENABLE_STDOUT=yes", "true or false");
     check_rejected(state, "IMA_MEASURE_ENABLED=2", "true or false");
-    check_rejected(state, "TLS_COMMON_NAME=" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "1 to 64");
+    check_rejected(state,
+                   "TLS_COMMON_NAME="
+                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                   "1 to 64");
     check_rejected(state, "CURRENT_IP=999.1.1.1", "IPv4 or IPv6");
     check_rejected(state, "FLAVOR_UUIDS=not-a-uuid", "not a UUID");
     check_rejected(state, "TPM_OWNER_SECRET=hex:abc", "even number of hex digits");
     check_rejected(state, "TPM_OWNER_SECRET=hex:zz", "only hex digits");
     /* an odd count that also holds a non-digit: the non-digit is named first */
     check_rejected(state, "TPM_OWNER_SECRET=hex:ab!", "only hex digits");
-    check_rejected(state, "TPM_OWNER_SECRET=0123456789012345678901234567890123456789012345678901234567890123456789",
+    check_rejected(state,
+                   "TPM_OWNER_SECRET=0123456789012345678901234567890123456789012345678901234567890123456789",
                    "longer than 64 bytes");
     check_rejected(state, "BEARER_TOKEN=abc def", "without spaces");
 }
@@ -361,13 +367,15 @@ static void test_cross_field_rules(void **state)
 static void test_secrets_never_in_messages(void **state)
 {
     struct fixture *f = *state;
-    const char *secrets[] = {"eyJTOPSECRET BEARER", "hex:SECRETOWNERzz", "SECRETENDORSEMENT-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    const char *secrets[] = {"eyJTOPSECRET BEARER", "hex:SECRETOWNERzz",
+                             "SECRETENDORSEMENT-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
                              "SERVICEPASSWORDSECRET"};
     char *text = NULL;
-    assert_true(asprintf(&text,
-                         "BEARER_TOKEN=%s\nTPM_OWNER_SECRET=%s\nTPM_ENDORSEMENT_SECRET=%s\nSERVICE_PASSWORD=%s\n"
-                         "BEARER_TOKEN=%s\nTPM_OWNER_SECRET=\"%s\n",
-                         secrets[0], secrets[1], secrets[2], secrets[3], secrets[0], secrets[1]) > 0);
+    assert_true(
+        asprintf(&text,
+                 "BEARER_TOKEN=%s\nTPM_OWNER_SECRET=%s\nTPM_ENDORSEMENT_SECRET=%s\nSERVICE_PASSWORD=%s\n"
+                 "BEARER_TOKEN=%s\nTPM_OWNER_SECRET=\"%s\n",
+                 secrets[0], secrets[1], secrets[2], secrets[3], secrets[0], secrets[1]) > 0);
     config_env_free(&f->env);
     config_env_parse(text, strlen(text), "ta.env", &f->env, &f->diags);
     char *envp[] = {"BEARER_TOKEN=ENVSECRET TOKEN", NULL};

@@ -225,20 +225,13 @@ static void test_load_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepted_syntax),
-        cmocka_unit_test(test_crlf),
-        cmocka_unit_test(test_bom_is_a_warning),
-        cmocka_unit_test(test_no_equals),
-        cmocka_unit_test(test_missing_key),
-        cmocka_unit_test(test_bad_key_characters),
-        cmocka_unit_test(test_unterminated_quote),
-        cmocka_unit_test(test_text_after_quote),
-        cmocka_unit_test(test_duplicate_key),
-        cmocka_unit_test(test_huge_value),
-        cmocka_unit_test(test_binary_junk),
-        cmocka_unit_test(test_random_binary_never_crashes),
-        cmocka_unit_test(test_too_many_keys),
-        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_accepted_syntax),    cmocka_unit_test(test_crlf),
+        cmocka_unit_test(test_bom_is_a_warning),   cmocka_unit_test(test_no_equals),
+        cmocka_unit_test(test_missing_key),        cmocka_unit_test(test_bad_key_characters),
+        cmocka_unit_test(test_unterminated_quote), cmocka_unit_test(test_text_after_quote),
+        cmocka_unit_test(test_duplicate_key),      cmocka_unit_test(test_huge_value),
+        cmocka_unit_test(test_binary_junk),        cmocka_unit_test(test_random_binary_never_crashes),
+        cmocka_unit_test(test_too_many_keys),      cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,8 +184,10 @@ static void test_event_counts_match_tpm2_eventlog_yaml(void **state)
     static const struct {
         const char *log, *yaml;
     } pairs[] = {
-        {"uefi/tpm2-tools/event-moklisttrusted.bin", "uefi/tpm2-tools/event-raw/event-moklisttrusted.bin.yaml"},
-        {"uefi/tpm2-tools/event-sd-boot-fedora37.bin", "uefi/tpm2-tools/event-raw/event-sd-boot-fedora37.bin.yaml"},
+        {"uefi/tpm2-tools/event-moklisttrusted.bin",
+         "uefi/tpm2-tools/event-raw/event-moklisttrusted.bin.yaml"},
+        {"uefi/tpm2-tools/event-sd-boot-fedora37.bin",
+         "uefi/tpm2-tools/event-raw/event-sd-boot-fedora37.bin.yaml"},
         {"uefi/tpm2-tools/event-postcode.bin", "uefi/tpm2-tools/event-raw/event-postcode.bin.yaml"},
         {"uefi/tpm2-tools/event-uefivar.bin", "uefi/tpm2-tools/event-raw/event-uefivar.bin.yaml"},
         {"uefi/tpm2-tools/event-uefiservices.bin", "uefi/tpm2-tools/event-raw/event-uefiservices.bin.yaml"},
@@ -215,7 +217,8 @@ static void test_event_counts_match_tpm2_eventlog_yaml(void **state)
         }
         for (int p = 0; p < EVENTLOG_PCRS; p++)
             if (got[p] != want[p])
-                fail_msg("%s: PCR %d has %u events, tpm2_eventlog lists %u", pairs[i].log, p, got[p], want[p]);
+                fail_msg("%s: PCR %d has %u events, tpm2_eventlog lists %u", pairs[i].log, p, got[p],
+                         want[p]);
         eventlog_free(log);
     }
 }

@@ -233,7 +233,8 @@ static void check_golden(const char *log_name, const char *app_name, const char 
 
 static void test_golden_measure_logs(void **state)
 {
-    check_golden("isecl/eventlog/uefi_event_log.bin", "isecl/eventlog/pcr_event_log", "measure-log-isecl-uefi.json");
+    check_golden("isecl/eventlog/uefi_event_log.bin", "isecl/eventlog/pcr_event_log",
+                 "measure-log-isecl-uefi.json");
     check_golden("eventlog/uefi/google-go-eventlog/rhel8-uefi.bin", NULL, "measure-log-rhel8-uefi.json");
 }
 
@@ -275,12 +276,9 @@ int main(void)
     snprintf(corpora, sizeof(corpora), "%s", dir);
     snprintf(golden_dir, sizeof(golden_dir), "%s", golden);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_truncated_at_every_offset),
-        cmocka_unit_test(test_huge_length_fields),
-        cmocka_unit_test(test_empty_random_and_limits),
-        cmocka_unit_test(test_acpi_region),
-        cmocka_unit_test(test_golden_measure_logs),
-        cmocka_unit_test(test_startup_locality),
+        cmocka_unit_test(test_truncated_at_every_offset), cmocka_unit_test(test_huge_length_fields),
+        cmocka_unit_test(test_empty_random_and_limits),   cmocka_unit_test(test_acpi_region),
+        cmocka_unit_test(test_golden_measure_logs),       cmocka_unit_test(test_startup_locality),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -445,7 +445,7 @@ static void test_dmi_every_cut(void **state)
     assert_int_equal(hostinfo_smbios_parse(full, len, &want, &error), 0);
     size_t n_ends = structure_ends(full, len, ends, 512);
     assert_true(n_ends > 10);
-    size_t all_read = 3196 + 27; /* the type 1 structure, last of the three needed in this table */
+    size_t all_read = 3196 + 27;     /* the type 1 structure, last of the three needed in this table */
     assert_true(len > all_read + 1); /* the scan below stays inside the table */
     while (full[all_read] || full[all_read + 1])
         all_read++;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The mock HVS's judgement (tests/mock/hvs_ta_client.c, go_unmarshal.c) against what HVS's own Go code does
- * with the same bytes, and the agent's error replies (agent/service/service_error.c) through that judgement: every
- * error form of every subject must be an error on HVS's side, never a success or a panic.
+ * with the same bytes, and the agent's error replies (agent/service/service_error.c) through that judgement:
+ * every error form of every subject must be an error on HVS's side, never a success or a panic.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,7 +19,8 @@
 #include "hvs_ta_client.h"
 #include "service_error.h"
 
-static enum hvs_outcome judge(const char *suffix, const char *body, const char *status, char *why, size_t size)
+static enum hvs_outcome judge(const char *suffix, const char *body, const char *status, char *why,
+                              size_t size)
 {
     struct hvs_ta_result r = {0};
     hvs_ta_judge(suffix, body, body ? strlen(body) : 0, status, &r);
@@ -45,9 +46,9 @@ static void test_json_syntax(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",    " ",     "+1",         "01",          "1.",          ".5",       "[1,]",      "{\"a\":1,}",
-        "{a:1}", "'x'", "\"\x01\"",   "\"\\x\"",     "\"\\u12\"",   "tru",      "nul",       "{} {}",
-        "[",   "{\"a\"", "{\"a\":}",  "1e",          "-",           "\"abc",    "[1 2]",     "NaN",
+        "",      " ",      "+1",       "01",      "1.",        ".5",    "[1,]",  "{\"a\":1,}",
+        "{a:1}", "'x'",    "\"\x01\"", "\"\\x\"", "\"\\u12\"", "tru",   "nul",   "{} {}",
+        "[",     "{\"a\"", "{\"a\":}", "1e",      "-",         "\"abc", "[1 2]", "NaN",
     };
     char err[256];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -59,8 +60,11 @@ static void test_json_syntax(void **state)
     assert_string_equal(err, "invalid character 'x' after top-level value");
 
     static const char *const good[] = {
-        " null ", "{}", "{\"File\":[],\"x\":[1,-0.5e+3,true,false,null,{\"y\":\"\\ud83d\\ude00\\u00e9\\\"\"}]}",
-        "{\"Label\":\"\\ud800\"}", "{\"label\":\"case folded\"}",
+        " null ",
+        "{}",
+        "{\"File\":[],\"x\":[1,-0.5e+3,true,false,null,{\"y\":\"\\ud83d\\ude00\\u00e9\\\"\"}]}",
+        "{\"Label\":\"\\ud800\"}",
+        "{\"label\":\"case folded\"}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         if (go_unmarshal(good[i], strlen(good[i]), &go_type_measurement, err, sizeof(err)) != 0)
@@ -78,8 +82,9 @@ static void test_json_types(void **state)
 
     s = "{\"ErrorCode\":1.5}";
     assert_int_equal(go_unmarshal(s, strlen(s), &go_type_tpm_quote_response, err, sizeof(err)), -EINVAL);
-    assert_string_equal(err, "json: cannot unmarshal number 1.5 into Go struct field TpmQuoteResponse.ErrorCode "
-                             "of type int");
+    assert_string_equal(err,
+                        "json: cannot unmarshal number 1.5 into Go struct field TpmQuoteResponse.ErrorCode "
+                        "of type int");
     s = "{\"TimeStamp\":99999999999999999999}";
     assert_int_equal(go_unmarshal(s, strlen(s), &go_type_tpm_quote_response, err, sizeof(err)), -EINVAL);
     s = "{\"SelectedPcrBanks\":{\"SelectedPcrBanks\":\"SHA256\"}}";
@@ -94,10 +99,12 @@ static void test_json_types(void **state)
     assert_int_equal(go_unmarshal(s, strlen(s), &go_type_host_info, err, sizeof(err)), 0);
     s = "{\"no_of_sockets\":4}";
     assert_int_equal(go_unmarshal(s, strlen(s), &go_type_host_info, err, sizeof(err)), -EINVAL);
-    assert_string_equal(err, "json: invalid use of ,string struct tag, trying to unmarshal unquoted value into int");
+    assert_string_equal(
+        err, "json: invalid use of ,string struct tag, trying to unmarshal unquoted value into int");
     s = "{\"hardware_features\":{\"TPM\":{\"enabled\":\"yes\"}}}";
     assert_int_equal(go_unmarshal(s, strlen(s), &go_type_host_info, err, sizeof(err)), -EINVAL);
-    assert_string_equal(err, "json: invalid use of ,string struct tag, trying to unmarshal \"yes\" into bool");
+    assert_string_equal(err,
+                        "json: invalid use of ,string struct tag, trying to unmarshal \"yes\" into bool");
     s = "{\"installed_components\":[\"tagent\",1]}";
     assert_int_equal(go_unmarshal(s, strlen(s), &go_type_host_info, err, sizeof(err)), -EINVAL);
 }
@@ -122,11 +129,12 @@ static void test_base64(void **state)
 static void test_old_error_replies(void **state)
 {
     (void)state;
-    const char *quote_shape = "{\"XMLName\":{\"Space\":\"\",\"Local\":\"\"},\"TimeStamp\":0,\"ErrorCode\":2,"
-                              "\"ErrorMessage\":\"TPM gone\",\"Aik\":\"\",\"Quote\":\"\",\"EventLog\":\"\","
-                              "\"ImaLogs\":\"\",\"TcbMeasurements\":{\"XMLName\":{\"Space\":\"\",\"Local\":\"\"},"
-                              "\"TcbMeasurements\":[]},\"SelectedPcrBanks\":{\"XMLName\":{\"Space\":\"\","
-                              "\"Local\":\"\"},\"SelectedPcrBanks\":[]},\"IsTagProvisioned\":false,\"AssetTag\":\"\"}";
+    const char *quote_shape =
+        "{\"XMLName\":{\"Space\":\"\",\"Local\":\"\"},\"TimeStamp\":0,\"ErrorCode\":2,"
+        "\"ErrorMessage\":\"TPM gone\",\"Aik\":\"\",\"Quote\":\"\",\"EventLog\":\"\","
+        "\"ImaLogs\":\"\",\"TcbMeasurements\":{\"XMLName\":{\"Space\":\"\",\"Local\":\"\"},"
+        "\"TcbMeasurements\":[]},\"SelectedPcrBanks\":{\"XMLName\":{\"Space\":\"\","
+        "\"Local\":\"\"},\"SelectedPcrBanks\":[]},\"IsTagProvisioned\":false,\"AssetTag\":\"\"}";
     const char *generic = "{\"ErrorCode\":2,\"ErrorMessage\":\"failed\"}";
     expect_outcome("quote-request", quote_shape, NULL, HVS_PANIC, "nil pointer");
     expect_outcome("host-info-request", generic, NULL, HVS_OK, NULL);
@@ -157,11 +165,13 @@ static void test_quote_after_decode(void **state)
     (void)state;
     expect_outcome("quote-request", "null", NULL, HVS_PANIC, "nil pointer");
     expect_outcome("quote-request", "{\"Aik\":\"not base64!\"}", NULL, HVS_ERROR, "illegal base64");
-    expect_outcome("quote-request", "{\"IsTagProvisioned\":true,\"Aik\":\"\"}", NULL, HVS_ERROR, "tag was not");
+    expect_outcome("quote-request", "{\"IsTagProvisioned\":true,\"Aik\":\"\"}", NULL, HVS_ERROR,
+                   "tag was not");
     /* base64("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n") */
-    expect_outcome("quote-request",
-                   "{\"aik\":\"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkFBQUEKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=\"}",
-                   NULL, HVS_OK, NULL);
+    expect_outcome(
+        "quote-request",
+        "{\"aik\":\"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkFBQUEKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=\"}",
+        NULL, HVS_OK, NULL);
 }
 
 /* Every error the agent can send, for every subject it serves and an unknown one, is an error on HVS's side,
@@ -170,9 +180,9 @@ static void test_agent_error_replies(void **state)
 {
     (void)state;
     static const char *const suffixes[] = {
-        "quote-request",    "host-info-request", "application-measurement-request", "aik-request",
-        "get-binding-certificate", "deploy-asset-tag", "deploy-manifest", "version-request",
-        "no-such-request",
+        "quote-request",   "host-info-request",       "application-measurement-request",
+        "aik-request",     "get-binding-certificate", "deploy-asset-tag",
+        "deploy-manifest", "version-request",         "no-such-request",
     };
     char long_message[3000];
     memset(long_message, 'x', sizeof(long_message) - 1);
@@ -216,9 +226,12 @@ static void test_agent_error_replies(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_syntax),        cmocka_unit_test(test_json_types),
-        cmocka_unit_test(test_base64),             cmocka_unit_test(test_old_error_replies),
-        cmocka_unit_test(test_no_responders_rule), cmocka_unit_test(test_quote_after_decode),
+        cmocka_unit_test(test_json_syntax),
+        cmocka_unit_test(test_json_types),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_old_error_replies),
+        cmocka_unit_test(test_no_responders_rule),
+        cmocka_unit_test(test_quote_after_decode),
         cmocka_unit_test(test_agent_error_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -943,8 +943,8 @@ static void test_load_system(void **state)
 
     unlink(link2);
     unlink(link1);
-    static const char *const dirs[] = {"sys/kernel/security/ima", "sys/kernel/security", "sys/kernel", "sys",
-                                       "opt/ima", "opt", ""};
+    static const char *const dirs[] = {
+        "sys/kernel/security/ima", "sys/kernel/security", "sys/kernel", "sys", "opt/ima", "opt", ""};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         char d[8192];
         snprintf(d, sizeof(d), "%s/%s", root, dirs[i]);

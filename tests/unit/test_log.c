@@ -36,7 +36,8 @@ static char *capture_stderr(void (*fn)(void))
 
 static void log_with_secrets(void)
 {
-    log_error("token=%s owner=%s twice=%s%s", "eyJBEARER.TOKEN.sig", "0wnerSecret", "0wnerSecret", "0wnerSecret");
+    log_error("token=%s owner=%s twice=%s%s", "eyJBEARER.TOKEN.sig", "0wnerSecret", "0wnerSecret",
+              "0wnerSecret");
     const char *fields[] = {"SUBJECT=trust-agent.h.quote-request", "DETAIL=eyJBEARER.TOKEN.sig", NULL};
     log_emit(LOG_WARNING, fields, "with fields");
 }

@@ -41,8 +41,8 @@ static inline void assert_diag(const struct config_diags *d, enum config_severit
         if (d->items[i].severity == sev && d->items[i].line == line && strstr(d->items[i].message, fragment))
             return;
     char *all = diags_text(d);
-    fail_msg("no %s on line %u containing \"%s\"; diagnostics were:\n%s", sev == CONFIG_ERROR ? "error" : "warning",
-             line, fragment, all);
+    fail_msg("no %s on line %u containing \"%s\"; diagnostics were:\n%s",
+             sev == CONFIG_ERROR ? "error" : "warning", line, fragment, all);
     free(all);
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Value syntaxes: Go durations both ways (config.yml must read and write what the Go agent does), host names. */
+/* Value syntaxes: Go durations both ways (config.yml must read and write what the Go agent does), host names.
+ */
 #include "test_util.h"
 
 #include <errno.h>
@@ -78,8 +79,8 @@ static void test_duration_parse(void **state)
         if (ns != ok[i].ns)
             fail_msg("%s: got %lld, want %lld", ok[i].text, (long long)ns, (long long)ok[i].ns);
     }
-    static const char *const bad[] = {"", "3", "-", "s", ".", "-.", ".s", "+.s", "1d", "1.5.5s", "1e3s",
-                                      "0x10s", "inf", "5 s", "s5", "1ss"};
+    static const char *const bad[] = {"",   "3",      "-",    "s",     ".",   "-.",  ".s", "+.s",
+                                      "1d", "1.5.5s", "1e3s", "0x10s", "inf", "5 s", "s5", "1ss"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t ns;
         if (config_duration_parse(bad[i], &ns) == 0)
@@ -131,9 +132,9 @@ static void test_hostnames(void **state)
 static void test_urls(void **state)
 {
     static const char *const https[] = {"https", NULL}, *const nats[] = {"nats", "tls", NULL};
-    static const char *const good[] = {"https://hvs.example.com:8443/hvs/v2", "https://10.0.0.1/x?y=1#z",
-                                       "HTTPS://hvs", "https://[::1]:8443/hvs/v2", "https://[fe80::1]",
-                                       "https://h:65535"};
+    static const char *const good[] = {
+        "https://hvs.example.com:8443/hvs/v2", "https://10.0.0.1/x?y=1#z", "HTTPS://hvs",
+        "https://[::1]:8443/hvs/v2",           "https://[fe80::1]",        "https://h:65535"};
     char *why = NULL;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         if (config_url_check(good[i], https, &why) < 0)
@@ -142,11 +143,20 @@ static void test_urls(void **state)
     static const struct {
         const char *url, *why;
     } bad[] = {
-        {"http://hvs", "wrong scheme"},    {"hvs:8443", "wrong scheme"},       {"https://", "no host"},
-        {"https://:8443", "no host"},      {"https://a b", "space"},           {"https://u:p@hvs", "credentials"},
-        {"https://hvs:0", "invalid port"}, {"https://hvs:65536", "invalid port"}, {"https://hvs:", "invalid port"},
-        {"https://hvs:x1", "invalid port"}, {"https://[::1", "invalid host"},   {"https://[zz::1]", "invalid host"},
-        {"https://bad_host", "invalid host"}, {"https://h\x01", "control"},
+        {"http://hvs", "wrong scheme"},
+        {"hvs:8443", "wrong scheme"},
+        {"https://", "no host"},
+        {"https://:8443", "no host"},
+        {"https://a b", "space"},
+        {"https://u:p@hvs", "credentials"},
+        {"https://hvs:0", "invalid port"},
+        {"https://hvs:65536", "invalid port"},
+        {"https://hvs:", "invalid port"},
+        {"https://hvs:x1", "invalid port"},
+        {"https://[::1", "invalid host"},
+        {"https://[zz::1]", "invalid host"},
+        {"https://bad_host", "invalid host"},
+        {"https://h\x01", "control"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (config_url_check(bad[i].url, https, &why) == 0)

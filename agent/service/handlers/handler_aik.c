@@ -12,7 +12,6 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
-
 static void openssl_freep(void *p)
 {
     OPENSSL_free(*(void **)p);
@@ -28,10 +27,11 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     size_t pem_len = 0;
     int r = path ? config_read_file(path, 1u << 20, &pem, &pem_len) : -ENOMEM;
     if (r < 0)
-        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "%s: cannot read the AIK certificate: %s",
-                            TAGENT_AIK_PEM, strerror(-r));
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
+                            "%s: cannot read the AIK certificate: %s", TAGENT_AIK_PEM, strerror(-r));
     BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
-    bool ok = bio && PEM_read_bio(bio, &name, &header, &der, &der_len) == 1 && strcmp(name, "CERTIFICATE") == 0;
+    bool ok =
+        bio && PEM_read_bio(bio, &name, &header, &der, &der_len) == 1 && strcmp(name, "CERTIFICATE") == 0;
     BIO_free(bio);
     if (!ok)
         return service_fail(-EBADMSG, ret_code, ret_message, SERVICE_ERR_FAILED,

@@ -203,8 +203,8 @@ static int measure_check(const char *exe, int *ret_code, char **ret_message)
 static int measure_outcome(const struct measure_result *res, int *ret_code, char **ret_message)
 {
     if (res->why)
-        return service_fail(-EIO, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": %s %s and was killed (see %s)",
-                            MEASURE_PATH, res->why, WML_LOG_PATH);
+        return service_fail(-EIO, ret_code, ret_message, SERVICE_ERR_FAILED,
+                            SUBJECT ": %s %s and was killed (see %s)", MEASURE_PATH, res->why, WML_LOG_PATH);
     if (res->status != 0)
         return service_fail(-EIO, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": %s %s %d (see %s)",
                             MEASURE_PATH, res->status > 0 ? "exited with status" : "was killed by signal",
@@ -230,8 +230,9 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         return r;
     if (xml_len > MEASURE_ARG_MAX)
         return service_fail(-E2BIG, ret_code, ret_message, SERVICE_ERR_REQUEST,
-                            SUBJECT ": the manifest is %zu bytes as XML; measure takes it as one argument, which "
-                                    "holds at most %u",
+                            SUBJECT
+                            ": the manifest is %zu bytes as XML; measure takes it as one argument, which "
+                            "holds at most %u",
                             xml_len, MEASURE_ARG_MAX);
     if ((r = wml_log_ensure(ctx->root, &log_path)) < 0)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": creating %s: %s",

@@ -23,8 +23,8 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     else if (r == 0 && (b64 = config_base64_encode(pem, pem_len)))
         *ret_reply = service_json_string(b64);
     else if (r < 0 && r != -ENOMEM)
-        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "%s: cannot be read: %s", BINDING_KEY_PEM,
-                            r == -EINVAL ? "not a regular file" : strerror(-r));
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "%s: cannot be read: %s",
+                            BINDING_KEY_PEM, r == -EINVAL ? "not a regular file" : strerror(-r));
     if (!*ret_reply)
         return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, "out of memory");
     return 0;

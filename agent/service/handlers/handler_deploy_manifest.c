@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUBJECT           "deploy-manifest"
+#define SUBJECT "deploy-manifest"
 
 static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
                char **ret_message)
@@ -35,8 +35,9 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": out of memory");
     if ((r = config_write_file_atomic(path, xml, xml_len, 0600)) < 0)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
-                            SUBJECT ": writing %s: %s (the directory must exist and be writable by the service "
-                                    "user; the installer creates it)",
+                            SUBJECT
+                            ": writing %s: %s (the directory must exist and be writable by the service "
+                            "user; the installer creates it)",
                             name, strerror(-r));
     if (!(*ret_reply = strdup("\"\"")))
         return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": out of memory");

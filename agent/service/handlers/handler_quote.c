@@ -21,7 +21,7 @@
 
 #include <cjson/cJSON.h>
 
-#define XML_MAX    (4u << 20)
+#define XML_MAX (4u << 20)
 
 struct quote_reply {
     const char *aik, *quote, *event_log, *ima_logs;
@@ -121,16 +121,16 @@ static int aik_base64(const char *root, char **ret_b64, int *ret_code, char **re
     size_t len = 0;
     int r = path ? config_read_file(path, 1u << 20, &text, &len) : -ENOMEM;
     if (r < 0 && r != -ENOMEM)
-        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s: %s", TAGENT_AIK_PEM,
-                            strerror(-r));
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s: %s",
+                            TAGENT_AIK_PEM, strerror(-r));
     if (r == 0 && !(*ret_b64 = config_base64_encode(text, len)))
         r = -ENOMEM;
     return r;
 }
 
 /* The asset tag the quote binds (from the cache, else NV) and its base64, NULL when none is provisioned. */
-static int asset_tag(struct service_ctx *ctx, uint8_t tag[TPM_ASSET_TAG_SIZE], bool *ret_present, char **ret_b64,
-                     int *ret_code, char **ret_message)
+static int asset_tag(struct service_ctx *ctx, uint8_t tag[TPM_ASSET_TAG_SIZE], bool *ret_present,
+                     char **ret_b64, int *ret_code, char **ret_message)
 {
     _cleanup_free_ char *error = NULL;
     int r = service_asset_tag(ctx, tag, ret_present, &error);
@@ -164,7 +164,8 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
 {
     _cleanup_(request_quote_free) struct request_quote a = {0};
     _cleanup_(tpm_quote_free) struct tpm_quote quote = {0};
-    _cleanup_free_ char *aik_b64 = NULL, *tag_b64 = NULL, *quote_b64 = NULL, *ima_json = NULL, *event_log = NULL;
+    _cleanup_free_ char *aik_b64 = NULL, *tag_b64 = NULL, *quote_b64 = NULL, *ima_json = NULL,
+                        *event_log = NULL;
     _cleanup_free_ char *why = NULL, *error = NULL;
     _cleanup_strv_free_ char **tcb = NULL;
     uint8_t tag[TPM_ASSET_TAG_SIZE];
@@ -177,8 +178,12 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     if ((r = aik_base64(ctx->root, &aik_b64, ret_code, ret_message)) < 0 ||
         (r = asset_tag(ctx, tag, &tag_present, &tag_b64, ret_code, ret_message)) < 0)
         goto fail;
-    struct tpm_quote_request qr = {.nonce = a.nonce, .nonce_len = a.nonce_len, .pcr_mask = a.pcr_mask,
-                                   .banks = a.banks, .n_banks = a.n_banks, .tag = tag_present ? tag : NULL};
+    struct tpm_quote_request qr = {.nonce = a.nonce,
+                                   .nonce_len = a.nonce_len,
+                                   .pcr_mask = a.pcr_mask,
+                                   .banks = a.banks,
+                                   .n_banks = a.n_banks,
+                                   .tag = tag_present ? tag : NULL};
     if ((r = tpm_quote(ctx->tpm, &qr, &quote, &error)) < 0)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s",
                             error ? error : "out of memory");
@@ -188,8 +193,14 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
         !(event_log = service_measure_log(ctx))) /* a copy: SIGHUP may replace it meanwhile */
         goto fail;
 
-    struct quote_reply q = {.aik = aik_b64, .quote = quote_b64, .event_log = event_log, .ima_logs = ima_json,
-                            .tcb = tcb, .banks = quote.banks, .n_banks = quote.n_banks, .tag_present = tag_present,
+    struct quote_reply q = {.aik = aik_b64,
+                            .quote = quote_b64,
+                            .event_log = event_log,
+                            .ima_logs = ima_json,
+                            .tcb = tcb,
+                            .banks = quote.banks,
+                            .n_banks = quote.n_banks,
+                            .tag_present = tag_present,
                             .asset_tag = tag_b64};
     if ((*ret_reply = reply_json(&q)))
         return 0;

@@ -24,4 +24,3 @@ const struct service_handler *service_handler_find(const char *suffix)
             return handlers[i];
     return NULL;
 }
-
