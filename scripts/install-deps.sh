@@ -5,8 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(
-    # build; static analysis (scripts/static-analysis.sh)
-    build-essential cmake pkg-config git clang libclang-rt-14-dev clang-tidy cppcheck
+    # build; static analysis and formatting (scripts/static-analysis.sh, scripts/format-check.sh)
+    build-essential cmake pkg-config git clang libclang-rt-14-dev clang-tidy cppcheck clang-format
     # libraries (design.md: dependencies)
     libtss2-dev libnats-dev libcurl4-openssl-dev libcjson-dev libssl-dev libsystemd-dev
     libcryptsetup-dev libyaml-dev libarchive-dev libexpat1-dev
