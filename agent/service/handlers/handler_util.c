@@ -19,13 +19,19 @@ char *service_json_string(const char *text)
     return out;
 }
 
+/* vasprintf, NULL on out of memory. */
+static char *vstrdupf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *vstrdupf(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
 char *service_strdupf(const char *fmt, ...)
 {
     va_list ap;
-    char *s = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
+    char *s = vstrdupf(fmt, ap);
     va_end(ap);
     return s;
 }
@@ -33,12 +39,9 @@ char *service_strdupf(const char *fmt, ...)
 int service_fail(int r, int *ret_code, char **ret_message, int code, const char *fmt, ...)
 {
     va_list ap;
-    char *s = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
+    *ret_message = vstrdupf(fmt, ap);
     va_end(ap);
     *ret_code = code;
-    *ret_message = s;
     return r;
 }
