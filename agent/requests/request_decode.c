@@ -51,6 +51,25 @@ static bool absent(const cJSON *v)
     return !v || cJSON_IsNull(v);
 }
 
+/* True when data holds a NUL byte or the JSON escape \u0000. cJSON turns the escape into a NUL that ends the
+ * C string it returns, so "AAAA\u0000junk" would read as "AAAA": a nonce cut short and accepted. No field of
+ * any request may hold a NUL (base64, UUIDs, XML, names), so the whole request is refused. A backslash occurs
+ * only inside JSON strings, and skipping the character after each one keeps "\\u0000" (a backslash, then
+ * text) from matching. */
+static bool has_nul(const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == '\0')
+            return true;
+        if (data[i] != '\\')
+            continue;
+        if (i + 5 < len && data[i + 1] == 'u' && memcmp(data + i + 2, "0000", 4) == 0)
+            return true;
+        i++;
+    }
+    return false;
+}
+
 /* Parses data as JSON and requires an object (else not_object is the message); prefix starts the size
  * message. The caller deletes *ret_obj. */
 static int parse_object(const char *data, size_t len, const char *prefix, const char *not_object,
@@ -59,6 +78,11 @@ static int parse_object(const char *data, size_t len, const char *prefix, const 
     if (len > REQUEST_MAX_BYTES)
         return request_invalid(ret_error, "%sthe request is %zu bytes; at most %u are accepted", prefix, len,
                                REQUEST_MAX_BYTES);
+    if (has_nul(data, len))
+        return request_invalid(ret_error,
+                               "%sa string in the request contains a NUL character (\\u0000), which no field "
+                               "may hold (a nonce is base64)",
+                               prefix);
     cJSON *obj = cJSON_ParseWithLength(data, len);
     if (!cJSON_IsObject(obj)) {
         cJSON_Delete(obj);

@@ -5,6 +5,8 @@
  * against a temp root with fake `measure` programs. Decoders: valid, invalid, boundary (nonce 64/65 bytes,
  * tag 47/48/49 bytes), Go's key matching (case-insensitive, last wins, unknown ignored), and size bounds.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -174,6 +176,25 @@ static void test_quote_invalid(void **state)
     quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":\"SHA1\"}", "\"pcrbanks\" must be an array");
     quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"ima_measure_enabled\":\"yes\"}",
                 "\"ima_measure_enabled\" must be a boolean");
+}
+
+/* A NUL in a string (the escape \u0000, or a raw 0 byte) used to cut the nonce short: "AAAA\u0000junk" was
+ * accepted as the 3 bytes of "AAAA". Refused with a message saying why; "\\u0000" (an escaped backslash, then
+ * text) is no NUL and reaches the base64 check as before. */
+static void test_quote_nul(void **state)
+{
+    (void)state;
+    const char *nul = "quote-request: a string in the request contains a NUL character (\\u0000)";
+    quote_fails("{\"nonce\":\"AAAA\\u0000junk\",\"pcrs\":[0]}", nul);
+    quote_fails("{\"nonce\":\"\\u0000\",\"pcrs\":[0]}", nul);
+    quote_fails("{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[\"SHA256\\u0000x\"]}", nul);
+    quote_fails("{\"nonce\":\"AAAA\\\\u0000\",\"pcrs\":[0]}", "\"nonce\" must be non-empty base64");
+    static const char raw[] = "{\"nonce\":\"AAAA\0junk\",\"pcrs\":[0]}";
+    struct request_quote q = {0};
+    char *msg = NULL;
+    assert_int_equal(request_quote_decode(raw, sizeof(raw) - 1, &q, &msg), -EINVAL);
+    assert_non_null(strstr(msg, "NUL character"));
+    free(msg);
 }
 
 /* 64 bytes (TPM2B_DATA's size, SHA-512's) pass; 65 get a request error naming the limit, not a TPM error. */
@@ -784,6 +805,49 @@ static void test_deploy_manifest(void **state)
                          "{\"Uuid\":\"" UUID4
                          "\",\"Label\":\"ISecL_Default_Application_Flavor_v5.1_TPM2.0\"}"),
                   SERVICE_ERR_REQUEST, "is a default flavor's manifest");
+
+    /* the same Uuid in upper case replaces the file instead of writing a second one */
+    char *upper = strdup(go_manifest), *u = strstr(upper, UUID4);
+    for (size_t i = 0; i < strlen(UUID4); i++)
+        u[i] = (char)toupper((unsigned char)u[i]);
+    o = handle(w, &handler_deploy_manifest, upper);
+    assert_int_equal(o.r, 0);
+    outcome_free(&o);
+    free(upper);
+    p = world_path(w, "/opt/trustagent/var");
+    int n = 0;
+    DIR *d = opendir(p);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        n += strncmp(e->d_name, "manifest_", 9) == 0;
+    closedir(d);
+    free(p);
+    assert_int_equal(n, 1);
+}
+
+/* At most 1000 manifests are kept: the 1001st new Uuid is refused saying where and what to do; replacing a
+ * stored one still works. */
+static void test_deploy_manifest_cap(void **state)
+{
+    struct world *w = *state;
+    world_mkdir(w, "/opt/trustagent/var");
+    for (int i = 0; i < 999; i++) {
+        char *rel = fmt("/opt/trustagent/var/manifest_%08x-0000-4000-8000-000000000000.xml", i);
+        world_write(w, rel, "<Manifest/>", 0600);
+        free(rel);
+    }
+    struct outcome o = handle(w, &handler_deploy_manifest, go_manifest); /* the 1000th */
+    assert_int_equal(o.r, 0);
+    outcome_free(&o);
+    char *other = strdup(go_manifest), *u = strstr(other, UUID4);
+    u[0] = 'b';
+    assert_failed(handle(w, &handler_deploy_manifest, other), SERVICE_ERR_FAILED,
+                  "deploy-manifest: /opt/trustagent/var already holds 1000 manifests (manifest_*.xml), the "
+                  "most kept; remove the ones of flavors no longer in use");
+    free(other);
+    o = handle(w, &handler_deploy_manifest, go_manifest);
+    assert_int_equal(o.r, 0);
+    outcome_free(&o);
 }
 
 /* A fake measure: a shell script in the temp root's /opt/tbootxm/bin. */
@@ -909,6 +973,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quote_valid),
         cmocka_unit_test(test_quote_invalid),
+        cmocka_unit_test(test_quote_nul),
         cmocka_unit_test(test_quote_nonce_bounds),
         cmocka_unit_test(test_quote_large),
         cmocka_unit_test(test_quote_not_terminated),
@@ -921,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_measurement_invalid),
         cmocka_unit_test(test_measurement_go_rules),
         cmocka_unit_test_setup_teardown(test_deploy_manifest, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_deploy_manifest_cap, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_measurement_not_installed, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_measurement_refused, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_measurement_runs, world_setup, world_teardown),
