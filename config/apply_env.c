@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 enum tier { TIER_DOCS, TIER_V5, TIER_ALIAS };
 
 struct env_name {
@@ -170,6 +172,68 @@ bool config_env_key_is_secret(const char *key)
     const struct env_name *n = env_name_find(key);
     const struct setting *s = n ? setting_of(n) : NULL;
     return s && s->secret;
+}
+
+bool config_env_entry_is_secret(const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    if (!eq || eq == entry || (size_t)(eq - entry) > 64)
+        return false;
+    char key[65];
+    memcpy(key, entry, (size_t)(eq - entry));
+    key[eq - entry] = '\0';
+    return config_env_key_is_secret(key) || strcmp(key, "SERVICE_PASSWORD") == 0;
+}
+
+extern char **environ;
+
+/* The heap copies config_env_hide_secrets() put into environ; ours to wipe and free (glibc never frees an
+ * entry it did not allocate). */
+static char *hidden[16];
+static size_t n_hidden;
+
+int config_env_hide_secrets(void)
+{
+    for (char **e = environ; e && *e; e++) {
+        if (!config_env_entry_is_secret(*e))
+            continue;
+        if (n_hidden == sizeof(hidden) / sizeof(hidden[0]))
+            return -ENOMEM;
+        char *copy = strdup(*e);
+        if (!copy)
+            return -ENOMEM;
+        /* The original lies in the area the kernel serves as /proc/PID/environ (and that a core would hold):
+         * overwrite the value there; the name stays so the area still parses. */
+        char *value = strchr(*e, '=') + 1;
+        OPENSSL_cleanse(value, strlen(value));
+        hidden[n_hidden++] = copy;
+        *e = copy;
+    }
+    return 0;
+}
+
+void config_env_forget_secrets(void)
+{
+    for (char **e = environ; e && *e;) {
+        if (!config_env_entry_is_secret(*e)) {
+            e++;
+            continue;
+        }
+        char *value = strchr(*e, '=') + 1;
+        OPENSSL_cleanse(value, strlen(value));
+        /* unsetenv cannot take a name with '=' in it: cut the entry at the '=' (it is wiped anyway) */
+        value[-1] = '\0';
+        char key[65];
+        snprintf(key, sizeof(key), "%s", *e);
+        value[-1] = '=';
+        unsetenv(key); /* shifts the rest of environ down onto e */
+    }
+    for (size_t i = 0; i < n_hidden; i++) {
+        OPENSSL_cleanse(hidden[i], strlen(hidden[i]));
+        free(hidden[i]);
+        hidden[i] = NULL;
+    }
+    n_hidden = 0;
 }
 
 #define MAX_UNKNOWN_WARNINGS 20

@@ -78,6 +78,17 @@ int config_env_parse(const char *buf, size_t len, const char *name, struct confi
 int config_env_load(const char *path, struct config_env *ret_env, struct config_diags *diags);
 /* True for names whose values are secrets (BEARER_TOKEN, TPM_OWNER_SECRET, ...). */
 bool config_env_key_is_secret(const char *key);
+/* True for a process-environment entry ("KEY=value") whose value is a secret: every secret trustagent.env key
+ * and SERVICE_PASSWORD (the installer's, never read here, but a password all the same). */
+bool config_env_entry_is_secret(const char *entry);
+/* Moves the values of secret variables out of the memory /proc/PID/environ shows: each secret entry of
+ * environ is copied to the heap and its original bytes are overwritten, so getenv() still answers for the
+ * command that reads it. Call once, before any thread starts. 0 or -ENOMEM. */
+int config_env_hide_secrets(void);
+/* Wipes the heap copies made by config_env_hide_secrets() and removes the secret variables from environ, so
+ * nothing later (a child, a core) can see them. Idempotent; call before any thread starts or after all end.
+ */
+void config_env_forget_secrets(void);
 const struct config_env_entry *config_env_find(const struct config_env *env, const char *key);
 void config_env_free(struct config_env *env);
 

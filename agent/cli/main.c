@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 const struct tagent_command *const tagent_commands[] = {
     &cmd_help,          &cmd_version, &cmd_setup,        &cmd_fetch_ekcert, &cmd_eventlog, &cmd_init,
@@ -53,9 +55,38 @@ static int usage_error(void)
     return TAGENT_EXIT_ERROR;
 }
 
+/*
+ * Before anything reads a secret: no core file and no ptrace/proc access from other users, for every command.
+ * Secrets reach this process from config.yml (tag secret, API token), the NATS creds file (nkey seed) and the
+ * environment, and a core dump of the service held all three. PR_SET_DUMPABLE 0 stops the dump (unless
+ * fs.suid_dumpable=2) and gives the /proc/PID files to root, so another uid cannot read our environ or
+ * memory. RLIMIT_CORE 0 stops a core file even under suid_dumpable=2, and unlike dumpability it survives
+ * exec, so children (tbootxm's measure) get it too. A failure is only a warning: the command still works.
+ */
+static void process_harden(void)
+{
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        log_warning("cannot make the process undumpable: %m; a core dump could hold secrets");
+    if (setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}) < 0)
+        log_warning("cannot set the core size limit to 0: %m; a core dump could hold secrets");
+}
+
+/* The commands that read a secret from the process environment (trustagent.env keys may come from there);
+ * every other command drops those variables at once. */
+static bool command_reads_secret_env(const struct tagent_command *cmd)
+{
+    return cmd == &cmd_setup || cmd == &cmd_fetch_ekcert;
+}
+
 int main(int argc, char **argv)
 {
     log_setup();
+    process_harden();
+    /* the values leave the area /proc/PID/environ shows before anything else runs (getenv still works) */
+    if (config_env_hide_secrets() < 0) {
+        log_warning("out of memory hiding the secret environment variables; they are dropped instead");
+        config_env_forget_secrets();
+    }
     if (argv_check(argc, argv) < 0)
         return usage_error();
 
@@ -85,8 +116,11 @@ int main(int argc, char **argv)
                   error ? error : "out of memory");
         return TAGENT_EXIT_ERROR;
     }
+    if (!command_reads_secret_env(cmd))
+        config_env_forget_secrets();
     struct tagent_cli cli = {.root = root};
     int rc = cmd->run(&cli, argc - i, argv + i);
+    config_env_forget_secrets();
     free(root);
     log_redact_clear();
     return rc;

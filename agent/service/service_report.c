@@ -5,12 +5,14 @@
  * it exits with 75 (network or server trouble), never again after anything else.
  */
 #include "clock.h"
+#include "config.h"
 #include "log.h"
 #include "service_report.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +21,28 @@
 #define EXIT_RETRY      75
 
 extern char **environ;
+
+/*
+ * The child's environment, built here rather than inherited: ours minus every secret variable. main() has
+ * already dropped those from environ; filtering again keeps a secret out of the child even if something
+ * puts one back. The rest stays (TAGENT_TCTI, TAGENT_LOG_TARGET, JOURNAL_STREAM, proxy and sanitizer
+ * settings): the child is this same program and should log and connect as the service does.
+ * Returns a NULL-terminated array of pointers into environ (caller frees the array only), or NULL.
+ */
+static char **report_child_env(void)
+{
+    size_t n = 0;
+    for (char **e = environ; e && *e; e++)
+        n++;
+    char **envp = calloc(n + 1, sizeof(*envp));
+    if (!envp)
+        return NULL;
+    size_t k = 0;
+    for (char **e = environ; e && *e; e++)
+        if (!config_env_entry_is_secret(*e))
+            envp[k++] = *e;
+    return envp;
+}
 
 static void report_spawn(struct service_report *rep, const char *root)
 {
@@ -41,7 +65,9 @@ static void report_spawn(struct service_report *rep, const char *root)
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &stop);
-    int r = posix_spawn(&rep->pid, "/proc/self/exe", NULL, &attr, argv, environ);
+    char **envp = report_child_env();
+    int r = envp ? posix_spawn(&rep->pid, "/proc/self/exe", NULL, &attr, argv, envp) : ENOMEM;
+    free(envp);
     posix_spawnattr_destroy(&attr);
     if (r != 0) {
         log_warning("async report: cannot start `tagent async-report`: %s; retrying in 5 minutes",
