@@ -54,6 +54,9 @@ struct service_handler {
                char **ret_message);
     enum service_error_form error_form;
     bool proves_tpm; /* a success shows the TPM works (the health probe need not ask it then) */
+    /* it talks to the TPM: only these may occupy every general worker (pool.c keeps one worker for the
+     * rest, so a hung TPM does not stall them) */
+    bool needs_tpm;
 };
 
 extern const struct service_handler handler_version, handler_aik, handler_quote, handler_host_info,

@@ -19,6 +19,12 @@
 
 #define TICK_MS        100  /* how often the deadline thread looks */
 #define THREAD_EXIT_MS 2000 /* after the stop, how long threads get to leave (a TPM call may hang) */
+#define REFUSE_LOG_MS  1000 /* at most one "refused" line per this period: a flood would fill the log */
+/* The workers: POOL_WORKERS take any request; one more takes only requests whose handler needs no TPM, so
+ * a hung TPM (every other worker stuck in a TPM call until the deadline) never delays version, host-info
+ * or aik requests. */
+#define POOL_THREADS (POOL_WORKERS + 1)
+#define LIGHT_WORKER POOL_WORKERS /* the index of the worker that never runs TPM work */
 
 struct job {
     struct job *next;
@@ -35,8 +41,10 @@ struct pool {
     pthread_cond_t work, idle, stop;
     struct job *head, *tail;
     size_t queued, busy;
-    struct job *current[POOL_WORKERS];
-    pthread_t threads[POOL_WORKERS + 1]; /* the workers, then the deadline thread */
+    struct job *current[POOL_THREADS];
+    pthread_t threads[POOL_THREADS + 1]; /* the workers, then the deadline thread */
+    int64_t refuse_logged_ms;            /* when the last "refused" line was written */
+    unsigned refuse_unlogged;            /* refusals since then that got no line of their own */
     unsigned started, running;           /* threads created; threads not yet left */
     bool stopping, quit;
 };
@@ -55,17 +63,54 @@ static void job_free(struct job *j)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct job *, job_free)
 
-static struct job *queue_pop(pool_t *p)
+static bool job_needs_tpm(const struct job *j)
 {
-    struct job *j = p->head;
+    return j->to.handler->needs_tpm;
+}
+
+/* The link that points at the first job this worker may take (light: only jobs that need no TPM); the link
+ * holds NULL when there is none. */
+static struct job **queue_find(pool_t *p, bool light)
+{
+    struct job **at = &p->head;
+    while (light && *at && job_needs_tpm(*at))
+        at = &(*at)->next;
+    return at;
+}
+
+static struct job *queue_take(pool_t *p, struct job **at)
+{
+    struct job *j = *at;
     if (j) {
-        p->head = j->next;
-        if (!p->head)
+        *at = j->next;
+        if (p->tail == j) {
             p->tail = NULL;
+            for (struct job *k = p->head; k; k = k->next)
+                p->tail = k;
+        }
         j->next = NULL;
         p->queued--;
     }
     return j;
+}
+
+static struct job *queue_pop(pool_t *p)
+{
+    return queue_take(p, &p->head);
+}
+
+/* One "refused" warning per REFUSE_LOG_MS with the count of those not logged since; called under p->mu.
+ * true when this refusal gets a line (*ret_unlogged: how many before it got none). */
+static bool refuse_log_due(pool_t *p, int64_t now, unsigned *ret_unlogged)
+{
+    if (p->refuse_logged_ms && now - p->refuse_logged_ms < REFUSE_LOG_MS) {
+        p->refuse_unlogged++;
+        return false;
+    }
+    *ret_unlogged = p->refuse_unlogged;
+    p->refuse_unlogged = 0;
+    p->refuse_logged_ms = now;
+    return true;
 }
 
 static void queue_push(pool_t *p, struct job *j)
@@ -106,13 +151,20 @@ void pool_submit(nats_link_t *link, struct nats_request *req, void *userdata)
     const char *refuse = p->stopping                   ? "tagent is shutting down"
                          : p->queued >= POOL_QUEUE_MAX ? "tagent is busy: too many requests queued"
                                                        : NULL;
+    unsigned unlogged = 0;
+    bool log_it = refuse && refuse_log_due(p, monotonic_ms(), &unlogged);
     if (!refuse) {
         queue_push(p, TAKE_PTR(j));
-        pthread_cond_signal(&p->work);
+        /* every worker: a signal could wake only TPM workers that are busy-free while the light one sleeps */
+        pthread_cond_broadcast(&p->work);
     }
     pthread_mutex_unlock(&p->mu);
     if (refuse) {
-        log_warning("NATS: %s refused: %s", j->to.suffix, refuse);
+        if (log_it && unlogged)
+            log_warning("NATS: %s refused: %s (%u more refused since the last such line)", j->to.suffix,
+                        refuse, unlogged);
+        else if (log_it)
+            log_warning("NATS: %s refused: %s", j->to.suffix, refuse);
         reply_error(&j->to, SERVICE_ERR_TIMEOUT, refuse);
         service_status_request(j->to.suffix, false, refuse);
     }
@@ -127,6 +179,11 @@ static void job_run(pool_t *p, unsigned me, struct job *j)
     const struct service_handler *h = j->to.handler;
     int r = h->run(p->ctx, j->req->data, j->req->len, &reply, &code, &message);
     const char *why = message ? message : strerror(-r);
+    /* some messages (the request decoders') already start with the subject; the log, the reply header and
+     * `tagent status` put it in front again */
+    size_t n = strlen(j->to.suffix);
+    if (strncmp(why, j->to.suffix, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+        why += n + 2;
     if (r < 0) {
         char field[160];
         snprintf(field, sizeof(field), "SUBJECT=%s", j->to.suffix);
@@ -161,14 +218,15 @@ static void *worker_main(void *arg)
 {
     pool_t *p = ((struct worker_arg *)arg)->pool;
     unsigned me = ((struct worker_arg *)arg)->index;
+    bool light = me == LIGHT_WORKER;
     free(arg);
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->head && !p->quit)
+        while (!*queue_find(p, light) && !p->quit)
             pthread_cond_wait(&p->work, &p->mu);
         if (p->quit)
             break;
-        struct job *j = queue_pop(p);
+        struct job *j = queue_take(p, queue_find(p, light));
         p->current[me] = j;
         p->busy++;
         pthread_mutex_unlock(&p->mu);
@@ -198,7 +256,7 @@ struct answered {
 static void expire(pool_t *p, bool force, const char *why)
 {
     struct job *expired = NULL, **tail = &expired;
-    struct answered running[POOL_WORKERS];
+    struct answered running[POOL_THREADS];
     size_t n_running = 0;
     int64_t now = monotonic_ms();
 
@@ -217,7 +275,7 @@ static void expire(pool_t *p, bool force, const char *why)
     p->tail = NULL;
     for (struct job *j = p->head; j; j = j->next)
         p->tail = j;
-    for (unsigned i = 0; i < POOL_WORKERS; i++) {
+    for (unsigned i = 0; i < POOL_THREADS; i++) {
         struct job *j = p->current[i];
         if (j && !j->replied && (force || j->deadline_ms <= now)) {
             j->replied = true;
@@ -256,6 +314,16 @@ static void *deadline_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         expire(p, false, "the request did not complete within its deadline (is the TPM responding?)");
         pthread_mutex_lock(&p->mu);
+        /* the count of refusals that got no line, once the flood is over */
+        unsigned unlogged = p->refuse_unlogged;
+        if (unlogged && monotonic_ms() - p->refuse_logged_ms >= REFUSE_LOG_MS) {
+            p->refuse_unlogged = 0;
+            p->refuse_logged_ms = monotonic_ms();
+            pthread_mutex_unlock(&p->mu);
+            log_warning("NATS: %u more requests refused (busy or shutting down) since the last such line",
+                        unlogged);
+            pthread_mutex_lock(&p->mu);
+        }
         struct timespec until = realtime_deadline_in(TICK_MS);
         if (!p->quit)
             pthread_cond_timedwait(&p->stop, &p->mu, &until);
@@ -293,7 +361,7 @@ int pool_start(struct service_ctx *ctx, const char *prefix, pool_t **ret_pool)
     pthread_cond_init(&p->idle, NULL);
     pthread_cond_init(&p->stop, NULL);
     int r = 0;
-    for (unsigned i = 0; r == 0 && i < POOL_WORKERS; i++) {
+    for (unsigned i = 0; r == 0 && i < POOL_THREADS; i++) {
         struct worker_arg *a = malloc(sizeof(*a));
         if (!a)
             r = -ENOMEM;

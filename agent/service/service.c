@@ -24,6 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #define SERVICE_STOP_MS  5000 /* in-flight work gets this long after SIGTERM */
 #define SERVICE_DRAIN_MS 2000
 
@@ -109,6 +114,73 @@ static int tpm_setup(struct service *s)
     return r;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(BIGNUM *, BN_free)
+
+/* aik.pem's RSA modulus (256 bytes, big-endian); -EBADMSG with *ret_why when it holds no certificate,
+ * -EKEYREJECTED when the certificate's key cannot be an AIK's (not RSA-2048). */
+static int aik_pem_modulus(const char *pem, size_t len, uint8_t ret_modulus[256], const char **ret_why)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    if (!bio)
+        return -ENOMEM;
+    _cleanup_(X509_freep) X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (!cert) {
+        *ret_why = len == 0 ? "it is empty" : "it holds no readable PEM X.509 certificate";
+        return -EBADMSG;
+    }
+    const EVP_PKEY *key = X509_get0_pubkey(cert);
+    _cleanup_(BN_freep) BIGNUM *n = NULL;
+    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA ||
+        !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) || BN_num_bytes(n) != 256)
+        return -EKEYREJECTED;
+    return BN_bn2binpad(n, ret_modulus, 256) == 256 ? 0 : -ENOMEM;
+}
+
+/* A corrupt, empty or foreign aik.pem would make every quote reply carry an Aik that HVS cannot use (or
+ * that does not verify the quote): refuse to start instead, naming the file and the task that rewrites it.
+ * A TPM that does not answer now only skips the comparison: the service is made to ride out TPM outages. */
+static int aik_check(struct service *s)
+{
+    static const char fix[] = "run `tagent setup provision-aik -f trustagent.env --force`, then start again";
+    _cleanup_free_ char *path = config_path(s->ctx.root, TAGENT_AIK_PEM), *pem = NULL, *error = NULL;
+    size_t len = 0;
+    int r = path ? config_read_file(path, 1u << 20, &pem, &len) : -ENOMEM;
+    if (r < 0) {
+        log_error("%s: cannot read the AIK certificate: %s; %s", path, strerror(-r), fix);
+        return r;
+    }
+    uint8_t modulus[256];
+    const char *why = NULL;
+    r = aik_pem_modulus(pem, len, modulus, &why);
+    if (r < 0 && r != -EKEYREJECTED) {
+        log_error("%s is not the AIK certificate: %s; %s", path, why ? why : strerror(-r), fix);
+        return r;
+    }
+    struct tpm_aik_info info = {0};
+    bool foreign = r == -EKEYREJECTED;
+    if (!foreign)
+        r = tpm_aik_info(s->ctx.tpm, &info, &error);
+    if (r == -ENOENT) {
+        log_error("%s: the TPM has no AIK (%s); %s", path, error ? error : "not persisted", fix);
+        return r;
+    }
+    if (r < 0 && !foreign) {
+        log_warning("%s: cannot compare with the TPM's AIK now (%s); quotes will fail until the TPM answers",
+                    path, error ? error : strerror(-r));
+        return 0;
+    }
+    free(info.pem);
+    if (foreign || memcmp(info.modulus, modulus, sizeof(modulus)) != 0) {
+        log_error("%s is not the certificate of this TPM's AIK (its public key differs: a certificate from "
+                  "another host or an older AIK); %s",
+                  path, fix);
+        return -EKEYREJECTED;
+    }
+    return 0;
+}
+
 static int link_setup(struct service *s)
 {
     const char *id = s->cfg.nats_host_id;
@@ -143,6 +215,8 @@ static int prepare(struct service *s, const char *root)
         r = status_start(s);
     if (r == 0)
         r = tpm_setup(s);
+    if (r == 0)
+        r = aik_check(s);
     if (r == 0) {
         measure_log_load(root, &s->ctx.measure_log);
         r = s->ctx.measure_log ? 0 : -ENOMEM;
@@ -189,8 +263,7 @@ int service_run(const char *root)
     bool health_done = health_stop(health);
     if (!pool_done || !health_done) {
         /* a thread is stuck in a TPM call (its request was answered): leave without freeing what it uses */
-        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): the rest stays allocated on purpose: the process exits
-         */
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): the rest stays allocated: the process exits */
         status_socket_stop(s.status);
         links_close(links, SERVICE_DRAIN_MS);
         return r < 0 ? 1 : 0;

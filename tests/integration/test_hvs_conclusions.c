@@ -224,6 +224,47 @@ static void test_tpm_down(void **state)
     hvs_ta_result_free(&r);
 }
 
+/* Hangs the TPM (swtpm SIGSTOPped) and sends one quote per worker: every worker that may run TPM work will
+ * block in it. */
+static void hang_quotes(struct hvs_ta_pending inflight[WORKERS])
+{
+    char payload[512];
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
+    for (int i = 0; i < WORKERS; i++) {
+        quote_payload(payload, sizeof(payload));
+        assert_int_equal(
+            hvs_ta_send(w->hvs, HOST_ID, "quote-request", payload, strlen(payload), &inflight[i]), 0);
+    }
+}
+
+/* The TPM hangs with both workers stuck in quotes: requests that need no TPM (version, host-info, aik) are
+ * still answered, successfully and at once, by the worker kept for them (agent/service/pool.c). */
+static void test_tpm_hung_light_requests(void **state)
+{
+    (void)state;
+    static const char *const light[] = {"version-request", "host-info-request", "aik-request"};
+    struct hvs_ta_pending inflight[WORKERS];
+    hang_quotes(inflight);
+    usleep(300 * 1000); /* both quotes are in the TPM now */
+    for (size_t i = 0; i < sizeof(light) / sizeof(light[0]); i++) {
+        struct hvs_ta_result r;
+        assert_int_equal(hvs_ta_request(w->hvs, HOST_ID, light[i], "null", 4, 10000, &r), 0);
+        fprintf(stderr, "TPM hung, 2 quotes in flight: %s -> %s in %lld ms\n", light[i],
+                hvs_outcome_name(r.outcome), (long long)r.ms);
+        if (r.outcome != HVS_OK || r.ms > FAST_MS)
+            fail_msg("%s with the TPM hung: HVS concludes %s (%s) after %lld ms", light[i],
+                     hvs_outcome_name(r.outcome), r.error, (long long)r.ms);
+        hvs_ta_result_free(&r);
+    }
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
+    for (int i = 0; i < WORKERS; i++) { /* each still gets exactly one reply */
+        struct hvs_ta_result r;
+        hvs_ta_wait(&inflight[i], 10000, &r);
+        assert_true(r.replied);
+        hvs_ta_result_free(&r);
+    }
+}
+
 /* The TPM hangs (swtpm SIGSTOPped): the two workers block in quotes, the queue fills; the requests over the
  * queue are refused at once, every other one gets the deadline's error, all of them errors on HVS's side. */
 static void test_tpm_hung_queue_full(void **state)
@@ -297,13 +338,7 @@ static void test_shutting_down(void **state)
 {
     (void)state;
     struct hvs_ta_pending inflight[WORKERS];
-    char payload[512];
-    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
-    for (int i = 0; i < WORKERS; i++) {
-        quote_payload(payload, sizeof(payload));
-        assert_int_equal(
-            hvs_ta_send(w->hvs, HOST_ID, "quote-request", payload, strlen(payload), &inflight[i]), 0);
-    }
+    hang_quotes(inflight);
     usleep(300 * 1000);
     assert_int_equal(harness_proc_signal(w->agent, SIGTERM), 0);
     usleep(300 * 1000);
@@ -336,10 +371,15 @@ int main(int argc, char **argv)
     tagent_bin = argv[1];
     corpora = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_successes),       cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_unknown_subject), cmocka_unit_test(test_tbootxm_absent),
-        cmocka_unit_test(test_write_failed),    cmocka_unit_test(test_unreadable_files),
-        cmocka_unit_test(test_tpm_down),        cmocka_unit_test(test_tpm_hung_queue_full),
+        cmocka_unit_test(test_successes),
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_unknown_subject),
+        cmocka_unit_test(test_tbootxm_absent),
+        cmocka_unit_test(test_write_failed),
+        cmocka_unit_test(test_unreadable_files),
+        cmocka_unit_test(test_tpm_down),
+        cmocka_unit_test(test_tpm_hung_light_requests),
+        cmocka_unit_test(test_tpm_hung_queue_full),
         cmocka_unit_test(test_shutting_down),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -83,6 +83,51 @@ static int group_teardown(void **state)
     return harness_count_children() == 0 ? 0 : -1;
 }
 
+/* `tagent startService` with aik.pem replaced by text: its exit status (timeout(1) ends one that serves);
+ * stderr goes to <dir>/aik-check.log, *ret_log (caller frees) is what this run wrote there. */
+static int start_with_aik(const char *text, char **ret_log)
+{
+    char aik[600], log[600], cmd[2048];
+    snprintf(aik, sizeof(aik), "%s/etc/trustagent/aik.pem", w->root);
+    snprintf(log, sizeof(log), "%s/aik-check.log", w->dir);
+    assert_int_equal(harness_file_write(aik, text, 0640), 0);
+    snprintf(cmd, sizeof(cmd), "TAGENT_TCTI='%s' timeout 20 '%s' --root '%s' startService 2>'%s'",
+             w->tpm->tcti, tagent_bin, w->root, log);
+    int st = system(cmd);
+    *ret_log = harness_file_slurp(log);
+    fprintf(stderr, "startService with a bad aik.pem: exit %d: %s", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+            *ret_log);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A corrupt, empty or foreign aik.pem: the service refuses to start, naming the file and the setup task that
+ * rewrites it (issue 12 item 5: it used to start and send a garbage Aik with every quote). */
+static void test_aik_pem_checked(void **state)
+{
+    char aik[600], *log = NULL;
+    snprintf(aik, sizeof(aik), "%s/etc/trustagent/aik.pem", w->root);
+    char *good = harness_file_slurp(aik);
+    char *foreign = harness_file_slurp(w->nats[0]->ca_file); /* a certificate, not this TPM's AIK */
+    assert_true(strstr(good, "BEGIN CERTIFICATE") && strstr(foreign, "BEGIN CERTIFICATE"));
+    const struct {
+        const char *text, *says;
+    } cases[] = {
+        {"", "it is empty"},
+        {"-----BEGIN CERTIFICATE-----\nMIIBgarbage\n-----END CERTIFICATE-----\n", "no readable PEM X.509"},
+        {foreign, "not the certificate of this TPM's AIK"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int code = start_with_aik(cases[i].text, &log);
+        if (code == 0 || code == 124 || !strstr(log, "aik.pem") || !strstr(log, cases[i].says) ||
+            !strstr(log, "tagent setup provision-aik"))
+            fail_msg("aik.pem case %zu: exit %d, log: %s", i, code, log);
+        free(log);
+    }
+    assert_int_equal(harness_file_write(aik, good, 0640), 0);
+    free(good);
+    free(foreign);
+}
+
 static void test_status_stopped(void **state)
 {
     struct cli_run r;
@@ -492,10 +537,11 @@ int main(int argc, char **argv)
     tagent_bin = argv[1];
     corpora = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_stopped),    cmocka_unit_test(test_status_running),
-        cmocka_unit_test(test_async_report),      cmocka_unit_test(test_second_instance_refused),
-        cmocka_unit_test(test_status_after_stop), cmocka_unit_test(test_notify_watchdog),
-        cmocka_unit_test(test_no_status_socket),  cmocka_unit_test(test_stop_with_report_running),
+        cmocka_unit_test(test_aik_pem_checked),          cmocka_unit_test(test_status_stopped),
+        cmocka_unit_test(test_status_running),           cmocka_unit_test(test_async_report),
+        cmocka_unit_test(test_second_instance_refused),  cmocka_unit_test(test_status_after_stop),
+        cmocka_unit_test(test_notify_watchdog),          cmocka_unit_test(test_no_status_socket),
+        cmocka_unit_test(test_stop_with_report_running),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     harness_nats_close();

@@ -40,4 +40,5 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     return 0;
 }
 
-const struct service_handler handler_deploy_asset_tag = {.suffix = "deploy-asset-tag", .run = run};
+const struct service_handler handler_deploy_asset_tag = {
+    .suffix = "deploy-asset-tag", .run = run, .needs_tpm = true};

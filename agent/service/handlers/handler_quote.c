@@ -211,5 +211,8 @@ fail:
     return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: out of memory");
 }
 
-const struct service_handler handler_quote = {
-    .suffix = "quote-request", .run = run, .error_form = SERVICE_ERROR_JSON_STRING, .proves_tpm = true};
+const struct service_handler handler_quote = {.suffix = "quote-request",
+                                              .run = run,
+                                              .error_form = SERVICE_ERROR_JSON_STRING,
+                                              .proves_tpm = true,
+                                              .needs_tpm = true};
