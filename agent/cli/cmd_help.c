@@ -39,7 +39,12 @@ static void print_usage(FILE *f)
         "  LOG_MAX_LENGTH           longest log line, at least 3000 (also LOG_ENTRY_MAXLENGTH)\n"
         "  LOG_ENABLE_STDOUT        true or false (also TA_ENABLE_CONSOLE_LOG)\n"
         "  IMA_MEASURE_ENABLED      true or false\n"
-        "  TAGENT_TCTI              TPM access, e.g. device:/dev/tpmrm0 (the default)\n");
+        "  TAGENT_TCTI              TPM access, e.g. device:/dev/tpmrm0 (the default)\n"
+        "\nEnvironment only:\n"
+        "  TAGENT_ROOT              as --root DIR\n"
+        "  TAGENT_LOG_TARGET        journal or stderr: where log lines go (default: the journal when stderr "
+        "is\n"
+        "                           the service's journal stream or NOTIFY_SOCKET is set, else stderr)\n");
 }
 
 static int run(struct tagent_cli *cli, int argc, char **argv)

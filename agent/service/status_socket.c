@@ -145,7 +145,11 @@ int status_socket_start(const char *root, status_socket_t **ret_sock, char **ret
     }
     unlink(s->path); /* a stale socket from a process that did not clean up */
     s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    /* world-connectable: the document holds no secret, and `tagent status` should work for any user */
+    /* World-connectable (0666), decided for issue 12: the document holds no secret (host id, NATS server URL,
+     * counts, error texts, which never carry a secret), systemd already shows the same STATUS= lines to every
+     * user in `systemctl status`, and `tagent status` should work for a monitoring user without a group. The
+     * socket reads nothing from its client, so a client can only take a turn: one at a time, SEND_TIMEOUT
+     * each, on a thread that serves no NATS request. */
     mode_t old = umask(0111);
     r = s->fd < 0 || bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s->fd, 8) < 0 ? -errno : 0;
     umask(old);

@@ -32,6 +32,8 @@ V=$WORK/verify
 mkdir -p "$V/opt/trustagent/bin" "$V/etc/systemd/system" "$V$(dirname "$UNIT_DIR")"
 printf '#!/bin/sh\nexit 0\n' >"$V/opt/trustagent/bin/tagent"
 chmod 755 "$V/opt/trustagent/bin/tagent"
+mkdir -p "$V/bin" # ExecReload's kill
+cp "$V/opt/trustagent/bin/tagent" "$V/bin/kill"
 cp -r "$UNIT_DIR" "$V$UNIT_DIR"
 cp "$SERVICE" "$INIT" "$V/etc/systemd/system/"
 out=$(verify_in_root "$V" tagent.service tagent_init.service)
@@ -61,6 +63,9 @@ check "WatchdogSec=30s, Restart=on-failure" bash -c 'grep -qx WatchdogSec=30s "$
 stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' "$SERVICE")
 check "TimeoutStopSec (${stop:-none}s) leaves room for the 5 s drain plus 2+2 s" test "${stop:-0}" -ge 10
 check "runs as user tagent" has 'User=tagent' "$SERVICE"
+check "reload is SIGHUP (README)" has 'ExecReload=/bin/kill -HUP $MAINPID' "$SERVICE"
+check "no core files from either unit (they hold secrets)" \
+    bash -c 'grep -qx LimitCORE=0 "$1" && grep -qx LimitCORE=0 "$2"' _ "$SERVICE" "$INIT"
 check "writes only /opt/trustagent/var and /var/log/trustagent" has 'ReadWritePaths=/opt/trustagent/var /var/log/trustagent' "$SERVICE"
 check "/run/tagent (status socket) is 0755" bash -c 'grep -qx RuntimeDirectory=tagent "$1" && grep -qx RuntimeDirectoryMode=0755 "$1"' _ "$SERVICE"
 check "the TPM resource manager is the one device" has 'DeviceAllow=/dev/tpmrm0 rw' "$SERVICE"
