@@ -9,7 +9,8 @@
  * and then, unless in a container (/.container-env) or when no user tagent exists:
  *   - gives tagent's group read access (chgrp; the files are 0440) to the IMA log when IMA is enabled,
  *     and to the securityfs boot event log;
- *   - chowns /opt/trustagent (except bin/: init runs that binary as root) and /var/log/trustagent to tagent.
+ *   - chowns /opt/trustagent (except bin/: init runs that binary as root), /var/log/trustagent and
+ *     /etc/trustagent (what setup wrote as root) to tagent.
  * Every path is under the root prefix, so tests run it as any user against a temp dir.
  */
 #include "agent_config.h"
@@ -20,22 +21,19 @@
 #include "eventlog.h"
 #include "hostinfo.h"
 #include "log.h"
+#include "service_user.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TAGENT_USER      "tagent"
+#define TAGENT_USER      TAGENT_SERVICE_USER
 #define INSTALL_BIN_NAME "bin"
 #define LOG_DIR          "/var/log/trustagent"
 #define CONTAINER_MARKER "/.container-env"
-#define CHOWN_MAX_DEPTH  16 /* the install tree is 3 levels deep; deeper means something is wrong */
 
 /* The real system needs root; a test prefix belongs to whoever runs the test. */
 static int require_root(const char *root)
@@ -101,36 +99,6 @@ static void write_measure_log(const char *root)
     free(error);
 }
 
-/* The tagent account: from NSS on the real system, from <root>/etc/passwd under a test prefix (so a test
- * decides whether it exists). -ENOENT when there is none. */
-static int tagent_user_lookup(const char *root, uid_t *ret_uid, gid_t *ret_gid)
-{
-    struct passwd *pw = NULL;
-    if (!*root) {
-        errno = 0;
-        pw = getpwnam(TAGENT_USER);
-        if (!pw)
-            return errno && errno != ENOENT && errno != ESRCH ? -errno : -ENOENT;
-        *ret_uid = pw->pw_uid;
-        *ret_gid = pw->pw_gid;
-        return 0;
-    }
-    char *path = config_path(root, "/etc/passwd");
-    FILE *f = path ? fopen(path, "re") : NULL;
-    int r = !path ? -ENOMEM : !f ? -errno : -ENOENT;
-    while (f && (pw = fgetpwent(f)))
-        if (strcmp(pw->pw_name, TAGENT_USER) == 0) {
-            *ret_uid = pw->pw_uid;
-            *ret_gid = pw->pw_gid;
-            r = 0;
-            break;
-        }
-    if (f)
-        fclose(f);
-    free(path);
-    return r;
-}
-
 /* chgrp so that tagent's group may read a root-only (0440) log file; -ENOENT when the file is not there.
  * *ret_path: the full path, for messages. */
 static int grant_group_read(const char *root, const char *abs, gid_t gid, char **ret_path)
@@ -175,95 +143,12 @@ static int grant_log_access(const char *root, gid_t gid, bool ima_enabled)
     return r;
 }
 
-/* Recursively chowns the open directory dir_fd and everything in it, never following a symbolic link below
- * it (a link planted in a tagent-writable directory must not make root chown the link's target).
- * skip: an entry of this directory to leave alone (NULL: none). Closes dir_fd. Counts changed entries. */
-static int chown_tree(int dir_fd, const char *path, const char *skip, uid_t uid, gid_t gid, int depth,
-                      unsigned *count)
-{
-    if (depth > CHOWN_MAX_DEPTH) {
-        log_error("init: %s is nested more than %d directories deep; not changing its owner (remove it?)",
-                  path, CHOWN_MAX_DEPTH);
-        close(dir_fd);
-        return -ELOOP;
-    }
-    /* Failure is told by d, not by errno, so that the loop below can never see a NULL d. */
-    DIR *d = fchown(dir_fd, uid, gid) == 0 ? fdopendir(dir_fd) : NULL;
-    int r = d ? 0 : -(errno ? errno : EIO);
-    if (!d) {
-        log_error("init: cannot chown %s: %s", path, strerror(-r));
-        close(dir_fd);
-        return r;
-    }
-    ++*count;
-    struct dirent *e;
-    while (r == 0 && (errno = 0, e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (skip && !strcmp(e->d_name, skip)))
-            continue;
-        struct stat st;
-        bool reported = false;
-        char *child = NULL;
-        if (asprintf(&child, "%s/%s", path, e->d_name) < 0) {
-            child = NULL;
-            r = -ENOMEM;
-            /* NOLINTNEXTLINE(bugprone-branch-clone): two different calls failing, handled alike (errno). */
-        } else if (fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            r = -errno;
-        } else if (S_ISDIR(st.st_mode)) {
-            /* O_NOFOLLOW: a directory swapped for a link since fstatat() fails here instead of being followed
-             */
-            int fd = openat(dir_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd < 0) {
-                r = -errno;
-            } else {
-                r = chown_tree(fd, child, NULL, uid, gid, depth + 1, count);
-                reported = true;
-            }
-        } else if (fchownat(dir_fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
-            r = -errno;
-        } else {
-            ++*count;
-        }
-        if (r < 0 && !reported)
-            log_error("init: cannot chown %s: %s", child ? child : path, strerror(-r));
-        free(child);
-    }
-    if (r == 0 && errno) {
-        r = -errno;
-        log_error("init: cannot list %s: %s", path, strerror(-r));
-    }
-    closedir(d);
-    return r;
-}
-
-/* chown -R of root+abs without following links below it (root+abs itself may be a link: only root can make
- * one in /opt or /var/log); a missing directory is only a note. */
-static int chown_dir(const char *root, const char *abs, const char *skip, uid_t uid, gid_t gid)
-{
-    char *path = config_path(root, abs);
-    if (!path)
-        return -ENOMEM;
-    unsigned count = 0;
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = fd < 0 ? -errno : chown_tree(fd, path, skip, uid, gid, 0, &count);
-    if (r == 0)
-        log_info("init: %s: %u entries now owned by %s%s", path, count, TAGENT_USER,
-                 skip ? " (bin/ stays root's)" : "");
-    else if (r == -ENOENT && fd < 0) {
-        log_notice("init: %s does not exist; nothing to chown there", path);
-        r = 0;
-    } else if (fd < 0)
-        log_error("init: cannot open %s: %s", path, strerror(-r));
-    free(path);
-    return r;
-}
-
 /* Hands the agent's files to tagent; on a host without that user (a development box) only notes it. */
 static int hand_over_to_tagent(const char *root, const struct tagent_config *cfg)
 {
     uid_t uid = (uid_t)-1;
     gid_t gid = (gid_t)-1;
-    int r = tagent_user_lookup(root, &uid, &gid);
+    int r = service_user_lookup(root, &uid, &gid);
     if (r == -ENOENT) {
         log_notice("init: there is no user %s (install dist/sysusers.d/tagent.conf, or run "
                    "`systemd-sysusers`); files stay owned by root and the log groups unchanged",
@@ -275,9 +160,13 @@ static int hand_over_to_tagent(const char *root, const struct tagent_config *cfg
         return r;
     }
     r = grant_log_access(root, gid, cfg->ima_measure_enabled);
-    int k = chown_dir(root, TAGENT_INSTALL_DIR, INSTALL_BIN_NAME, uid, gid);
+    int k = service_user_chown_dir("init", root, TAGENT_INSTALL_DIR, INSTALL_BIN_NAME, uid, gid);
     r = r < 0 ? r : k;
-    k = chown_dir(root, LOG_DIR, NULL, uid, gid);
+    k = service_user_chown_dir("init", root, LOG_DIR, NULL, uid, gid);
+    r = r < 0 ? r : k;
+    /* what setup wrote as root (config.yml, aik.pem, cacerts/, credentials/): setup hands it over too, but
+     * a file restored or edited by root since then would keep the service from starting */
+    k = service_user_chown_dir("init", root, TAGENT_CONFIG_DIR, NULL, uid, gid);
     return r < 0 ? r : k;
 }
 

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "log.h"
 #include "provision.h"
+#include "service_user.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -211,6 +212,13 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
         config_diags_free(&diags);
     }
     tpm_close(ctx.tpm);
+    /* The service runs as tagent and must read what the tasks wrote as root, even after a failed task
+     * (what finished stays done). Only root may give files away; a test prefix without the user is a note. */
+    if (n_tasks > 0) {
+        fflush(stdout); /* the progress lines come first */
+        int k = service_user_hand_over_config("setup", cli->root);
+        r = r < 0 ? r : k;
+    }
 out:
     config_free(&cfg);
     config_env_free(&env);
