@@ -142,6 +142,9 @@ static void test_bad_requests(void **state)
 {
     (void)state;
     expect_error("quote-request", "{\"nonce\":\"not base64!\",\"pcrs\":[0]}", ERR_REQUEST, "nonce");
+    /* a nonce cut short by \u0000 was once accepted */
+    expect_error("quote-request", "{\"nonce\":\"AAAA\\u0000AAAA\",\"pcrs\":[0]}", ERR_REQUEST,
+                 "NUL character");
     expect_error("quote-request", "null", ERR_REQUEST, "quote-request");
     expect_error("deploy-asset-tag", "{\"tag\":\"AAAA\"}", ERR_REQUEST, "tag");
     expect_error("deploy-manifest", "{\"Label\":\"x\",\"Uuid\":\"not-a-uuid\"}", ERR_REQUEST, "Uuid");
@@ -170,6 +173,44 @@ static void test_write_failed(void **state)
     expect_error("deploy-manifest", manifest, ERR_FAILED, "writing");
     assert_int_equal(rmdir(target), 0);
     free(target);
+}
+
+/* deploy-manifest keeps one file per Uuid, whatever its case, and at most 1000 files. */
+static void test_manifest_case_and_cap(void **state)
+{
+    (void)state;
+    char *upper = strdup(manifest), *u = strstr(upper, UUID4);
+    for (char *c = u; c < u + strlen(UUID4); c++)
+        *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 'a' + 'A' : *c);
+    struct hvs_ta_result r;
+    hvs_expect_ok(w->hvs, HOST_ID, "deploy-manifest", manifest, &r);
+    hvs_ta_result_free(&r);
+    hvs_expect_ok(w->hvs, HOST_ID, "deploy-manifest", upper, &r);
+    hvs_ta_result_free(&r);
+    free(upper);
+    /* the upper-case Uuid replaced the file instead of adding manifest_7A4E....xml */
+    char *second = root_path("/opt/trustagent/var/manifest_7A4E3F2C-9B1D-4C8E-A5F6-0123456789AB.xml");
+    assert_int_equal(access(second, F_OK), -1);
+    free(second);
+    char *lower = root_path("/opt/trustagent/var/manifest_" UUID4 ".xml");
+    assert_int_equal(access(lower, F_OK), 0);
+    free(lower);
+    char *dir = root_path("/opt/trustagent/var"), path[700];
+    for (int i = 0; i < 999; i++) {
+        snprintf(path, sizeof(path), "%s/manifest_%08x-0000-4000-8000-000000000000.xml", dir, i);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    char *other = strdup(manifest);
+    strstr(other, UUID4)[0] = 'b';
+    expect_error("deploy-manifest", other, ERR_FAILED, "already holds 1000 manifests");
+    free(other);
+    for (int i = 0; i < 999; i++) {
+        snprintf(path, sizeof(path), "%s/manifest_%08x-0000-4000-8000-000000000000.xml", dir, i);
+        unlink(path);
+    }
+    free(dir);
 }
 
 /* Files the replies are made of, unreadable: the AIK certificate, the SMBIOS table (with no platform-info
@@ -376,6 +417,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unknown_subject),
         cmocka_unit_test(test_tbootxm_absent),
         cmocka_unit_test(test_write_failed),
+        cmocka_unit_test(test_manifest_case_and_cap),
         cmocka_unit_test(test_unreadable_files),
         cmocka_unit_test(test_tpm_down),
         cmocka_unit_test(test_tpm_hung_light_requests),
