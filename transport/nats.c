@@ -14,6 +14,8 @@
 
 #include <nats/nats.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #define NATS_RECONNECT_BUF_BYTES (4 << 20) /* a few quote replies with their event logs */
 #define NATS_MAX_SERVERS         64
@@ -57,48 +59,102 @@ static int pem_filter(const struct dirent *d)
     return n > 4 && strcmp(d->d_name + n - 4, ".pem") == 0;
 }
 
-/* Appends the file at path and a newline to out. */
-static int pem_append(FILE *out, const char *path, char **ret_error)
+/* Why a CA file is unusable, or NULL when it gave certificates (appended to out as PEM). Each file is parsed
+ * on its own so that one truncated or foreign file costs only itself: cnats would refuse the whole
+ * concatenated bundle ("bad base64 decode", no file name) and with it every connection. */
+static const char *ca_file_load(const char *path, BIO *out, int *ret_n)
 {
     FILE *f = fopen(path, "re");
     if (!f)
-        return fail(ret_error, -errno, "%s: %s", path, strerror(errno));
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, got, out);
-    fputc('\n', out);
+        return strerror(errno);
+    int n = 0;
+    X509 *x;
+    ERR_clear_error();
+    while ((x = PEM_read_X509(f, NULL, NULL, NULL))) {
+        if (PEM_write_bio_X509(out, x) == 1)
+            n++;
+        X509_free(x);
+    }
     fclose(f);
-    return 0;
+    /* the end of the file shows as "no start line"; anything else is a damaged certificate */
+    unsigned long e = ERR_peek_last_error();
+    bool clean_end = ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+    ERR_clear_error();
+    *ret_n = n;
+    if (!clean_end)
+        return n ? "a damaged certificate after the valid ones (those are used)"
+                 : "not a valid PEM certificate";
+    return n ? NULL : "no certificate in it";
 }
 
-/* Every *.pem of dir, concatenated (each followed by a newline), in name order. */
-static int ca_bundle(const char *dir, char **ret_pem, char **ret_error)
+/* The certificates of every *.pem of dir, in name order, as one PEM bundle. A file that gives none is skipped
+ * and named (through warn, for the log); only a directory left with no certificate at all is an error. */
+static int ca_bundle(const char *dir, void (*warn)(void *, const char *), void *warn_data, char **ret_pem,
+                     char **ret_error)
 {
     struct dirent **names = NULL;
     int n = scandir(dir, &names, pem_filter, alphasort);
     if (n < 0)
-        return fail(ret_error, -errno, "CA directory %s: %s", dir, strerror(errno));
-    _cleanup_free_ char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    int r = out ? 0 : -ENOMEM;
+        return fail(ret_error, -errno, "CA directory %s: %s (the NATS server's CA certificate belongs there)",
+                    dir, strerror(errno));
+    BIO *out = BIO_new(BIO_s_mem());
+    int total = 0;
     for (int i = 0; i < n; i++) {
-        char path[4096];
+        char path[4096], line[4400];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-        if (r == 0)
-            r = pem_append(out, path, ret_error);
+        int got = 0;
+        const char *why = out ? ca_file_load(path, out, &got) : NULL;
+        total += got;
+        if (why) {
+            snprintf(line, sizeof(line), "CA file %s %s: %s", path, got ? "partly used" : "skipped", why);
+            warn(warn_data, line);
+        }
         free(names[i]);
     }
     free(names);
-    /* buf is complete (and NUL-terminated) only once the stream is closed */
-    if (out && fclose(out) != 0 && r == 0)
-        r = -ENOMEM;
-    if (r == 0 && (!buf || !strstr(buf, "-----BEGIN CERTIFICATE-----")))
-        r = fail(ret_error, -ENOENT, "CA directory %s holds no *.pem certificate (NATS needs TLS)", dir);
-    if (r == 0)
-        *ret_pem = TAKE_PTR(buf);
+    if (!out)
+        return fail(ret_error, -ENOMEM, "out of memory");
+    int r = 0;
+    char *data = NULL;
+    long len = BIO_get_mem_data(out, &data);
+    if (total == 0)
+        r = fail(ret_error, -ENOENT,
+                 "CA directory %s holds no valid *.pem certificate: NATS needs TLS, put the NATS server's CA "
+                 "certificate (PEM) there",
+                 dir);
+    else if (!(*ret_pem = strndup(data, (size_t)len)))
+        r = fail(ret_error, -ENOMEM, "out of memory");
+    BIO_free(out);
     return r;
+}
+
+/* Why the .creds file cannot work, checked before connecting: cnats reports an unreadable or truncated one
+ * only as "No server available for connection". 0, or -errno with a message naming the file. */
+static int creds_check(const char *path, char **ret_error)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return fail(ret_error, -errno,
+                    "NATS credentials %s: %s (re-run `tagent setup download-credential --force`)", path,
+                    strerror(errno));
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    const char *why = NULL;
+    if (len == 0)
+        why = "the file is empty";
+    else if (!strstr(buf, "-----BEGIN NATS USER JWT-----"))
+        why = "no user JWT in it";
+    else if (!strstr(buf, "-----BEGIN USER NKEY SEED-----") || !strstr(buf, "------END USER NKEY SEED------"))
+        why = "no complete nkey seed in it (truncated?)";
+    explicit_bzero(buf, sizeof(buf));
+    if (why)
+        return fail(
+            ret_error, -EINVAL,
+            "NATS credentials %s are unusable: %s (re-run `tagent setup download-credential --force`)", path,
+            why);
+    return 0;
 }
 
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -164,7 +220,12 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, 
 {
     const char *text = NULL;
     natsConnection_GetLastError(nc, &text);
-    event(closure, NATS_LINK_ERROR, NULL, text && *text ? text : natsStatus_GetText(err));
+    if (!text || !*text)
+        text = natsStatus_GetText(err);
+    /* the server's "-ERR 'Permissions Violation for Subscription to ...'" arrives here as NATS_NOT_PERMITTED;
+     * the connection itself stays up, so nothing else would ever tell that no request can come */
+    bool refused = err == NATS_NOT_PERMITTED && strstr(text, "Subscription");
+    event(closure, refused ? NATS_LINK_REFUSED : NATS_LINK_ERROR, NULL, text);
 }
 
 static int status_errno(natsStatus s)
@@ -244,9 +305,7 @@ static natsStatus options_liveness(natsOptions *opts, const struct nats_link_opt
 /* The connection's events reach the caller's on_event through link. */
 static natsStatus options_callbacks(natsOptions *opts, struct nats_link *link)
 {
-    natsStatus s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, link);
-    if (s == NATS_OK)
-        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, link);
+    natsStatus s = natsOptions_SetDisconnectedCB(opts, on_disconnected, link);
     if (s == NATS_OK)
         s = natsOptions_SetReconnectedCB(opts, on_reconnected, link);
     if (s == NATS_OK)
@@ -256,13 +315,23 @@ static natsStatus options_callbacks(natsOptions *opts, struct nats_link *link)
     return s;
 }
 
+static void ca_warn(void *link, const char *text)
+{
+    event(link, NATS_LINK_ERROR, NULL, text);
+}
+
 /* link->opts from o. The CA bundle is needed only while cnats parses it into its SSL_CTX. */
 static int link_options(struct nats_link *link, const struct nats_link_options *o, char **ret_error)
 {
-    _cleanup_wipe_free_ char *ca = NULL;
-    int r = ca_bundle(o->ca_dir, &ca, ret_error);
+    int r = o->creds_file ? creds_check(o->creds_file, ret_error) : 0;
     if (r < 0)
         return r;
+    _cleanup_wipe_free_ char *ca = NULL;
+    r = ca_bundle(o->ca_dir, ca_warn, link, &ca, ret_error);
+    if (r < 0)
+        return r;
+    /* NOLINTBEGIN(clang-analyzer-unix.Malloc): _cleanup_wipe_free_ frees ca; clang 14 does not model cleanup
+     */
     natsStatus s = natsOptions_Create(&link->opts);
     if (s == NATS_OK)
         s = options_servers(link->opts, o);
@@ -276,20 +345,53 @@ static int link_options(struct nats_link *link, const struct nats_link_options *
         return fail(ret_error, status_errno(s), "NATS options: %s (%s)", natsStatus_GetText(s),
                     nats_GetLastError(NULL));
     return 0;
+    /* NOLINTEND(clang-analyzer-unix.Malloc) */
 }
 
-/* Connects (NATS_NOT_YET_CONNECTED: no server answered yet, cnats keeps trying) and subscribes. */
+/* The first attempt failed (s, text: its status and cnats' message): tell the caller once what went wrong, in
+ * terms of what to fix. Once cnats retries in the background it only ever says "No server available for
+ * connection", whatever the cause. */
+static void diagnose(struct nats_link *link, const struct nats_link_options *o, natsStatus s,
+                     const char *text)
+{
+    if (!text || !*text)
+        text = natsStatus_GetText(s);
+    char line[1024];
+    if (s == NATS_SSL_ERROR || strstr(text, "SSL") || strstr(text, "certificate"))
+        snprintf(line, sizeof(line),
+                 "TLS verification of the NATS server failed (%s): the CA certificate that signed the NATS "
+                 "server's certificate belongs in %s",
+                 text, o->ca_dir);
+    else if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED || strstr(text, "uthorization"))
+        snprintf(line, sizeof(line),
+                 "the NATS server rejected the credentials in %s (%s): re-run `tagent setup "
+                 "download-credential --force`",
+                 o->creds_file ? o->creds_file : "(none given)", text);
+    else
+        snprintf(line, sizeof(line), "no NATS server reachable yet (%s); retrying", text);
+    event(link, NATS_LINK_ERROR, NULL, line);
+}
+
+/* Connects and subscribes. The first attempt is made without RetryOnFailedConnect, so that its failure
+ * comes back with its cause (TLS, credentials, nothing listening) for diagnose(); then cnats is left to
+ * keep trying (NATS_NOT_YET_CONNECTED, and on_connected when a server takes it). */
 static int link_connect(struct nats_link *link, const struct nats_link_options *o, char **ret_error)
 {
     natsStatus s = natsConnection_Connect(&link->nc, link->opts);
+    if (s != NATS_OK) {
+        link->nc = NULL;
+        diagnose(link, o, s, nats_GetLastError(NULL));
+        s = natsOptions_SetRetryOnFailedConnect(link->opts, true, on_connected, link);
+        if (s == NATS_OK)
+            s = natsConnection_Connect(&link->nc, link->opts);
+    } else
+        event(link, NATS_LINK_CONNECTED, link->nc, NULL);
     if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
         link->nc = NULL;
         return fail(ret_error, status_errno(s), "NATS connect to %s%s: %s (%s)", o->servers[0],
                     o->n_servers > 1 ? " and the other servers" : "", natsStatus_GetText(s),
                     nats_GetLastError(NULL));
     }
-    if (s == NATS_OK)
-        event(link, NATS_LINK_CONNECTED, link->nc, NULL);
     s = natsConnection_Subscribe(&link->sub, link->nc, o->subject, on_msg, link);
     if (s == NATS_OK)
         s = natsSubscription_SetPendingLimits(link->sub, 65536, 256 * 1024 * 1024);

@@ -86,7 +86,7 @@ int https_url_escape(const char *s, char **ret_escaped, char **ret_error);
 struct nats_link_options {
     const char *const *servers; /* nats:// or tls:// URLs */
     size_t n_servers;
-    const char *ca_dir;     /* every *.pem here is trusted (concatenated); required: TLS needs a CA */
+    const char *ca_dir; /* every valid certificate of its *.pem files is trusted; required: TLS needs a CA */
     const char *creds_file; /* user JWT + nkey seed (.creds), or NULL */
     const char *name;       /* connection name (the host id) */
     const char *subject;    /* "trust-agent.<host-id>.>" */
@@ -110,14 +110,18 @@ enum nats_link_event {
     NATS_LINK_DISCONNECTED,
     NATS_LINK_RECONNECTED,
     NATS_LINK_CLOSED,
-    NATS_LINK_ERROR
+    NATS_LINK_ERROR,
+    /* the server refused the subscription (the credentials do not allow the subject): no request can
+     * ever arrive on this link, whatever the connection state says */
+    NATS_LINK_REFUSED
 };
 
 typedef struct nats_link nats_link_t;
 /* link: the link the request came on (reply through it); called on cnats' thread, before
  * nats_link_open() may even have returned. */
 typedef void (*nats_request_cb)(nats_link_t *link, struct nats_request *req, void *userdata);
-/* url: the server concerned (or NULL); text: cnats' last error for NATS_LINK_ERROR/CLOSED (or NULL). */
+/* url: the server concerned (or NULL); text: cnats' last error for NATS_LINK_ERROR/CLOSED/REFUSED (or
+ * NULL). */
 typedef void (*nats_event_cb)(enum nats_link_event ev, const char *url, const char *text, void *userdata);
 
 /* Connects (one attempt at the TCP/TLS/auth level; when no server answers yet, cnats keeps trying in the

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +83,42 @@ void links_free(struct links *l)
     free(l);
 }
 
+/* What on_event needs besides its userdata (the pool, shared with pool_submit): one service per process, so
+ * file-scope state, set by serve() before the first link opens. */
+static const struct nats_link_options *serving;
+static atomic_bool ready_sent, stopping;
+
+/* The first connect: only now can HVS reach us, so only now is the service "started" for systemd (READY=1
+ * before it let TimeoutStartSec never fire while NATS was unreachable). */
+static void first_connect(void)
+{
+    if (atomic_exchange(&ready_sent, true))
+        return;
+    log_info("serving %s on %zu NATS server(s), %d workers", serving->subject, serving->n_servers,
+             POOL_WORKERS);
+    sd_notify(0, "READY=1");
+}
+
+/* The subscription was refused: the link may stay "connected", but no request can ever arrive. The service
+ * keeps running, not serving: exiting would only have systemd restart it every RestartSec into the same
+ * refusal, while a running service shows the cause and its fix in `tagent status` (which then fails) and in
+ * systemctl's STATUS=, and the watchdog keeps meaning "alive". */
+static void refused(const char *text)
+{
+    const char *creds = serving->creds_file ? serving->creds_file : "(no credentials file)";
+    log_error("NATS: the server refused the subscription to %s (%s): the credentials in %s do not allow this "
+              "host id; re-run `tagent setup download-credential --force` for this host id, then restart "
+              "tagent. Not serving until then",
+              serving->subject, text ? text : "permissions violation", creds);
+    char message[400];
+    snprintf(message, sizeof(message),
+             "subscription to %s refused: %s does not allow it; re-run `tagent setup download-credential "
+             "--force` for this host id and restart tagent",
+             serving->subject, creds);
+    service_status_refused(message);
+    sd_notifyf(0, "STATUS=NOT SERVING: %s", message);
+}
+
 static void on_event(enum nats_link_event ev, const char *url, const char *text, void *userdata)
 {
     (void)userdata;
@@ -90,17 +128,26 @@ static void on_event(enum nats_link_event ev, const char *url, const char *text,
         service_status_connected(url, ev == NATS_LINK_RECONNECTED);
         log_info("NATS: %sconnected to %s", ev == NATS_LINK_RECONNECTED ? "re" : "", url ? url : "a server");
         sd_notifyf(0, "STATUS=connected to %s", url ? url : "a NATS server");
+        first_connect();
         break;
     case NATS_LINK_DISCONNECTED:
         service_status_disconnected();
+        if (atomic_load(&stopping)) { /* our own close, not an outage */
+            log_info("NATS: disconnected (stopping)");
+            break;
+        }
         log_warning("NATS: disconnected; reconnecting");
         sd_notify(0, "STATUS=disconnected from NATS; reconnecting");
         break;
     case NATS_LINK_CLOSED:
         service_status_disconnected();
-        log_warning("NATS: connection closed%s%s", text && *text ? ": " : "", text && *text ? text : "");
+        if (atomic_load(&stopping))
+            log_info("NATS: connection closed");
+        else
+            log_warning("NATS: connection closed%s%s", text && *text ? ": " : "", text && *text ? text : "");
         break;
     case NATS_LINK_ERROR: log_warning("NATS: %s", text ? text : "error"); break;
+    case NATS_LINK_REFUSED: refused(text); break;
     }
 }
 
@@ -131,6 +178,7 @@ static int link_open(struct service_ctx *ctx, pool_t *pool, const struct nats_li
         if (sig == SIGHUP)
             reload(ctx);
         else if (sig > 0) {
+            atomic_store(&stopping, true);
             log_info("stopping before NATS was connected");
             return 1;
         }
@@ -159,16 +207,14 @@ int serve(struct service_ctx *ctx, pool_t *pool, const struct nats_link_options 
 {
     struct service_report report = {0};
     int r = 0;
-    for (bool ready = false;;) {
+    serving = opts;
+    for (;;) {
+        /* READY=1 and "serving" come from the first connect (on_event), which may be later than this */
         if (link_open(ctx, pool, opts, sigs, l) > 0)
             break;
-        log_info("serving %s on %zu NATS server(s), %d workers", opts->subject, opts->n_servers,
-                 POOL_WORKERS);
-        if (!ready)
-            sd_notify(0, "READY=1");
-        ready = true;
         int sig = wait_for_stop(ctx, sigs, l, &report);
         if (sig > 0) {
+            atomic_store(&stopping, true);
             log_info("%s: finishing requests in flight and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             break;
         }
@@ -183,6 +229,7 @@ int serve(struct service_ctx *ctx, pool_t *pool, const struct nats_link_options 
         l->closed[l->n_closed++] = l->current;
         links_set_current(l, NULL);
     }
+    atomic_store(&stopping, true);
     sd_notify(0, "STOPPING=1");
     service_report_stop(&report);
     return r;
