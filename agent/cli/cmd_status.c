@@ -183,6 +183,8 @@ static void print_service(const cJSON *s)
         printf("NATS:        disconnected since %s; reconnecting\n", when);
     } else
         printf("NATS:        connecting\n");
+    if (cJSON_IsString(get(nats, "refused")))
+        printf("NATS:        NOT SERVING: %s\n", get(nats, "refused")->valuestring);
     if (!cJSON_IsNumber(get(tpm, "checked")))
         printf("TPM:         not checked yet\n");
     else {
@@ -251,6 +253,9 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     int exit_code = running ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
     if (r == -ENOENT || r == -ECONNREFUSED)
         exit_code = EXIT_NOT_RUNNING;
+    /* running but refused its subscription: HVS can never reach this host, which is a failure to report */
+    if (running && cJSON_IsString(get(get(status, "nats"), "refused")))
+        exit_code = TAGENT_EXIT_ERROR;
 
     if (json) {
         cJSON *o = cJSON_CreateObject();

@@ -32,6 +32,7 @@ static struct {
     char *server;
     time_t since;
     unsigned reconnects;
+    char *refused; /* the subscription's refusal, with the fix */
     bool tpm_healthy, tpm_checked_once;
     time_t tpm_checked;
     int64_t tpm_ok_ms;
@@ -71,6 +72,8 @@ void service_status_free(void)
     free(st.server);
     free(st.tpm_error);
     free(st.last_error);
+    free(st.refused);
+    st.refused = NULL;
     st.host_id = st.server = st.tpm_error = st.last_error = NULL;
     st.ready = false;
     pthread_mutex_unlock(&st.mu);
@@ -93,6 +96,15 @@ void service_status_disconnected(void)
     pthread_mutex_lock(&st.mu);
     st.connected = false;
     st.since = time(NULL);
+    pthread_mutex_unlock(&st.mu);
+}
+
+void service_status_refused(const char *message)
+{
+    char *text = message ? status_text(message) : NULL;
+    pthread_mutex_lock(&st.mu);
+    free(st.refused);
+    st.refused = text;
     pthread_mutex_unlock(&st.mu);
 }
 
@@ -186,6 +198,7 @@ char *service_status_json(void)
         add_text(nats, "server", st.connected ? st.server : NULL);
         add_time(nats, "since", st.since != 0, st.since);
         cJSON_AddNumberToObject(nats, "reconnects", st.reconnects);
+        add_text(nats, "refused", st.refused);
     }
     cJSON *tpm = cJSON_AddObjectToObject(o, "tpm");
     if (tpm) {

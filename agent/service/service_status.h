@@ -6,7 +6,7 @@
  *
  * The socket is <root>/run/tagent/status.sock (systemd: RuntimeDirectory=tagent). Its JSON:
  *   {"pid":n,"version":"v..","host_id":"..","started":epoch,
- *    "nats":{"connected":b,"server":"url"|null,"since":epoch|null,"reconnects":n},
+ *    "nats":{"connected":b,"server":"url"|null,"since":epoch|null,"reconnects":n,"refused":".."|null},
  *    "tpm":{"healthy":b,"checked":epoch|null,"error":"..."|null},
  *    "requests":{"<subject>":{"served":n,"failed":n},...},
  *    "last_quote":epoch|null,"last_error":{"time":epoch,"subject":"..","message":".."}|null}
@@ -24,6 +24,9 @@ void service_status_free(void);
 
 void service_status_connected(const char *url, bool reconnect);
 void service_status_disconnected(void);
+/* The server refused the subscription: message says what and how to fix it (NULL: accepted again). While set,
+ * the service is not serving whatever "connected" says, and `tagent status` fails. */
+void service_status_refused(const char *message);
 /* One answered request: ok = the handler's reply was sent, else message says why it failed. */
 void service_status_request(const char *subject, bool ok, const char *message);
 void service_status_tpm(bool healthy, const char *error);
