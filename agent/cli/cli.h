@@ -24,6 +24,11 @@ extern const struct tagent_command cmd_start_service;
 extern const struct tagent_command cmd_init;
 extern const struct tagent_command cmd_status;
 extern const struct tagent_command cmd_async_report;
+extern const struct tagent_command cmd_start, cmd_stop, cmd_uninstall;
+
+/* Spawns argv (argv[0] looked up in PATH, no shell, stdio shared) and waits: *ret_exit is its exit status
+ * (128 + signal when killed). -ENOENT when the program is not found. */
+int cli_spawn_wait(const char *const argv[], int *ret_exit);
 
 /* NULL-terminated, in the order `tagent help` lists them. */
 extern const struct tagent_command *const tagent_commands[];

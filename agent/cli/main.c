@@ -13,7 +13,8 @@
 
 const struct tagent_command *const tagent_commands[] = {
     &cmd_help,          &cmd_version, &cmd_setup,        &cmd_fetch_ekcert, &cmd_eventlog, &cmd_init,
-    &cmd_start_service, &cmd_status,  &cmd_async_report, &cmd_hostinfo,     NULL,
+    &cmd_start_service, &cmd_status,  &cmd_async_report, &cmd_hostinfo,     &cmd_start,    &cmd_stop,
+    &cmd_uninstall,     NULL,
 };
 
 /* The Go agent accepts only ^[a-zA-Z0-9_ /.-]*$ in every argument; so do we (secrets never come on argv). */
@@ -65,10 +66,11 @@ static int usage_error(void)
  */
 static void process_harden(void)
 {
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        log_warning("cannot make the process undumpable: %m; a core dump could hold secrets");
+    /* the limit first: tests/integration/test_secrets.c reads it once it sees the process undumpable */
     if (setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}) < 0)
         log_warning("cannot set the core size limit to 0: %m; a core dump could hold secrets");
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        log_warning("cannot make the process undumpable: %m; a core dump could hold secrets");
 }
 
 /* The commands that read a secret from the process environment (trustagent.env keys may come from there);
@@ -107,6 +109,14 @@ int main(int argc, char **argv)
     if (!cmd) {
         log_error("unknown command \"%s\"", argv[i]);
         return usage_error();
+    }
+
+    /* `<command> --help`: that command's usage, before the command sees (and refuses) the option */
+    if (i + 2 == argc && (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
+        printf("Usage: tagent [--root DIR] %s\n  %s\n`tagent help` lists every command, setup task and "
+               "trustagent.env key.\n",
+               cmd->usage, cmd->summary);
+        return fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
     }
 
     char *root = NULL;

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `tagent start` and `tagent stop` (spec section 2): the Go agent forwards them to systemd. We do the same,
+ * spawning systemctl directly (no shell: nothing from the command line reaches one), stdio passed through,
+ * and exit with systemctl's status.
+ */
+#include "cli.h"
+#include "log.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+int cli_spawn_wait(const char *const argv[], int *ret_exit)
+{
+    pid_t pid;
+    fflush(stdout);
+    fflush(stderr);
+    /* posix_spawnp searches PATH as a shell would, and reports a missing program as ENOENT */
+    int r = posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ);
+    if (r != 0)
+        return -r;
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -errno;
+    *ret_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return 0;
+}
+
+static int run(struct tagent_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    if (argc > 1) {
+        log_error("%s: unexpected argument \"%s\"; usage: tagent %s", argv[0], argv[1], argv[0]);
+        return TAGENT_EXIT_ERROR;
+    }
+    printf("Forwarding to \"systemctl %s tagent\"\n", argv[0]);
+    const char *const args[] = {"systemctl", argv[0], "tagent.service", NULL};
+    int status = 0;
+    int r = cli_spawn_wait(args, &status);
+    if (r == -ENOENT) {
+        log_error("%s: systemctl was not found in PATH: this host does not run systemd; %s the service with "
+                  "its own init system (the service is `tagent startService` as user tagent)",
+                  argv[0], argv[0]);
+        return TAGENT_EXIT_ERROR;
+    }
+    if (r < 0) {
+        log_error("%s: cannot run systemctl: %s", argv[0], strerror(-r));
+        return TAGENT_EXIT_ERROR;
+    }
+    return status;
+}
+
+const struct tagent_command cmd_start = {
+    .name = "start",
+    .aliases = NULL,
+    .usage = "start",
+    .summary = "start tagent.service (runs `systemctl start tagent`)",
+    .run = run,
+};
+
+const struct tagent_command cmd_stop = {
+    .name = "stop",
+    .aliases = NULL,
+    .usage = "stop",
+    .summary = "stop tagent.service (runs `systemctl stop tagent`)",
+    .run = run,
+};
