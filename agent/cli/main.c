@@ -83,12 +83,13 @@ static bool command_reads_secret_env(const struct tagent_command *cmd)
 int main(int argc, char **argv)
 {
     log_setup();
-    process_harden();
-    /* the values leave the area /proc/PID/environ shows before anything else runs (getenv still works) */
+    /* the values leave the area /proc/PID/environ shows before anything else runs (getenv still works);
+     * before process_harden(), so a process seen undumpable has them hidden already (test_secrets.c) */
     if (config_env_hide_secrets() < 0) {
         log_warning("out of memory hiding the secret environment variables; they are dropped instead");
         config_env_forget_secrets();
     }
+    process_harden();
     if (argv_check(argc, argv) < 0)
         return usage_error();
 
