@@ -56,8 +56,8 @@ int eventlog_load_acpi(const char *table_path, const char *mem_path, const struc
     int r = eventlog_acpi_region(table_path, &lasa, &laml, ret_error);
     if (r < 0)
         return r;
-    /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): region() set both as it returned 0
-     */
+    /* region() set both lasa and laml, as it returned 0 */
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
     if (laml > lim.max_log)
         return eventlog_fail(ret_error, -EFBIG, "%s: the log area is %u bytes; the limit is %zu", table_path,
                              laml, lim.max_log);

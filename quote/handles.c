@@ -167,8 +167,8 @@ int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const stru
             goto out;
         }
         uint16_t got = part->size <= n ? part->size : n;
-        memcpy(data + off, part->buffer,
-               got); /* NOLINT(clang-analyzer-core.NonNullParamChecker): see above */
+        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): part is set when Esys_NV_Read succeeds
+        memcpy(data + off, part->buffer, got);
         Esys_Free(part);
         if (got == 0) {
             r = tpm_error_set(ret_error, -EPROTO, "reading NV index 0x%08x: the TPM returned no data", index);
