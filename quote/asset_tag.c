@@ -156,8 +156,14 @@ static int tag_read(tpm_t *t, const struct tpm_auth *tag_auth, uint8_t ret_tag[T
     if (r == -EACCES)
         return tpm_error_set(
             ret_error, r,
-            "reading the asset tag failed: the tag secret (tpm.tag-secret-key in config.yml) "
-            "is not the index's authorization; run `tagent setup define-tag-index --force`");
+            "the tag secret in config.yml (tpm.tag-secret-key) does not match the asset tag index "
+            "0x01C10110: "
+            "the TPM refused it, and every refused try counts toward its dictionary-attack lockout, so "
+            "tagent "
+            "will not try it again. Re-run `tagent setup define-tag-index -f trustagent.env --force` (the "
+            "index "
+            "then takes the secret in config.yml) or restore the config.yml whose secret matches the index, "
+            "then send tagent SIGHUP (`systemctl reload tagent`)");
     if (r < 0) {
         if (ret_error)
             *ret_error = TAKE_PTR(read_error);

@@ -69,6 +69,20 @@ const char *tpm_tcti(const tpm_t *tpm);
  * probe. Blocks as long as the TPM does. */
 int tpm_ping(tpm_t *tpm, char **ret_error);
 
+/* The TPM's dictionary-attack state (TPM2_GetCapability: no authorization, so reading it never counts as a
+ * failed try). */
+struct tpm_da_state {
+    bool in_lockout;     /* TPMA_PERMANENT inLockout: DA-protected authorizations are refused */
+    uint32_t counter;    /* TPM_PT_LOCKOUT_COUNTER: failed authorizations counted now */
+    uint32_t max_tries;  /* TPM_PT_MAX_AUTH_FAIL: the count at which lockout starts */
+    uint32_t interval_s; /* TPM_PT_LOCKOUT_INTERVAL: one failure is forgotten every this many seconds */
+    uint32_t recovery_s; /* TPM_PT_LOCKOUT_RECOVERY: after a failed lockout-auth try */
+};
+int tpm_da_state(tpm_t *tpm, struct tpm_da_state *ret_state, char **ret_error);
+/* "in dictionary-attack lockout (3 of 3 failed authorizations; ...)" or "1 of 3 failed authorizations ...":
+ * one line for people, with what to do when locked out. */
+void tpm_da_state_text(const struct tpm_da_state *state, char *buf, size_t size);
+
 /* Whether a persistent object or NV index exists at handle (no auth needed, no side effects). */
 int tpm_handle_exists(tpm_t *tpm, uint32_t handle, bool *ret_exists, char **ret_error);
 

@@ -5,6 +5,7 @@
 #include "cleanup.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,63 @@ int tpm_ping(tpm_t *t, char **ret_error)
     Esys_Free(cap);
     tpm_leave(t);
     return r;
+}
+
+static int da_state(tpm_t *t, struct tpm_da_state *ret, char **ret_error)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT, 1, NULL, &cap);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, "asking the TPM for its dictionary-attack state", ret_error);
+    if (cap->data.tpmProperties.count == 1 &&
+        cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_PERMANENT)
+        ret->in_lockout = (cap->data.tpmProperties.tpmProperty[0].value & TPMA_PERMANENT_INLOCKOUT) != 0;
+    Esys_Free(cap);
+    cap = NULL;
+    rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                            TPM2_PT_LOCKOUT_COUNTER, 4, NULL, &cap);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, "asking the TPM for its dictionary-attack counters", ret_error);
+    for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
+        const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+        if (p->property == TPM2_PT_LOCKOUT_COUNTER)
+            ret->counter = p->value;
+        else if (p->property == TPM2_PT_MAX_AUTH_FAIL)
+            ret->max_tries = p->value;
+        else if (p->property == TPM2_PT_LOCKOUT_INTERVAL)
+            ret->interval_s = p->value;
+        else if (p->property == TPM2_PT_LOCKOUT_RECOVERY)
+            ret->recovery_s = p->value;
+    }
+    Esys_Free(cap);
+    return 0;
+}
+
+int tpm_da_state(tpm_t *t, struct tpm_da_state *ret_state, char **ret_error)
+{
+    memset(ret_state, 0, sizeof(*ret_state));
+    int r = tpm_enter(t, ret_error);
+    if (r < 0)
+        return r;
+    r = da_state(t, ret_state, ret_error);
+    tpm_leave(t);
+    return r;
+}
+
+void tpm_da_state_text(const struct tpm_da_state *s, char *buf, size_t size)
+{
+    if (s->in_lockout)
+        snprintf(buf, size,
+                 "in dictionary-attack lockout (%u of %u failed authorizations; every DA-protected "
+                 "authorization is refused, one failure is forgotten every %u s; clear it now with "
+                 "`tpm2_dictionarylockout --clear-lockout --auth <lockout secret>`)",
+                 s->counter, s->max_tries, s->interval_s);
+    else
+        snprintf(buf, size,
+                 "%u of %u failed authorizations counted (dictionary-attack lockout at %u; one is forgotten "
+                 "every %u s)",
+                 s->counter, s->max_tries, s->max_tries, s->interval_s);
 }
 
 void tpm_context_broken(tpm_t *t)

@@ -189,11 +189,16 @@ static void print_service(const cJSON *s)
         printf("TPM:         not checked yet\n");
     else {
         format_when(get(tpm, "checked")->valuedouble, when, sizeof(when));
-        if (cJSON_IsTrue(get(tpm, "healthy")))
+        /* a locked-out TPM still answers (and quotes): "healthy" would hide that it refuses authorizations */
+        if (cJSON_IsTrue(get(tpm, "da_lockout")) && cJSON_IsString(get(tpm, "da")))
+            printf("TPM:         %s\n", get(tpm, "da")->valuestring);
+        else if (cJSON_IsTrue(get(tpm, "healthy")))
             printf("TPM:         healthy (checked %s)\n", when);
         else
             printf("TPM:         FAILING (checked %s): %s\n", when, text(tpm, "error"));
     }
+    if (cJSON_IsString(get(s, "asset_tag_error")))
+        printf("Asset tag:   QUOTES FAIL: %s\n", get(s, "asset_tag_error")->valuestring);
     const cJSON *c;
     printf("Requests:   ");
     if (!get(s, "requests")->child)

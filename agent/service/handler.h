@@ -34,6 +34,10 @@ struct service_ctx {
     bool tag_known, tag_present;
     unsigned tag_gen; /* bumped by every set/forget, so a read that raced one is not cached */
     uint8_t tag[TPM_ASSET_TAG_SIZE];
+    /* the TPM refused the tag secret: never try it again until SIGHUP or a deploy (service_tag.c); why */
+    bool tag_refused;
+    char tag_refused_why[1024];
+    int64_t da_checked_ms; /* when service_tag.c last read the dictionary-attack state (monotonic) */
 };
 
 /* How HVS must be told that a request failed; it depends on what HVS decodes the subject's reply into. */

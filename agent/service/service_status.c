@@ -15,8 +15,9 @@
 
 #include <cjson/cJSON.h>
 
-#define STATUS_MAX_SUBJECTS 16
-#define STATUS_TEXT_MAX     300
+#define STATUS_MAX_SUBJECTS  16
+#define STATUS_TEXT_MAX      300
+#define STATUS_LONG_TEXT_MAX 1000 /* a message whose fix must not be cut off */
 
 struct subject_count {
     char name[48];
@@ -37,6 +38,8 @@ static struct {
     time_t tpm_checked;
     int64_t tpm_ok_ms;
     char *tpm_error;
+    bool da_lockout;
+    char *da, *tag_error;
     struct subject_count subjects[STATUS_MAX_SUBJECTS];
     size_t n_subjects;
     time_t last_quote;
@@ -45,13 +48,18 @@ static struct {
     char *last_error;
 } st = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-/* A copy of text cut to STATUS_TEXT_MAX, with registered secrets masked. */
-static char *status_text(const char *text)
+/* A copy of text cut to max bytes, with registered secrets masked. */
+static char *status_text_max(const char *text, size_t max)
 {
     char *masked = log_redact_string(text ? text : "");
-    if (masked && strlen(masked) > STATUS_TEXT_MAX)
-        memcpy(masked + STATUS_TEXT_MAX - 3, "...", 4);
+    if (masked && strlen(masked) > max)
+        memcpy(masked + max - 3, "...", 4);
     return masked;
+}
+
+static char *status_text(const char *text)
+{
+    return status_text_max(text, STATUS_TEXT_MAX);
 }
 
 int service_status_init(const char *host_id)
@@ -74,6 +82,9 @@ void service_status_free(void)
     free(st.last_error);
     free(st.refused);
     st.refused = NULL;
+    free(st.da);
+    free(st.tag_error);
+    st.da = st.tag_error = NULL;
     st.host_id = st.server = st.tpm_error = st.last_error = NULL;
     st.ready = false;
     pthread_mutex_unlock(&st.mu);
@@ -156,6 +167,25 @@ void service_status_tpm(bool healthy, const char *error)
     pthread_mutex_unlock(&st.mu);
 }
 
+void service_status_da(bool in_lockout, const char *text)
+{
+    char *copy = text ? status_text_max(text, STATUS_LONG_TEXT_MAX) : NULL;
+    pthread_mutex_lock(&st.mu);
+    st.da_lockout = in_lockout;
+    free(st.da);
+    st.da = copy;
+    pthread_mutex_unlock(&st.mu);
+}
+
+void service_status_tag(const char *error)
+{
+    char *copy = error ? status_text_max(error, STATUS_LONG_TEXT_MAX) : NULL;
+    pthread_mutex_lock(&st.mu);
+    free(st.tag_error);
+    st.tag_error = copy;
+    pthread_mutex_unlock(&st.mu);
+}
+
 int64_t service_status_tpm_ok_ms(void)
 {
     pthread_mutex_lock(&st.mu);
@@ -205,7 +235,10 @@ char *service_status_json(void)
         cJSON_AddBoolToObject(tpm, "healthy", st.tpm_healthy);
         add_time(tpm, "checked", st.tpm_checked_once, st.tpm_checked);
         add_text(tpm, "error", st.tpm_error);
+        cJSON_AddBoolToObject(tpm, "da_lockout", st.da_lockout);
+        add_text(tpm, "da", st.da);
     }
+    add_text(o, "asset_tag_error", st.tag_error);
     cJSON *req = cJSON_AddObjectToObject(o, "requests");
     for (size_t i = 0; req && i < st.n_subjects; i++) {
         cJSON *c = cJSON_AddObjectToObject(req, st.subjects[i].name);

@@ -7,7 +7,8 @@
  * The socket is <root>/run/tagent/status.sock (systemd: RuntimeDirectory=tagent). Its JSON:
  *   {"pid":n,"version":"v..","host_id":"..","started":epoch,
  *    "nats":{"connected":b,"server":"url"|null,"since":epoch|null,"reconnects":n,"refused":".."|null},
- *    "tpm":{"healthy":b,"checked":epoch|null,"error":"..."|null},
+ *    "tpm":{"healthy":b,"checked":epoch|null,"error":"..."|null,"da_lockout":b,"da":"..."|null},
+ *    "asset_tag_error":"..."|null,
  *    "requests":{"<subject>":{"served":n,"failed":n},...},
  *    "last_quote":epoch|null,"last_error":{"time":epoch,"subject":"..","message":".."}|null}
  * Nothing in it is secret (messages pass through the log redaction), so the socket is world-readable.
@@ -30,6 +31,11 @@ void service_status_refused(const char *message);
 /* One answered request: ok = the handler's reply was sent, else message says why it failed. */
 void service_status_request(const char *subject, bool ok, const char *message);
 void service_status_tpm(bool healthy, const char *error);
+/* The TPM's dictionary-attack state as last read (text: quote/'s tpm_da_state_text()); in_lockout makes
+ * `tagent status` say so instead of "healthy". */
+void service_status_da(bool in_lockout, const char *text);
+/* Quotes cannot read the asset tag: error says why and what to do (NULL: readable again). */
+void service_status_tag(const char *error);
 
 /* Monotonic milliseconds of the last successful TPM health check (0: none yet). */
 int64_t service_status_tpm_ok_ms(void);

@@ -528,6 +528,104 @@ static void test_no_status_socket(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- a tag secret that does not match the index (issue 12 item 2) ---- */
+
+/* TPM2_PT_LOCKOUT_COUNTER, read with tpm2-tools (GetCapability: no authorization, nothing counted). */
+static unsigned long da_counter(void)
+{
+    char cmd[512], out[8192];
+    snprintf(cmd, sizeof(cmd), "tpm2_getcap -T '%s' properties-variable 2>&1", w->tpm->tcti);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    const char *at = strstr(out, "TPM2_PT_LOCKOUT_COUNTER:");
+    if (!at)
+        fail_msg("tpm2_getcap printed no lockout counter: %s", out);
+    return strtoul(at + strlen("TPM2_PT_LOCKOUT_COUNTER:"), NULL, 0);
+}
+
+/* tpm2_dictionarylockout with the lockout authorization (the owner secret after take-ownership). */
+static void dictionarylockout(const char *args)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "tpm2_dictionarylockout -T '%s' -p '%s' %s", w->tpm->tcti, WORLD_OWNER_SECRET,
+             args);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* config.yml's tag secret with its last hex digit changed (or back): the index no longer takes it. */
+static void tag_secret_flip(void)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/etc/trustagent/config.yml", w->root);
+    char *yml = harness_file_slurp(path);
+    char *at = strstr(yml, "tag-secret-key: \"hex:");
+    assert_non_null(at);
+    char *end = strchr(at + strlen("tag-secret-key: \"hex:"), '"');
+    assert_non_null(end);
+    end[-1] = end[-1] == '0' ? '1' : '0';
+    assert_int_equal(harness_file_write(path, yml, 0640), 0);
+    free(yml);
+}
+
+static void quote_fails_with_tag_error(void)
+{
+    uint8_t nonce[32] = {9};
+    char payload[512], *text = NULL;
+    world_quote_payload(nonce, payload, sizeof(payload));
+    assert_int_equal(world_request(w, "quote-request", payload, 9000, &text, NULL), 0);
+    if (!strstr(text, "does not match the asset tag index") || !strstr(text, "define-tag-index") ||
+        !strstr(text, "SIGHUP"))
+        fail_msg("quote with a stale tag secret: %s", text);
+    free(text);
+}
+
+/* Quotes with a tag secret the index refuses: the TPM is asked once (its DA counter goes up by one, not
+ * once per quote, which used to lock the TPM out after three quotes), every quote fails saying why and what
+ * to do, and `tagent status` shows it; a lockout shows as such instead of "healthy". */
+static void test_stale_tag_secret(void **state)
+{
+    assert_int_equal(world_agent_stop(w), 0);
+    dictionarylockout("-s -n 10 -t 1000 -l 1000"); /* room to see every try counted */
+    unsigned long before = da_counter();
+    tag_secret_flip();
+    assert_int_equal(world_agent_start(w, NULL, 30000), 0);
+    for (int i = 0; i < 6; i++)
+        quote_fails_with_tag_error();
+    unsigned long after = da_counter();
+    fprintf(stderr, "6 quotes with a stale tag secret: TPM lockout counter %lu -> %lu\n", before, after);
+    assert_true(after <= before + 1);
+
+    struct cli_run r;
+    status_run("", &r);
+    fprintf(stderr, "%s", r.out);
+    assert_non_null(strstr(r.out, "Asset tag:   QUOTES FAIL: the tag secret in config.yml"));
+    assert_non_null(strstr(r.out, "define-tag-index"));
+    assert_non_null(strstr(r.out, "TPM:         healthy")); /* one failure counted: not locked out */
+    free(r.out);
+
+    /* SIGHUP lets the next quote try again; with the TPM's limit at the counter + 1 that try locks it out */
+    char args[64];
+    snprintf(args, sizeof(args), "-s -n %lu -t 1000 -l 1000", da_counter() + 1);
+    dictionarylockout(args);
+    assert_int_equal(harness_proc_signal(w->agent, SIGHUP), 0);
+    usleep(500 * 1000);
+    quote_fails_with_tag_error();
+    quote_fails_with_tag_error();
+    status_run("", &r);
+    fprintf(stderr, "%s", r.out);
+    assert_non_null(strstr(r.out, "TPM:         in dictionary-attack lockout ("));
+    assert_non_null(strstr(r.out, "tpm2_dictionarylockout --clear-lockout"));
+    free(r.out);
+
+    assert_int_equal(world_agent_stop(w), 0);
+    tag_secret_flip();
+    dictionarylockout("-c");
+    dictionarylockout("-s -n 3 -t 1000 -l 1000");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -541,7 +639,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_status_running),           cmocka_unit_test(test_async_report),
         cmocka_unit_test(test_second_instance_refused),  cmocka_unit_test(test_status_after_stop),
         cmocka_unit_test(test_notify_watchdog),          cmocka_unit_test(test_no_status_socket),
-        cmocka_unit_test(test_stop_with_report_running),
+        cmocka_unit_test(test_stop_with_report_running), cmocka_unit_test(test_stale_tag_secret),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     harness_nats_close();
