@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* download-credential (spec 3.6, outbound mode): the NATS .creds file from AAS, named by the host id. */
 #include "control_plane.h"
+#include "nats_creds.h"
 #include "tasks.h"
 
 #include "cleanup.h"
@@ -24,6 +25,19 @@ static int validate(struct provision_ctx *ctx)
     int r = cp_read(ctx, TAGENT_CREDS_FILE, &text, &len);
     if (r == 0 && !creds_ok(text))
         r = -EBADMSG;
+    /* credentials minted for another host id (TA_HOST_ID changed since) would be refused the subscription
+     * only once the service runs: here they are "not done", so setup fetches this host's */
+    _cleanup_free_ char *subject = NULL;
+    if (r == 0 && ctx->cfg->nats_host_id &&
+        asprintf(&subject, "trust-agent.%s.>", ctx->cfg->nats_host_id) < 0)
+        r = -ENOMEM;
+    if (r == 0 && subject) {
+        int allows = nats_creds_allows_sub(text, subject);
+        if (allows <= 0)
+            r = cp_error(ctx, allows < 0 ? allows : -EACCES,
+                         "%s does not allow subscribing to %s (minted for another host id?)",
+                         TAGENT_CREDS_FILE, subject);
+    }
     return r;
 }
 

@@ -240,6 +240,35 @@ static void test_tls_and_creds_errors(void **state)
     shell("cp %s/creds.away %s/etc/trustagent/credentials/trust-agent.creds", w->dir, w->root);
 }
 
+/* #3, setup's side: credentials minted for another host id are "not done" for this one. */
+static void test_setup_notices_other_host_id(void **state)
+{
+    world_agent_stop(w);
+    char *out = NULL, args[1200];
+    snprintf(args, sizeof(args), "setup download-credential -f '%s/ta.env'", w->dir);
+    int st = tagent_run(args, &out);
+    fprintf(stderr, "same host id (exit %d):\n%s", st, out);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "already done"));
+    free(out);
+
+    shell("sed 's/^TA_HOST_ID=.*/TA_HOST_ID=edge-moved/' %s/ta.env > %s/ta-moved.env", w->dir, w->dir);
+    snprintf(args, sizeof(args), "setup download-credential -f '%s/ta-moved.env'", w->dir);
+    st = tagent_run(args, &out);
+    fprintf(stderr, "another host id (exit %d):\n%s", st, out);
+    assert_int_equal(st, 0);
+    assert_null(strstr(out, "already done"));
+    free(out);
+
+    /* and back: the creds now name edge-moved, so this host id's are fetched again */
+    snprintf(args, sizeof(args), "setup download-credential -f '%s/ta.env'", w->dir);
+    st = tagent_run(args, &out);
+    fprintf(stderr, "back (exit %d):\n%s", st, out);
+    assert_int_equal(st, 0);
+    assert_null(strstr(out, "already done"));
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -253,6 +282,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ready_and_watchdog),
         cmocka_unit_test(test_damaged_cacerts),
         cmocka_unit_test(test_tls_and_creds_errors),
+        cmocka_unit_test(test_setup_notices_other_host_id),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     harness_nats_close();
