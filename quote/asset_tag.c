@@ -5,10 +5,19 @@
 #include "cleanup.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+
+/* Every refusal of the tag secret, reads and writes (see tpm_tag_refusals() in quote.h). */
+static atomic_uint tag_refusals;
+
+unsigned tpm_tag_refusals(void)
+{
+    return atomic_load(&tag_refusals);
+}
 
 static const TPMA_NV tag_attributes = TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD | TPMA_NV_OWNERREAD;
 
@@ -32,6 +41,8 @@ static int tag_write(tpm_t *t, const struct tpm_auth *tag_auth, const uint8_t ta
         TSS2_RC rc = Esys_NV_Write(t->esys, nv, nv, session, ESYS_TR_NONE, ESYS_TR_NONE, &data, 0);
         if (rc != TSS2_RC_SUCCESS)
             r = tpm_fail(t, rc, "writing the asset tag (tag secret from config.yml)", ret_error);
+        if (r == -EACCES)
+            atomic_fetch_add(&tag_refusals, 1);
     }
     tpm_flush(t, &session);
     tpm_tr_close(t, &nv);
@@ -153,6 +164,8 @@ static int tag_read(tpm_t *t, const struct tpm_auth *tag_auth, uint8_t ret_tag[T
     r = tpm_nv_read_all(t, TPM_NV_ASSET_TAG, ESYS_TR_NONE, tag_auth, &data, &len, &read_error);
     if (r == -ENODATA)
         return 0; /* defined but never written: no tag */
+    if (r == -EACCES)
+        atomic_fetch_add(&tag_refusals, 1);
     if (r == -EACCES)
         return tpm_error_set(
             ret_error, r,

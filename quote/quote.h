@@ -142,6 +142,9 @@ int tpm_tag_index_define(tpm_t *tpm, const struct tpm_auth *owner, const struct 
 int tpm_tag_write(tpm_t *tpm, const struct tpm_auth *tag_auth, const uint8_t tag[TPM_ASSET_TAG_SIZE],
                   char **ret_error);
 /* *ret_present is false when the index is missing or all zeros. */
+/* How often the TPM refused the tag secret (reads and writes) since the process started: the service tells
+ * a failed deploy-asset-tag's refusal from other reasons to read the tag again. */
+unsigned tpm_tag_refusals(void);
 int tpm_tag_read(tpm_t *tpm, const struct tpm_auth *tag_auth, uint8_t ret_tag[TPM_ASSET_TAG_SIZE],
                  bool *ret_present, char **ret_error);
 

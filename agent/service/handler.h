@@ -36,6 +36,7 @@ struct service_ctx {
     uint8_t tag[TPM_ASSET_TAG_SIZE];
     /* the TPM refused the tag secret: never try it again until SIGHUP or a deploy (service_tag.c); why */
     bool tag_refused;
+    unsigned tag_refusals_seen; /* quote/'s tpm_tag_refusals() when service_tag.c last looked */
     char tag_refused_why[1024];
     int64_t da_checked_ms; /* when service_tag.c last read the dictionary-attack state (monotonic) */
 };

@@ -90,6 +90,7 @@ static void refused(struct service_ctx *ctx, unsigned gen, const char *error)
     const char *why = error ? error : "the TPM refused the tag secret in config.yml";
     pthread_mutex_lock(&ctx->tag_mu);
     bool remember = ctx->tag_gen == gen && !ctx->tag_refused;
+    ctx->tag_refusals_seen = tpm_tag_refusals();
     if (remember) {
         snprintf(ctx->tag_refused_why, sizeof(ctx->tag_refused_why), "%s", why);
         ctx->tag_refused = true;
@@ -153,11 +154,33 @@ void service_asset_tag_set(struct service_ctx *ctx, const uint8_t tag[TPM_ASSET_
     pthread_mutex_unlock(&ctx->tag_mu);
 }
 
+/* SIGHUP, and deploy-asset-tag after a failed write, come here. A write the TPM refused the secret for is
+ * a refusal like a read's: remembered, so the next quote does not spend another try on the same secret. */
 void service_asset_tag_forget(struct service_ctx *ctx)
 {
+    static const char deploy_refused[] =
+        "the tag secret in config.yml (tpm.tag-secret-key) does not match the asset tag index 0x01C10110: "
+        "the "
+        "TPM refused it when deploy-asset-tag wrote the tag, and every refused try counts toward its "
+        "dictionary-attack lockout, so tagent will not try it again. Re-run `tagent setup define-tag-index "
+        "-f "
+        "trustagent.env --force` or restore the config.yml whose secret matches the index, then send tagent "
+        "SIGHUP (`systemctl reload tagent`)";
+    unsigned refusals = tpm_tag_refusals();
     pthread_mutex_lock(&ctx->tag_mu);
     ctx->tag_known = false;
     ctx->tag_gen++;
-    refused_clear(ctx);
+    bool write_refused = refusals != ctx->tag_refusals_seen;
+    ctx->tag_refusals_seen = refusals;
+    bool newly = write_refused && !ctx->tag_refused;
+    if (newly) {
+        snprintf(ctx->tag_refused_why, sizeof(ctx->tag_refused_why), "%s", deploy_refused);
+        ctx->tag_refused = true;
+    } else if (!write_refused)
+        refused_clear(ctx);
     pthread_mutex_unlock(&ctx->tag_mu);
+    if (newly) {
+        log_error("asset tag: %s", deploy_refused);
+        service_status_tag(deploy_refused);
+    }
 }

@@ -15,7 +15,8 @@ int service_asset_tag(struct service_ctx *ctx, uint8_t ret_tag[TPM_ASSET_TAG_SIZ
                       char **ret_error);
 /* After deploy-asset-tag wrote it (the secret works: a remembered refusal is forgotten too). */
 void service_asset_tag_set(struct service_ctx *ctx, const uint8_t tag[TPM_ASSET_TAG_SIZE]);
-/* The next quote reads it from the TPM again, and tries a refused secret again (SIGHUP, a failed write). */
+/* The next quote reads it from the TPM again (SIGHUP, a failed write). It tries a refused secret again only
+ * after SIGHUP: a write the TPM refused the secret for is remembered as a refusal. */
 void service_asset_tag_forget(struct service_ctx *ctx);
 
 #endif

@@ -598,6 +598,21 @@ static void test_stale_tag_secret(void **state)
     fprintf(stderr, "6 quotes with a stale tag secret: TPM lockout counter %lu -> %lu\n", before, after);
     assert_true(after <= before + 1);
 
+    /* deploy-asset-tag tries the secret once (an operator's explicit write); its refusal is remembered too */
+    char deploy[256], *text = NULL;
+    snprintf(deploy, sizeof(deploy), "{\"tag\":\"%s\",\"hardware_uuid\":\"%s\"}",
+             "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8w",
+             "8032632b-8fa4-e811-906e-00163566263e");
+    world_request(w, "deploy-asset-tag", deploy, 9000, &text, NULL); /* an error reply: no text */
+    free(text);
+    unsigned long deployed = da_counter();
+    for (int i = 0; i < 3; i++)
+        quote_fails_with_tag_error();
+    fprintf(stderr, "a refused deploy-asset-tag, then 3 quotes: TPM lockout counter %lu -> %lu -> %lu\n",
+            after, deployed, da_counter());
+    assert_true(deployed <= after + 1);
+    assert_int_equal(da_counter(), deployed);
+
     struct cli_run r;
     status_run("", &r);
     fprintf(stderr, "%s", r.out);
