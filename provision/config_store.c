@@ -5,6 +5,7 @@
 #include "cleanup.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,13 +29,18 @@ int provision_config_save(const char *root, const struct tagent_config *cfg, cha
 {
     _cleanup_free_ char *dir = config_path(root, TAGENT_CONFIG_DIR);
     _cleanup_free_ char *path = config_path(root, TAGENT_CONFIG_FILE);
-    const char *why = NULL;
+    const char *why = NULL, *what = NULL;
     int r = dir && path ? 0 : -ENOMEM;
-    if (r == 0 && (r = config_mkdir_p(dir, 0755)) < 0)
-        why = "cannot create the configuration directory";
-    if (r == 0 && (r = config_yml_save(path, cfg)) < 0)
-        why = "cannot write config.yml";
-    if (why && ret_error)
-        *ret_error = strdup(why);
+    if (r == 0 && (r = config_mkdir_p(dir, 0755)) < 0) {
+        why = "cannot create";
+        what = dir;
+    }
+    if (r == 0 && (r = config_yml_save(path, cfg)) < 0) {
+        why = "cannot write";
+        what = path;
+    }
+    /* the path: "Permission denied" or "No space left" alone does not say where */
+    if (why && ret_error && asprintf(ret_error, "%s %s", why, what) < 0)
+        *ret_error = NULL;
     return r;
 }

@@ -41,6 +41,10 @@ struct provision_task {
 /* All tasks in `setup all` order, NULL-terminated. */
 extern const struct provision_task *const provision_tasks[];
 const struct provision_task *provision_task_find(const char *name);
+/* Whether validate can tell that the task's run took effect. false for a task whose result the control
+ * plane cannot be asked about (create-host-unique-flavor: its validate always says "not done", so the run
+ * always happens and its own status is the answer): the engine must not re-validate it afterwards. */
+bool provision_task_checkable(const struct provision_task *t);
 /* Whether name is a task, "all", or a group (provision-attestation, update-certificates). */
 bool provision_name_known(const char *name);
 /* The tasks the names ask for, in order, without duplicates, for the configured mode: `all` and groups skip

@@ -23,6 +23,20 @@ const struct provision_task *const provision_tasks[] = {
     NULL,
 };
 
+/* The tasks whose validate cannot see their result (provision_task_checkable()). */
+static const struct provision_task *const uncheckable[] = {
+    &task_create_host_unique_flavor, /* HVS has no "does this host's flavor exist" query */
+    NULL,
+};
+
+bool provision_task_checkable(const struct provision_task *t)
+{
+    for (size_t i = 0; uncheckable[i]; i++)
+        if (uncheckable[i] == t)
+            return false;
+    return true;
+}
+
 static const struct {
     const char *name;
     const struct provision_task *const *tasks;
@@ -91,8 +105,13 @@ int provision_plan(const char *const *names, size_t n_names, enum config_mode mo
             r = -ENOENT;
         else if (!mode_fits(t, mode)) {
             if (ret_error &&
-                asprintf(ret_error, "%s is only for TA_SERVICE_MODE=%s (this host is %s)", t->name,
-                         t->mode == TASK_MODE_OUTBOUND ? "outbound" : "http", config_mode_name(mode)) < 0)
+                asprintf(
+                    ret_error,
+                    "%s is only for TA_SERVICE_MODE=%s, and this host's mode is %s (TA_SERVICE_MODE from "
+                    "-f FILE or the environment, else config.yml's mode, else the default http): give "
+                    "TA_SERVICE_MODE=%s in trustagent.env with -f, or run the %s tasks",
+                    t->name, t->mode == TASK_MODE_OUTBOUND ? "outbound" : "http", config_mode_name(mode),
+                    t->mode == TASK_MODE_OUTBOUND ? "outbound" : "http", config_mode_name(mode)) < 0)
                 *ret_error = NULL;
             return -EINVAL;
         } else

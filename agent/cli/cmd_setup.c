@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * `tagent setup <task|all>... [-f FILE] [--force]`: the task engine. For each task, without --force, a task
- * whose validate step passes is skipped; otherwise it runs and is validated again. The first failure stops
- * the batch. config.yml is saved after every task that changed it, so an interrupted batch keeps what it
- * finished.
+ * whose validate step passes is skipped; otherwise it runs and is validated again (unless validate cannot
+ * see the result: provision_task_checkable()). The first failure stops the batch. config.yml is saved
+ * after every task that changed it, so an interrupted batch keeps what it finished.
  */
 #include "cleanup.h"
 #include "cli.h"
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -121,6 +122,49 @@ static int validate_quietly(struct provision_ctx *ctx, const struct provision_ta
     return r;
 }
 
+/*
+ * The second line of a failure: what to do, following from the cause. A task's remedy is about its settings
+ * and the services it talks to, so it is only right when those failed; a local file, the disk, the TPM or
+ * the user running setup need their own advice. wrote: saving config.yml failed. NULL: the message above
+ * already says what to do.
+ */
+static const char *failure_hint(const struct provision_task *t, int r, bool wrote, const char *root,
+                                char *buf, size_t size)
+{
+    switch (-r) {
+    case ENOSPC:
+    case EDQUOT:
+        snprintf(buf, size, "free space on the file system that holds %s%s, then run the task again", root,
+                 TAGENT_CONFIG_DIR);
+        return buf;
+    case EROFS:
+        snprintf(buf, size,
+                 "%s%s is on a read-only file system: remount it read-write, then run the task again", root,
+                 TAGENT_CONFIG_DIR);
+        return buf;
+    case EACCES:
+    case EPERM:
+        if (!wrote)
+            break; /* a control plane's refusal: the task's remedy names the token and URL */
+        snprintf(
+            buf, size,
+            "cannot write %s%s: run setup as root (`sudo tagent setup %s`), or give --root DIR to provision "
+            "a copy",
+            root, TAGENT_CONFIG_FILE, t->name);
+        return buf;
+    case ENODEV: return NULL; /* the TPM cannot be opened: quote/'s message names the TCTI and TAGENT_TCTI */
+    case ENOENT:
+    case ENODATA:
+        /* a local file (SMBIOS, a certificate) is missing or empty; the message above names it */
+        snprintf(buf, size,
+                 "restore the file named above (with --root DIR, copy the host's file to the same path under "
+                 "DIR), then run the task again");
+        return buf;
+    default: break;
+    }
+    return t->remedy;
+}
+
 static int run_task(struct provision_ctx *ctx, const struct provision_task *t, size_t i, size_t n, bool force)
 {
     int64_t start = monotonic_ms();
@@ -140,7 +184,7 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
         why = error;
         ctx->cfg_exists = r == 0;
     }
-    if (r == 0 && validate_quietly(ctx, t) != 0) {
+    if (r == 0 && provision_task_checkable(t) && validate_quietly(ctx, t) != 0) {
         r = -EPROTO;
         why = "the task ran but its result does not check out";
     }
@@ -154,7 +198,10 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
     print_diags(ctx->diags);
     if (why)
         log_error("%s: %s: %s", t->name, why, strerror(-r));
-    log_error("%s: %s", t->name, t->remedy);
+    char buf[512];
+    const char *hint = failure_hint(t, r, why != NULL, ctx->root, buf, sizeof(buf));
+    if (hint)
+        log_error("%s: %s", t->name, hint);
     return r;
 }
 
@@ -168,6 +215,14 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     int r = parse_args(argc, argv, &args);
     if (r < 0)
         return TAGENT_EXIT_ERROR;
+    /* The Go agent refuses too; here the reason names what root is needed for */
+    if (!*cli->root && geteuid() != 0) {
+        log_error(
+            "setup: must run as root: it writes %s and %s and acts as the TPM's owner; run `sudo tagent "
+            "setup ...`, or give --root DIR to provision a copy",
+            TAGENT_CONFIG_FILE, TAGENT_INSTALL_DIR);
+        return TAGENT_EXIT_ERROR;
+    }
 
     /* Even a file with bad lines returns its good entries: their secrets must be known before printing. */
     if (args.env_file)
