@@ -351,6 +351,15 @@ static void test_tpm_hung_queue_full(void **state)
     assert_int_equal(busy + deadline, N);
     assert_true(busy_max <= FAST_MS);
     assert_true(deadline_max <= HUNG_MS);
+    /* the refusals came within a second: one warning line for them, and one with the count of the rest */
+    char *log = harness_file_slurp(w->log);
+    int lines = 0;
+    for (const char *at = log; (at = strstr(at, "quote-request refused: tagent is busy")); at++)
+        lines++;
+    fprintf(stderr, "%d busy refusals logged in %d line(s)\n", busy, lines);
+    assert_true(lines <= 2);
+    assert_non_null(strstr(log, "more requests refused"));
+    free(log);
     struct hvs_ta_result r;
     quote_payload(payload, sizeof(payload));
     hvs_expect_ok(w->hvs, HOST_ID, "quote-request", payload, &r); /* serving again */

@@ -200,6 +200,7 @@ static void test_status_running(void **state)
     assert_non_null(strstr(r.out, "TPM:         healthy"));
     assert_non_null(strstr(r.out, "quote-request 3 (1 failed)"));
     assert_non_null(strstr(r.out, "Last error:  "));
+    assert_null(strstr(r.out, "quote-request: quote-request:")); /* the subject once, not twice */
     free(r.out);
 }
 
