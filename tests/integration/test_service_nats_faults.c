@@ -42,8 +42,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
+    bool clean = world_log_clean(w); /* the last test's runs (fresh_log() checks the others') */
     world_free(w);
-    return harness_count_children() == 0 ? 0 : -1;
+    return clean && harness_count_children() == 0 ? 0 : -1;
 }
 
 /* `tagent --root R <args>`: exit status, stdout+stderr in *ret_out (caller frees). */
@@ -83,11 +84,19 @@ static void shell(const char *fmt, ...)
         fail_msg("%s failed", cmd);
 }
 
+/* Each test reads only its own runs' log: the one before it must have left no agent and no sanitizer
+ * report. */
+static void fresh_log(void)
+{
+    world_agent_stop(w); /* a failed test may have left one running */
+    assert_true(world_log_clean(w));
+    shell(": > %s", w->log);
+}
+
 /* #3: another host id than the credentials were minted for. */
 static void test_refused_subscription(void **state)
 {
-    world_agent_stop(w);     /* a failed test may have left one running */
-    shell(": > %s", w->log); /* this test's runs only */
+    fresh_log();
     /* as after TA_HOST_ID changed and setup said download-credential "already done" */
     shell("sed -i '/host-id/s/edge-natsfault/edge-someone-else/' %s/etc/trustagent/config.yml", w->root);
     assert_int_equal(world_agent_start(w, NULL, 3000), -ETIMEDOUT); /* nothing answers: nothing may */
@@ -150,8 +159,7 @@ static void sink_read(struct sink *n, int ms, struct seen *s)
  * "reconnecting". */
 static void test_ready_and_watchdog(void **state)
 {
-    world_agent_stop(w);     /* a failed test may have left one running */
-    shell(": > %s", w->log); /* this test's runs only */
+    fresh_log();
     struct sink n;
     sink_open(&n);
     char env_sock[300], env_wd[64];
@@ -198,8 +206,7 @@ static void test_ready_and_watchdog(void **state)
 /* #8: a truncated PEM and a binary file in cacerts/ are named and skipped; the agent still connects. */
 static void test_damaged_cacerts(void **state)
 {
-    world_agent_stop(w);     /* a failed test may have left one running */
-    shell(": > %s", w->log); /* this test's runs only */
+    fresh_log();
     shell("head -c 300 %s/etc/trustagent/cacerts/nats-ca.pem > %s/etc/trustagent/cacerts/0-truncated.pem",
           w->root, w->root);
     shell("head -c 200 /dev/urandom > %s/etc/trustagent/cacerts/1-binary.pem", w->root);
@@ -214,8 +221,7 @@ static void test_damaged_cacerts(void **state)
 /* #7: the NATS CA missing from cacerts/, and a truncated .creds file, each said as such. */
 static void test_tls_and_creds_errors(void **state)
 {
-    world_agent_stop(w);     /* a failed test may have left one running */
-    shell(": > %s", w->log); /* this test's runs only */
+    fresh_log();
     shell("mv %s/etc/trustagent/cacerts/nats-ca.pem %s/nats-ca.pem.away", w->root, w->dir);
     assert_int_equal(world_agent_start(w, NULL, 4000), -ETIMEDOUT);
     bool said = log_wait("TLS verification of the NATS server failed", 8000);
