@@ -2,7 +2,9 @@
 /*
  * The worker pool (pool.c): requests are queued from cnats' delivery thread and run by a few workers, so a
  * slow TPM never blocks delivery; a deadline thread answers any request whose deadline passes (the worker's
- * late reply is then dropped: exactly one reply). The pool owns its threads.
+ * late reply is then dropped: exactly one reply). The pool owns its threads. POOL_WORKERS workers take any
+ * request; one more takes only requests whose handler does not need the TPM (handler.h needs_tpm), so a hung
+ * TPM, which can hold every other worker until the deadline, never delays those.
  */
 #ifndef TAGENT_POOL_H
 #define TAGENT_POOL_H
@@ -14,7 +16,7 @@
 #include "handler.h"
 #include "transport.h"
 
-#define POOL_WORKERS     2
+#define POOL_WORKERS     2 /* plus the one for requests that need no TPM (pool.c) */
 #define POOL_QUEUE_MAX   64
 #define POOL_DEADLINE_MS 8000 /* HVS waits 10 s */
 
