@@ -124,10 +124,13 @@ typedef void (*nats_request_cb)(nats_link_t *link, struct nats_request *req, voi
  * NULL). */
 typedef void (*nats_event_cb)(enum nats_link_event ev, const char *url, const char *text, void *userdata);
 
-/* Connects (one attempt at the TCP/TLS/auth level; when no server answers yet, cnats keeps trying in the
- * background and NATS_LINK_CONNECTED follows) and subscribes. Returns 0, or a negative errno with *ret_error
- * (caller frees): -ENOENT/-EIO no CA or creds, -ECONNREFUSED/-EACCES (authorization refused: cnats 3.4
- * refuses about 1 in 256 good .creds connects, so call again), -EINVAL bad options. */
+/* Connects (one attempt at the TCP/TLS/auth level; when it fails, its cause goes to on_event as a
+ * NATS_LINK_ERROR naming what to fix (TLS verification and the CA directory, or the rejected creds file),
+ * cnats keeps trying in the background and NATS_LINK_CONNECTED follows) and subscribes. CA files that give no
+ * certificate are skipped, each named in a NATS_LINK_ERROR. Returns 0, or a negative errno with *ret_error
+ * (caller frees): -ENOENT no CA directory or no valid certificate in it, -errno/-EINVAL creds file unreadable
+ * or unusable, -ECONNREFUSED/-EACCES (authorization refused: cnats 3.4 refuses about 1 in 256 good .creds
+ * connects, so call again), -EINVAL bad options. */
 int nats_link_open(const struct nats_link_options *opts, nats_request_cb on_request, nats_event_cb on_event,
                    void *userdata, nats_link_t **ret_link, char **ret_error);
 /* One NATS message header. Keys are case-sensitive on the wire (nats.go's Header.Get is an exact lookup);
