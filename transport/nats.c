@@ -357,18 +357,20 @@ static void diagnose(struct nats_link *link, const struct nats_link_options *o, 
     if (!text || !*text)
         text = natsStatus_GetText(s);
     char line[1024];
+    /* the fix first, cnats' details last: `tagent status` cuts long messages */
     if (s == NATS_SSL_ERROR || strstr(text, "SSL") || strstr(text, "certificate"))
-        snprintf(line, sizeof(line),
-                 "TLS verification of the NATS server failed (%s): the CA certificate that signed the NATS "
-                 "server's certificate belongs in %s",
-                 text, o->ca_dir);
+        snprintf(
+            line, sizeof(line),
+            "TLS verification of the NATS server failed: the CA certificate that signed the NATS server's "
+            "certificate belongs in %s (%s)",
+            o->ca_dir, text);
     else if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED || strstr(text, "uthorization"))
         snprintf(line, sizeof(line),
-                 "the NATS server rejected the credentials in %s (%s): re-run `tagent setup "
-                 "download-credential --force`",
+                 "the NATS server rejected the credentials in %s: re-run `tagent setup download-credential "
+                 "--force` (%s)",
                  o->creds_file ? o->creds_file : "(none given)", text);
     else
-        snprintf(line, sizeof(line), "no NATS server reachable yet (%s); retrying", text);
+        snprintf(line, sizeof(line), "no NATS server reachable yet; retrying (%s)", text);
     event(link, NATS_LINK_ERROR, NULL, line);
 }
 

@@ -183,6 +183,8 @@ static void print_service(const cJSON *s)
         printf("NATS:        disconnected since %s; reconnecting\n", when);
     } else
         printf("NATS:        connecting\n");
+    if (!cJSON_IsTrue(get(nats, "connected")) && cJSON_IsString(get(nats, "error")))
+        printf("NATS:        %s\n", get(nats, "error")->valuestring);
     if (cJSON_IsString(get(nats, "refused")))
         printf("NATS:        NOT SERVING: %s\n", get(nats, "refused")->valuestring);
     if (!cJSON_IsNumber(get(tpm, "checked")))

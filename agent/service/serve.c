@@ -126,6 +126,7 @@ static void on_event(enum nats_link_event ev, const char *url, const char *text,
     case NATS_LINK_CONNECTED:
     case NATS_LINK_RECONNECTED:
         service_status_connected(url, ev == NATS_LINK_RECONNECTED);
+        service_status_nats_error(NULL);
         log_info("NATS: %sconnected to %s", ev == NATS_LINK_RECONNECTED ? "re" : "", url ? url : "a server");
         sd_notifyf(0, "STATUS=connected to %s", url ? url : "a NATS server");
         first_connect();
@@ -146,7 +147,10 @@ static void on_event(enum nats_link_event ev, const char *url, const char *text,
         else
             log_warning("NATS: connection closed%s%s", text && *text ? ": " : "", text && *text ? text : "");
         break;
-    case NATS_LINK_ERROR: log_warning("NATS: %s", text ? text : "error"); break;
+    case NATS_LINK_ERROR:
+        log_warning("NATS: %s", text ? text : "error");
+        service_status_nats_error(text); /* shown by `tagent status` while the link is not up */
+        break;
     case NATS_LINK_REFUSED: refused(text); break;
     }
 }
@@ -172,6 +176,7 @@ static int link_open(struct service_ctx *ctx, pool_t *pool, const struct nats_li
             return 0;
         }
         log_error("%s (attempt %u; retrying)", error ? error : "NATS connect failed", attempt);
+        service_status_nats_error(error ? error : "NATS connect failed");
         free(error);
         struct timespec wait = {attempt < 5 ? 1 : 5, 0};
         int sig = sigtimedwait(sigs, NULL, &wait);

@@ -33,7 +33,8 @@ static struct {
     char *server;
     time_t since;
     unsigned reconnects;
-    char *refused; /* the subscription's refusal, with the fix */
+    char *refused;    /* the subscription's refusal, with the fix */
+    char *nats_error; /* why the link is not up */
     bool tpm_healthy, tpm_checked_once;
     time_t tpm_checked;
     int64_t tpm_ok_ms;
@@ -82,6 +83,8 @@ void service_status_free(void)
     free(st.last_error);
     free(st.refused);
     st.refused = NULL;
+    free(st.nats_error);
+    st.nats_error = NULL;
     free(st.da);
     free(st.tag_error);
     st.da = st.tag_error = NULL;
@@ -116,6 +119,15 @@ void service_status_refused(const char *message)
     pthread_mutex_lock(&st.mu);
     free(st.refused);
     st.refused = text;
+    pthread_mutex_unlock(&st.mu);
+}
+
+void service_status_nats_error(const char *message)
+{
+    char *text = message ? status_text(message) : NULL;
+    pthread_mutex_lock(&st.mu);
+    free(st.nats_error);
+    st.nats_error = text;
     pthread_mutex_unlock(&st.mu);
 }
 
@@ -229,6 +241,7 @@ char *service_status_json(void)
         add_time(nats, "since", st.since != 0, st.since);
         cJSON_AddNumberToObject(nats, "reconnects", st.reconnects);
         add_text(nats, "refused", st.refused);
+        add_text(nats, "error", st.connected ? NULL : st.nats_error);
     }
     cJSON *tpm = cJSON_AddObjectToObject(o, "tpm");
     if (tpm) {

@@ -6,7 +6,8 @@
  *
  * The socket is <root>/run/tagent/status.sock (systemd: RuntimeDirectory=tagent). Its JSON:
  *   {"pid":n,"version":"v..","host_id":"..","started":epoch,
- *    "nats":{"connected":b,"server":"url"|null,"since":epoch|null,"reconnects":n,"refused":".."|null},
+ *    "nats":{"connected":b,"server":"url"|null,"since":epoch|null,"reconnects":n,"refused":".."|null,
+ *            "error":".."|null},
  *    "tpm":{"healthy":b,"checked":epoch|null,"error":"..."|null,"da_lockout":b,"da":"..."|null},
  *    "asset_tag_error":"..."|null,
  *    "requests":{"<subject>":{"served":n,"failed":n},...},
@@ -28,6 +29,8 @@ void service_status_disconnected(void);
 /* The server refused the subscription: message says what and how to fix it (NULL: accepted again). While set,
  * the service is not serving whatever "connected" says, and `tagent status` fails. */
 void service_status_refused(const char *message);
+/* Why the NATS link is not up, with what to fix (TLS, credentials, no server); NULL once connected. */
+void service_status_nats_error(const char *message);
 /* One answered request: ok = the handler's reply was sent, else message says why it failed. */
 void service_status_request(const char *subject, bool ok, const char *message);
 void service_status_tpm(bool healthy, const char *error);

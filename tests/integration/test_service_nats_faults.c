@@ -229,6 +229,12 @@ static void test_tls_and_creds_errors(void **state)
         harness_log_tail(w->log, 30);
     assert_true(said);
     assert_true(world_log_has(w, "/etc/trustagent/cacerts"));
+    char *out = NULL;
+    int st = tagent_run("status", &out);
+    fprintf(stderr, "tagent status, NATS CA missing (exit %d):\n%s", st, out);
+    assert_non_null(strstr(out, "TLS verification of the NATS server failed"));
+    assert_non_null(strstr(out, "/etc/trustagent/cacerts"));
+    free(out);
     assert_int_equal(world_agent_stop(w), 0);
     shell("mv %s/nats-ca.pem.away %s/etc/trustagent/cacerts/nats-ca.pem", w->dir, w->root);
 
