@@ -27,6 +27,7 @@
 #include "world.h"
 
 static const char *tagent_bin, *corpora, *build_dir;
+static world_t *w; /* freed by the teardown, so a failed assertion leaves no swtpm, mock or nats-server */
 
 static void sh(const char *fmt, ...)
 {
@@ -72,7 +73,7 @@ static void assert_owned(const char *root, const char *abs, uid_t uid, mode_t mo
         fail_msg("%s has mode %04o, not %04o", path, (unsigned)(st.st_mode & 07777), (unsigned)mode);
 }
 
-static void run_as_root(world_t *w, const char *what, const char *const *args)
+static void run_as_root(const char *what, const char *const *args)
 {
     char log[600];
     const char *argv[16] = {tagent_bin, "--root", w->root};
@@ -92,7 +93,6 @@ static void test_packaged_install(void **state)
     (void)state;
     if (geteuid() != 0)
         skip();
-    world_t *w = NULL;
     struct world_opts o = {.tagent_bin = tagent_bin, .corpora = corpora, .host_id = "edge-packaged"};
     assert_int_equal(world_start(&o, &w), 0);
 
@@ -108,12 +108,12 @@ static void test_packaged_install(void **state)
     char env[600];
     snprintf(env, sizeof(env), "%s/ta.env", w->dir);
     const char *setup[] = {"setup", "all", "-f", env, NULL};
-    run_as_root(w, "setup", setup);
+    run_as_root("setup", setup);
     /* setup alone hands what it wrote to tagent; secrets stay closed to others */
     assert_owned(w->root, "/etc/trustagent/config.yml", uid, 0640);
     assert_owned(w->root, "/etc/trustagent/aik.pem", uid, 0640);
     const char *init[] = {"init", NULL};
-    run_as_root(w, "init", init);
+    run_as_root("init", init);
 
     /* the temp dirs above the root are root's 0700: the service user must reach the root (/ is 0755) */
     sh("chmod 0755 %s %s", w->dir, w->root);
@@ -142,7 +142,14 @@ static void test_packaged_install(void **state)
     free(reply);
     assert_int_equal(world_agent_stop(w), 0);
     assert_true(world_log_clean(w));
+}
+
+static int teardown(void **state)
+{
+    (void)state;
     world_free(w);
+    w = NULL;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -154,6 +161,6 @@ int main(int argc, char **argv)
     tagent_bin = argv[1];
     corpora = argv[2];
     build_dir = argv[3];
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_packaged_install)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_teardown(test_packaged_install, teardown)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
