@@ -155,7 +155,8 @@ void pool_submit(nats_link_t *link, struct nats_request *req, void *userdata)
     bool log_it = refuse && refuse_log_due(p, monotonic_ms(), &unlogged);
     if (!refuse) {
         queue_push(p, TAKE_PTR(j));
-        /* every worker: a signal could wake only TPM workers that are busy-free while the light one sleeps */
+        /* every worker: a signal might wake one that may not take this job (the light worker, for TPM work)
+         * while one that may sleeps on */
         pthread_cond_broadcast(&p->work);
     }
     pthread_mutex_unlock(&p->mu);
