@@ -195,7 +195,8 @@ void tpm_da_state_text(const struct tpm_da_state *s, char *buf, size_t size)
         snprintf(buf, size,
                  "in dictionary-attack lockout (%u of %u failed authorizations; every DA-protected "
                  "authorization is refused, one failure is forgotten every %u s; clear it now with "
-                 "`tpm2_dictionarylockout --clear-lockout --auth <lockout secret>`)",
+                 "`tpm2_dictionarylockout --clear-lockout --auth <lockout secret>`; after tagent's "
+                 "take-ownership the lockout secret is the owner secret)",
                  s->counter, s->max_tries, s->interval_s);
     else
         snprintf(buf, size,

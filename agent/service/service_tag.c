@@ -42,7 +42,7 @@ static void da_refresh(struct service_ctx *ctx, bool now)
     if (!due)
         return;
     struct tpm_da_state da;
-    char text[400];
+    char text[512];
     if (tpm_da_state(ctx->tpm, &da, NULL) < 0)
         return; /* the TPM's health is the probe's business */
     tpm_da_state_text(&da, text, sizeof(text));
