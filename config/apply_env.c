@@ -214,12 +214,15 @@ int config_env_hide_secrets(void)
 
 void config_env_forget_secrets(void)
 {
-    for (char **e = environ; e && *e;) {
-        if (!config_env_entry_is_secret(*e)) {
+    if (!environ)
+        return;
+    for (char **e = environ; *e;) {
+        char *eq = strchr(*e, '=');
+        if (!eq || !config_env_entry_is_secret(*e)) {
             e++;
             continue;
         }
-        char *value = strchr(*e, '=') + 1;
+        char *value = eq + 1;
         OPENSSL_cleanse(value, strlen(value));
         /* unsetenv cannot take a name with '=' in it: cut the entry at the '=' (it is wiped anyway) */
         value[-1] = '\0';
