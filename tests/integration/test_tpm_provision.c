@@ -291,7 +291,10 @@ static void test_asset_tag_wrong_secret(void **state)
     int r = tpm_tag_read(shared.tpm, &wrong, got, &present, &error);
     print_message("  read with a wrong tag secret: %d %s\n", r, error);
     assert_int_equal(r, -EACCES);
-    assert_non_null(strstr(error, "authorization"));
+    /* the read names the setting, says it will not be retried (DA lockout) and how to fix it */
+    assert_non_null(strstr(error, "tpm.tag-secret-key"));
+    assert_non_null(strstr(error, "will not try it again"));
+    assert_non_null(strstr(error, "define-tag-index"));
     assert_false(present);
     free(error);
     error = NULL;
