@@ -122,8 +122,12 @@ static int ca_bundle(const char *dir, void (*warn)(void *, const char *), void *
                  "CA directory %s holds no valid *.pem certificate: NATS needs TLS, put the NATS server's CA "
                  "certificate (PEM) there",
                  dir);
-    else if (!(*ret_pem = strndup(data, (size_t)len)))
+    else if (!(*ret_pem = malloc((size_t)len + 1))) /* not strndup: the BIO's data has no final NUL */
         r = fail(ret_error, -ENOMEM, "out of memory");
+    else {
+        memcpy(*ret_pem, data, (size_t)len);
+        (*ret_pem)[len] = '\0';
+    }
     BIO_free(out);
     return r;
 }
