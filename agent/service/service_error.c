@@ -34,13 +34,10 @@ static const char *code_name(int code)
     }
 }
 
-/* "tagent: <suffix>: <kind>: <message>", the message's own "<suffix>: " prefix not repeated; one line
+/* "tagent: <suffix>: <kind>: <message>"; one line
  * (control characters become spaces) of at most SERVICE_ERROR_MESSAGE_MAX bytes, cut at a UTF-8 boundary. */
 static char *error_text(const char *suffix, int code, const char *message)
 {
-    size_t n = strlen(suffix);
-    if (strncmp(message, suffix, n) == 0 && strncmp(message + n, ": ", 2) == 0)
-        message += n + 2;
     char *text = NULL;
     if (asprintf(&text, "tagent: %s: %s: %s", suffix, code_name(code), message) < 0)
         return NULL;

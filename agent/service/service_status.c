@@ -113,22 +113,24 @@ void service_status_disconnected(void)
     pthread_mutex_unlock(&st.mu);
 }
 
-void service_status_refused(const char *message)
+/* Replaces one of the record's texts with message (NULL clears it). */
+static void text_set(char **slot, const char *message)
 {
     char *text = message ? status_text(message) : NULL;
     pthread_mutex_lock(&st.mu);
-    free(st.refused);
-    st.refused = text;
+    free(*slot);
+    *slot = text;
     pthread_mutex_unlock(&st.mu);
+}
+
+void service_status_refused(const char *message)
+{
+    text_set(&st.refused, message);
 }
 
 void service_status_nats_error(const char *message)
 {
-    char *text = message ? status_text(message) : NULL;
-    pthread_mutex_lock(&st.mu);
-    free(st.nats_error);
-    st.nats_error = text;
-    pthread_mutex_unlock(&st.mu);
+    text_set(&st.nats_error, message);
 }
 
 static struct subject_count *subject_slot(const char *subject)
