@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "quote.h"
+#include "tepc.h"
 
 struct provision_ctx {
     const char *root;             /* root prefix ("" for /) */
@@ -79,5 +80,65 @@ int provision_config_load(const char *root, struct tagent_config *cfg, bool *ret
 /* Creates <root>/etc/trustagent (0755) if needed and writes config.yml atomically, mode 0640. On failure
  * *ret_error (caller frees; may be NULL, and stays NULL on out of memory) says which step failed. */
 int provision_config_save(const char *root, const struct tagent_config *cfg, char **ret_error);
+
+/* ---- TEP device provisioning and configuration updates (docs/tep-formats.md) ---- */
+
+#define TEP_STATE_DIR     "/etc/tep"
+#define TEP_SRK_NAME_FILE "/etc/tep/srk.name"     /* hex, root 0600 */
+#define TEP_ENC_AUTH_FILE "/etc/tep/enc-key.auth" /* 32 raw bytes, root 0600 */
+#define TEP_UPLOAD_DIR    "/home/update/upload/mnt"
+#define TEP_CONFIG_BLOB   TEP_UPLOAD_DIR "/tep_user_config_data.bin"
+
+struct tep_provision_request {
+    const char *pol_pub_key_path; /* PEM or DER public key of the owner's signing key */
+    const char *enc_key_path;     /* raw AES key, 16 (dtpm) or 32 (ptt) bytes; read, never copied */
+    enum tepc_profile profile;
+    bool force;
+};
+
+/* provision-device: the SRK (created when absent, its Name recorded), the policy key into NV 0x018A0000
+ * (write-locked), the AES key at 0x8100A000 with a fresh random authValue (recorded root-only), the sequence
+ * and LUKS version indexes; then reads everything back and checks attributes and sizes. *ret_report (caller
+ * frees) says what was done, line by line, on success. */
+int tep_provision_device(const char *root, tpm_t *tpm, const struct tpm_auth *owner,
+                         const struct tep_provision_request *req, char **ret_report, char **ret_error);
+
+/* What config-apply concluded. */
+enum tep_apply_outcome {
+    TEP_APPLY_NOTHING,  /* no container in the upload folder */
+    TEP_APPLY_APPLIED,  /* files in place, sequence recorded, container moved to .applied */
+    TEP_APPLY_REJECTED, /* the container failed a check: moved to .rejected, nothing else changed */
+    TEP_APPLY_FAILED,   /* not the container's fault (TPM, disk): left in place for the next boot */
+};
+
+/* The device's side of the apply algorithm, one function per TPM step, so that tests can count and fake
+ * them. tep_apply_tpm_ops() gives the real ones. */
+struct tep_apply_ops {
+    void *userdata;
+    int (*profile)(void *userdata, enum tepc_profile *ret_profile, char **ret_error);
+    int (*policy_key)(void *userdata, uint8_t **ret_spki, size_t *ret_len, char **ret_error);
+    int (*last_sequence)(void *userdata, uint64_t *ret_sequence, char **ret_error);
+    int (*decrypt)(void *userdata, const uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out,
+                   char **ret_error);
+    int (*record_sequence)(void *userdata, uint64_t sequence, char **ret_error);
+};
+
+struct tep_tpm_apply {
+    tpm_t *tpm;
+    struct tpm_auth owner;    /* for the sequence write */
+    struct tpm_auth enc_auth; /* the AES key's authValue, from TEP_ENC_AUTH_FILE */
+    uint8_t srk_name[TPM_NAME_MAX];
+    size_t srk_name_len;
+};
+/* Loads enc_auth and srk_name from their root-only files; ops->userdata = state. */
+int tep_apply_tpm_ops(const char *root, tpm_t *tpm, const struct tpm_auth *owner, struct tep_tpm_apply *state,
+                      struct tep_apply_ops *ret_ops, char **ret_error);
+void tep_tpm_apply_clear(struct tep_tpm_apply *state);
+
+/* config-apply (docs/tep-formats.md section 3) on <root>/TEP_CONFIG_BLOB. Returns 0 with *ret_outcome, or a
+ * negative errno only when the outcome itself could not be recorded. *ret_message (caller frees) is what the
+ * result file says: the check that failed, or what was applied. */
+int tep_config_apply(const char *root, const struct tep_apply_ops *ops, enum tep_apply_outcome *ret_outcome,
+                     char **ret_message);
 
 #endif

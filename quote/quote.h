@@ -152,6 +152,65 @@ int tpm_tag_read(tpm_t *tpm, const struct tpm_auth *tag_auth, uint8_t ret_tag[TP
 
 int tpm_primary_key_provision(tpm_t *tpm, const struct tpm_auth *owner, char **ret_error);
 
+/* ---- TEP device keys (docs/tep-formats.md section 1) ---- */
+
+#define TPM_NV_TEP_POLICY_KEY   0x018A0000u /* the owner's signing key, DER SPKI, write-locked */
+#define TPM_NV_TEP_LUKS_VERSION 0x018A0001u /* LUKS policy version, 8 bytes big-endian */
+#define TPM_NV_TEP_CONFIG_SEQ   0x018A0002u /* last applied configuration sequence, 8 bytes big-endian */
+#define TPM_HANDLE_TEP_ENC_KEY  0x8100A000u /* the configuration AES key */
+#define TPM_HANDLE_SRK_ECC      0x81000002u /* storage root key, TCG provisioning guidance (ECC P-256) */
+#define TPM_NAME_MAX            66          /* nameAlg (2) + SHA-512 */
+
+/* What a TEP-provisioned TPM holds, read without authorization. */
+struct tpm_tep_state {
+    bool policy_key_defined;
+    bool policy_key_locked;  /* written, write-locked, no authwrite/policywrite */
+    uint16_t policy_key_len; /* NV size: 91 (P-256) or 120 (P-384) */
+    bool enc_key_present;
+    uint16_t enc_key_bits; /* 128 / 256; 0 when absent or not an AES key */
+    bool config_seq_defined;
+    bool luks_version_defined;
+};
+int tpm_tep_state(tpm_t *tpm, struct tpm_tep_state *ret_state, char **ret_error);
+
+/* The SRK at TPM_HANDLE_SRK_ECC, created with the TCG template when absent (owner authorization); returns
+ * its Name. */
+int tpm_srk_ensure(tpm_t *tpm, const struct tpm_auth *owner, uint8_t ret_name[TPM_NAME_MAX], size_t *ret_name_len,
+                   char **ret_error);
+
+/* Writes spki into TPM_NV_TEP_POLICY_KEY (defined with the contract's attributes) and write-locks it. With
+ * force an existing index is undefined first; without, an existing index is -EEXIST. */
+int tpm_tep_policy_key_write(tpm_t *tpm, const struct tpm_auth *owner, const uint8_t *spki, size_t spki_len,
+                             bool force, char **ret_error);
+/* Reads TPM_NV_TEP_POLICY_KEY after checking its attributes (written, write-locked, no authwrite or
+ * policywrite); -EPERM naming the attribute otherwise. Caller frees *ret_spki. */
+int tpm_tep_policy_key_read(tpm_t *tpm, uint8_t **ret_spki, size_t *ret_len, char **ret_error);
+
+/* Imports the AES key (16 or 32 bytes) under the SRK with key_auth as its authValue and makes it persistent
+ * at TPM_HANDLE_TEP_ENC_KEY; with force an existing object there is evicted first, without it is -EEXIST.
+ * The key travels only inside the import's encrypted duplicate (inner wrapper) and a salted session. */
+int tpm_tep_enc_key_import(tpm_t *tpm, const struct tpm_auth *owner, const uint8_t *key, size_t key_len,
+                           const struct tpm_auth *key_auth, const uint8_t *srk_name, size_t srk_name_len,
+                           bool force, char **ret_error);
+
+/* An 8-byte big-endian NV index (TPM_NV_TEP_CONFIG_SEQ, TPM_NV_TEP_LUKS_VERSION): defined with
+ * ownerwrite|ownerread|authread|no_da and value 0 when absent (existing ones are kept: *ret_created false). */
+int tpm_nv_u64_define(tpm_t *tpm, const struct tpm_auth *owner, uint32_t index, bool *ret_created,
+                      char **ret_error);
+int tpm_nv_u64_read(tpm_t *tpm, uint32_t index, uint64_t *ret_value, char **ret_error);
+int tpm_nv_u64_write(tpm_t *tpm, const struct tpm_auth *owner, uint32_t index, uint64_t value,
+                     char **ret_error);
+
+/* Whether the TPM implements TPM2_EncryptDecrypt2 (TPM2_GetCapability(TPM2_CAP_COMMANDS)), and its
+ * TPM2_PT_INPUT_BUFFER. */
+int tpm_symmetric_caps(tpm_t *tpm, bool *ret_has_encrypt_decrypt2, size_t *ret_input_buffer, char **ret_error);
+
+/* AES-CTR decryption with TPM_HANDLE_TEP_ENC_KEY: TPM2_EncryptDecrypt2 in chunks of at most the input buffer,
+ * ivOut feeding the next ivIn, in a session salted with the SRK (whose Name must equal srk_name) that
+ * authorizes with key_auth and encrypts the response. out has room for len bytes. */
+int tpm_tep_decrypt(tpm_t *tpm, const struct tpm_auth *key_auth, const uint8_t *srk_name, size_t srk_name_len,
+                    const uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out, char **ret_error);
+
 /* ---- PCRs and quotes ---- */
 
 /* The banks the TPM really has allocated (non-empty selection), from TPM2_GetCapability(PCRS). */
