@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
@@ -55,6 +56,14 @@ static inline void wipe_freep(void *p)
     }
 }
 #define _cleanup_wipe_free_ _cleanup_(wipe_freep)
+
+/* A file descriptor, closed unless negative: _cleanup_close_ int fd = open(...). */
+static inline void closep(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+}
+#define _cleanup_close_ _cleanup_(closep)
 
 /* A NULL-terminated array of strings and the strings in it. */
 static inline void strv_free(char **v)

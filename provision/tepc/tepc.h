@@ -39,7 +39,7 @@
 enum tepc_profile { TEPC_PROFILE_PTT, TEPC_PROFILE_DTPM };
 
 struct tepc_profile_params {
-    const char *name;     /* "ptt", "dtpm" */
+    const char *name;      /* "ptt", "dtpm" */
     uint16_t enc_key_bits; /* 256, 128 */
     uint16_t sig_hash;     /* TEPC_ALG_SHA384, TEPC_ALG_SHA256 */
     uint16_t sig_curve;    /* TEPC_CURVE_NIST_P384, TEPC_CURVE_NIST_P256 */
@@ -79,7 +79,7 @@ struct tepc_blob {
 /* The 128 header bytes of h (big-endian). */
 void tepc_header_encode(const struct tepc_header *h, uint8_t out[TEPC_HEADER_LEN]);
 
-/* Structure only, nothing cryptographic: magic, version, header_len, reserved zero, flags known,
+/* Structure only, nothing cryptographic: magic, version, header_len, reserved zero, flags == TEPC_FLAG_TGZ,
  * payload_len within TEPC_MAX_PAYLOAD, and exactly 130 + payload_len + sig_len == len. The message names the
  * field and both values ("payload_len 4096 leaves 17 bytes for sig_len and a signature of 102"). */
 int tepc_parse(const uint8_t *buf, size_t len, struct tepc_blob *ret_blob, char **ret_error);
@@ -99,7 +99,7 @@ int tepc_verify(const struct tepc_blob *blob, const uint8_t *spki, size_t spki_l
 struct tepc_seal_params {
     enum tepc_profile profile;
     uint32_t sequence;
-    uint64_t created;        /* Unix seconds */
+    uint64_t created;         /* Unix seconds */
     const uint8_t *iv_random; /* TEPC_IV_RANDOM_LEN bytes, or NULL: from RAND_bytes */
 };
 
@@ -114,16 +114,16 @@ int tepc_seal(const uint8_t *payload, size_t payload_len, EVP_PKEY *sign_key, co
 int tepc_decrypt_soft(const struct tepc_blob *blob, const uint8_t *aes_key, size_t aes_key_len,
                       uint8_t **ret_payload, size_t *ret_len, char **ret_error);
 
-/* ---- the payload archive (tepc_archive.c) ---- */
+/* ---- the payload archive (tepc_archive_extract.c, tepc_archive_create.c) ---- */
 
 struct tepc_extract_limits {
-    uint32_t max_entries;  /* 1024 */
-    uint64_t max_entry;    /* bytes of one file: 64 MiB */
-    uint64_t max_total;    /* bytes of all files: 256 MiB */
+    uint32_t max_entries; /* 1024 */
+    uint64_t max_entry;   /* bytes of one file: 64 MiB */
+    uint64_t max_total;   /* bytes of all files: 256 MiB */
 };
-#define TEPC_EXTRACT_LIMITS_DEFAULT                                                                           \
-    ((struct tepc_extract_limits){.max_entries = 1024, .max_entry = (uint64_t)64 << 20,                       \
-                                  .max_total = (uint64_t)256 << 20})
+#define TEPC_EXTRACT_LIMITS_DEFAULT                                                                          \
+    ((struct tepc_extract_limits){                                                                           \
+        .max_entries = 1024, .max_entry = (uint64_t)64 << 20, .max_total = (uint64_t)256 << 20})
 
 /* Extracts a gzip'ed tar into the empty directory dirfd: regular files (0644, or 0755 when the archive says
  * executable) and directories (0755) only; a name that is absolute, has a ".." component or is empty, a
@@ -133,7 +133,9 @@ int tepc_archive_extract(const uint8_t *tgz, size_t len, int dirfd, const struct
                          char **ret_error);
 
 /* A deterministic gzip'ed tar of a directory (name order, owner 0:0, mode 0644/0755, mtime = mtime): regular
- * files and directories only; anything else is an error naming it. Caller frees *ret_tgz. */
-int tepc_archive_create(const char *dir, uint64_t mtime, uint8_t **ret_tgz, size_t *ret_len, char **ret_error);
+ * files and directories only; anything else is an error naming it (-EPERM), as is a tree the device's default
+ * limits would refuse (-EFBIG). The gzip header carries no timestamp. Caller frees *ret_tgz. */
+int tepc_archive_create(const char *dir, uint64_t mtime, uint8_t **ret_tgz, size_t *ret_len,
+                        char **ret_error);
 
 #endif
