@@ -196,6 +196,11 @@ int tpm_tep_enc_key_import(tpm_t *tpm, const struct tpm_auth *owner, const uint8
                            const struct tpm_auth *key_auth, const uint8_t *srk_name, size_t srk_name_len,
                            bool force, char **ret_error);
 
+/* Removes the key at TPM_HANDLE_TEP_ENC_KEY (owner authorization); nothing to do when there is none.
+ * provision-device --force evicts before it records a new authValue, so that no key ever sits in the TPM
+ * whose authValue is not the recorded one. */
+int tpm_tep_enc_key_evict(tpm_t *tpm, const struct tpm_auth *owner, char **ret_error);
+
 /* An 8-byte big-endian NV index (TPM_NV_TEP_CONFIG_SEQ, TPM_NV_TEP_LUKS_VERSION): defined with
  * ownerwrite|ownerread|authread|no_da and value 0 when absent; an existing one keeps its value
  * (*ret_created false; ret_created may be NULL). */

@@ -315,6 +315,16 @@ int tpm_tep_enc_key_import(tpm_t *t, const struct tpm_auth *owner, const uint8_t
     return r;
 }
 
+int tpm_tep_enc_key_evict(tpm_t *t, const struct tpm_auth *owner, char **ret_error)
+{
+    int r = tpm_enter(t, ret_error);
+    if (r < 0)
+        return r;
+    r = tpm_evict(t, TPM_HANDLE_TEP_ENC_KEY, owner, ret_error);
+    tpm_leave(t);
+    return r;
+}
+
 /* ---- the read-only view ---- */
 
 /* Key bits of the AES key at 0x8100A000; 0 when absent or not an AES symcipher key. */

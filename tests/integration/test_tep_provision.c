@@ -22,6 +22,7 @@
 
 #include "cleanup.h"
 #include "cleanup_openssl.h"
+#include "provision.h"
 #include "tpm_fixture.h"
 
 static const char OWNER_TOOL_AUTH[] = "hex:" FX_OWNER_SECRET;
@@ -443,6 +444,276 @@ static void test_u64_round_trip(void **state)
     expect_in(pub, "size: 8");
 }
 
+/* ---- tep_provision_device() and the config-apply ops ---- */
+
+struct device_keys {
+    EVP_PKEY *sign;
+    uint8_t *der;
+    size_t der_len;
+    uint8_t aes[32];
+    size_t aes_len;
+    char *pub_path, *aes_path;
+};
+
+/* The owner's two files, made with OpenSSL: the public key as PEM or DER. */
+static void device_keys_make(enum tepc_profile profile, bool pem, struct device_keys *k)
+{
+    const struct tepc_profile_params *p = tepc_profile_params(profile);
+    memset(k, 0, sizeof(*k));
+    k->sign = ec_key(p->enc_key_bits == 256 ? "P-384" : "P-256", &k->der, &k->der_len);
+    k->aes_len = p->enc_key_bits / 8;
+    assert_int_equal(RAND_bytes(k->aes, (int)k->aes_len), 1);
+    if (pem) {
+        _cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
+        char *text = NULL;
+        assert_int_equal(PEM_write_bio_PUBKEY(bio, k->sign), 1);
+        long n = BIO_get_mem_data(bio, &text);
+        k->pub_path = fx_file_write(&shared, "pub.pem", text, (size_t)n);
+    } else
+        k->pub_path = fx_file_write(&shared, "pub.der", k->der, k->der_len);
+    k->aes_path = fx_file_write(&shared, "aes.bin", k->aes, k->aes_len);
+    assert_true(k->pub_path && k->aes_path);
+}
+
+static void device_keys_free(struct device_keys *k)
+{
+    EVP_PKEY_free(k->sign);
+    free(k->der);
+    free(k->pub_path);
+    free(k->aes_path);
+    OPENSSL_cleanse(k->aes, sizeof(k->aes));
+}
+
+/* No TEP keys on the TPM (the SRK and the 8-byte indexes may stay). */
+static void tep_keys_remove(void)
+{
+    _cleanup_free_ char *error = NULL;
+    nv_remove(TPM_NV_TEP_POLICY_KEY);
+    if (tpm_tep_enc_key_evict(shared.tpm, &shared.owner, &error) < 0)
+        fail_msg("evict: %s", error);
+}
+
+static int provision(const char *root, enum tepc_profile profile, const struct device_keys *k, bool force,
+                     char **ret_error)
+{
+    struct tep_provision_request req = {
+        .pol_pub_key_path = k->pub_path, .enc_key_path = k->aes_path, .profile = profile, .force = force};
+    _cleanup_free_ char *report = NULL;
+    int r = tep_provision_device(root, shared.tpm, &shared.owner, &req, &report, ret_error);
+    if (r == 0)
+        assert_non_null(strstr(report, "read back"));
+    return r;
+}
+
+static void expect_mode(const char *root, const char *abs, mode_t mode)
+{
+    _cleanup_free_ char *path = NULL;
+    struct stat st;
+    assert_int_equal(asprintf(&path, "%s%s", root, abs) > 0, 1);
+    assert_int_equal(lstat(path, &st), 0);
+    if ((st.st_mode & 07777) != mode)
+        fail_msg("%s has mode %04o instead of %04o", abs, st.st_mode & 07777, mode);
+}
+
+/* What config-apply does with the TPM, through the real ops: profile, policy key, decryption of OpenSSL's
+ * AES-CTR at several sizes. */
+static void expect_apply_ops_work(const char *root, enum tepc_profile profile, const struct device_keys *k)
+{
+    _cleanup_free_ char *error = NULL;
+    _cleanup_free_ uint8_t *spki = NULL;
+    size_t spki_len = 0;
+    struct tep_tpm_apply st;
+    struct tep_apply_ops ops;
+    enum tepc_profile got;
+    static const size_t sizes[] = {1, 1023, 1024, 1025, 60 * 1024};
+
+    if (tep_apply_tpm_ops(root, shared.tpm, &shared.owner, &st, &ops, &error) < 0)
+        fail_msg("tep_apply_tpm_ops: %s", error);
+    assert_int_equal(ops.profile(ops.userdata, &got, &error), 0);
+    assert_int_equal(got, profile);
+    assert_int_equal(ops.policy_key(ops.userdata, &spki, &spki_len, &error), 0);
+    assert_int_equal(spki_len, k->der_len);
+    assert_memory_equal(spki, k->der, spki_len);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t len = sizes[i];
+        _cleanup_free_ uint8_t *plain = malloc(len), *ct = malloc(len), *out = malloc(len);
+        uint8_t iv[16] = {0};
+        assert_true(plain && ct && out);
+        assert_int_equal(RAND_bytes(plain, (int)len), 1);
+        assert_int_equal(RAND_bytes(iv, 12), 1);
+        ctr_encrypt(k->aes, k->aes_len, iv, plain, len, ct);
+        if (ops.decrypt(ops.userdata, iv, ct, len, out, &error) < 0)
+            fail_msg("decrypt %zu bytes: %s", len, error);
+        assert_memory_equal(out, plain, len);
+    }
+    uint64_t seq = 0;
+    assert_int_equal(ops.record_sequence(ops.userdata, 7, &error), 0);
+    assert_int_equal(ops.last_sequence(ops.userdata, &seq, &error), 0);
+    assert_int_equal(seq, 7);
+    tep_tpm_apply_clear(&st);
+}
+
+static void provision_case(enum tepc_profile profile, bool pem)
+{
+    const struct tepc_profile_params *p = tepc_profile_params(profile);
+    _cleanup_free_ char *error = NULL, *root = NULL, *text = NULL, *out_path = NULL;
+    _cleanup_free_ uint8_t *nv = NULL;
+    size_t nv_len = 0;
+    struct device_keys k;
+    char size_line[32];
+
+    tep_keys_remove();
+    device_keys_make(profile, pem, &k);
+    assert_int_equal(harness_tmpdir_create("tep-root", &root), 0);
+    if (provision(root, profile, &k, false, &error) < 0)
+        fail_msg("tep_provision_device(%s): %s", p->name, error);
+
+    expect_mode(root, "/etc/tep", 0700);
+    expect_mode(root, "/etc/tep/srk.name", 0600);
+    expect_mode(root, "/etc/tep/enc-key.auth", 0600);
+
+    /* Read back independently: tpm2-tools on its own connection. */
+    const char *readpub[] = {"tpm2_nvreadpublic", "-T", shared.swtpm->tcti, "0x018A0000", NULL};
+    text = tool_text(readpub);
+    expect_in(text, "value: 0x22062802\n");
+    snprintf(size_line, sizeof(size_line), "size: %zu\n", p->spki_len);
+    expect_in(text, size_line);
+    free(text);
+    assert_int_equal(asprintf(&out_path, "%s/nv.bin", shared.dir) > 0, 1);
+    const char *nvread[] = {"tpm2_nvread", "-T",     shared.swtpm->tcti, "-C", "0x018A0000",
+                            "-o",          out_path, "0x018A0000",       NULL};
+    assert_int_equal(fx_tool(&shared, nvread), 0);
+    assert_int_equal(fx_file_read(out_path, &nv, &nv_len), 0);
+    assert_int_equal(nv_len, k.der_len);
+    assert_memory_equal(nv, k.der, nv_len);
+    const char *nvwrite[] = {"tpm2_nvwrite",  "-T", shared.swtpm->tcti, "-C",         "o", "-P",
+                             OWNER_TOOL_AUTH, "-i", out_path,           "0x018A0000", NULL};
+    shared.quiet_tools = true;
+    assert_true(fx_tool(&shared, nvwrite) < 0);
+    shared.quiet_tools = false;
+    const char *readkey[] = {"tpm2_readpublic", "-T", shared.swtpm->tcti, "-c", "0x8100A000", NULL};
+    text = tool_text(readkey);
+    expect_in(text, p->enc_key_bits == 256 ? "bits: 256" : "bits: 128");
+    expect_in(text, "userwithauth|decrypt|sign");
+
+    expect_apply_ops_work(root, profile, &k);
+    device_keys_free(&k);
+    harness_tmpdir_remove(root);
+}
+
+static void test_provision_device_ptt_pem(void **state)
+{
+    provision_case(TEPC_PROFILE_PTT, true);
+}
+
+static void test_provision_device_dtpm_der(void **state)
+{
+    provision_case(TEPC_PROFILE_DTPM, false);
+}
+
+/* A second run without --force changes nothing; with it the new keys replace the old ones. */
+static void test_provision_device_force(void **state)
+{
+    _cleanup_free_ char *error = NULL, *root = NULL, *auth_path = NULL;
+    _cleanup_free_ uint8_t *auth1 = NULL, *auth2 = NULL, *auth3 = NULL;
+    size_t len1 = 0, len2 = 0, len3 = 0;
+    struct device_keys a, b;
+
+    tep_keys_remove();
+    device_keys_make(TEPC_PROFILE_PTT, true, &a);
+    device_keys_make(TEPC_PROFILE_PTT, true, &b);
+    assert_int_equal(harness_tmpdir_create("tep-root", &root), 0);
+    assert_int_equal(asprintf(&auth_path, "%s/etc/tep/enc-key.auth", root) > 0, 1);
+    if (provision(root, TEPC_PROFILE_PTT, &a, false, &error) < 0)
+        fail_msg("first: %s", error);
+    assert_int_equal(fx_file_read(auth_path, &auth1, &len1), 0);
+
+    assert_int_equal(provision(root, TEPC_PROFILE_PTT, &b, false, &error), -EEXIST);
+    expect_in(error, "--force");
+    assert_int_equal(fx_file_read(auth_path, &auth2, &len2), 0);
+    assert_int_equal(len2, 32);
+    assert_memory_equal(auth1, auth2, 32);
+    expect_apply_ops_work(root, TEPC_PROFILE_PTT, &a); /* the old keys, untouched */
+
+    free(error);
+    error = NULL;
+    if (provision(root, TEPC_PROFILE_PTT, &b, true, &error) < 0)
+        fail_msg("force: %s", error);
+    assert_int_equal(fx_file_read(auth_path, &auth3, &len3), 0);
+    assert_int_equal(len3, 32);
+    assert_memory_not_equal(auth1, auth3, 32);
+    expect_apply_ops_work(root, TEPC_PROFILE_PTT, &b);
+    device_keys_free(&a);
+    device_keys_free(&b);
+    harness_tmpdir_remove(root);
+}
+
+/* Files that do not fit the profile are refused before the TPM is touched. */
+static void test_provision_device_bad_inputs(void **state)
+{
+    _cleanup_free_ char *error = NULL, *root = NULL, *short_key = NULL, *priv = NULL;
+    struct device_keys k;
+    struct tpm_tep_state s;
+
+    tep_keys_remove();
+    device_keys_make(TEPC_PROFILE_DTPM, true, &k); /* P-256 + AES-128 */
+    assert_int_equal(harness_tmpdir_create("tep-root", &root), 0);
+    assert_int_equal(provision(root, TEPC_PROFILE_PTT, &k, false, &error), -EINVAL);
+    expect_in(error, "secp384r1");
+
+    struct device_keys wrong = k;
+    short_key = fx_file_write(&shared, "short.bin", k.aes, 15);
+    wrong.aes_path = short_key;
+    free(error);
+    error = NULL;
+    assert_int_equal(provision(root, TEPC_PROFILE_DTPM, &wrong, false, &error), -EINVAL);
+    expect_in(error, "exactly 16 raw bytes");
+
+    priv = fx_file_write(&shared, "garbage.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n", 33);
+    wrong = k;
+    wrong.pub_path = priv;
+    free(error);
+    error = NULL;
+    assert_int_equal(provision(root, TEPC_PROFILE_DTPM, &wrong, false, &error), -EBADMSG);
+
+    assert_int_equal(tpm_tep_state(shared.tpm, &s, &error), 0);
+    assert_false(s.policy_key_defined);
+    assert_false(s.enc_key_present);
+    device_keys_free(&k);
+    harness_tmpdir_remove(root);
+}
+
+/* Another SRK Name on record: the decryption is refused before the key's authorization is used. */
+static void test_apply_wrong_srk_name(void **state)
+{
+    _cleanup_free_ char *error = NULL, *root = NULL, *name_path = NULL;
+    struct device_keys k;
+    struct tep_tpm_apply st;
+    struct tep_apply_ops ops;
+    uint8_t iv[16] = {0}, in[32] = {0}, out[32];
+    uint32_t before = 0, after = 0;
+
+    tep_keys_remove();
+    device_keys_make(TEPC_PROFILE_DTPM, false, &k);
+    assert_int_equal(harness_tmpdir_create("tep-root", &root), 0);
+    if (provision(root, TEPC_PROFILE_DTPM, &k, false, &error) < 0)
+        fail_msg("%s", error);
+    assert_int_equal(asprintf(&name_path, "%s/etc/tep/srk.name", root) > 0, 1);
+    assert_int_equal(
+        harness_file_write(name_path,
+                           "000b00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0600),
+        0);
+    assert_int_equal(tep_apply_tpm_ops(root, shared.tpm, &shared.owner, &st, &ops, &error), 0);
+    assert_int_equal(fx_lockout_counter(shared.swtpm->tcti, &before), 0);
+    assert_int_equal(ops.decrypt(ops.userdata, iv, in, sizeof(in), out, &error), -EKEYREJECTED);
+    expect_in(error, "not the one recorded at provisioning");
+    assert_int_equal(fx_lockout_counter(shared.swtpm->tcti, &after), 0);
+    assert_int_equal(after, before);
+    tep_tpm_apply_clear(&st);
+    device_keys_free(&k);
+    harness_tmpdir_remove(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +728,11 @@ int main(void)
         cmocka_unit_test_teardown(test_enc_key_exists_needs_force, teardown),
         cmocka_unit_test_teardown(test_decrypt_wrong_srk_name, teardown),
         cmocka_unit_test_teardown(test_u64_round_trip, teardown),
+        cmocka_unit_test_teardown(test_provision_device_ptt_pem, teardown),
+        cmocka_unit_test_teardown(test_provision_device_dtpm_der, teardown),
+        cmocka_unit_test_teardown(test_provision_device_force, teardown),
+        cmocka_unit_test_teardown(test_provision_device_bad_inputs, teardown),
+        cmocka_unit_test_teardown(test_apply_wrong_srk_name, teardown),
     };
 
     return cmocka_run_group_tests_name("integration.tep_provision", tests, group_setup, group_teardown);
