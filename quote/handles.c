@@ -100,20 +100,12 @@ int tpm_persist(tpm_t *t, ESYS_TR transient, TPM2_HANDLE handle, const struct tp
 
 int tpm_nv_size(tpm_t *t, TPM2_HANDLE index, uint16_t *ret_size, char **ret_error)
 {
-    ESYS_TR tr;
-    bool exists;
-    *ret_size = 0;
-    int r = tpm_handle_load(t, index, &tr, &exists, ret_error);
-    if (r < 0 || !exists)
-        return r;
     TPM2B_NV_PUBLIC *pub = NULL;
-    TSS2_RC rc = Esys_NV_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
-    if (rc != TSS2_RC_SUCCESS)
-        r = tpm_fail(t, rc, "reading an NV index's size", ret_error);
-    else
+    *ret_size = 0;
+    int r = tpm_nv_public(t, index, &pub, ret_error);
+    if (r == 0 && pub)
         *ret_size = pub->nvPublic.dataSize;
     Esys_Free(pub);
-    tpm_tr_close(t, &tr);
     return r;
 }
 

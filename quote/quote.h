@@ -175,8 +175,8 @@ int tpm_tep_state(tpm_t *tpm, struct tpm_tep_state *ret_state, char **ret_error)
 
 /* The SRK at TPM_HANDLE_SRK_ECC, created with the TCG template when absent (owner authorization); returns
  * its Name. */
-int tpm_srk_ensure(tpm_t *tpm, const struct tpm_auth *owner, uint8_t ret_name[TPM_NAME_MAX], size_t *ret_name_len,
-                   char **ret_error);
+int tpm_srk_ensure(tpm_t *tpm, const struct tpm_auth *owner, uint8_t ret_name[TPM_NAME_MAX],
+                   size_t *ret_name_len, char **ret_error);
 
 /* Writes spki into TPM_NV_TEP_POLICY_KEY (defined with the contract's attributes) and write-locks it. With
  * force an existing index is undefined first; without, an existing index is -EEXIST. */
@@ -188,13 +188,22 @@ int tpm_tep_policy_key_read(tpm_t *tpm, uint8_t **ret_spki, size_t *ret_len, cha
 
 /* Imports the AES key (16 or 32 bytes) under the SRK with key_auth as its authValue and makes it persistent
  * at TPM_HANDLE_TEP_ENC_KEY; with force an existing object there is evicted first, without it is -EEXIST.
- * The key travels only inside the import's encrypted duplicate (inner wrapper) and a salted session. */
+ * The key travels only inside the import's encrypted duplicate (inner wrapper) whose wrapping key goes in
+ * a session salted with the SRK, after the SRK's Name was checked against srk_name (-EKEYREJECTED when it
+ * differs; nothing is evicted then). The object is userwithauth|decrypt|sign, DA-protected: TPM2_Import
+ * refuses fixedtpm/fixedparent, so it has neither. The caller wipes key; nothing here keeps a copy. */
 int tpm_tep_enc_key_import(tpm_t *tpm, const struct tpm_auth *owner, const uint8_t *key, size_t key_len,
                            const struct tpm_auth *key_auth, const uint8_t *srk_name, size_t srk_name_len,
                            bool force, char **ret_error);
 
+/* Removes the key at TPM_HANDLE_TEP_ENC_KEY (owner authorization); nothing to do when there is none.
+ * provision-device --force evicts before it records a new authValue, so that no key ever sits in the TPM
+ * whose authValue is not the recorded one. */
+int tpm_tep_enc_key_evict(tpm_t *tpm, const struct tpm_auth *owner, char **ret_error);
+
 /* An 8-byte big-endian NV index (TPM_NV_TEP_CONFIG_SEQ, TPM_NV_TEP_LUKS_VERSION): defined with
- * ownerwrite|ownerread|authread|no_da and value 0 when absent (existing ones are kept: *ret_created false). */
+ * ownerwrite|ownerread|authread|no_da and value 0 when absent; an existing one keeps its value
+ * (*ret_created false; ret_created may be NULL). */
 int tpm_nv_u64_define(tpm_t *tpm, const struct tpm_auth *owner, uint32_t index, bool *ret_created,
                       char **ret_error);
 int tpm_nv_u64_read(tpm_t *tpm, uint32_t index, uint64_t *ret_value, char **ret_error);
@@ -203,11 +212,14 @@ int tpm_nv_u64_write(tpm_t *tpm, const struct tpm_auth *owner, uint32_t index, u
 
 /* Whether the TPM implements TPM2_EncryptDecrypt2 (TPM2_GetCapability(TPM2_CAP_COMMANDS)), and its
  * TPM2_PT_INPUT_BUFFER. */
-int tpm_symmetric_caps(tpm_t *tpm, bool *ret_has_encrypt_decrypt2, size_t *ret_input_buffer, char **ret_error);
+int tpm_symmetric_caps(tpm_t *tpm, bool *ret_has_encrypt_decrypt2, size_t *ret_input_buffer,
+                       char **ret_error);
 
 /* AES-CTR decryption with TPM_HANDLE_TEP_ENC_KEY: TPM2_EncryptDecrypt2 in chunks of at most the input buffer,
  * ivOut feeding the next ivIn, in a session salted with the SRK (whose Name must equal srk_name) that
- * authorizes with key_auth and encrypts the response. out has room for len bytes. */
+ * authorizes with key_auth and encrypts the response. out has room for len bytes (it may be in). Errors:
+ * -EOPNOTSUPP without TPM2_EncryptDecrypt2, -EKEYREJECTED for another SRK (before the key's auth is used),
+ * -ENOENT without a key, -EACCES for a refused key_auth (never retried); out is wiped on failure. */
 int tpm_tep_decrypt(tpm_t *tpm, const struct tpm_auth *key_auth, const uint8_t *srk_name, size_t srk_name_len,
                     const uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out, char **ret_error);
 

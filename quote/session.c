@@ -65,15 +65,10 @@ int tpm_create_primary(tpm_t *t, ESYS_TR hierarchy, const struct tpm_auth *auth,
     return r;
 }
 
-int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, char **ret_error)
+int tpm_session_salted_key(tpm_t *t, ESYS_TR key, TPMA_SESSION flags, ESYS_TR *ret_session, char **ret_error)
 {
-    ESYS_TR key = ESYS_TR_NONE;
-    int r = salt_key_create(t, &key, ret_error);
-    if (r < 0)
-        return r;
     TSS2_RC rc = Esys_StartAuthSession(t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                        NULL, TPM2_SE_HMAC, &session_aes, TPM2_ALG_SHA256, ret_session);
-    tpm_flush(t, &key); /* the session keeps the salt; the key is no longer needed */
     if (rc != TSS2_RC_SUCCESS)
         return tpm_fail(t, rc, "starting a salted session", ret_error);
     rc = Esys_TRSess_SetAttributes(t->esys, *ret_session, flags | TPMA_SESSION_CONTINUESESSION, 0xff);
@@ -82,6 +77,16 @@ int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, char 
         return tpm_fail(t, rc, "setting session attributes", ret_error);
     }
     return 0;
+}
+
+int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, char **ret_error)
+{
+    ESYS_TR key = ESYS_TR_NONE;
+    int r = salt_key_create(t, &key, ret_error);
+    if (r == 0)
+        r = tpm_session_salted_key(t, key, flags, ret_session, ret_error);
+    tpm_flush(t, &key); /* the session keeps the salt; the key is no longer needed */
+    return r;
 }
 
 int tpm_session_ek_policy(tpm_t *t, const struct tpm_auth *endorsement, ESYS_TR *ret_session,
@@ -127,13 +132,19 @@ void tpm_tr_close(tpm_t *t, ESYS_TR *h)
     *h = ESYS_TR_NONE;
 }
 
+size_t tpm_auth_len(const struct tpm_auth *auth)
+{
+    size_t n = auth ? auth->len : 0;
+    while (n && auth->bytes[n - 1] == 0)
+        n--;
+    return n;
+}
+
 void tpm_set_auth(tpm_t *t, ESYS_TR tr, const struct tpm_auth *auth)
 {
-    TPM2B_AUTH value = {0};
-    if (auth && auth->len) {
-        value.size = (UINT16)auth->len;
-        memcpy(value.buffer, auth->bytes, auth->len);
-    }
+    TPM2B_AUTH value = {.size = (UINT16)tpm_auth_len(auth)};
+    if (value.size)
+        memcpy(value.buffer, auth->bytes, value.size);
     Esys_TR_SetAuth(t->esys, tr, &value);
     memset(&value, 0, sizeof(value));
 }

@@ -37,6 +37,9 @@ int tpm_error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((
  * and/or TPMA_SESSION_ENCRYPT for the command it will carry (only where that command has a TPM2B first
  * parameter / response parameter). */
 int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, char **ret_error);
+/* The same with a loaded decryption key of the caller's as the salt key (the SRK, once its Name is checked).
+ */
+int tpm_session_salted_key(tpm_t *t, ESYS_TR key, TPMA_SESSION flags, ESYS_TR *ret_session, char **ret_error);
 /* TPM2_CreatePrimary of template under hierarchy (ESYS_TR_RH_OWNER, _ENDORSEMENT), its auth sent in a salted
  * session; no sensitive data, outside info or creation PCRs (the TCG EK templates and the Go agent's keys use
  * none). ret_pub may be NULL; what names the step in the error message. */
@@ -52,6 +55,9 @@ void tpm_tr_close(tpm_t *t, ESYS_TR *h);
 
 /* ESYS_TR for a persistent object or NV index; *ret_exists false (and 0 returned) when there is none. */
 int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exists, char **ret_error);
+/* auth->len without trailing zero octets: the TPM drops them from every authValue before using it, so the
+ * same value must go into sensitive areas and into ESAPI's HMACs. 0 for NULL. */
+size_t tpm_auth_len(const struct tpm_auth *auth);
 void tpm_set_auth(tpm_t *t, ESYS_TR tr, const struct tpm_auth *auth);
 
 /* Removes the persistent object at handle, if any (owner auth). */
@@ -71,5 +77,33 @@ int tpm_public_marshal(tpm_t *t, TPM2_HANDLE handle, const char *name, uint8_t *
 
 /* TPMA_PERMANENT bits (ownerAuthSet, endorsementAuthSet, lockoutAuthSet...). */
 int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, char **ret_error);
+
+/* ---- NV (nv.c) ---- */
+
+/* The public area of an NV index (caller Esys_Free()s); *ret_pub NULL (and 0 returned) when it is absent. */
+int tpm_nv_public(tpm_t *t, TPM2_HANDLE index, TPM2B_NV_PUBLIC **ret_pub, char **ret_error);
+/* NV_DefineSpace under owner authorization, empty index auth, SHA-256 name. what: the index, for messages. */
+int tpm_nv_define(tpm_t *t, const struct tpm_auth *owner, TPM2_HANDLE index, TPMA_NV attributes,
+                  uint16_t size, const char *what, char **ret_error);
+/* NV_UndefineSpace under owner authorization; nothing to do when the index is absent. */
+int tpm_nv_undefine(tpm_t *t, const struct tpm_auth *owner, TPM2_HANDLE index, const char *what,
+                    char **ret_error);
+/* NV_Write of data at offset 0 under owner authorization (data fits one command: at most 512 bytes). */
+int tpm_nv_write_owner(tpm_t *t, const struct tpm_auth *owner, TPM2_HANDLE index, const uint8_t *data,
+                       size_t len, const char *what, char **ret_error);
+/* NV_WriteLock under owner authorization. */
+int tpm_nv_write_lock(tpm_t *t, const struct tpm_auth *owner, TPM2_HANDLE index, const char *what,
+                      char **ret_error);
+
+/* ---- SRK (srk.c) ---- */
+
+/* A salted HMAC session (AES-128-CFB) whose salt is encrypted to the SRK at TPM_HANDLE_SRK_ECC, after its
+ * Name was compared with the one recorded at provisioning (-EKEYREJECTED when they differ: an unauthenticated
+ * ReadPublic could hand us an interposer's key). flags as for tpm_session_salted(). */
+int tpm_session_salted_srk(tpm_t *t, const uint8_t *srk_name, size_t srk_name_len, TPMA_SESSION flags,
+                           ESYS_TR *ret_session, char **ret_error);
+/* ESYS_TR of the SRK after the same Name check (the caller closes it with tpm_tr_close()). */
+int tpm_srk_load_checked(tpm_t *t, const uint8_t *srk_name, size_t srk_name_len, ESYS_TR *ret_srk,
+                         char **ret_error);
 
 #endif

@@ -25,6 +25,7 @@ extern const struct tagent_command cmd_init;
 extern const struct tagent_command cmd_status;
 extern const struct tagent_command cmd_async_report;
 extern const struct tagent_command cmd_start, cmd_stop, cmd_uninstall;
+extern const struct tagent_command cmd_provision_device;
 
 /* Spawns argv (argv[0] looked up in PATH, no shell, stdio shared) and waits: *ret_exit is its exit status
  * (128 + signal when killed). -ENOENT when the program is not found. */
