@@ -253,7 +253,7 @@ static void utc(time_t t, char buf[32])
         snprintf(buf, 32, "@%lld", (long long)t);
 }
 
-/* "key: value" lines; sequence, signer and created only once the header was parsed. */
+/* "key: value" lines; sequence, signer and created once the header was parsed, files once installed. */
 static char *result_text(const struct apply_run *run)
 {
     char now[32], created[32] = "";
@@ -266,8 +266,9 @@ static char *result_text(const struct apply_run *run)
                      run->kid_hex, created) < 0)
             return NULL;
     }
-    int r = asprintf(&text, "outcome: %s\nmessage: %s\n%sfiles: %s\ntime: %s\n", outcome_name(run->outcome),
-                     run->message, fields ? fields : "", run->applied ? run->applied : "", now);
+    int r = asprintf(&text, "outcome: %s\nmessage: %s\n%s%s%s%stime: %s\n", outcome_name(run->outcome),
+                     run->message, fields ? fields : "", run->applied ? "files: " : "",
+                     run->applied ? run->applied : "", run->applied ? "\n" : "", now);
     free(fields);
     return r < 0 ? NULL : text;
 }

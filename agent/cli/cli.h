@@ -25,7 +25,13 @@ extern const struct tagent_command cmd_init;
 extern const struct tagent_command cmd_status;
 extern const struct tagent_command cmd_async_report;
 extern const struct tagent_command cmd_start, cmd_stop, cmd_uninstall;
-extern const struct tagent_command cmd_provision_device;
+extern const struct tagent_command cmd_provision_device, cmd_config_apply;
+
+struct tpm;
+struct tpm_auth;
+/* TPM_OWNER_SECRET from the environment (redacted from the log from now on) decoded into *ret_owner, and the
+ * TPM opened (TAGENT_TCTI, else the default device). On failure nothing is left to clear or close. */
+int cli_tpm_owner_open(struct tpm **ret_tpm, struct tpm_auth *ret_owner, char **ret_error);
 
 /* Spawns argv (argv[0] looked up in PATH, no shell, stdio shared) and waits: *ret_exit is its exit status
  * (128 + signal when killed). -ENOENT when the program is not found. */

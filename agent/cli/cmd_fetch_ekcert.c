@@ -68,12 +68,8 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     _cleanup_free_ char *error = NULL;
     struct tpm_ek_cert cert = {0};
     tpm_t *tpm = NULL;
-    const char *secret = getenv("TPM_OWNER_SECRET");
-    log_redact_add(secret);
 
-    int r = tpm_auth_from_secret(secret, &owner, &error);
-    if (r == 0)
-        r = tpm_open(NULL, &tpm, &error);
+    int r = cli_tpm_owner_open(&tpm, &owner, &error);
     if (r == 0)
         r = tpm_ek_cert_read(tpm, &owner, &cert, &error);
     tpm_auth_clear(&owner);

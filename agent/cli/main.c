@@ -14,7 +14,8 @@
 const struct tagent_command *const tagent_commands[] = {
     &cmd_help,  &cmd_version,       &cmd_setup,     &cmd_fetch_ekcert,     &cmd_eventlog,
     &cmd_init,  &cmd_start_service, &cmd_status,    &cmd_async_report,     &cmd_hostinfo,
-    &cmd_start, &cmd_stop,          &cmd_uninstall, &cmd_provision_device, NULL,
+    &cmd_start, &cmd_stop,          &cmd_uninstall, &cmd_provision_device, &cmd_config_apply,
+    NULL,
 };
 
 /* The Go agent accepts only ^[a-zA-Z0-9_ /.-]*$ in every argument; so do we (secrets never come on argv). */
@@ -77,7 +78,8 @@ static void process_harden(void)
  * every other command drops those variables at once. */
 static bool command_reads_secret_env(const struct tagent_command *cmd)
 {
-    return cmd == &cmd_setup || cmd == &cmd_fetch_ekcert || cmd == &cmd_provision_device;
+    return cmd == &cmd_setup || cmd == &cmd_fetch_ekcert || cmd == &cmd_provision_device ||
+           cmd == &cmd_config_apply;
 }
 
 int main(int argc, char **argv)

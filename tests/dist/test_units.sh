@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# The files in dist/ as systemd reads them: both units pass `systemd-analyze verify` with not one warning
+# The files in dist/ as systemd reads them: the three units pass `systemd-analyze verify` with not one warning
 # (against a temp root holding a stub /opt/trustagent/bin/tagent and a copy of the system's units; a unit with
 # a typo must fail the same check); `systemd-analyze security --offline=true` rates tagent.service "OK" or
 # better; the directives the service relies on are there; sysusers.d creates a locked system user tagent
 # (home /opt/trustagent, shell /bin/false) in group tss; tmpfiles.d creates the spec's layout and modes
-# (owners too when run as root). Exits 77 (skipped) when systemd's tools are not installed.
+# (owners too when run as root); tagent-config-apply.service (a root oneshot) rates OK too and keeps its sandbox.
+# Exits 77 (skipped) when systemd's tools are not installed.
 # Usage: test_units.sh /path/to/dist
 set -u
 DIST=$1
@@ -18,6 +19,7 @@ for tool in systemd-analyze systemd-sysusers systemd-tmpfiles; do
 done
 SERVICE=$DIST/tagent.service
 INIT=$DIST/tagent_init.service
+APPLY=$DIST/tagent-config-apply.service
 UNIT_DIR=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 
 # ---- systemd-analyze verify in a temp root: ExecStart exists there, the system's targets are copied ----
@@ -35,10 +37,10 @@ chmod 755 "$V/opt/trustagent/bin/tagent"
 mkdir -p "$V/bin" # ExecReload's kill
 cp "$V/opt/trustagent/bin/tagent" "$V/bin/kill"
 cp -r "$UNIT_DIR" "$V$UNIT_DIR"
-cp "$SERVICE" "$INIT" "$V/etc/systemd/system/"
-out=$(verify_in_root "$V" tagent.service tagent_init.service)
+cp "$SERVICE" "$INIT" "$APPLY" "$V/etc/systemd/system/"
+out=$(verify_in_root "$V" tagent.service tagent_init.service tagent-config-apply.service)
 echo "$out" | sed 's/^/# verify: /'
-check "systemd-analyze verify: both units, no warning at all" test "$out" = "rc=0"
+check "systemd-analyze verify: the three units, no warning at all" test "$out" = "rc=0"
 # the same check must notice a misspelt directive and a bad value
 sed -i 's/^Type=notify$/Type=notfy\nProtectSytem=strict/' "$V/etc/systemd/system/tagent.service"
 out=$(verify_in_root "$V" tagent.service)
@@ -54,6 +56,11 @@ check "security --offline: tagent.service is OK or better (got \"$rating\")" \
     bash -c '[[ $1 == OK || $1 == SAFE || $1 == PERFECT ]]' _ "$rating"
 init_overall=$(systemd-analyze security --offline=true --no-pager "$INIT" 2>&1 | grep -o 'Overall exposure.*')
 echo "# (informational, a root oneshot) $init_overall"
+apply_overall=$(systemd-analyze security --offline=true --no-pager "$APPLY" 2>&1 | grep -o 'Overall exposure.*')
+echo "# $apply_overall"
+apply_rating=$(echo "$apply_overall" | awk '{print $7}')
+check "security --offline: tagent-config-apply.service (root) is OK or better (got \"$apply_rating\")" \
+    bash -c '[[ $1 == OK || $1 == SAFE || $1 == PERFECT ]]' _ "$apply_rating"
 
 # ---- what the agent relies on (a sandbox edit must not drop these) ----
 has() { grep -qx "$1" "$2"; }
@@ -71,6 +78,15 @@ check "/run/tagent (status socket) is 0755" bash -c 'grep -qx RuntimeDirectory=t
 check "the TPM resource manager is the one device" has 'DeviceAllow=/dev/tpmrm0 rw' "$SERVICE"
 check "no /dev/mem for the service" bash -c '! grep -q "^DeviceAllow=.*/dev/mem" "$1"' _ "$SERVICE"
 check "needs and follows tagent_init.service" bash -c 'grep -qx Requires=tagent_init.service "$1" && grep -qx After=tagent_init.service "$1"' _ "$SERVICE"
+check "config-apply: oneshot running tagent config-apply, before the agent, only with a container" \
+    bash -c 'grep -qx Type=oneshot "$1" && grep -qx "ExecStart=/opt/trustagent/bin/tagent config-apply" "$1" &&
+             grep -qx Before=tagent.service "$1" &&
+             grep -qx ConditionPathExists=/home/update/upload/mnt/tep_user_config_data.bin "$1"' _ "$APPLY"
+check "config-apply: writes only the upload folder, no network, the TPM the one device, no cores" \
+    bash -c 'grep -qx ProtectSystem=strict "$1" && grep -qx ReadWritePaths=/home/update/upload/mnt "$1" &&
+             [[ $(grep -c ^ReadWritePaths= "$1") == 1 ]] && grep -qx PrivateNetwork=yes "$1" &&
+             grep -qx "DeviceAllow=/dev/tpmrm0 rw" "$1" && [[ $(grep -c ^DeviceAllow= "$1") == 1 ]] &&
+             grep -qx NoNewPrivileges=yes "$1" && grep -qx LimitCORE=0 "$1"' _ "$APPLY"
 check "init: oneshot running tagent init" bash -c 'grep -qx Type=oneshot "$1" && grep -qx "ExecStart=/opt/trustagent/bin/tagent init" "$1"' _ "$INIT"
 
 # ---- sysusers.d: run unprivileged into a temp root ----

@@ -34,6 +34,18 @@ int fx_start(struct fx *f, const struct swtpm_opts *opts)
     return r;
 }
 
+int fx_start_owned(struct fx *f)
+{
+    static const struct swtpm_opts opts = {.skip_setup = true};
+    _cleanup_free_ char *error = NULL;
+    int r = fx_start(f, &opts);
+    if (r == 0 && ((r = tpm_auth_from_secret(FX_OWNER_SECRET, &f->owner, &error)) < 0 ||
+                   (r = tpm_auth_from_secret(FX_ENDORSEMENT_SECRET, &f->endorsement, &error)) < 0 ||
+                   (r = tpm_take_ownership(f->tpm, &f->owner, &f->endorsement, &error)) < 0))
+        fprintf(stderr, "fixture: take-ownership: %s\n", error ? error : "out of memory");
+    return r;
+}
+
 static EVP_PKEY *pem_public_key(const char *pem)
 {
     BIO *bio = BIO_new_mem_buf(pem, -1);

@@ -36,6 +36,9 @@ struct fx {
 
 /* swtpm with opts, a tpm_t on it (not connected yet), a temp dir. */
 int fx_start(struct fx *f, const struct swtpm_opts *opts);
+/* swtpm without swtpm_setup (no EK), then take-ownership (FX_OWNER_SECRET / FX_ENDORSEMENT_SECRET): what
+ * the TEP tests need. */
+int fx_start_owned(struct fx *f);
 /* take-ownership (FX_OWNER_SECRET / FX_ENDORSEMENT_SECRET), EK from its certificate, AIK; loads the AIK's
  * public key. Needs a swtpm started with ek_cert. */
 int fx_provision(struct fx *f);
