@@ -371,9 +371,7 @@ int tep_staging_install(const struct tep_upload *u, struct tep_staging *s, char 
     int r = staged_names(s, &names, &n);
     if (r < 0)
         return error_set(ret_error, r, "cannot list the staging directory: %s", strerror(-r));
-    /* the directory entries of the extracted tree reach the disk before they become visible */
-    if (fsync(s->new_fd) < 0)
-        return error_set(ret_error, -errno, "cannot sync the staging directory: %m");
+    /* tepc_archive_extract fsynced every file and the staging directory: what is renamed is on disk */
     for (size_t i = 0; i < n; i++) {
         r = install_entry(u, s, names[i]);
         if (r < 0)
@@ -388,13 +386,42 @@ int tep_staging_install(const struct tep_upload *u, struct tep_staging *s, char 
 
 /* ---- the result and the container ---- */
 
+static int write_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        text += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Not config_write_file_atomic(): that syncs the folder itself, and the caller syncs it once for the
+ * result and the container's rename together (each sync of a directory is a journal commit). */
 int tep_result_write(const struct tep_upload *u, const char *text, char **ret_error)
 {
-    _cleanup_free_ char *path = join(u->path, TEP_RESULT_NAME);
-    if (!path)
+    _cleanup_free_ char *tmp = join(u->path, TEP_RESULT_NAME ".tmp.XXXXXX");
+    if (!tmp)
         return error_set(ret_error, -ENOMEM, "out of memory");
-    int r = config_write_file_atomic(path, text, strlen(text), 0644);
-    return r < 0 ? error_set(ret_error, r, "cannot write %s: %s", path, strerror(-r)) : 0;
+    _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return error_set(ret_error, -errno, "cannot create %s: %m", tmp);
+    int r = write_all(fd, text, strlen(text));
+    if (r == 0 && fchmod(fd, 0644) < 0)
+        r = -errno;
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    if (r == 0 && renameat(u->dirfd, strrchr(tmp, '/') + 1, u->dirfd, TEP_RESULT_NAME) < 0)
+        r = -errno;
+    if (r < 0) {
+        unlink(tmp);
+        return error_set(ret_error, r, "cannot write %s/" TEP_RESULT_NAME ": %s", u->path, strerror(-r));
+    }
+    return 0;
 }
 
 int tep_container_set_aside(const struct tep_upload *u, const char *suffix, char **ret_error)
@@ -404,6 +431,11 @@ int tep_container_set_aside(const struct tep_upload *u, const char *suffix, char
         return error_set(ret_error, -ENOMEM, "out of memory");
     if (renameat(u->dirfd, TEP_BLOB_NAME, u->dirfd, target) < 0)
         return error_set(ret_error, -errno, "cannot rename the container to %s in %s: %m", target, u->path);
+    return 0;
+}
+
+int tep_upload_sync(const struct tep_upload *u, char **ret_error)
+{
     if (fsync(u->dirfd) < 0)
         return error_set(ret_error, -errno, "cannot sync the upload folder %s: %m", u->path);
     return 0;

@@ -66,11 +66,16 @@ int tep_staging_check_names(const struct tep_staging *s, char **ret_error);
 int tep_staging_install(const struct tep_upload *u, struct tep_staging *s, char **ret_applied,
                         char **ret_error);
 
-/* Writes TEP_RESULT_NAME atomically (temporary file, fsync, rename, fsync of the folder), mode 0644. */
+/* Writes TEP_RESULT_NAME atomically (temporary file, fsync, rename), mode 0644. The rename reaches the disk
+ * with the next tep_upload_sync(). */
 int tep_result_write(const struct tep_upload *u, const char *text, char **ret_error);
 
-/* Renames the container to TEP_BLOB_NAME + suffix (replacing an older one) and fsyncs the folder. */
+/* Renames the container to TEP_BLOB_NAME + suffix (replacing an older one); durable after
+ * tep_upload_sync(). */
 int tep_container_set_aside(const struct tep_upload *u, const char *suffix, char **ret_error);
+
+/* fsync of the upload folder: the renames in it are on disk. */
+int tep_upload_sync(const struct tep_upload *u, char **ret_error);
 
 /* Removes path and, for a directory, everything below it, without following symlinks or crossing into
  * another file system. Absent is fine. */

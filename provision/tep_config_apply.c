@@ -273,8 +273,9 @@ static char *result_text(const struct apply_run *run)
     return r < 0 ? NULL : text;
 }
 
-/* Writes the result, then renames the container (applied or rejected; a failure leaves it). The result goes
- * first so that whoever watches the container disappear finds the reason already there. */
+/* Writes the result, then renames the container (applied or rejected; a failure leaves it), then one sync
+ * of the folder for both. The result goes first so that whoever watches the container disappear finds the
+ * reason already there. */
 static int record_outcome(struct apply_run *run)
 {
     _cleanup_free_ char *text = result_text(run);
@@ -284,6 +285,8 @@ static int record_outcome(struct apply_run *run)
         r = tep_container_set_aside(&run->up, TEP_APPLIED_SUFFIX, &error);
     else if (r == 0 && run->outcome == TEP_APPLY_REJECTED)
         r = tep_container_set_aside(&run->up, TEP_REJECTED_SUFFIX, &error);
+    if (r == 0)
+        r = tep_upload_sync(&run->up, &error);
     if (r < 0) {
         char *longer = NULL;
         if (asprintf(&longer, "%s; and the outcome could not be recorded: %s", run->message, why(error)) >=
@@ -302,7 +305,14 @@ static void run_steps(struct apply_run *run)
         step_sequence(run) < 0)
         return;
     _cleanup_(plaintext_wipe) struct plaintext plain = {0};
-    if (step_decrypt(run, &plain) < 0 || step_extract_install(run, &plain) < 0)
+    if (step_decrypt(run, &plain) < 0)
+        return;
+    /* The container is not read again (its header was copied): freed before extraction, so that the peak is
+     * one payload-sized buffer plus libarchive's, not two (128 MiB for the largest container). */
+    free(run->file);
+    run->file = NULL;
+    run->blob.signed_part = run->blob.ciphertext = run->blob.signature = NULL;
+    if (step_extract_install(run, &plain) < 0)
         return;
     plaintext_wipe(&plain); /* not needed any longer: gone before the TPM write */
     if (step_record(run) < 0)
