@@ -186,13 +186,15 @@ int tep_staging_clean(const struct tep_upload *u, char **ret_error)
     int r = 0;
     struct dirent *de;
     while (r == 0 && (de = readdir(d))) {
-        if (strncmp(de->d_name, TEP_STAGING_PREFIX, strlen(TEP_STAGING_PREFIX)) != 0)
+        /* staging directories, and temporary result files (tep_result_write) */
+        if (strncmp(de->d_name, TEP_STAGING_PREFIX, strlen(TEP_STAGING_PREFIX)) != 0 &&
+            strncmp(de->d_name, TEP_RESULT_TMP_PREFIX, strlen(TEP_RESULT_TMP_PREFIX)) != 0)
             continue;
         _cleanup_free_ char *path = join(u->path, de->d_name);
         r = path ? tep_tree_remove(path) : -ENOMEM;
         if (r < 0)
-            error_set(ret_error, r, "cannot remove the staging directory %s a crash left: %s",
-                      path ? path : "", strerror(-r));
+            error_set(ret_error, r, "cannot remove %s, which a crash left: %s", path ? path : "",
+                      strerror(-r));
         else
             rewinddir(d); /* entries may move in the listing while we delete */
     }
@@ -404,7 +406,7 @@ static int write_all(int fd, const char *text, size_t len)
  * result and the container's rename together (each sync of a directory is a journal commit). */
 int tep_result_write(const struct tep_upload *u, const char *text, char **ret_error)
 {
-    _cleanup_free_ char *tmp = join(u->path, TEP_RESULT_NAME ".tmp.XXXXXX");
+    _cleanup_free_ char *tmp = join(u->path, TEP_RESULT_TMP_PREFIX "XXXXXX");
     if (!tmp)
         return error_set(ret_error, -ENOMEM, "out of memory");
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);

@@ -13,13 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TEP_BLOB_NAME       "tep_user_config_data.bin"
-#define TEP_APPLIED_SUFFIX  ".applied"
-#define TEP_REJECTED_SUFFIX ".rejected"
-#define TEP_RESULT_NAME     TEP_BLOB_NAME ".result"
-#define TEP_STAGING_PREFIX  ".tep-staging-"
-#define TEP_STAGING_NEW     "new" /* the archive is extracted here */
-#define TEP_STAGING_OLD     "old" /* displaced entries, when the file system cannot exchange */
+#define TEP_BLOB_NAME         "tep_user_config_data.bin"
+#define TEP_APPLIED_SUFFIX    ".applied"
+#define TEP_REJECTED_SUFFIX   ".rejected"
+#define TEP_RESULT_NAME       TEP_BLOB_NAME ".result"
+#define TEP_RESULT_TMP_PREFIX TEP_RESULT_NAME ".tmp." /* tep_result_write()'s temporary files */
+#define TEP_STAGING_PREFIX    ".tep-staging-"
+#define TEP_STAGING_NEW       "new" /* the archive is extracted here */
+#define TEP_STAGING_OLD       "old" /* displaced entries, when the file system cannot exchange */
 
 /* The upload folder, opened once. */
 struct tep_upload {
@@ -44,7 +45,7 @@ enum tep_read_fault {
 enum tep_read_fault tep_container_read(const struct tep_upload *u, uint8_t **ret_buf, size_t *ret_len,
                                        char **ret_error);
 
-/* Removes every TEP_STAGING_PREFIX* entry a crash may have left. */
+/* Removes every TEP_STAGING_PREFIX* and TEP_RESULT_TMP_PREFIX* entry a crash may have left. */
 int tep_staging_clean(const struct tep_upload *u, char **ret_error);
 
 /* A fresh staging directory in the upload folder (same file system, so renames out of it are atomic):

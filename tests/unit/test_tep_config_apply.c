@@ -815,9 +815,11 @@ static void test_leftover_staging(void **state)
                          w->upload, w->upload, w->upload) > 0);
     assert_int_equal(system(cmd), 0);
     free(cmd);
+    world_file(w, TEP_RESULT_TMP_PREFIX "Xy12Zw", "half", 4);
     struct run r = apply(w); /* no container: nothing to apply, but the crash's leftovers go */
     assert_int_equal(r.outcome, TEP_APPLY_NOTHING);
     assert_false(world_exists(w, TEP_STAGING_PREFIX "Ab12Cd"));
+    assert_false(world_exists(w, TEP_RESULT_TMP_PREFIX "Xy12Zw"));
     assert_false(world_exists(w, TEP_RESULT_NAME));
     assert_int_equal(access("/etc/passwd", F_OK), 0);
     assert_unchanged(w);
