@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +42,16 @@ static int out_dir_open(const char *dir, char **ret_error)
         return error_set(ret_error, -ENOTEMPTY, "%s is not empty; give a new or empty directory", dir);
     }
     return fd;
+}
+
+/* Adds what to do about a partial extraction to the extractor's message. */
+static void error_append(char **error, const char *dir)
+{
+    char *longer = NULL;
+    if (*error && asprintf(&longer, "%s (%s may hold part of the tree: remove it)", *error, dir) >= 0) {
+        free(*error);
+        *error = longer;
+    }
 }
 
 static int verify(const struct tepc_blob *b, const char *pub, char **ret_error)
@@ -79,7 +90,7 @@ static int config_open(const struct open_args *a, char **ret_error)
         const struct tepc_extract_limits limits = TEPC_EXTRACT_LIMITS_DEFAULT;
         r = tepc_archive_extract(plain, plain_len, dfd, &limits, ret_error);
         if (r < 0)
-            fprintf(stderr, "tagent-admin: config open: %s may hold part of the tree; remove it\n", a->out);
+            error_append(ret_error, a->out);
     } else
         r = dfd;
     OPENSSL_clear_free(plain, plain_len);

@@ -14,7 +14,7 @@ hex_of() { od -An -v -tx1 "$@" | tr -d ' \n'; }
 # bytes [off, off+len) of a file as hex
 hex_at() { hex_of -j "$2" -N "$3" "$1"; }
 # hex digits to bytes, with the shell's printf
-unhex() { printf "$(sed 's/../\\x&/g' <<<"$1")"; }
+unhex() { printf '%b' "$(sed 's/../\\x&/g' <<<"$1")"; }
 same() { cmp -s "$1" "$2"; }
 mode_is() { test "$(stat -c %a "$1")" = "$2"; }
 
@@ -53,6 +53,8 @@ for profile in ptt dtpm; do
     check "$P the private key is PKCS#8" grep -q 'BEGIN PRIVATE KEY' "$K/sign-key.pem"
     kid=$(openssl pkey -pubin -in "$K/sign-key.pub.pem" -outform DER | sha256sum | cut -c1-64)
     check "$P the printed key id is SHA-256 of the DER SPKI (openssl)" out_has "$kid"
+    check "$P keys gen prints no private key material" \
+        test -z "$(grep -F -e "$(sed -n 2p "$K/sign-key.pem")" -e "$(hex_of "$K/enc-key.bin")" "$WORK/out")"
     cp "$K/enc-key.bin" "$WORK/enc-before"
     "$ADMIN" keys gen --profile "$profile" -o "$K" >"$WORK/out" 2>&1
     check "$P a second keys gen refuses (exit 1)" test $? -eq 1
@@ -119,7 +121,8 @@ for profile in ptt dtpm; do
     openssl enc -aes-$bits-ctr -K "$(hex_of "$K/enc-key.bin")" -iv "${ivr}00000000" -in "$WORK/given.tgz" \
         -out "$WORK/o-ct.bin"
     ctlen=$(stat -c %s "$WORK/o-ct.bin")
-    hdr="54455043""0001""0080""0006""0040"$(printf %04x $bits)"0018"$hash$curve"00000001""8100a000"
+    # magic, version 1, header_len 128, AES, CTR, key bits, ECDSA, hash, curve, flags 1, handle 0x8100A000
+    hdr="544550430001008000060040$(printf %04x "$bits")0018$hash${curve}000000018100a000"
     hdr+=$(printf %08x 11)$(printf %016x "$ctlen")$(printf %016x 1700000000)${ivr}00000000$kid$(printf '%064d' 0)
     check "$P the printf header has 128 bytes" test ${#hdr} -eq 256
     { unhex "$hdr"; cat "$WORK/o-ct.bin"; } >"$WORK/o-signed.bin"
@@ -157,5 +160,29 @@ for profile in ptt dtpm; do
     check "$P seal --profile $other with a $profile key: exit 1" test $? -eq 1
     check "$P ... and no output" test ! -e "$WORK/x.bin"
 done
+
+# ---- what the owner is told to fix ----
+K=$WORK/keys-ptt
+mkdir -p "$WORK/withlink" && echo x >"$WORK/withlink/f" && ln -s /etc/passwd "$WORK/withlink/pw"
+"$ADMIN" config seal --in "$WORK/withlink" --sign-key "$K/sign-key.pem" --enc-key "$K/enc-key.bin" --seq 1 \
+    -o "$WORK/x.bin" >"$WORK/out" 2>&1
+check "a symlink in the source: seal exits 1" test $? -eq 1
+check "... naming it" out_has '"pw" is not a regular file or directory (a symlink)'
+mkdir -p "$WORK/notempty" && touch "$WORK/notempty/old"
+"$ADMIN" config open "$WORK/ptt.bin" --enc-key "$K/enc-key.bin" -o "$WORK/notempty" >"$WORK/out" 2>&1
+check "open into a non-empty directory: exit 1" test $? -eq 1
+check "... saying so" out_has "is not empty"
+head -c 20 "$K/enc-key.bin" >"$WORK/short-key.bin"
+"$ADMIN" config seal --in "$SRC" --sign-key "$K/sign-key.pem" --enc-key "$WORK/short-key.bin" --seq 1 \
+    -o "$WORK/x.bin" >"$WORK/out" 2>&1
+check "a 20-byte AES key file: seal exits 1" test $? -eq 1
+check "... saying what it should hold" out_has "exactly 16 (dtpm) or 32"
+"$ADMIN" config seal --in "$SRC" --sign-key "$K/sign-key.pub.pem" --enc-key "$K/enc-key.bin" --seq 1 \
+    -o "$WORK/x.bin" >"$WORK/out" 2>&1
+check "the public key given as --sign-key: exit 1" test $? -eq 1
+check "... pointing at sign-key.pem" out_has "use the sign-key.pem"
+"$ADMIN" config seal --in "$SRC" --sign-key "$K/sign-key.pem" --enc-key "$K/enc-key.bin" --seq 0 \
+    -o "$WORK/x.bin" >"$WORK/out" 2>&1
+check "--seq 0: exit 1, the devices never apply it" out_has "give a decimal number from 1"
 
 check_summary
