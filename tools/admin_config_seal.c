@@ -34,15 +34,27 @@ static int seq_parse(const char *s, uint32_t *ret, char **ret_error)
     return 0;
 }
 
-/* The payload: a directory is archived deterministically, a file is taken as the .tgz it should be. */
+/* The payload: a directory is archived deterministically, a file is taken as the .tgz it should be. Either
+ * way in OpenSSL's allocator, so the caller wipes and frees it with OPENSSL_clear_free. */
 static int payload_load(const char *in, uint64_t created, uint8_t **ret, size_t *ret_len, char **ret_error)
 {
     struct stat st;
     if (stat(in, &st) < 0)
         return error_set(ret_error, -errno, "--in %s: %s", in, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return tepc_archive_create(in, created, ret, ret_len, ret_error);
-    return admin_file_read(in, TEPC_MAX_PAYLOAD, ret, ret_len, ret_error);
+    if (!S_ISDIR(st.st_mode))
+        return admin_file_read(in, TEPC_MAX_PAYLOAD, ret, ret_len, ret_error);
+    _cleanup_free_ uint8_t *tgz = NULL;
+    size_t len = 0;
+    int r = tepc_archive_create(in, created, &tgz, &len, ret_error);
+    if (r < 0)
+        return r;
+    uint8_t *copy = OPENSSL_memdup(tgz, len ? len : 1);
+    OPENSSL_cleanse(tgz, len);
+    if (!copy)
+        return error_set(ret_error, -ENOMEM, "out of memory");
+    *ret = copy;
+    *ret_len = len;
+    return 0;
 }
 
 /* SOURCE_DATE_EPOCH (reproducible builds' convention) when set, so the same inputs give the same container
@@ -84,7 +96,7 @@ static int seal(const struct seal_args *a, char **ret_error)
     if (r >= 0)
         r = tepc_seal(payload, payload_len, key, aes, aes_len, &params, &blob, &len, ret_error);
     OPENSSL_clear_free(aes, aes_len);
-    free(payload); /* the owner's plaintext configuration, not a secret of the device */
+    OPENSSL_clear_free(payload, payload_len); /* the plaintext configuration may hold the owner's secrets */
     if (r < 0 || (r = admin_file_replace(a->out, blob, len, 0644, ret_error)) < 0)
         return r;
 
