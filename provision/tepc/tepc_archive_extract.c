@@ -56,13 +56,22 @@ static int name_split(char *name, char **comps, size_t max, size_t *ret_n)
     return 0;
 }
 
-/* Opens (creating with 0755 when absent) the directory comp under dirfd, never through a link. */
+/* Opens (creating with 0755 when absent) the directory comp under dirfd, never through a link. A new
+ * directory's entry is made durable in its parent (the caller fsyncs the top directory itself). */
 static int dir_open(int dirfd, const char *comp)
 {
-    if (mkdirat(dirfd, comp, 0755) < 0 && errno != EEXIST)
+    bool created = mkdirat(dirfd, comp, 0755) == 0;
+    if (!created && errno != EEXIST)
         return -errno;
     int fd = openat(dirfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
+    if (fd < 0)
+        return -errno;
+    if (created && fsync(dirfd) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
 }
 
 static int file_write(struct extract *x, int dirfd, const char *comp, const char *name, mode_t mode,
@@ -174,7 +183,13 @@ static int entry_extract(struct extract *x, struct archive_entry *e, int dirfd, 
     if (is_dir)
         return 0;
     mode_t mode = (archive_entry_perm(e) & 0111) ? 0755 : 0644;
-    return file_write(x, cur >= 0 ? cur : dirfd, comps[n - 1], name, mode, ret_error);
+    if ((r = file_write(x, cur >= 0 ? cur : dirfd, comps[n - 1], name, mode, ret_error)) < 0)
+        return r;
+    /* the file's entry in a subdirectory; the top directory is fsynced once, at the end */
+    if (cur >= 0 && fsync(cur) < 0)
+        return error_set(ret_error, -errno, "entry \"%s\": fsync of its directory: %s", name,
+                         strerror(errno));
+    return 0;
 }
 
 static int archive_open(const uint8_t *tgz, size_t len, struct archive **ret, char **ret_error)
