@@ -94,8 +94,11 @@ static int dir_names(int dirfd, const char *path, char ***ret_names, char **ret_
             return error_set(ret_error, -ENOMEM, "out of memory");
         names = v;
         names[n + 1] = NULL;
-        if (!(names[n] = strdup(de->d_name)))
+        names[n] = strdup(de->d_name);
+        if (!names[n]) {
+            /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees names; clang-tidy 14 misses it */
             return error_set(ret_error, -ENOMEM, "out of memory");
+        }
         n++;
     }
     if (errno)
@@ -135,7 +138,7 @@ static int header_write(struct create *c, const char *name, mode_t type, mode_t 
 static int file_add(struct create *c, int dirfd, const char *comp, const char *name)
 {
     _cleanup_close_ int fd = openat(dirfd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    uint8_t buf[65536];
+    uint8_t buf[16 * 1024];
     struct stat st;
     int r;
 
@@ -202,6 +205,7 @@ static int tree_add(struct create *c, int dirfd, const char *prefix)
     int r = dir_names(dirfd, prefix[0] ? prefix : ".", &names, c->ret_error);
     for (char **n = names; r >= 0 && n && *n; n++)
         r = entry_add(c, dirfd, *n, prefix);
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees names; clang-tidy 14 does not model it */
     return r;
 }
 
@@ -210,10 +214,12 @@ static int writer_new(struct outbuf *o, struct archive **ret, char **ret_error)
     _cleanup_(archive_write_freep) struct archive *a = archive_write_new();
     if (!a)
         return error_set(ret_error, -ENOMEM, "out of memory");
-    /* ustar where it suffices, pax for long names; no timestamp or name in the gzip header */
+    /* ustar where it suffices, pax for long names; no timestamp in the gzip header; the gzip stream is not
+     * padded to tar's 10240-byte blocks (that padding would follow the gzip trailer as garbage) */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
         archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
+        archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         archive_write_open(a, o, NULL, out_write, NULL) != ARCHIVE_OK)
         return error_set(ret_error, -EIO, "cannot set up the tar writer: %s", archive_error_string(a));
     *ret = TAKE_PTR(a);

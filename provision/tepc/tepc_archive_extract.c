@@ -20,7 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CHUNK (64 * 1024)
+/* on the stack: config-apply may run on a worker thread's smaller stack */
+#define CHUNK (16 * 1024)
 
 static void archive_read_freep(struct archive **a)
 {
@@ -33,7 +34,6 @@ struct extract {
     const struct tepc_extract_limits *limits;
     uint32_t entries;
     uint64_t total;
-    uint8_t buf[CHUNK];
 };
 
 /* Splits a relative name into its components in place: "." and empty components (a trailing "/") are dropped;
@@ -56,26 +56,36 @@ static int name_split(char *name, char **comps, size_t max, size_t *ret_n)
     return 0;
 }
 
-/* Opens (creating with 0755 when absent) the directory comp under dirfd, never through a link. */
+/* Opens (creating with 0755 when absent) the directory comp under dirfd, never through a link. A new
+ * directory's entry is made durable in its parent (the caller fsyncs the top directory itself). */
 static int dir_open(int dirfd, const char *comp)
 {
-    if (mkdirat(dirfd, comp, 0755) < 0 && errno != EEXIST)
+    bool created = mkdirat(dirfd, comp, 0755) == 0;
+    if (!created && errno != EEXIST)
         return -errno;
     int fd = openat(dirfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
+    if (fd < 0)
+        return -errno;
+    if (created && fsync(dirfd) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
 }
 
 static int file_write(struct extract *x, int dirfd, const char *comp, const char *name, mode_t mode,
                       char **ret_error)
 {
     _cleanup_close_ int fd = openat(dirfd, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    uint8_t buf[CHUNK];
     uint64_t size = 0;
 
     if (fd < 0)
         return error_set(ret_error, errno == EEXIST ? -EPERM : -errno, "entry \"%s\": cannot create it: %s%s",
                          name, strerror(errno), errno == EEXIST ? " (the archive names it twice)" : "");
     for (;;) {
-        la_ssize_t n = archive_read_data(x->a, x->buf, sizeof(x->buf));
+        la_ssize_t n = archive_read_data(x->a, buf, sizeof(buf));
         if (n == 0)
             break;
         if (n < 0)
@@ -88,7 +98,7 @@ static int file_write(struct extract *x, int dirfd, const char *comp, const char
             return error_set(ret_error, -EFBIG, "the archive holds more than %" PRIu64 " bytes (at \"%s\")",
                              x->limits->max_total, name);
         for (la_ssize_t off = 0; off < n;) {
-            ssize_t w = write(fd, x->buf + off, (size_t)(n - off));
+            ssize_t w = write(fd, buf + off, (size_t)(n - off));
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0)
@@ -148,10 +158,9 @@ static int entry_extract(struct extract *x, struct archive_entry *e, int dirfd, 
         return error_set(ret_error, -EPERM, "entry %" PRIu32 " has no name", x->entries);
     if ((r = entry_type_check(e, name, x->limits, ret_error)) < 0)
         return r;
-    _cleanup_free_ char *copy = strdup(name);
-    if (!copy)
-        return error_set(ret_error, -ENOMEM, "out of memory");
-    if (strlen(name) >= PATH_MAX || (r = name_split(copy, comps, sizeof(comps) / sizeof(comps[0]), &n)) < 0)
+    char copy[PATH_MAX];
+    if ((size_t)snprintf(copy, sizeof(copy), "%s", name) >= sizeof(copy) ||
+        name_split(copy, comps, sizeof(comps) / sizeof(comps[0]), &n) < 0)
         return error_set(ret_error, -EPERM,
                          "entry \"%s\": the name must be relative, without a \"..\" component and shorter "
                          "than PATH_MAX",
@@ -174,7 +183,13 @@ static int entry_extract(struct extract *x, struct archive_entry *e, int dirfd, 
     if (is_dir)
         return 0;
     mode_t mode = (archive_entry_perm(e) & 0111) ? 0755 : 0644;
-    return file_write(x, cur >= 0 ? cur : dirfd, comps[n - 1], name, mode, ret_error);
+    if ((r = file_write(x, cur >= 0 ? cur : dirfd, comps[n - 1], name, mode, ret_error)) < 0)
+        return r;
+    /* the file's entry in a subdirectory; the top directory is fsynced once, at the end */
+    if (cur >= 0 && fsync(cur) < 0)
+        return error_set(ret_error, -errno, "entry \"%s\": fsync of its directory: %s", name,
+                         strerror(errno));
+    return 0;
 }
 
 static int archive_open(const uint8_t *tgz, size_t len, struct archive **ret, char **ret_error)
@@ -198,7 +213,7 @@ int tepc_archive_extract(const uint8_t *tgz, size_t len, int dirfd, const struct
                          char **ret_error)
 {
     _cleanup_(archive_read_freep) struct archive *a = NULL;
-    _cleanup_free_ struct extract *x = NULL;
+    struct extract x = {.limits = limits};
     struct archive_entry *e;
     int r, ar;
 
@@ -206,17 +221,14 @@ int tepc_archive_extract(const uint8_t *tgz, size_t len, int dirfd, const struct
         return error_set(ret_error, -EINVAL, "no payload or no directory to extract into");
     if ((r = archive_open(tgz, len, &a, ret_error)) < 0)
         return r;
-    if (!(x = calloc(1, sizeof(*x))))
-        return error_set(ret_error, -ENOMEM, "out of memory");
-    x->a = a;
-    x->limits = limits;
+    x.a = a;
     while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         if (archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP)
             return error_set(ret_error, -EBADMSG, "the payload is a tar but not gzip'ed");
-        if (++x->entries > limits->max_entries)
+        if (++x.entries > limits->max_entries)
             return error_set(ret_error, -EFBIG, "the archive has more than %" PRIu32 " entries",
                              limits->max_entries);
-        if ((r = entry_extract(x, e, dirfd, ret_error)) < 0)
+        if ((r = entry_extract(&x, e, dirfd, ret_error)) < 0)
             return r;
     }
     if (ar != ARCHIVE_EOF)
