@@ -48,15 +48,27 @@ fi
 mkdir -p "$WORK/tpm"
 SWTPM_PID=
 trap '[ -n "$SWTPM_PID" ] && kill "$SWTPM_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
-for try in 1 2 3 4 5; do
-    PORT=$((20000 + (RANDOM % 20000) * 2))
-    if swtpm socket --tpm2 --server type=tcp,port=$PORT,bindaddr=127.0.0.1 \
+# A port another test holds makes swtpm fail, or (as a daemon) exit after it said it started: a start counts
+# only once the TPM answers a command, else the next port is tried.
+for try in 1 2 3 4 5 6 7 8; do
+    PORT=$((20000 + (RANDOM % 15000) * 2))
+    rm -f "$WORK/tpm/pid"
+    swtpm socket --tpm2 --server type=tcp,port=$PORT,bindaddr=127.0.0.1 \
         --ctrl type=tcp,port=$((PORT + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
-        --tpmstate dir="$WORK/tpm" --daemon --pid file="$WORK/tpm/pid" --log file="$WORK/tpm/log" 2>/dev/null; then
-        SWTPM_PID=$(cat "$WORK/tpm/pid")
+        --tpmstate dir="$WORK/tpm" --daemon --pid file="$WORK/tpm/pid" --log file="$WORK/tpm/log" \
+        >>"$WORK/swtpm.err" 2>&1
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        [ -s "$WORK/tpm/pid" ] && break
+        sleep 0.1
+    done
+    SWTPM_PID=$(cat "$WORK/tpm/pid" 2>/dev/null)
+    if [ -n "$SWTPM_PID" ] && tpm2_getcap -T "swtpm:host=127.0.0.1,port=$PORT" properties-fixed >/dev/null 2>&1; then
         break
     fi
+    [ -n "$SWTPM_PID" ] && kill "$SWTPM_PID" 2>/dev/null
+    SWTPM_PID=
 done
+[ -n "$SWTPM_PID" ] || cat "$WORK/swtpm.err" "$WORK/tpm/log" 2>/dev/null
 check "swtpm started" test -n "$SWTPM_PID"
 export TAGENT_TCTI="swtpm:host=127.0.0.1,port=$PORT"
 tpm2_changeauth -T "$TAGENT_TCTI" -c o "hex:$OWNER" >"$WORK/out" 2>&1
