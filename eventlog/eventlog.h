@@ -62,22 +62,35 @@ struct eventlog {
         uint16_t size;
     } algs[EVENTLOG_MAX_BANKS];
     size_t n_events;     /* events after the header (Spec ID) event; read them with eventlog_event() */
-    size_t end;          /* offset where parsing stopped */
-    bool trailing_bytes; /* padding after the last event (e.g. the ACPI region up to LAML): not an error */
+    size_t end;          /* offset after the last record (the final record when there is one) */
+    bool trailing_bytes; /* padding from end to len (e.g. the ACPI region up to LAML): not an error */
+    bool has_final;      /* the log ends with an EV_NO_ACTION naming PCR 0xffffffff (Windows writes one) */
+    size_t final_offset; /* where that record starts (when has_final); read it with eventlog_final_record() */
     uint8_t *buf;        /* the log's bytes (owned) */
     size_t len;
     uint32_t *offsets; /* where each event starts: 4 bytes per event keeps memory near the log's size */
 };
 
-/* Parses a whole log. Stops cleanly at padding (all 0x00 or all 0xff up to the end, as in the ACPI log
- * area) or at a record naming a PCR index > 23; an event cut off by the end of the buffer is an error. On
- * error returns a negative errno and *ret_error (caller frees) says which event, at which offset, and why. */
+/* Parses a whole log. After the first record (the Spec ID event, or the first event of a SHA1-format log) it
+ * accepts exactly:
+ *   - records naming PCR 0..23 (the events);
+ *   - one final EV_NO_ACTION record naming PCR 0xffffffff (Windows writes one): parsed in full, it ends the
+ *     log, is not an event (not replayed, not in the measure-log JSON) and sets has_final/final_offset;
+ *   - padding from some record boundary to the end of the buffer, all 0x00 or all 0xff (the ACPI log area up
+ *     to LAML); after the final record only padding or nothing may follow.
+ * Anything else is an error: a record naming another PCR index (one corrupted byte must not silently drop
+ * every later event), a record cut off by the end of the buffer, bytes after the final record that are not
+ * padding, a Spec ID event whose vendorInfoSize runs past its data or that has bytes after its vendorInfo.
+ * On error returns a negative errno and *ret_error (caller frees) names the event number (the Spec ID event
+ * is event 0), its offset, and what was wrong. */
 int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits *limits,
                    struct eventlog **ret_log, char **ret_error);
 void eventlog_free(struct eventlog *log);
 
-/* Event i (0-based, after the header) of a parsed log; its pointers point into log->buf. */
+/* Event i (0-based, after the header) of a parsed log; its pointers point into log->buf. Its pcr is < 24. */
 void eventlog_event(const struct eventlog *log, size_t i, struct eventlog_event *ret_event);
+/* The final PCR 0xffffffff EV_NO_ACTION record, when the log has one (false and a zeroed *ret when not). */
+bool eventlog_final_record(const struct eventlog *log, struct eventlog_event *ret_event);
 
 /* Reads a file (at most limits->max_log bytes) and parses it. */
 int eventlog_load(const char *path, const struct eventlog_limits *limits, struct eventlog **ret_log,
@@ -108,11 +121,16 @@ struct eventlog_pcrs {
     uint32_t n_banks;
     struct eventlog_bank banks[EVENTLOG_MAX_BANKS];
     uint8_t startup_locality; /* from the StartupLocality EV_NO_ACTION event, 0 when none */
+    bool hcrtm;               /* PCR 0 started at 00..04 for an EV_EFI_HCRTM_EVENT */
 };
 
 /* Replays every bank per the TCG PC Client Platform Firmware Profile: EV_NO_ACTION events are not
  * extended; PCR 0 starts at the startup locality (0, 3 or 4 in its last byte); every other event extends
- * its digest. Banks the TPM does not have simply replay to what the log says. */
+ * its digest. H-CRTM: an EV_EFI_HCRTM_EVENT in PCR 0 before any other measurement into PCR 0 (of that bank)
+ * first sets PCR 0 to 00..04 (whatever a StartupLocality event said), then extends its own digest, as the
+ * TPM does at _TPM_Hash_End before TPM2_Startup (TPM 2.0 Library Part 1, "H-CRTM"; Part 3, _TPM_Hash_End).
+ * One after a PCR 0 measurement is extended like any event: the TPM cannot reset PCR 0 then.
+ * Banks the TPM does not have simply replay to what the log says. */
 int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret_pcrs, char **ret_error);
 
 /* { "SHA256": { "0": "hex", ... }, ... } for the PCRs the log touches, with event counts (caller frees). */
