@@ -146,11 +146,21 @@ int eventlog_measure_log_json(const struct eventlog *log, const char *app_events
 
 /* ---- IMA ---- */
 
+/*
+ * Since the kernel's template-hash crypto agility (commit 9fa8e7625008, 2024) securityfs holds one list per
+ * bank the kernel can hash: {ascii,binary}_runtime_measurements_<alg> with alg the kernel's hash_algo_name
+ * (sha1, sha256, sha384, sha512, sm3), the classic names being symlinks to the _sha1 lists. The lists hold
+ * the same entries; only the template hash differs: the template data hashed with the list's algorithm (all
+ * zeros of that size for a violation). Older kernels have only the classic (SHA-1) lists.
+ */
+
 enum ima_template { IMA_TEMPLATE_IMA, IMA_TEMPLATE_IMA_NG, IMA_TEMPLATE_IMA_SIG };
 
 struct ima_entry {
     uint32_t pcr;
-    uint8_t template_hash[20]; /* as the log states it (SHA-1 over the template data) */
+    uint16_t template_hash_alg;                 /* EVENTLOG_ALG_* of the list the entry was read from */
+    uint16_t template_hash_size;                /* its digest size */
+    uint8_t template_hash[EVENTLOG_MAX_DIGEST]; /* as the list states it */
     enum ima_template template_kind;
     char file_hash_alg[16]; /* "sha1", "sha256", ... ("sha1" for the old "ima" template) */
     uint8_t file_hash[64];
@@ -159,45 +169,86 @@ struct ima_entry {
     uint8_t *signature; /* ima-sig with a signature only, else NULL */
     uint32_t signature_len;
     bool violation;        /* all-zero template hash: the kernel extended all 0xff instead */
-    bool template_hash_ok; /* the stated template hash equals the one recomputed from the data
-                            * (always true for a violation, whose stated hash is zero by design) */
+    bool template_hash_ok; /* the stated template hash equals the template data hashed with the list's
+                            * algorithm (always true for a violation, whose stated hash is zero by design) */
 };
 
 struct ima_log {
+    uint16_t template_hash_alg; /* EVENTLOG_ALG_* the list's template hashes use */
     struct ima_entry *entries;
     size_t n_entries;
     size_t trailing_bytes; /* binary: bytes after the last record, too few to start one (not an error) */
 };
 
-/* ascii_runtime_measurements / binary_runtime_measurements (little-endian records, as x86 kernels and
- * ima_canonical_fmt write them). A line or record that does not parse is an error naming its line number /
- * offset; an empty input is an empty log. Templates ima, ima-ng and ima-sig are understood; any other
- * template is an error. Ascii: the PCR, template hash, template name and file-hash fields are split at single
+/* ascii_runtime_measurements(_<alg>) / binary_runtime_measurements(_<alg>) (little-endian records, as x86
+ * kernels and ima_canonical_fmt write them) of the list whose template hashes use alg (EVENTLOG_ALG_SHA1 for
+ * the classic lists). A line or record that does not parse is an error naming its line number / offset; an
+ * empty input is an empty log. Templates ima, ima-ng and ima-sig are understood; any other template is an
+ * error, and so is a file-hash algorithm the kernel does not name (see ima_file_hash_algs). Ascii: the PCR,
+ * template hash (exactly 2 x alg's size hex digits), template name and file-hash fields are split at single
  * spaces; the file name is the rest of the line as the kernel prints it (spaces included). For ima-sig a last
  * space-separated hex word is the signature; when the text allows two readings (a name ending in a hex word,
  * a trailing space) the one whose template hash recomputes wins. Empty lines are skipped. Binary: bytes after
- * the last record that are fewer than a record's fixed header (PCR, template hash, name length: 28 bytes) are
- * counted in trailing_bytes; a record cut off after that is an error. */
-int ima_parse_ascii(const char *text, size_t len, struct ima_log **ret_log, char **ret_error);
-int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, char **ret_error);
+ * the last record that are fewer than a record's fixed header (PCR, template hash, name length: 8 + alg's
+ * size) are counted in trailing_bytes; a record cut off after that is an error. A template-name length out
+ * of range says which template-hash size was assumed (the usual cause: a list of another bank). */
+int ima_parse_ascii(const char *text, size_t len, uint16_t alg, struct ima_log **ret_log, char **ret_error);
+int ima_parse_binary(const uint8_t *buf, size_t len, uint16_t alg, struct ima_log **ret_log,
+                     char **ret_error);
+/* The bank a list's file name says: a final _sha1, _sha256, _sha384, _sha512, _sm3 (the kernel's name) or
+ * _sm3_256; 0 when the name has none of these. */
+uint16_t ima_alg_from_file_name(const char *path);
 /* Reads at most max_len bytes (0: 64 MiB) and picks the format by content: NUL bytes among the first four
- * (a binary record's little-endian PCR index) mean binary. */
+ * (a binary record's little-endian PCR index) mean binary. The template-hash algorithm is alg; with alg 0 it
+ * comes from the file name's suffix (ima_alg_from_file_name), and without one from the content: ascii, the
+ * width of the first entry's template hash (40/64/96/128 hex digits: SHA1/SHA256/SHA384/SHA512; SM3 lists
+ * are known by name only); binary, SHA1 unless exactly one of the sizes 20/32/48/64 makes the first record
+ * name the template ima, ima-ng or ima-sig. ima_load is ima_load_alg with alg 0. */
+int ima_load_alg(const char *path, size_t max_len, uint16_t alg, struct ima_log **ret_log, char **ret_error);
 int ima_load(const char *path, size_t max_len, struct ima_log **ret_log, char **ret_error);
-/* Where the running system's IMA log is, in the order ima_load_system() tries them (absolute paths). */
+/* Where the running system's classic IMA log is, in the order ima_load_system() tries them (absolute
+ * paths). */
 #define IMA_SYSTEM_PATHS 2
 extern const char *const ima_system_paths[IMA_SYSTEM_PATHS];
-/* The running system's IMA log under the root prefix: securityfs (bare metal) first, then
+/* The securityfs directory of the per-bank lists, and their file names (ascii and binary for each
+ * algorithm the kernel names: sha1 sha256 sha384 sha512 sm3). */
+#define IMA_SECURITYFS_DIR  "/sys/kernel/security/ima"
+#define IMA_BANK_LIST_NAMES 10
+extern const char *const ima_bank_list_names[IMA_BANK_LIST_NAMES];
+/* The running system's classic IMA log under the root prefix: securityfs (bare metal) first, then
  * /opt/ima/ascii_runtime_measurements (where the Go agent's container deployment mounts it).
  * *ret_source (may be NULL) gets the path read; caller frees. -ENOENT when neither exists. */
 int ima_load_system(const char *root, size_t max_len, struct ima_log **ret_log, char **ret_source,
                     char **ret_error);
 void ima_log_free(struct ima_log *log);
 
-/* PCR 10 replayed in a bank (EVENTLOG_ALG_*): SHA1 extends the stated template hashes; other banks extend
- * the template data hashed with that bank's algorithm (the kernel's behaviour since 5.x when the bank
- * exists). Violations extend all 0xff of the bank's size. Entries for other PCRs are skipped. */
+/* PCR 10 replayed in a bank (EVENTLOG_ALG_*): the bank of the log's own template-hash algorithm extends the
+ * stated template hashes; other banks extend the template data hashed with that bank's algorithm (what the
+ * kernel extends into every bank it can hash). Violations extend all 0xff of the bank's size. Entries for
+ * other PCRs are skipped. */
 int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
                      char **ret_error);
+
+/* The lists of one system, at most one per template-hash algorithm, all holding the same entries. */
+struct ima_lists {
+    size_t n;
+    struct ima_log *logs[EVENTLOG_MAX_BANKS];
+    char *sources[EVENTLOG_MAX_BANKS]; /* the file each was read from */
+};
+/* The per-bank lists under root + IMA_SECURITYFS_DIR when any exists (every bank's, the ascii file when
+ * both are there), else the classic list (ima_load_system's order). -ENOENT when there is none. */
+int ima_lists_load_system(const char *root, size_t max_len, struct ima_lists *ret, char **ret_error);
+/* Adds one list file (ima_load's rules for its algorithm). A second list of the same algorithm, or a list
+ * whose entries differ from the first list's (PCR, template, file hash, name, signature), is an error naming
+ * both files and the entry; -EAGAIN when only the counts differ (the kernel appends between two reads:
+ * ima_lists_load_system reads the lists again once). */
+int ima_lists_add_file(struct ima_lists *l, const char *path, size_t max_len, char **ret_error);
+/* The bank's own list, else the first list (whose template data a replay rehashes); NULL when empty. */
+const struct ima_log *ima_lists_for_bank(const struct ima_lists *l, uint16_t alg);
+/* PCR 10 of the bank from ima_lists_for_bank's list (ima_replay_pcr10). */
+int ima_lists_replay_pcr10(const struct ima_lists *l, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
+                           char **ret_error);
+void ima_lists_clear(struct ima_lists *l);
 
 /* HVS's imaLogs JSON, compact: {"pcr":{"index":10,"bank":"SHA256"},"ima_measurements":[{"file":..,
  * "measurement":..}],"ima_template":"ima-ng"}, one measurement per entry in log order (lower-case hex of the
