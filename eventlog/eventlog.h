@@ -255,4 +255,75 @@ void ima_lists_clear(struct ima_lists *l);
  * file hash); ima_template is the first entry's template ("ima-ng" for an empty log). Caller frees. */
 int ima_logs_json(const struct ima_log *log, uint16_t bank, char **ret_json, char **ret_error);
 
+/* ---- checking against the TPM ---- */
+
+/* The TPM's own PCR values, one entry per bank it allocates (the caller reads them; nothing here talks to a
+ * TPM). Only the first digest-size bytes of each value count. */
+struct pcr_check_tpm {
+    uint32_t n_banks;
+    struct {
+        uint16_t alg;
+        uint8_t pcr[EVENTLOG_PCRS][EVENTLOG_MAX_DIGEST];
+    } banks[EVENTLOG_MAX_BANKS];
+};
+
+/* PCR 10 as an IMA list replays it, per bank: when given, PCR 10 is checked against this instead of the TCG
+ * log. A bank missing here falls back to the TCG log. */
+struct pcr_check_ima {
+    const char *source;    /* where the list came from, for messages (caller owns) */
+    size_t n_entries;      /* entries for PCR 10 */
+    size_t last_number;    /* the last of them: its place in the list, from 1 */
+    const char *last_path; /* and its file name, or NULL (caller owns; must outlive the report) */
+    uint32_t n_banks;
+    struct {
+        uint16_t alg;
+        uint8_t pcr10[EVENTLOG_MAX_DIGEST];
+    } banks[EVENTLOG_MAX_BANKS];
+};
+
+/* Why a PCR does not match, as a short stable key (JSON, tests) beside the sentence in why. */
+#define PCR_CHECK_WHY_EXIT_BOOT_SERVICES "exit-boot-services" /* firmware measured EBS but did not log it */
+#define PCR_CHECK_WHY_STARTUP_LOCALITY   "startup-locality"   /* PCR 0 started at another locality */
+#define PCR_CHECK_WHY_NOT_EXTENDED       "tpm-not-extended"   /* log has events, TPM PCR still initial */
+#define PCR_CHECK_WHY_NOT_LOGGED         "not-in-log"         /* log never touches it, TPM PCR extended */
+#define PCR_CHECK_WHY_UNEXPLAINED        "unexplained"
+
+struct pcr_check_result {
+    uint16_t alg;
+    uint16_t size; /* digest bytes of the bank */
+    uint32_t pcr;
+    bool match;
+    bool from_ima;     /* the expected value is the IMA list's PCR 10 replay */
+    uint32_t n_events; /* events (IMA: entries) extended into this PCR */
+    /* The last of them (when n_events > 0): its number as tpm2_eventlog counts (the Spec ID header is #0;
+     * IMA: the entry's line/record number, from 1), type and offset in the log (TCG only). */
+    size_t last_number;
+    uint32_t last_type;
+    size_t last_offset;
+    const char *last_path; /* IMA: the last entry's file name (points into pcr_check_ima), else NULL */
+    uint8_t log_value[EVENTLOG_MAX_DIGEST]; /* what the log replays to */
+    uint8_t tpm_value[EVENTLOG_MAX_DIGEST];
+    const char *reason; /* mismatch: a PCR_CHECK_WHY_* key; match: NULL */
+    char why[512];      /* mismatch: one or two sentences for a person; match: "" */
+};
+
+struct pcr_check_report {
+    size_t n_results; /* per bank in the TPM's order, PCRs ascending */
+    struct pcr_check_result results[EVENTLOG_MAX_BANKS * EVENTLOG_PCRS];
+    size_t n_mismatches;
+    size_t n_explained; /* mismatches with a known cause (reason not "unexplained") */
+    uint32_t n_unchecked;
+    uint16_t unchecked[EVENTLOG_MAX_BANKS]; /* TPM banks the log has no digests for */
+};
+
+/* Replays the log and compares it with the TPM's PCRs, in every bank both have: PCRs 0-7 always, 8-23 when
+ * the log touches them or the TPM shows them extended (initial: all 0x00; PCRs 17-22 all 0xff, as the PC
+ * Client PTP resets them until a dynamic launch), PCR 10 against the IMA list when ima is not NULL. A
+ * mismatch gets the first explanation that fits (firmware that measures ExitBootServices without logging
+ * it, an unrecorded startup locality, a TPM whose PCR was never extended, a PCR the log never touches),
+ * else "unexplained" with a hint. Caller frees *ret_report with pcr_check_report_free(). */
+int pcr_check(const struct eventlog *log, const struct pcr_check_tpm *tpm, const struct pcr_check_ima *ima,
+              struct pcr_check_report **ret_report, char **ret_error);
+void pcr_check_report_free(struct pcr_check_report *report);
+
 #endif
