@@ -51,8 +51,8 @@ static int lists_agree(const struct ima_log *a, const char *a_src, const struct 
     for (size_t i = 0; i < n; i++) {
         const char *what = entry_difference(&a->entries[i], &b->entries[i]);
         if (what)
-            return ima_fail(ret_error, -EINVAL, "%s and %s disagree at entry %zu (%s): %s differs", a_src, b_src,
-                            i + 1, a->entries[i].path, what);
+            return ima_fail(ret_error, -EINVAL, "%s and %s disagree at entry %zu (%s): %s differs", a_src,
+                            b_src, i + 1, a->entries[i].path, what);
     }
     if (a->n_entries != b->n_entries)
         return ima_fail(ret_error, -EAGAIN, "%s has %zu entries, %s has %zu", a_src, a->n_entries, b_src,

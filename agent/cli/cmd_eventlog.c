@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * `tagent eventlog [--file F] [--app-events F]`: the HVS measure-log JSON (Go-agent compatible, indented).
- * `tagent eventlog --replay [--file F] [--ima F]`: the PCR values the log replays to, per bank, as JSON; with
- * --ima also PCR 10 from the IMA log (ascii or binary), with its template-hash check.
- * `tagent eventlog --check [--file F] [--ima F] [--json] [--verbose]`: the replay against the TPM's own PCRs,
- * one line per bank and PCR, and for a mismatch the event that touched it last and why it may differ
- * (eventlog/pcr_check.c). Exit 0 when all match, 1 on a mismatch (or an error).
+ * `tagent eventlog --replay [--file F] [--ima F]...`: the PCR values the log replays to, per bank, as JSON;
+ * with --ima also PCR 10 from the IMA lists (ascii or binary; one per bank at most, each bank replayed from
+ * its own list when given), with their template-hash check.
+ * `tagent eventlog --check [--file F] [--ima F]... [--json] [--verbose]`: the replay against the TPM's own
+ * PCRs, one line per bank and PCR, and for a mismatch the event that touched it last and why it may differ
+ * (eventlog/pcr_check.c). Exit 0 when all match, 1 on a mismatch, 2 when it could not check.
  * Without --file the log is read from securityfs, else from the ACPI TPM2 log area in /dev/mem.
  */
 #include "agent_paths.h"
@@ -25,12 +26,18 @@
 
 #include <cjson/cJSON.h>
 
-/* --check found a PCR that differs (the same number as an error: the CLI has one failure status). */
+/* --check's statuses, as diff(1) and cmp(1) have them: a script tells "a PCR differs" from "could not check".
+ */
 #define TAGENT_EXIT_CHECK_MISMATCH 1
+#define TAGENT_EXIT_CHECK_ERROR    2
+
+/* --ima may name one list per PCR bank (the kernel's ..._runtime_measurements_<alg> files). */
+#define IMA_FILES_MAX EVENTLOG_MAX_BANKS
 
 struct eventlog_args {
     const char *file;
-    const char *ima;
+    const char *ima[IMA_FILES_MAX];
+    size_t n_ima;
     const char *app_events;
     bool replay;
     bool check, json, verbose; /* --check and its output options */
@@ -50,8 +57,11 @@ static int parse_args(int argc, char **argv, struct eventlog_args *a)
             a->verbose = true;
         else if (!strcmp(argv[i], "--file") && has_value)
             a->file = argv[++i];
-        else if (!strcmp(argv[i], "--ima") && has_value)
-            a->ima = argv[++i];
+        else if (!strcmp(argv[i], "--ima") && has_value && a->n_ima == IMA_FILES_MAX) {
+            log_error("eventlog: more than %d --ima lists; the kernel keeps one per PCR bank", IMA_FILES_MAX);
+            return -EINVAL;
+        } else if (!strcmp(argv[i], "--ima") && has_value)
+            a->ima[a->n_ima++] = argv[++i];
         else if (!strcmp(argv[i], "--app-events") && has_value)
             a->app_events = argv[++i];
         else {
@@ -96,35 +106,47 @@ static int load_app_events(const char *root, const char *given, char **ret_text,
     return r;
 }
 
-/* {"entries":N,"template_hash_failures":K,"pcr10":{"SHA1":..,...}} for the banks the boot log has. */
-static int ima_replay_json(const char *path, const struct eventlog_pcrs *pcrs, cJSON *root)
+/* The --ima files, one per bank at most (each list's algorithm from its name or content); every failure is
+ * reported. */
+static int load_ima_files(const struct eventlog_args *a, struct ima_lists *ret)
 {
-    struct ima_log *ima = NULL;
-    char *error = NULL;
-    int r = ima_load(path, 0, &ima, &error);
-    if (r < 0) {
-        log_error("eventlog: %s", error);
-        free(error);
-        return r;
+    for (size_t i = 0; i < a->n_ima; i++) {
+        _cleanup_free_ char *error = NULL;
+        int r = ima_lists_add_file(ret, a->ima[i], 0, &error);
+        if (r < 0) {
+            log_error("eventlog: %s", error ? error : strerror(-r));
+            return r;
+        }
     }
+    return 0;
+}
+
+/* {"entries":N,"template_hash_failures":K,"lists":[..],"pcr10":{"SHA1":..,...}} for the banks the boot log
+ * has, each from its own list when there is one. */
+static int ima_replay_json(const struct ima_lists *lists, const struct eventlog_pcrs *pcrs, cJSON *root)
+{
     size_t failures = 0;
-    for (size_t i = 0; i < ima->n_entries; i++)
-        failures += !ima->entries[i].template_hash_ok;
+    for (size_t l = 0; l < lists->n; l++)
+        for (size_t i = 0; i < lists->logs[l]->n_entries; i++)
+            failures += !lists->logs[l]->entries[i].template_hash_ok;
     cJSON *obj = cJSON_AddObjectToObject(root, "ima"), *pcr10 = cJSON_AddObjectToObject(obj, "pcr10");
-    cJSON_AddNumberToObject(obj, "entries", (double)ima->n_entries);
+    cJSON *sources = cJSON_AddArrayToObject(obj, "lists");
+    if (!obj || !pcr10 || !sources)
+        return -ENOMEM;
+    cJSON_AddNumberToObject(obj, "entries", (double)lists->logs[0]->n_entries);
     cJSON_AddNumberToObject(obj, "template_hash_failures", (double)failures);
-    for (uint32_t b = 0; b < pcrs->n_banks && r == 0; b++) {
+    for (size_t l = 0; l < lists->n; l++)
+        cJSON_AddItemToArray(sources, cJSON_CreateString(lists->sources[l]));
+    for (uint32_t b = 0; b < pcrs->n_banks; b++) {
+        _cleanup_free_ char *error = NULL;
         uint8_t value[EVENTLOG_MAX_DIGEST];
         char hex[2 * EVENTLOG_MAX_DIGEST + 1];
         if (!eventlog_alg_name(pcrs->banks[b].alg) ||
-            ima_replay_pcr10(ima, pcrs->banks[b].alg, value, &error) < 0)
+            ima_lists_replay_pcr10(lists, pcrs->banks[b].alg, value, &error) < 0)
             continue; /* a bank IMA cannot replay (reported by its absence) */
-        for (size_t k = 0; k < pcrs->banks[b].size; k++)
-            snprintf(hex + 2 * k, 3, "%02x", value[k]);
+        hex_encode(value, pcrs->banks[b].size, hex);
         cJSON_AddStringToObject(pcr10, eventlog_alg_name(pcrs->banks[b].alg), hex);
     }
-    free(error);
-    ima_log_free(ima);
     if (failures)
         log_warning("eventlog: %zu IMA entries do not match their template hash", failures);
     return 0;
@@ -133,7 +155,6 @@ static int ima_replay_json(const char *path, const struct eventlog_pcrs *pcrs, c
 /* ---- --check: the log against the TPM's PCRs ---- */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct pcr_check_report *, pcr_check_report_free)
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct ima_log *, ima_log_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(tpm_t *, tpm_close)
 DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
@@ -169,37 +190,45 @@ static int read_tpm_pcrs(struct pcr_check_tpm *ret, char **ret_tcti)
     return r;
 }
 
-/* PCR 10 as the IMA list replays it, in each TPM bank: the --ima file, else the running system's list. No
- * list on the system (or one this user may not read) is no error: PCR 10 is then checked like the others.
- * *ret_log and *ret_source keep what *ret points to alive. */
-static int ima_pcr10(const char *root, const char *given, const struct pcr_check_tpm *tpm,
-                     struct pcr_check_ima *ret, struct ima_log **ret_log, char **ret_source)
+/* The lists PCR 10 is checked against: the --ima files, else the running system's (per-bank lists when the
+ * kernel keeps them). No list on the system (or one this user may not read) is no error: PCR 10 is then
+ * checked like the others, against the TCG log. */
+static int check_ima_lists(const char *root, const struct eventlog_args *a, struct ima_lists *ret)
 {
+    if (a->n_ima)
+        return load_ima_files(a, ret);
     _cleanup_free_ char *error = NULL;
-    int r =
-        given ? ima_load(given, 0, ret_log, &error) : ima_load_system(root, 0, ret_log, ret_source, &error);
-    if (r < 0 && !given) {
-        if (r != -ENOENT)
-            log_warning("eventlog --check: PCR 10 is not checked against IMA: %s",
-                        error ? error : strerror(-r));
+    int r = ima_lists_load_system(root, 0, ret, &error);
+    if (r < 0 && r != -ENOENT)
+        log_warning("eventlog --check: PCR 10 is not checked against IMA: %s", error ? error : strerror(-r));
+    return 0;
+}
+
+/* PCR 10 as the IMA lists replay it, in each TPM bank. *ret_source (caller frees) names the lists;
+ * ret->source and ret->last_path point into it and into lists, which must outlive ret. */
+static int ima_pcr10(const struct ima_lists *lists, const struct pcr_check_tpm *tpm,
+                     struct pcr_check_ima *ret, char **ret_source)
+{
+    if (lists->n == 0)
         return 0;
-    }
-    if (r < 0) {
-        log_error("eventlog --check: %s", error ? error : strerror(-r));
-        return r;
-    }
-    if (given && !(*ret_source = strdup(given)))
-        return -ENOMEM;
-    ret->source = *ret_source;
-    for (size_t i = 0; i < (*ret_log)->n_entries; i++)
-        if ((*ret_log)->entries[i].pcr == 10) {
+    /* The lists agree entry by entry (ima_lists_add_file checks it): count in the first. */
+    const struct ima_log *first = lists->logs[0];
+    for (size_t i = 0; i < first->n_entries; i++)
+        if (first->entries[i].pcr == 10) {
             ret->n_entries++;
             ret->last_number = i + 1;
-            ret->last_path = (*ret_log)->entries[i].path;
+            ret->last_path = first->entries[i].path;
         }
+    int n = lists->n == 1 ? asprintf(ret_source, "%s", lists->sources[0])
+                          : asprintf(ret_source, "%zu per-bank lists (%s, ...)", lists->n, lists->sources[0]);
+    if (n < 0) {
+        *ret_source = NULL;
+        return -ENOMEM;
+    }
+    ret->source = *ret_source;
     for (uint32_t b = 0; b < tpm->n_banks; b++) {
-        free(TAKE_PTR(error));
-        if (ima_replay_pcr10(*ret_log, tpm->banks[b].alg, ret->banks[ret->n_banks].pcr10, &error) < 0)
+        _cleanup_free_ char *error = NULL;
+        if (ima_lists_replay_pcr10(lists, tpm->banks[b].alg, ret->banks[ret->n_banks].pcr10, &error) < 0)
             continue; /* a bank IMA cannot replay: its PCR 10 is checked against the TCG log */
         ret->banks[ret->n_banks++].alg = tpm->banks[b].alg;
     }
@@ -377,13 +406,15 @@ static int check_against_tpm(const char *root, const struct eventlog_args *a, co
 {
     _cleanup_free_ struct pcr_check_tpm *tpm = calloc(1, sizeof(*tpm));
     _cleanup_(pcr_check_report_freep) struct pcr_check_report *report = NULL;
-    _cleanup_(ima_log_freep) struct ima_log *ima_log = NULL;
+    _cleanup_(ima_lists_clear) struct ima_lists lists = {0};
     _cleanup_free_ char *tcti = NULL, *ima_source = NULL, *error = NULL;
     struct pcr_check_ima ima = {0};
     int r = tpm ? read_tpm_pcrs(tpm, &tcti) : -ENOMEM;
     if (r >= 0)
-        r = ima_pcr10(root, a->ima, tpm, &ima, &ima_log, &ima_source);
-    if (r >= 0 && (r = pcr_check(log, tpm, ima_log ? &ima : NULL, &report, &error)) < 0)
+        r = check_ima_lists(root, a, &lists);
+    if (r >= 0)
+        r = ima_pcr10(&lists, tpm, &ima, &ima_source);
+    if (r >= 0 && (r = pcr_check(log, tpm, lists.n ? &ima : NULL, &report, &error)) < 0)
         log_error("eventlog --check: %s", error ? error : strerror(-r));
     if (r >= 0 && a->json)
         r = print_json(report, log_source, tcti, &ima);
@@ -391,7 +422,7 @@ static int check_against_tpm(const char *root, const struct eventlog_args *a, co
         print_text(report, tpm, log_source, tcti, &ima, a->verbose);
     /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees tpm, tcti; clang-tidy 14 misses it */
     if (r < 0 || !report || fflush(stdout) != 0)
-        return TAGENT_EXIT_ERROR;
+        return TAGENT_EXIT_CHECK_ERROR;
     return report->n_mismatches ? TAGENT_EXIT_CHECK_MISMATCH : TAGENT_EXIT_OK;
 }
 
@@ -422,8 +453,12 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
             log_error("eventlog: replay failed: %s", error);
         else if (!(text = eventlog_pcrs_json(&pcrs)) || !(root = cJSON_Parse(text)))
             r = -ENOMEM;
-        if (r == 0 && args.ima)
-            r = ima_replay_json(args.ima, &pcrs, root);
+        if (r == 0 && args.n_ima) {
+            struct ima_lists lists = {0};
+            if ((r = load_ima_files(&args, &lists)) == 0)
+                r = ima_replay_json(&lists, &pcrs, root);
+            ima_lists_clear(&lists);
+        }
         if (r == 0 && !(out = cJSON_Print(root)))
             r = -ENOMEM;
         cJSON_Delete(root);
@@ -445,9 +480,9 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
 const struct tagent_command cmd_eventlog = {
     .name = "eventlog",
     .aliases = NULL,
-    .usage = "eventlog [--replay | --check [--json] [--verbose]] [--file F] [--ima F] [--app-events F]",
+    .usage = "eventlog [--replay | --check [--json] [--verbose]] [--file F] [--ima F]... [--app-events F]",
     .summary =
         "the measure-log JSON HVS gets; --replay: the PCRs the log replays to; --check: which TPM PCRs "
-        "differ from the log and why (exit 1)",
+        "differ from the log and why (exit 1: a mismatch, 2: could not check)",
     .run = run,
 };

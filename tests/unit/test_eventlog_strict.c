@@ -50,15 +50,10 @@ struct builder {
 static const EVP_MD *md_of(uint16_t alg)
 {
     switch (alg) {
-    case EVENTLOG_ALG_SHA1:
-        return EVP_sha1();
-    case EVENTLOG_ALG_SHA256:
-        return EVP_sha256();
-    case EVENTLOG_ALG_SHA384:
-        return EVP_sha384();
-    default:
-        fail_msg("no test digest for algorithm 0x%04x", alg);
-        return NULL;
+    case EVENTLOG_ALG_SHA1: return EVP_sha1();
+    case EVENTLOG_ALG_SHA256: return EVP_sha256();
+    case EVENTLOG_ALG_SHA384: return EVP_sha384();
+    default: fail_msg("no test digest for algorithm 0x%04x", alg); return NULL;
     }
 }
 
@@ -101,8 +96,8 @@ static void spec_id(struct builder *b, const uint16_t *algs, size_t n_algs, uint
     put(b, zero, 20);
     put_u32(b, (uint32_t)(16 + 4 + 4 + 4 + 4 * n_algs + 1 + vendor_bytes + extra));
     put(b, "Spec ID Event03", 16);
-    put_u32(b, 0);                               /* platformClass */
-    put(b, (const uint8_t[]){0, 2, 0, 2}, 4);    /* specVersionMinor, Major, errata, uintnSize */
+    put_u32(b, 0);                            /* platformClass */
+    put(b, (const uint8_t[]){0, 2, 0, 2}, 4); /* specVersionMinor, Major, errata, uintnSize */
     put_u32(b, (uint32_t)n_algs);
     for (size_t i = 0; i < n_algs; i++) {
         put_u16(b, algs[i]);
@@ -268,7 +263,8 @@ static void check_three_pcr0_events(struct builder *b, const uint32_t types[3], 
     check_pcr0(b, &pcrs, start, pcr0, 3);
 }
 
-/* The same in a SHA1-format log (TCG_PCR_EVENT records, no Spec ID): H-CRTM is the TPM's, not the format's. */
+/* The same in a SHA1-format log (TCG_PCR_EVENT records, no Spec ID): H-CRTM is the TPM's, not the format's.
+ */
 static void test_hcrtm_sha1_format(void **state)
 {
     struct builder b;
@@ -439,10 +435,10 @@ static void test_spec_id_vendor_info(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hcrtm_every_bank),      cmocka_unit_test(test_hcrtm_sha1_format),
-        cmocka_unit_test(test_hcrtm_not_first),       cmocka_unit_test(test_bad_pcr_index_mid_log),
-        cmocka_unit_test(test_final_record),          cmocka_unit_test(test_after_final_record),
-        cmocka_unit_test(test_padding),               cmocka_unit_test(test_spec_id_vendor_info),
+        cmocka_unit_test(test_hcrtm_every_bank), cmocka_unit_test(test_hcrtm_sha1_format),
+        cmocka_unit_test(test_hcrtm_not_first),  cmocka_unit_test(test_bad_pcr_index_mid_log),
+        cmocka_unit_test(test_final_record),     cmocka_unit_test(test_after_final_record),
+        cmocka_unit_test(test_padding),          cmocka_unit_test(test_spec_id_vendor_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
