@@ -112,8 +112,6 @@ static int tcb_measurements(const char *root, char ***ret_list)
     return 0;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct ima_log *, ima_log_free)
-
 /* aik.pem's bytes in base64, as the Go agent sends them (HVS decodes base64 -> PEM -> X.509). */
 static int aik_base64(const char *root, char **ret_b64, int *ret_code, char **ret_message)
 {
