@@ -2,9 +2,10 @@
 /*
  * ascii_runtime_measurements: one entry per line, "PCR template-hash template-name field...", the fields
  * separated by single spaces exactly as the kernel prints them (ima_fs.c, ima_ascii_measurements_show):
- *   ima-ng   10 <sha1 hex> ima-ng  <alg>:<hex> <name>
- *   ima-sig  10 <sha1 hex> ima-sig <alg>:<hex> <name> [<signature hex>]
- *   ima      10 <sha1 hex> ima     <hex> <name>
+ *   ima-ng   10 <template hash hex> ima-ng  <alg>:<hex> <name>
+ *   ima-sig  10 <template hash hex> ima-sig <alg>:<hex> <name> [<signature hex>]
+ *   ima      10 <template hash hex> ima     <hex> <name>
+ * The template hash has the size of the list's algorithm (SHA-1 in the classic list).
  * The kernel prints the name as-is, so a name may hold spaces: the fields before it have fixed shapes and
  * the name is the rest of the line, except for ima-sig, whose last field is the signature (printed after a
  * space even when empty). Since the name can also end in something that looks like a signature, ima-sig
@@ -146,7 +147,7 @@ static int apply_sig_reading(struct ima_entry *e, const struct sig_reading *rd)
     return r;
 }
 
-static int parse_sig_tail(struct span rest, struct ima_entry *e, char **ret_error)
+static int parse_sig_tail(struct span rest, const struct ima_hash *h, struct ima_entry *e, char **ret_error)
 {
     struct sig_reading rd[3];
     size_t n = sig_readings(rest, rd);
@@ -156,7 +157,7 @@ static int parse_sig_tail(struct span rest, struct ima_entry *e, char **ret_erro
             continue;
         int r = apply_sig_reading(e, &rd[i]);
         if (r == 0)
-            r = ima_entry_check(e);
+            r = ima_entry_check(e, h);
         if (r == -ENOMEM)
             return ima_fail(ret_error, r, "out of memory");
         if (r < 0)
@@ -170,15 +171,15 @@ static int parse_sig_tail(struct span rest, struct ima_entry *e, char **ret_erro
         return ima_fail(ret_error, -EINVAL, "file name is longer than %d bytes", IMA_MAX_PATH);
     int r = apply_sig_reading(e, &rd[first_ok]);
     if (r == 0)
-        r = ima_entry_check(e);
+        r = ima_entry_check(e, h);
     return r < 0 ? recompute_failed(ret_error, r) : 0;
 }
 
-static int parse_tail(struct span rest, struct ima_entry *e, char **ret_error)
+static int parse_tail(struct span rest, const struct ima_hash *h, struct ima_entry *e, char **ret_error)
 {
     int r;
     switch (e->template_kind) {
-    case IMA_TEMPLATE_IMA_SIG: return parse_sig_tail(rest, e, ret_error);
+    case IMA_TEMPLATE_IMA_SIG: return parse_sig_tail(rest, h, e, ret_error);
     case IMA_TEMPLATE_IMA: r = set_path(e, rest, IMA_OLD_NAME_MAX); break;
     default: r = set_path(e, rest, IMA_MAX_PATH); break;
     }
@@ -186,16 +187,34 @@ static int parse_tail(struct span rest, struct ima_entry *e, char **ret_error)
         return ima_fail(ret_error, -EINVAL, "file name is longer than %d bytes",
                         e->template_kind == IMA_TEMPLATE_IMA ? IMA_OLD_NAME_MAX : IMA_MAX_PATH);
     if (r == 0)
-        r = ima_entry_check(e);
+        r = ima_entry_check(e, h);
     return r < 0 ? recompute_failed(ret_error, r) : 0;
 }
 
+/* The template hash: exactly twice the list's digest size in hex digits. */
+static int parse_template_hash(struct span f, bool sep, const struct ima_hash *h, struct ima_entry *e,
+                               char **ret_error)
+{
+    static const uint8_t zero[EVENTLOG_MAX_DIGEST];
+    size_t n = 0;
+    if (!sep || f.n != 2u * h->size || !hex_is_digits(f.s, f.n))
+        return ima_fail(
+            ret_error, -EINVAL,
+            "template hash is not %u hex digits (%zu found): a %s list's template hash has %u bytes%s",
+            2u * h->size, f.n, eventlog_alg_name(h->alg), h->size,
+            sep && f.n != 2u * h->size && hex_is_digits(f.s, f.n) ? " (a list of another bank?)" : "");
+    if (hex_decode(f.s, f.n, e->template_hash, sizeof(e->template_hash), &n) < 0 || n != h->size)
+        return ima_fail(ret_error, -EINVAL, "template hash is not hex");
+    e->violation = memcmp(e->template_hash, zero, h->size) == 0;
+    return 0;
+}
+
 /* Fills e from one line (no newline). Messages do not repeat the line number: the caller adds it. */
-static int parse_line(const char *line, size_t len, struct ima_entry *e, char **ret_error)
+static int parse_line(const char *line, size_t len, const struct ima_hash *h, struct ima_entry *e,
+                      char **ret_error)
 {
     const char *p = line, *end = line + len;
     bool sep = false;
-    size_t n = 0;
     char shown[32];
 
     struct span f = cut(&p, end, &sep);
@@ -203,11 +222,9 @@ static int parse_line(const char *line, size_t len, struct ima_entry *e, char **
         return ima_fail(ret_error, -EINVAL, "PCR index \"%s\" is not a number from 0 to %d",
                         ima_printable(shown, sizeof(shown), f.s, f.n), EVENTLOG_PCRS - 1);
     f = cut(&p, end, &sep);
-    if (!sep || f.n != 2 * IMA_DIGEST_SIZE ||
-        hex_decode(f.s, f.n, e->template_hash, sizeof(e->template_hash), &n) < 0)
-        return ima_fail(ret_error, -EINVAL, "template hash is not 40 hex digits");
-    static const uint8_t zero[IMA_DIGEST_SIZE];
-    e->violation = memcmp(e->template_hash, zero, sizeof(zero)) == 0;
+    int r = parse_template_hash(f, sep, h, e, ret_error);
+    if (r < 0)
+        return r;
 
     f = cut(&p, end, &sep);
     if (ima_template_from_name(f.s, f.n, &e->template_kind) < 0)
@@ -217,25 +234,31 @@ static int parse_line(const char *line, size_t len, struct ima_entry *e, char **
         return ima_fail(ret_error, -EINVAL, "no file hash after the template name");
 
     f = cut(&p, end, &sep);
-    int r = e->template_kind == IMA_TEMPLATE_IMA ? parse_digest_old(f, e, ret_error)
-                                                 : parse_digest_ng(f, e, ret_error);
+    r = e->template_kind == IMA_TEMPLATE_IMA ? parse_digest_old(f, e, ret_error)
+                                             : parse_digest_ng(f, e, ret_error);
     if (r < 0)
         return r;
     if (!sep)
         return ima_fail(ret_error, -EINVAL, "no file name after the file hash");
-    return parse_tail((struct span){p, (size_t)(end - p)}, e, ret_error);
+    return parse_tail((struct span){p, (size_t)(end - p)}, h, e, ret_error);
 }
 
-int ima_parse_ascii(const char *text, size_t len, struct ima_log **ret_log, char **ret_error)
+int ima_parse_ascii(const char *text, size_t len, uint16_t alg, struct ima_log **ret_log, char **ret_error)
 {
     struct ima_entry e = {0};
+    struct ima_hash h;
     size_t pos = 0, lineno = 0;
-    int r = 0;
     if (!text && len)
         return ima_fail(ret_error, -EINVAL, "no buffer");
+    int r = ima_hash_init(&h, alg, ret_error);
+    if (r < 0)
+        return r;
     _cleanup_(ima_log_freep) struct ima_log *log = calloc(1, sizeof(*log));
-    if (!log)
+    if (!log) {
+        ima_hash_done(&h);
         return ima_fail(ret_error, -ENOMEM, "out of memory");
+    }
+    log->template_hash_alg = alg;
 
     while (r == 0 && pos < len) {
         const char *line = text + pos;
@@ -249,12 +272,13 @@ int ima_parse_ascii(const char *text, size_t len, struct ima_log **ret_log, char
             r = ima_fail(ret_error, -EINVAL, "line %zu: longer than %d bytes", lineno, IMA_MAX_LINE);
         else if (memchr(line, '\0', line_len))
             r = ima_fail(ret_error, -EINVAL, "line %zu: contains a NUL byte", lineno);
-        else if ((r = parse_line(line, line_len, &e, ret_error)) < 0)
+        else if ((r = parse_line(line, line_len, &h, &e, ret_error)) < 0)
             r = eventlog_error_prefix(ret_error, r, "line %zu", lineno);
         else
             r = ima_log_append(log, &e, ret_error);
         ima_entry_clear(&e);
     }
+    ima_hash_done(&h);
     if (r == 0)
         *ret_log = TAKE_PTR(log);
     /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees log; clang-tidy 14 does not model it */

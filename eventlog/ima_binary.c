@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * binary_runtime_measurements (ima_fs.c, ima_measurements_show), little-endian:
- *   u32 pcr, u8 template_hash[20], u32 name_len, char name[name_len] (no NUL), then
+ *   u32 pcr, u8 template_hash[the list's digest size: 20 in the classic list], u32 name_len,
+ *   char name[name_len] (no NUL), then
  *   ima-ng / ima-sig: u32 data_len and the template data: u32 len + "alg:" NUL digest, u32 len + path NUL,
  *                     (ima-sig) u32 len + signature;
  *   ima:              u8 digest[20], u32 len + path (no NUL, no data_len).
@@ -15,7 +16,7 @@
 
 /* A record's fixed header: PCR index, template hash, template name length. Fewer bytes than this after the
  * last record cannot start one (tpm2-tss' test log ends in one stray newline). */
-#define RECORD_HEADER (4 + IMA_DIGEST_SIZE + 4)
+#define RECORD_HEADER(hash_size) (4 + (size_t)(hash_size) + 4)
 
 struct cursor {
     const uint8_t *p;
@@ -156,9 +157,24 @@ static int parse_data_old(struct cursor *c, struct ima_entry *e, char **ret_erro
     return r < 0 ? r : set_path(e, f, len, at, ret_error);
 }
 
-static int parse_record(struct cursor *c, struct ima_entry *e, char **ret_error)
+/* The template name's length. Out of range it is most often a template hash of another size than assumed
+ * (a sha256 list read as sha1 puts hash bytes there), so the message says which size was assumed. */
+static int take_name_len(struct cursor *c, const struct ima_hash *h, uint32_t *ret_len, char **ret_error)
 {
-    static const uint8_t zero[IMA_DIGEST_SIZE];
+    size_t at = c->off;
+    int r = take_u32(c, ret_len, "template name", ret_error);
+    if (r == 0 && (*ret_len < 1 || *ret_len > IMA_TEMPLATE_NAME_MAX))
+        return ima_fail(
+            ret_error, -EINVAL,
+            "template name length %u at offset %zu is not 1 to %d: is this a binary list of another "
+            "bank (template hash size %u, %s, assumed)?",
+            *ret_len, at, IMA_TEMPLATE_NAME_MAX, h->size, eventlog_alg_name(h->alg));
+    return r;
+}
+
+static int parse_record(struct cursor *c, const struct ima_hash *h, struct ima_entry *e, char **ret_error)
+{
+    static const uint8_t zero[EVENTLOG_MAX_DIGEST];
     const uint8_t *f = NULL;
     uint32_t len = 0;
 
@@ -167,12 +183,13 @@ static int parse_record(struct cursor *c, struct ima_entry *e, char **ret_error)
         return r;
     if (e->pcr >= EVENTLOG_PCRS)
         return ima_fail(ret_error, -EINVAL, "PCR index %u is not 0 to %d", e->pcr, EVENTLOG_PCRS - 1);
-    if ((r = take(c, IMA_DIGEST_SIZE, &f, "template hash", ret_error)) < 0)
+    if ((r = take(c, h->size, &f, "template hash", ret_error)) < 0)
         return r;
-    memcpy(e->template_hash, f, IMA_DIGEST_SIZE);
-    e->violation = memcmp(e->template_hash, zero, sizeof(zero)) == 0;
+    memcpy(e->template_hash, f, h->size);
+    e->violation = memcmp(e->template_hash, zero, h->size) == 0;
 
-    if ((r = take_field(c, 1, IMA_TEMPLATE_NAME_MAX, &f, &len, "template name", ret_error)) < 0)
+    if ((r = take_name_len(c, h, &len, ret_error)) < 0 ||
+        (r = take(c, len, &f, "template name", ret_error)) < 0)
         return r;
     if (ima_template_from_name((const char *)f, len, &e->template_kind) < 0) {
         char shown[IMA_TEMPLATE_NAME_MAX + 1];
@@ -184,33 +201,40 @@ static int parse_record(struct cursor *c, struct ima_entry *e, char **ret_error)
                                              : parse_template_data(c, e, ret_error);
     if (r < 0)
         return r;
-    r = ima_entry_check(e);
+    r = ima_entry_check(e, h);
     return r < 0 ? ima_fail(ret_error, r, "cannot recompute the template hash") : 0;
 }
 
-int ima_parse_binary(const uint8_t *buf, size_t len, struct ima_log **ret_log, char **ret_error)
+int ima_parse_binary(const uint8_t *buf, size_t len, uint16_t alg, struct ima_log **ret_log, char **ret_error)
 {
     struct ima_entry e = {0};
     struct cursor c = {buf, len, 0};
-    int r = 0;
+    struct ima_hash h;
     if (!buf && len)
         return ima_fail(ret_error, -EINVAL, "no buffer");
+    int r = ima_hash_init(&h, alg, ret_error);
+    if (r < 0)
+        return r;
     _cleanup_(ima_log_freep) struct ima_log *log = calloc(1, sizeof(*log));
-    if (!log)
+    if (!log) {
+        ima_hash_done(&h);
         return ima_fail(ret_error, -ENOMEM, "out of memory");
+    }
+    log->template_hash_alg = alg;
 
     while (r == 0 && c.left > 0) {
-        if (c.left < RECORD_HEADER) {
+        if (c.left < RECORD_HEADER(h.size)) {
             log->trailing_bytes = c.left;
             break;
         }
         size_t start = c.off;
-        if ((r = parse_record(&c, &e, ret_error)) < 0)
+        if ((r = parse_record(&c, &h, &e, ret_error)) < 0)
             r = eventlog_error_prefix(ret_error, r, "record %zu at offset %zu", log->n_entries + 1, start);
         else
             r = ima_log_append(log, &e, ret_error);
         ima_entry_clear(&e);
     }
+    ima_hash_done(&h);
     if (r == 0)
         *ret_log = TAKE_PTR(log);
     /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees log; clang-tidy 14 does not model it */

@@ -7,6 +7,8 @@
 #include "eventlog.h"
 #include "util.h"
 
+#include <openssl/evp.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,7 +21,7 @@
 #define IMA_MAX_LINE          (2 * IMA_MAX_TEMPLATE_DATA)
 #define IMA_TEMPLATE_NAME_MAX 15  /* IMA_TEMPLATE_NAME_LEN_MAX */
 #define IMA_OLD_NAME_MAX      255 /* the "ima" template's name field: IMA_EVENT_NAME_LEN_MAX */
-#define IMA_DIGEST_SIZE       20  /* SHA-1 template hash, and the "ima" template's file digest */
+#define IMA_DIGEST_SIZE       20  /* the "ima" template's file digest (SHA-1) */
 #define IMA_PCR               10
 
 /* Errors and digests are shared with the TCG code (util.h); hex is common/hex.h. */
@@ -39,14 +41,27 @@ int ima_template_from_name(const char *name, size_t len, enum ima_template *ret_
 
 /* A file-hash algorithm name as IMA prints it ("sha256"): 1-15 of [a-z0-9_-]. */
 bool ima_hash_alg_name_ok(const char *name, size_t len);
-/* Checks a file digest's size against its algorithm; violations carry zeros of whatever size the kernel
- * of the day used, so only their upper bound is checked. Returns 0 or -EINVAL with a message. */
+/* Checks a file-hash algorithm name against the kernel's and the digest's size against it; violations
+ * carry zeros of whatever size the kernel of the day used, so only their upper bound is checked. Returns 0
+ * or -EINVAL with a message. */
 int ima_file_hash_check(const char *alg, size_t size, bool violation, char **ret_error);
+
+/* A list's template-hash algorithm: its TPM2_ALG_ID, digest size and OpenSSL digest, fetched once per
+ * parse (a fetch per entry would dominate a large log's parse). */
+struct ima_hash {
+    uint16_t alg;
+    uint16_t size;
+    EVP_MD *md;
+};
+/* -EOPNOTSUPP with a message for an algorithm tagent or OpenSSL cannot hash. */
+int ima_hash_init(struct ima_hash *h, uint16_t alg, char **ret_error);
+void ima_hash_done(struct ima_hash *h);
 
 /* The template data exactly as the kernel hashes it (caller frees). */
 int ima_template_data(const struct ima_entry *e, uint8_t **ret_data, size_t *ret_len);
-/* Sets e->violation and e->template_hash_ok from the entry's fields; returns 0 or a negative errno. */
-int ima_entry_check(struct ima_entry *e);
+/* Sets e->violation (all zeros of h's size) and e->template_hash_ok (the template data hashed with h)
+ * from the entry's fields; returns 0 or a negative errno. */
+int ima_entry_check(struct ima_entry *e, const struct ima_hash *h);
 
 /* Appends *e to the log, which takes over its allocations (e is zeroed); -ENOMEM with "out of memory". */
 int ima_log_append(struct ima_log *log, struct ima_entry *e, char **ret_error);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * PCR 10 from an IMA log. The kernel extends every bank with the template data hashed in that bank's
- * algorithm (ima_calc_field_array_hash per bank since 5.x), which for SHA-1 is the template hash the log
- * states; a violation extends all 0xff instead of its all-zero template hash, so that a verifier cannot
- * replay it to a clean value (ima_add_violation / ima_pcr_extend).
+ * algorithm (ima_calc_field_array_hash per bank since 5.x), which for the list's own bank is the template
+ * hash the list states (SHA-1 for the classic list); a violation extends all 0xff instead of its all-zero
+ * template hash, so that a verifier cannot replay it to a clean value (ima_add_violation / ima_pcr_extend).
  */
 #include "ima_internal.h"
 
@@ -21,8 +21,8 @@ static int entry_digest(const struct ima_entry *e, const EVP_MD *md, uint16_t al
         memset(digest, 0xff, size);
         return 0;
     }
-    if (alg == EVENTLOG_ALG_SHA1) {
-        memcpy(digest, e->template_hash, IMA_DIGEST_SIZE);
+    if (alg == e->template_hash_alg && size == e->template_hash_size) {
+        memcpy(digest, e->template_hash, size);
         return 0;
     }
     uint8_t *data = NULL;

@@ -4,6 +4,7 @@ set(TAGENT_IMA_SOURCES
   ima_binary.c
   ima_json.c
   ima_load.c
+  ima_lists.c
   ima_log.c
   ima_replay.c
   ima_template.c

@@ -40,7 +40,9 @@ int ima_template_from_name(const char *name, size_t len, enum ima_template *ret_
     return -EOPNOTSUPP;
 }
 
-/* The kernel's hash_algo_name[] entries and their digest sizes (include/crypto/hash_info.h). */
+/* The kernel's hash_algo_name[] entries and their digest sizes (crypto/hash_info.c), the only names IMA
+ * prints as a file-hash algorithm ("sm3-256" is SM3's name before Linux 5.x). Any other name is not a
+ * kernel-written entry, so it is refused rather than passed to HVS unchecked. */
 static const struct {
     const char *name;
     size_t size;
@@ -66,6 +68,16 @@ bool ima_hash_alg_name_ok(const char *name, size_t len)
 
 int ima_file_hash_check(const char *alg, size_t size, bool violation, char **ret_error)
 {
+    size_t known = 0;
+    for (size_t i = 0; i < sizeof(file_hash_algs) / sizeof(file_hash_algs[0]); i++)
+        if (strcmp(file_hash_algs[i].name, alg) == 0)
+            known = file_hash_algs[i].size;
+    if (known == 0)
+        return ima_fail(ret_error, -EINVAL,
+                        "file hash algorithm \"%s\" is not one the kernel names (md4 md5 sha1 sha224 sha256 "
+                        "sha384 sha512 sha3-256 sha3-384 sha3-512 sm3 sm3-256 streebog256 streebog512 rmd128 "
+                        "rmd160 rmd256 rmd320 wp256 wp384 wp512 tgr128 tgr160 tgr192)",
+                        alg);
     if (size > sizeof(((struct ima_entry *)0)->file_hash))
         return ima_fail(ret_error, -EINVAL, "%s digest of %zu bytes is longer than any hash", alg, size);
     /* A violation records zeros; kernels before 5.x always wrote 20 of them whatever the algorithm. */
@@ -73,11 +85,27 @@ int ima_file_hash_check(const char *alg, size_t size, bool violation, char **ret
         return 0;
     if (size == 0)
         return ima_fail(ret_error, -EINVAL, "%s digest is empty", alg);
-    for (size_t i = 0; i < sizeof(file_hash_algs) / sizeof(file_hash_algs[0]); i++)
-        if (strcmp(file_hash_algs[i].name, alg) == 0 && file_hash_algs[i].size != size)
-            return ima_fail(ret_error, -EINVAL, "%s digest has %zu bytes, expected %zu", alg, size,
-                            file_hash_algs[i].size);
+    if (known != size)
+        return ima_fail(ret_error, -EINVAL, "%s digest has %zu bytes, expected %zu", alg, size, known);
     return 0;
+}
+
+int ima_hash_init(struct ima_hash *h, uint16_t alg, char **ret_error)
+{
+    size_t size = eventlog_alg_size(alg);
+    *h = (struct ima_hash){.alg = alg, .size = (uint16_t)size, .md = eventlog_md_fetch(alg)};
+    if (size == 0 || size > EVENTLOG_MAX_DIGEST || !h->md || (size_t)EVP_MD_get_size(h->md) != size) {
+        ima_hash_done(h);
+        return ima_fail(ret_error, -EOPNOTSUPP, "template-hash algorithm 0x%04x (%s) cannot be computed here",
+                        alg, eventlog_alg_name(alg) ? eventlog_alg_name(alg) : "unknown");
+    }
+    return 0;
+}
+
+void ima_hash_done(struct ima_hash *h)
+{
+    EVP_MD_free(h->md);
+    h->md = NULL;
 }
 
 static uint8_t *put_u32le(uint8_t *p, uint32_t v)
@@ -144,10 +172,12 @@ int ima_template_data(const struct ima_entry *e, uint8_t **ret_data, size_t *ret
     return 0;
 }
 
-int ima_entry_check(struct ima_entry *e)
+int ima_entry_check(struct ima_entry *e, const struct ima_hash *h)
 {
-    static const uint8_t zero[IMA_DIGEST_SIZE];
-    e->violation = memcmp(e->template_hash, zero, sizeof(zero)) == 0;
+    static const uint8_t zero[EVENTLOG_MAX_DIGEST];
+    e->template_hash_alg = h->alg;
+    e->template_hash_size = h->size;
+    e->violation = memcmp(e->template_hash, zero, h->size) == 0;
     if (e->violation) {
         e->template_hash_ok = true;
         return 0;
@@ -158,10 +188,10 @@ int ima_entry_check(struct ima_entry *e)
     int r = ima_template_data(e, &data, &len);
     if (r < 0)
         return r;
-    if (!EVP_Digest(data, len, md, &md_len, EVP_sha1(), NULL) || md_len != IMA_DIGEST_SIZE)
+    if (!EVP_Digest(data, len, md, &md_len, h->md, NULL) || md_len != h->size)
         r = -EIO;
     else
-        e->template_hash_ok = memcmp(md, e->template_hash, IMA_DIGEST_SIZE) == 0;
+        e->template_hash_ok = memcmp(md, e->template_hash, h->size) == 0;
     free(data);
     return r;
 }

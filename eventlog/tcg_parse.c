@@ -53,15 +53,17 @@ static bool take_u16(struct cursor *c, uint16_t *ret)
     return true;
 }
 
-/* Bytes that only pad the region after the last event (the ACPI log area is LAML bytes long). */
-static bool is_padding(const uint8_t *p, size_t n)
+/* Where the padding at the end of the buffer starts: the longest suffix that is all 0x00 or all 0xff (the
+ * ACPI log area is LAML bytes long, the events fill only its start). Found once, so that asking "is the rest
+ * padding?" before every record costs nothing, however many records there are. */
+static size_t padding_start(const uint8_t *p, size_t len)
 {
-    bool zeros = true, ones = true;
-    for (size_t i = 0; i < n && (zeros || ones); i++) {
-        zeros &= p[i] == 0x00;
-        ones &= p[i] == 0xff;
-    }
-    return zeros || ones;
+    size_t zeros = len, ones = len;
+    while (zeros > 0 && p[zeros - 1] == 0x00)
+        zeros--;
+    while (ones > 0 && p[ones - 1] == 0xff)
+        ones--;
+    return zeros < ones ? zeros : ones;
 }
 
 static int push_offset(struct eventlog *log, size_t *cap, size_t offset)
@@ -75,6 +77,26 @@ static int push_offset(struct eventlog *log, size_t *cap, size_t offset)
         *cap = ncap;
     }
     log->offsets[log->n_events++] = (uint32_t)offset; /* max_log is below 4 GiB */
+    return 0;
+}
+
+/* The end of the Spec ID Event03 body: vendorInfoSize (u8), then that many bytes, then nothing. Bytes left
+ * over would be a body that is not the structure the PFP defines (no corpus log has any). */
+static int parse_vendor_info(struct cursor *c, uint32_t len, char **ret_error)
+{
+    const uint8_t *size, *info;
+    if (!take(c, 1, &size))
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "the Spec ID event (%u bytes of data) ends before its vendorInfoSize byte", len);
+    if (!take(c, *size, &info))
+        return eventlog_fail(
+            ret_error, -EBADMSG,
+            "the Spec ID event's vendorInfoSize is %u but only %zu bytes of its data are left", *size,
+            c->left);
+    if (c->left > 0)
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "the Spec ID event has %zu bytes after its vendorInfo (its data size is %u)",
+                             c->left, len);
     return 0;
 }
 
@@ -106,7 +128,7 @@ static int parse_spec_id(struct eventlog *log, const uint8_t *data, uint32_t len
         log->algs[i].size = size;
     }
     log->n_algs = n;
-    return 0;
+    return parse_vendor_info(&c, len, ret_error);
 }
 
 static int alg_size(const struct eventlog *log, uint16_t alg)
@@ -186,36 +208,86 @@ static int parse_agile_event(const struct eventlog *log, struct cursor *c, const
     return take_event_data(c, lim, ev, index, start, ret_error);
 }
 
-/* Where the events end: the rest is padding (all 0x00 or all 0xff, as in the ACPI log area up to LAML), or
- * a record that cannot be an event (PCR index > 23: the Go agent stops there too). */
-static bool at_end(const struct cursor *c)
+static uint32_t peek_u32(const struct cursor *c)
 {
-    if (c->left == 0 || is_padding(c->p, c->left))
-        return true;
-    if (c->left >= 4) {
-        uint32_t pcr =
-            (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
-        return pcr >= EVENTLOG_PCRS;
-    }
-    return false;
+    return (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
 }
 
+/* The record number in the file, as errors name it: the Spec ID event is record 0 of a crypto-agile log; a
+ * SHA1-format log has no header, its first event is record 0. */
+static size_t record_number(const struct eventlog *log)
+{
+    return log->n_events + (log->format == EVENTLOG_FORMAT_CRYPTO_AGILE);
+}
+
+static int parse_record(const struct eventlog *log, struct cursor *c, const struct eventlog_limits *lim,
+                        struct eventlog_event *ev, char **ret_error)
+{
+    size_t index = record_number(log);
+    return log->format == EVENTLOG_FORMAT_CRYPTO_AGILE ? parse_agile_event(log, c, lim, ev, index, ret_error)
+                                                       : parse_sha1_event(c, lim, ev, index, ret_error);
+}
+
+/* A PCR index no event may have. One corrupted byte must not silently drop every later event (a "stop at the
+ * first PCR index > 23" rule would), so this fails the whole log: a replay from a prefix would not match the
+ * TPM anyway, and an error says where the log went wrong. */
+static int bad_pcr_index(const struct eventlog *log, const struct cursor *c, uint32_t pcr, char **ret_error)
+{
+    return eventlog_fail(
+        ret_error, -EBADMSG,
+        "event %zu at offset 0x%zx: PCR index %u is not 0..23 (only a final EV_NO_ACTION may "
+        "name PCR 0xffffffff); the log is corrupt from here",
+        record_number(log), c->off, pcr);
+}
+
+/* The record naming PCR 0xffffffff (Windows ends its logs with one): an EV_NO_ACTION, parsed in full, which
+ * ends the log: only padding may follow. It is no event (eventlog_event() gives events of PCRs 0..23 only);
+ * eventlog_final_record() reads it. */
+static int parse_final_record(struct eventlog *log, struct cursor *c, const struct eventlog_limits *lim,
+                              size_t pad_start, char **ret_error)
+{
+    struct eventlog_event ev = {0};
+    size_t start = c->off;
+    int r = parse_record(log, c, lim, &ev, ret_error);
+    if (r < 0)
+        return r;
+    if (ev.type != EV_NO_ACTION)
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "event %zu at offset 0x%zx names PCR 0xffffffff but is of type 0x%x, not "
+                             "EV_NO_ACTION; the log is corrupt from here",
+                             record_number(log), start, ev.type);
+    if (c->off < pad_start)
+        return eventlog_fail(ret_error, -EBADMSG,
+                             "event %zu at offset 0x%zx is the final EV_NO_ACTION (PCR 0xffffffff), but the "
+                             "%zu bytes after it at offset 0x%zx are not padding (all 0x00 or all 0xff)",
+                             record_number(log), start, c->left, c->off);
+    log->has_final = true;
+    log->final_offset = start;
+    return 0;
+}
+
+/* Records until the buffer ends or only padding is left, or up to the final PCR 0xffffffff record. */
 static int parse_events(struct eventlog *log, struct cursor *c, const struct eventlog_limits *lim,
                         size_t *cap, char **ret_error)
 {
-    while (!at_end(c)) {
+    size_t pad_start = padding_start(log->buf, log->len);
+    int r = 0;
+    while (r == 0 && c->off < pad_start && !log->has_final) {
+        uint32_t pcr = c->left >= 4 ? peek_u32(c) : 0; /* fewer than 4 bytes: the record is cut off */
+        if (pcr == UINT32_MAX) {
+            r = parse_final_record(log, c, lim, pad_start, ret_error);
+            continue;
+        }
+        if (pcr >= EVENTLOG_PCRS)
+            return bad_pcr_index(log, c, pcr, ret_error);
         struct eventlog_event ev = {0};
-        int r = log->format == EVENTLOG_FORMAT_CRYPTO_AGILE
-                    ? parse_agile_event(log, c, lim, &ev, log->n_events + 1, ret_error)
-                    : parse_sha1_event(c, lim, &ev, log->n_events + 1, ret_error);
-        if (r == 0)
-            r = push_offset(log, cap, ev.offset);
-        if (r < 0)
-            return r == -ENOMEM ? eventlog_fail(ret_error, r, "out of memory") : r;
+        r = parse_record(log, c, lim, &ev, ret_error);
+        if (r == 0 && push_offset(log, cap, ev.offset) < 0)
+            return eventlog_fail(ret_error, -ENOMEM, "out of memory");
     }
     log->end = c->off;
     log->trailing_bytes = c->left > 0;
-    return 0;
+    return r;
 }
 
 /* Parses buf, which the new log takes over (freed on failure too). */
@@ -288,17 +360,30 @@ int eventlog_parse(const uint8_t *buf, size_t len, const struct eventlog_limits 
     return parse_owned(copy, len, &lim, ret_log, ret_error);
 }
 
-void eventlog_event(const struct eventlog *log, size_t i, struct eventlog_event *ret)
+/* The record at off of a parsed log. Parsing already checked it: decoding it again cannot fail. */
+static void decode_at(const struct eventlog *log, size_t off, struct eventlog_event *ret)
 {
     struct eventlog_limits lim = {.max_log = log->len, .max_event = log->len};
-    size_t off = log->offsets[i];
     struct cursor c = {log->buf + off, log->len - off, off};
     memset(ret, 0, sizeof(*ret));
-    /* Parsing already checked this record: decoding it again cannot fail. */
     if (log->format == EVENTLOG_FORMAT_CRYPTO_AGILE)
-        parse_agile_event(log, &c, &lim, ret, i, NULL);
+        parse_agile_event(log, &c, &lim, ret, 0, NULL);
     else
-        parse_sha1_event(&c, &lim, ret, i, NULL);
+        parse_sha1_event(&c, &lim, ret, 0, NULL);
+}
+
+void eventlog_event(const struct eventlog *log, size_t i, struct eventlog_event *ret)
+{
+    decode_at(log, log->offsets[i], ret);
+}
+
+bool eventlog_final_record(const struct eventlog *log, struct eventlog_event *ret)
+{
+    if (log->has_final)
+        decode_at(log, log->final_offset, ret);
+    else
+        memset(ret, 0, sizeof(*ret));
+    return log->has_final;
 }
 
 void eventlog_free(struct eventlog *log)

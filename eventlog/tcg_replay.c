@@ -11,7 +11,8 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-#define EV_NO_ACTION 0x3
+#define EV_NO_ACTION       0x3
+#define EV_EFI_HCRTM_EVENT 0x80000010
 
 /* "StartupLocality\0" + locality: the locality TPM2_Startup ran in (3, or 4 for an H-CRTM) is PCR 0's
  * initial last byte. Returns -1 when e is not that event. */
@@ -22,6 +23,20 @@ static int startup_locality(const struct eventlog_event *e)
         memcmp(e->data, sig, sizeof(sig)) == 0)
         return e->data[sizeof(sig)];
     return -1;
+}
+
+/* H-CRTM: before TPM2_Startup the TPM completes the H-CRTM's hash, resets PCR 0 to 00..04 and extends that
+ * hash (TPM 2.0 Library Part 1 "H-CRTM", Part 3 _TPM_Hash_End); the log records it as an EV_EFI_HCRTM_EVENT
+ * whose digest is that hash (TCG PFP). So the event sets the 00..04 start and is then extended like any
+ * other. Only as the first measurement into PCR 0 of the bank: later, the TPM could not reset PCR 0, and
+ * letting a log do so would let it discard the measurements before it. Returns whether it applied. */
+static bool hcrtm_start(struct eventlog_bank *b, const struct eventlog_event *e)
+{
+    if (e->type != EV_EFI_HCRTM_EVENT || e->pcr != 0 || b->n_extends[0] != 0)
+        return false;
+    memset(b->pcr[0], 0, b->size);
+    b->pcr[0][b->size - 1] = 4;
+    return true;
 }
 
 int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char **ret_error)
@@ -62,6 +77,8 @@ int eventlog_replay(const struct eventlog *log, struct eventlog_pcrs *ret, char 
                 if (log->algs[a].alg != e->digests[d].alg || bank_of_alg[a] < 0)
                     continue;
                 struct eventlog_bank *b = &ret->banks[bank_of_alg[a]];
+                if (hcrtm_start(b, e))
+                    ret->hcrtm = true;
                 r = eventlog_extend(ctx, md[bank_of_alg[a]], b->pcr[e->pcr], b->size, e->digests[d].value);
                 b->n_extends[e->pcr]++;
             }
@@ -80,6 +97,7 @@ char *eventlog_pcrs_json(const struct eventlog_pcrs *pcrs)
     cJSON *root = cJSON_CreateObject(), *banks = cJSON_AddObjectToObject(root, "pcrs");
     cJSON *counts = cJSON_AddObjectToObject(root, "events");
     cJSON_AddNumberToObject(root, "startup_locality", pcrs->startup_locality);
+    cJSON_AddBoolToObject(root, "hcrtm", pcrs->hcrtm);
     for (uint32_t i = 0; i < pcrs->n_banks && banks && counts; i++) {
         const struct eventlog_bank *b = &pcrs->banks[i];
         const char *name = eventlog_alg_name(b->alg);

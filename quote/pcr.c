@@ -133,18 +133,45 @@ int pcr_read_values(tpm_t *t, const TPML_PCR_SELECTION *sel, uint8_t *out, size_
 
     size_t len = 0;
     for (UINT32 i = 0; i < sel->count; i++) {
-        size_t size = pcr_bank_digest_size(sel->pcrSelections[i].hash);
+        /* Any bank's digest size, not only the banks HVS knows: `eventlog --check` reads SHA512 too. */
+        size_t size = tcg_alg_size(sel->pcrSelections[i].hash);
         for (UINT32 p = 0; p < 24; p++) {
             if (p / 8 >= sel->pcrSelections[i].sizeofSelect ||
                 !(sel->pcrSelections[i].pcrSelect[p / 8] & (1u << (p % 8))))
                 continue;
-            if (!have[SLOT(i, p)] || values[SLOT(i, p)].size != size || len + size > cap)
-                return tpm_error_set(ret_error, -EIO, "PCR %u of bank %s could not be read", p,
-                                     tpm_bank_name(sel->pcrSelections[i].hash));
+            if (!have[SLOT(i, p)] || !size || values[SLOT(i, p)].size != size || len + size > cap)
+                return tpm_error_set(ret_error, -EIO, "PCR %u of bank %s (0x%04x) could not be read", p,
+                                     size ? tcg_alg_name(sel->pcrSelections[i].hash) : "?",
+                                     sel->pcrSelections[i].hash);
             memcpy(out + len, values[SLOT(i, p)].buffer, size);
             len += size;
         }
     }
     *ret_len = len;
+    return 0;
+}
+
+int tpm_pcr_read(tpm_t *t, uint16_t alg, uint32_t pcr_mask, uint8_t ret_values[24][64], char **ret_error)
+{
+    size_t size = tcg_alg_size(alg), len = 0;
+    if (!size || size > 64)
+        return tpm_error_set(ret_error, -EOPNOTSUPP, "tagent does not know the digest size of bank 0x%04x",
+                             alg);
+    TPML_PCR_SELECTION sel = {.count = 1, .pcrSelections[0] = {.hash = alg, .sizeofSelect = 3}};
+    pcr_mask &= 0xffffffu;
+    for (unsigned p = 0; p < 3; p++)
+        sel.pcrSelections[0].pcrSelect[p] = (BYTE)(pcr_mask >> (8 * p));
+    uint8_t values[24 * 64];
+    int r = tpm_enter(t, ret_error);
+    if (r < 0)
+        return r;
+    r = pcr_read_values(t, &sel, values, sizeof(values), &len, ret_error);
+    tpm_leave(t);
+    if (r < 0)
+        return r;
+    /* pcr_read_values packs the selected PCRs in ascending order: spread them to their slots. */
+    for (unsigned p = 0, k = 0; p < 24; p++)
+        if (pcr_mask & (1u << p))
+            memcpy(ret_values[p], values + size * k++, size);
     return 0;
 }

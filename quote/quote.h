@@ -228,6 +228,11 @@ int tpm_tep_decrypt(tpm_t *tpm, const struct tpm_auth *key_auth, const uint8_t *
 /* The banks the TPM really has allocated (non-empty selection), from TPM2_GetCapability(PCRS). */
 int tpm_pcr_banks(tpm_t *tpm, uint16_t ret_banks[8], size_t *ret_n, char **ret_error);
 
+/* The values of the PCRs in pcr_mask (bit i = PCR i) of one bank, each in ret_values[i] (the first
+ * digest-size bytes; the other slots are left alone). Any bank the TPM allocates, not only those HVS knows;
+ * PCR_Read's limit of 8 digests per command is handled inside. */
+int tpm_pcr_read(tpm_t *tpm, uint16_t alg, uint32_t pcr_mask, uint8_t ret_values[24][64], char **ret_error);
+
 struct tpm_quote_request {
     const uint8_t *nonce; /* HVS's nonce; must not be empty */
     size_t nonce_len;

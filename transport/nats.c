@@ -488,9 +488,11 @@ int nats_link_stop(nats_link_t *link, long timeout_ms)
 {
     if (!link || !link->sub)
         return 0;
+    /* one timeout for both calls: the drain's wait is what is left of it */
+    int64_t until = nats_Now() + timeout_ms;
     natsStatus s = natsSubscription_DrainTimeout(link->sub, timeout_ms);
     if (s == NATS_OK)
-        s = natsSubscription_WaitForDrainCompletion(link->sub, timeout_ms);
+        s = natsSubscription_WaitForDrainCompletion(link->sub, until > nats_Now() ? until - nats_Now() : 1);
     if (s != NATS_OK)
         natsSubscription_Unsubscribe(link->sub);
     return status_errno(s);
@@ -501,17 +503,19 @@ void nats_link_close(nats_link_t *link, long timeout_ms)
     if (!link)
         return;
     if (link->nc && !atomic_load(&link->closed)) {
+        int64_t until = nats_Now() + timeout_ms;
         natsConnection_FlushTimeout(link->nc, timeout_ms);
         natsConnection_Close(link->nc);
-        /* the closed callback still gets link: wait for it (it comes from cnats' callback thread) */
-        for (int i = 0; i < 200 && !atomic_load(&link->closed); i++)
+        /* the closed callback still gets link: wait for it (it comes from cnats' callback thread), within
+         * what is left of timeout_ms but at least 100 ms, since link is freed below */
+        for (int i = 0; !atomic_load(&link->closed) && (i < 10 || nats_Now() < until); i++)
             nats_Sleep(10);
     }
     link_free(link);
 }
 
-void nats_library_close(void)
+void nats_library_close(long timeout_ms)
 {
-    nats_CloseAndWait(5000);
+    nats_CloseAndWait(timeout_ms > 0 ? timeout_ms : 1); /* 0 would mean "wait for ever" */
     OPENSSL_cleanup();
 }

@@ -148,11 +148,12 @@ bool nats_link_connected(nats_link_t *link);
 /* True once cnats gave up on the connection (then close it and open a new one). */
 bool nats_link_closed(nats_link_t *link);
 /* Stops taking requests: drains the subscription (messages already received still reach the callback),
- * waiting up to timeout_ms. */
+ * waiting up to timeout_ms in all. */
 int nats_link_stop(nats_link_t *link, long timeout_ms);
 /* Flushes pending replies (up to timeout_ms) and closes. NULL is fine. */
 void nats_link_close(nats_link_t *link, long timeout_ms);
-/* Last call of a process that used NATS: releases cnats, then OpenSSL (cnats 3.4 issue #904). */
-void nats_library_close(void);
+/* Last call of a process that used NATS: releases cnats (waiting up to timeout_ms for its threads), then
+ * OpenSSL (cnats 3.4 issue #904). */
+void nats_library_close(long timeout_ms);
 
 #endif

@@ -112,22 +112,37 @@ static int grant_group_read(const char *root, const char *abs, gid_t gid, char *
     return r;
 }
 
+/* One IMA file: a missing one is noted in *found only; any other failure is an error. */
+static int grant_ima_file(const char *root, const char *abs, gid_t gid, bool *found)
+{
+    char *path = NULL;
+    int k = grant_group_read(root, abs, gid, &path);
+    *found |= k != -ENOENT;
+    if (k < 0 && k != -ENOENT)
+        log_error("init: cannot give group %s read access to %s: %s", TAGENT_USER, path ? path : abs,
+                  strerror(-k));
+    free(path);
+    return k == -ENOENT ? 0 : k;
+}
+
 /* IMA (when config.yml enables it) must be readable, or every quote fails; the boot event log is a bonus
- * (measure-log.json already holds it), so trouble with it only warns. */
+ * (measure-log.json already holds it), so trouble with it only warns. The kernel's per-bank lists are granted
+ * too: the service reads every bank's list when they exist (the classic securityfs names are symlinks to the
+ * _sha1 ones). */
 static int grant_log_access(const char *root, gid_t gid, bool ima_enabled)
 {
     char *path = NULL;
     int r = 0;
     bool ima_found = false;
     for (size_t i = 0; ima_enabled && i < IMA_SYSTEM_PATHS; i++) {
-        int k = grant_group_read(root, ima_system_paths[i], gid, &path);
-        ima_found |= k != -ENOENT;
-        if (k < 0 && k != -ENOENT) {
-            log_error("init: cannot give group %s read access to %s: %s", TAGENT_USER,
-                      path ? path : ima_system_paths[i], strerror(-k));
-            r = k;
-        }
-        free(path);
+        int k = grant_ima_file(root, ima_system_paths[i], gid, &ima_found);
+        r = r < 0 ? r : k;
+    }
+    for (size_t i = 0; ima_enabled && i < IMA_BANK_LIST_NAMES; i++) {
+        char abs[128];
+        snprintf(abs, sizeof(abs), "%s/%s", IMA_SECURITYFS_DIR, ima_bank_list_names[i]);
+        int k = grant_ima_file(root, abs, gid, &ima_found);
+        r = r < 0 ? r : k;
     }
     if (ima_enabled && !ima_found)
         log_warning(

@@ -6,6 +6,7 @@
  */
 #include "agent_config.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "config.h"
 #include "health.h"
 #include "log.h"
@@ -31,6 +32,17 @@
 
 #define SERVICE_STOP_MS  5000 /* in-flight work gets this long after SIGTERM */
 #define SERVICE_DRAIN_MS 2000
+/* SIGTERM to exit, every step included. Each step also has its own bound, but their sum under heavy load
+ * (each one timing out in turn) came near 20 s; one budget keeps the whole stop well inside systemd's
+ * TimeoutStopSec and a supervisor's patience. */
+#define SERVICE_STOP_BUDGET_MS 10000
+
+/* What is left of the stop budget, at most step_ms (never negative: a step then only tries once). */
+static long budget_left(int64_t stop_by, long step_ms)
+{
+    int64_t left = stop_by - monotonic_ms();
+    return left < 0 ? 0 : left < step_ms ? (long)left : step_ms;
+}
 
 struct service {
     struct tagent_config cfg;
@@ -258,21 +270,23 @@ int service_run(const char *root)
         r = serve(&s.ctx, pool, &s.link, &s.sigs, links);
 
     /* stop: no new requests, the ones in flight get SERVICE_STOP_MS, then every thread leaves */
-    links_stop(links, SERVICE_DRAIN_MS);
-    bool pool_done = !pool || pool_stop(pool, SERVICE_STOP_MS, "tagent is shutting down");
+    int64_t stop_by = monotonic_ms() + SERVICE_STOP_BUDGET_MS;
+    links_stop(links, budget_left(stop_by, SERVICE_DRAIN_MS));
+    bool pool_done =
+        !pool || pool_stop(pool, budget_left(stop_by, SERVICE_STOP_MS), "tagent is shutting down");
     bool health_done = health_stop(health);
     if (!pool_done || !health_done) {
         /* a thread is stuck in a TPM call (its request was answered): leave without freeing what it uses */
         /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): the rest stays allocated: the process exits */
         status_socket_stop(s.status);
-        links_close(links, SERVICE_DRAIN_MS);
+        links_close(links, budget_left(stop_by, SERVICE_DRAIN_MS));
         return r < 0 ? 1 : 0;
     }
-    links_close(links, SERVICE_DRAIN_MS);
+    links_close(links, budget_left(stop_by, SERVICE_DRAIN_MS));
     pool_free(pool);
     health_free(health);
     links_free(links);
     teardown(&s);
-    nats_library_close();
+    nats_library_close(budget_left(stop_by, SERVICE_DRAIN_MS));
     return r < 0 ? 1 : 0;
 }

@@ -41,6 +41,15 @@ check "... and checks every template hash" grep -q '"template_hash_failures":	0'
 "$TAGENT" eventlog --replay --file "$CORPORA/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin" \
     --ima "$CORPORA/isecl/hostinfo/purley/DMI" >"$WORK/out" 2>&1
 check "--ima with a file that is no IMA log: exit 1" test $? -eq 1
+IMA_LIST="$CORPORA/eventlog/ima/rust-keylime/ascii_runtime_measurements"
+"$TAGENT" eventlog --replay --file "$CORPORA/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin" \
+    --ima "$IMA_LIST" --ima "$IMA_LIST" >"$WORK/out" 2>&1
+check "--ima twice with two SHA1 lists: exit 1, one list per bank" test $? -eq 1 -a -n "$(grep -i 'sha1' "$WORK/out")"
+# --check: no TPM where TAGENT_TCTI points is "could not check" (2), never "a PCR differs" (1).
+TAGENT_TCTI="swtpm:host=127.0.0.1,port=9" "$TAGENT" eventlog --check \
+    --file "$CORPORA/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin" >"$WORK/out" 2>&1
+check "--check without a TPM: exit 2" test $? -eq 2
+check "... naming the TCTI it tried" grep -q 'port=9' "$WORK/out"
 
 # ---- default sources under a root prefix (links to the corpus, nothing copied) ----
 R=$WORK/root

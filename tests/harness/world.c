@@ -303,6 +303,7 @@ int world_agent_stop(world_t *w)
     if (r != w->agent) {
         harness_proc_stop(w->agent);
         w->agent = 0;
+        harness_log_tail(w->log, 60);
         fprintf(stderr, "world: tagent did not exit within 15 s of SIGTERM\n");
         return -ETIMEDOUT;
     }

@@ -150,7 +150,7 @@ static void test_empty_random_and_limits(void **state)
     assert_non_null(strstr(error, "not a TCG event log"));
     free(error);
 
-    /* deterministic random bytes: must not crash; PCR index >= 24 or bad sizes end or fail the parse */
+    /* deterministic random bytes: must not crash; a PCR index >= 24 or a bad size fails the parse */
     uint8_t junk[4096];
     uint32_t x = 99;
     for (int round = 0; round < 200; round++) {

@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "eventlog.h"
 
@@ -142,7 +143,9 @@ static cJSON *load_expected(void)
 
 static bool entries_equal(const struct ima_entry *a, const struct ima_entry *b)
 {
-    return a->pcr == b->pcr && memcmp(a->template_hash, b->template_hash, 20) == 0 &&
+    return a->pcr == b->pcr && a->template_hash_alg == b->template_hash_alg &&
+           a->template_hash_size == b->template_hash_size &&
+           memcmp(a->template_hash, b->template_hash, a->template_hash_size) == 0 &&
            a->template_kind == b->template_kind && strcmp(a->file_hash_alg, b->file_hash_alg) == 0 &&
            a->file_hash_len == b->file_hash_len &&
            memcmp(a->file_hash, b->file_hash, a->file_hash_len) == 0 && strcmp(a->path, b->path) == 0 &&
@@ -304,7 +307,7 @@ static struct ima_log *parse_ascii_ok(const char *text)
 {
     struct ima_log *log = NULL;
     char *err = NULL;
-    int r = ima_parse_ascii(text, strlen(text), &log, &err);
+    int r = ima_parse_ascii(text, strlen(text), EVENTLOG_ALG_SHA1, &log, &err);
     if (r < 0)
         fail_msg("%d %s", r, err);
     return log;
@@ -317,7 +320,7 @@ static void test_hand_log_both_formats(void **state)
     uint8_t *bin = unhex(hand_bin_hex, &bin_len);
     struct ima_log *a = parse_ascii_ok(hand_ascii), *b = NULL;
     char *err = NULL;
-    assert_int_equal(ima_parse_binary(bin, bin_len, &b, &err), 0);
+    assert_int_equal(ima_parse_binary(bin, bin_len, EVENTLOG_ALG_SHA1, &b, &err), 0);
     assert_int_equal(a->n_entries, 4);
     assert_int_equal(b->n_entries, 4);
     assert_int_equal(b->trailing_bytes, 0);
@@ -468,7 +471,7 @@ static void expect_ascii_error(const char *text, const char *fragment)
 {
     struct ima_log *log = NULL;
     char *err = NULL;
-    int r = ima_parse_ascii(text, strlen(text), &log, &err);
+    int r = ima_parse_ascii(text, strlen(text), EVENTLOG_ALG_SHA1, &log, &err);
     if (r >= 0)
         fail_msg("accepted: %s", text);
     assert_int_equal(r, -EINVAL);
@@ -520,7 +523,7 @@ static void test_bad_ascii_lines(void **state)
     nul[n - 1] = '\0';
     struct ima_log *log = NULL;
     char *err = NULL;
-    assert_int_equal(ima_parse_ascii(nul, n, &log, &err), -EINVAL);
+    assert_int_equal(ima_parse_ascii(nul, n, EVENTLOG_ALG_SHA1, &log, &err), -EINVAL);
     assert_non_null(strstr(err, "line 2: contains a NUL"));
     free(err);
     err = NULL;
@@ -548,7 +551,7 @@ static void test_empty_and_blank_input(void **state)
     (void)state;
     struct ima_log *log = NULL;
     char *err = NULL, *json = NULL;
-    assert_int_equal(ima_parse_ascii("", 0, &log, &err), 0);
+    assert_int_equal(ima_parse_ascii("", 0, EVENTLOG_ALG_SHA1, &log, &err), 0);
     assert_int_equal(log->n_entries, 0);
     assert_pcr10(log, EVENTLOG_ALG_SHA1, "0000000000000000000000000000000000000000");
     assert_int_equal(ima_logs_json(log, EVENTLOG_ALG_SHA256, &json, &err), 0);
@@ -557,7 +560,7 @@ static void test_empty_and_blank_input(void **state)
     free(json);
     ima_log_free(log);
     log = NULL;
-    assert_int_equal(ima_parse_binary((const uint8_t *)"", 0, &log, &err), 0);
+    assert_int_equal(ima_parse_binary((const uint8_t *)"", 0, EVENTLOG_ALG_SHA1, &log, &err), 0);
     assert_int_equal(log->n_entries, 0);
     assert_int_equal(log->trailing_bytes, 0);
     ima_log_free(log);
@@ -572,14 +575,14 @@ static void test_empty_and_blank_input(void **state)
 static void truncate_binary_everywhere(const uint8_t *buf, size_t len)
 {
     struct ima_log *full = NULL;
-    assert_int_equal(ima_parse_binary(buf, len, &full, NULL), 0);
+    assert_int_equal(ima_parse_binary(buf, len, EVENTLOG_ALG_SHA1, &full, NULL), 0);
     for (size_t cut = 0; cut < len; cut++) {
         uint8_t *copy = malloc(cut ? cut : 1); /* exact size, so ASan sees any over-read */
         assert_non_null(copy);
         memcpy(copy, buf, cut);
         struct ima_log *log = NULL;
         char *err = NULL;
-        int r = ima_parse_binary(copy, cut, &log, &err);
+        int r = ima_parse_binary(copy, cut, EVENTLOG_ALG_SHA1, &log, &err);
         if (r < 0) {
             assert_int_equal(r, -EINVAL);
             assert_non_null(err);
@@ -615,7 +618,7 @@ static void test_truncated_binary(void **state)
     /* A cut inside the third record's file name is an error naming that record's offset. */
     struct ima_log *log = NULL;
     char *err = NULL;
-    assert_int_equal(ima_parse_binary(bin, 0xf0, &log, &err), -EINVAL);
+    assert_int_equal(ima_parse_binary(bin, 0xf0, EVENTLOG_ALG_SHA1, &log, &err), -EINVAL);
     assert_non_null(strstr(err, "record 3 at offset 165: cut off at offset"));
     free(err);
     free(bin);
@@ -626,14 +629,14 @@ static void test_truncated_binary(void **state)
 static void truncate_ascii_everywhere(const char *text, size_t len)
 {
     struct ima_log *full = NULL;
-    assert_int_equal(ima_parse_ascii(text, len, &full, NULL), 0);
+    assert_int_equal(ima_parse_ascii(text, len, EVENTLOG_ALG_SHA1, &full, NULL), 0);
     for (size_t cut = 0; cut < len; cut++) {
         char *copy = malloc(cut ? cut : 1);
         assert_non_null(copy);
         memcpy(copy, text, cut);
         struct ima_log *log = NULL;
         char *err = NULL;
-        int r = ima_parse_ascii(copy, cut, &log, &err);
+        int r = ima_parse_ascii(copy, cut, EVENTLOG_ALG_SHA1, &log, &err);
         if (r < 0) {
             assert_int_equal(r, -EINVAL);
             if (!err || strncmp(err, "line ", 5) != 0)
@@ -688,7 +691,7 @@ static void flip_lengths(const uint8_t *buf, size_t len)
                 copy[off + (size_t)k] = (uint8_t)(values[v] >> (8 * k));
             struct ima_log *log = NULL;
             char *err = NULL;
-            int r = ima_parse_binary(copy, len, &log, &err);
+            int r = ima_parse_binary(copy, len, EVENTLOG_ALG_SHA1, &log, &err);
             if (r < 0) {
                 assert_non_null(err);
                 assert_non_null(strstr(err, "offset"));
@@ -727,7 +730,7 @@ static void test_huge_length_fields(void **state)
         memset(copy + fields[i].off, 0xff, 4);
         struct ima_log *log = NULL;
         char *err = NULL;
-        assert_int_equal(ima_parse_binary(copy, len, &log, &err), -EINVAL);
+        assert_int_equal(ima_parse_binary(copy, len, EVENTLOG_ALG_SHA1, &log, &err), -EINVAL);
         if (!strstr(err, fields[i].fragment) || !strstr(err, "record 1 at offset 0"))
             fail_msg("\"%s\" lacks \"%s\"", err, fields[i].fragment);
         free(err);
@@ -753,12 +756,12 @@ static void test_trailing_garbage(void **state)
     memcpy(more, bin, len);
     struct ima_log *log = NULL;
     char *err = NULL;
-    assert_int_equal(ima_parse_binary(more, len + 27, &log, &err), 0);
+    assert_int_equal(ima_parse_binary(more, len + 27, EVENTLOG_ALG_SHA1, &log, &err), 0);
     assert_int_equal(log->n_entries, 4);
     assert_int_equal(log->trailing_bytes, 27);
     ima_log_free(log);
     log = NULL;
-    assert_int_equal(ima_parse_binary(more, len + 40, &log, &err), -EINVAL);
+    assert_int_equal(ima_parse_binary(more, len + 40, EVENTLOG_ALG_SHA1, &log, &err), -EINVAL);
     assert_non_null(strstr(err, "record 5 at offset 360"));
     free(err);
     free(more);
@@ -798,7 +801,7 @@ static void test_random_bytes(void **state)
             buf[next_random(&seed) % len] = (uint8_t)next_random(&seed);
         struct ima_log *log = NULL;
         char *err = NULL;
-        if (ima_parse_binary(buf, len, &log, &err) == 0) {
+        if (ima_parse_binary(buf, len, EVENTLOG_ALG_SHA1, &log, &err) == 0) {
             assert_usable(log);
             ima_log_free(log);
         } else {
@@ -807,7 +810,7 @@ static void test_random_bytes(void **state)
         }
         log = NULL;
         err = NULL;
-        if (ima_parse_ascii((const char *)buf, len, &log, &err) == 0) {
+        if (ima_parse_ascii((const char *)buf, len, EVENTLOG_ALG_SHA1, &log, &err) == 0) {
             assert_usable(log);
             ima_log_free(log);
         } else {
@@ -952,6 +955,514 @@ static void test_load_system(void **state)
     }
 }
 
+/* ---- 4. per-bank lists (template-hash crypto agility) ---- */
+
+/* Four measurements laid out by hand from the kernel's template formats (ima_template_lib.c): an ima-ng
+ * entry, a violation, an ima-sig entry with a signature, an old "ima" entry. Their template hashes in each
+ * bank are computed here with OpenSSL EVP over these bytes, not by the code under test. */
+struct hand_entry {
+    const char *tmpl;
+    const char *alg; /* file-hash algorithm */
+    uint8_t digest[64];
+    size_t digest_len;
+    const char *name;
+    uint8_t sig[8];
+    size_t sig_len;
+    bool violation;
+};
+
+static const struct hand_entry hand_entries[] = {
+    {"ima-ng",
+     "sha256",
+     {0x58, 0x91, 0xb5, 0xb5, 0x22, 0xd5, 0xdf, 0x08, 0x6d, 0x0f, 0xf0, 0xb1, 0x10, 0xfb, 0xd9, 0xd2,
+      0x1b, 0xb4, 0xfc, 0x71, 0x63, 0xaf, 0x34, 0xd0, 0x82, 0x86, 0xa2, 0xe8, 0x46, 0xf6, 0xbe, 0x03},
+     32,
+     "/usr/bin/hello world",
+     {0},
+     0,
+     false},
+    {"ima-ng", "sha256", {0}, 32, "/tmp/viol", {0}, 0, true},
+    {"ima-sig",
+     "sha1",
+     {0x11, 0xf6, 0xad, 0x8e, 0xc5, 0x2a, 0x29, 0x84, 0xab, 0xaa,
+      0xfd, 0x7c, 0x3b, 0x51, 0x65, 0x03, 0x78, 0x5c, 0x20, 0x72},
+     20,
+     "/etc/a b",
+     {0x03, 0x02, 0x04, 0xaa, 0xbb, 0xcc, 0xdd},
+     7,
+     false},
+    {"ima",
+     "sha1",
+     {0xc0, 0x0d, 0xbb, 0xc9, 0xda, 0xdf, 0xbe, 0x1e, 0x23, 0x2e,
+      0x93, 0xa7, 0x29, 0xdd, 0x47, 0x52, 0xfa, 0xde, 0x0a, 0xbf},
+     20,
+     "/boot/old",
+     {0},
+     0,
+     false},
+};
+#define N_HAND (sizeof(hand_entries) / sizeof(hand_entries[0]))
+
+struct bytes {
+    uint8_t b[4096];
+    size_t n;
+};
+
+static void put(struct bytes *o, const void *p, size_t n)
+{
+    assert_true(o->n + n <= sizeof(o->b));
+    memcpy(o->b + o->n, p, n);
+    o->n += n;
+}
+
+static void put_le32(struct bytes *o, uint32_t v)
+{
+    uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put(o, le, 4);
+}
+
+/* The template data the kernel hashes: ima-ng/ima-sig fields each behind a u32 length; "ima" the digest and
+ * the name zero-padded to 256 bytes. */
+static void hand_template_data(const struct hand_entry *e, struct bytes *o)
+{
+    o->n = 0;
+    if (strcmp(e->tmpl, "ima") == 0) {
+        uint8_t name[256] = {0};
+        memcpy(name, e->name, strlen(e->name));
+        put(o, e->digest, 20);
+        put(o, name, sizeof(name));
+        return;
+    }
+    put_le32(o, (uint32_t)(strlen(e->alg) + 2 + e->digest_len));
+    put(o, e->alg, strlen(e->alg));
+    put(o, ":", 2); /* the colon and a NUL */
+    put(o, e->digest, e->digest_len);
+    put_le32(o, (uint32_t)strlen(e->name) + 1);
+    put(o, e->name, strlen(e->name) + 1);
+    if (strcmp(e->tmpl, "ima-sig") == 0) {
+        put_le32(o, (uint32_t)e->sig_len);
+        put(o, e->sig, e->sig_len);
+    }
+}
+
+static const char *ossl_name(uint16_t alg)
+{
+    switch (alg) {
+    case EVENTLOG_ALG_SHA1: return "SHA1";
+    case EVENTLOG_ALG_SHA256: return "SHA256";
+    case EVENTLOG_ALG_SHA384: return "SHA384";
+    case EVENTLOG_ALG_SHA512: return "SHA512";
+    default: return "SM3";
+    }
+}
+
+static size_t bank_size(uint16_t alg)
+{
+    return alg == EVENTLOG_ALG_SHA1     ? 20
+           : alg == EVENTLOG_ALG_SHA384 ? 48
+           : alg == EVENTLOG_ALG_SHA512 ? 64
+                                        : 32;
+}
+
+/* Entry i's template hash in a bank's list: zeros for the violation. */
+static void hand_template_hash(size_t i, uint16_t alg, uint8_t out[64])
+{
+    struct bytes data;
+    unsigned n = 0;
+    memset(out, 0, 64);
+    if (hand_entries[i].violation)
+        return;
+    hand_template_data(&hand_entries[i], &data);
+    assert_true(EVP_Digest(data.b, data.n, out, &n, EVP_get_digestbyname(ossl_name(alg)), NULL));
+    assert_int_equal(n, bank_size(alg));
+}
+
+/* PCR 10 of a bank: each entry's template hash in that bank, 0xff..ff for the violation. */
+static void hand_pcr10(uint16_t alg, uint8_t pcr[64])
+{
+    size_t size = bank_size(alg);
+    const EVP_MD *md = EVP_get_digestbyname(ossl_name(alg));
+    memset(pcr, 0, 64);
+    for (size_t i = 0; i < N_HAND; i++) {
+        uint8_t d[64], buf[128];
+        unsigned n = 0;
+        hand_template_hash(i, alg, d);
+        if (hand_entries[i].violation)
+            memset(d, 0xff, size);
+        memcpy(buf, pcr, size);
+        memcpy(buf + size, d, size);
+        assert_true(EVP_Digest(buf, 2 * size, pcr, &n, md, NULL));
+    }
+}
+
+static void put_hexs(struct bytes *o, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char h[3];
+        snprintf(h, sizeof(h), "%02x", p[i]);
+        put(o, h, 2);
+    }
+}
+
+/* The bank's ascii list as ima_ascii_measurements_show prints it (NUL-terminated). */
+static void hand_ascii_list(uint16_t alg, struct bytes *o)
+{
+    o->n = 0;
+    for (size_t i = 0; i < N_HAND; i++) {
+        const struct hand_entry *e = &hand_entries[i];
+        uint8_t th[64];
+        hand_template_hash(i, alg, th);
+        put(o, "10 ", 3);
+        put_hexs(o, th, bank_size(alg));
+        put(o, " ", 1);
+        put(o, e->tmpl, strlen(e->tmpl));
+        put(o, " ", 1);
+        if (strcmp(e->tmpl, "ima") != 0) {
+            put(o, e->alg, strlen(e->alg));
+            put(o, ":", 1);
+        }
+        put_hexs(o, e->digest, e->digest_len);
+        put(o, " ", 1);
+        put(o, e->name, strlen(e->name));
+        if (strcmp(e->tmpl, "ima-sig") == 0) {
+            put(o, " ", 1);
+            put_hexs(o, e->sig, e->sig_len);
+        }
+        put(o, "\n", 1);
+    }
+    put(o, "", 1);
+    o->n--;
+}
+
+/* The bank's binary list as ima_measurements_show writes it. */
+static void hand_binary_list(uint16_t alg, struct bytes *o)
+{
+    o->n = 0;
+    for (size_t i = 0; i < N_HAND; i++) {
+        const struct hand_entry *e = &hand_entries[i];
+        uint8_t th[64];
+        struct bytes data;
+        hand_template_hash(i, alg, th);
+        put_le32(o, 10);
+        put(o, th, bank_size(alg));
+        put_le32(o, (uint32_t)strlen(e->tmpl));
+        put(o, e->tmpl, strlen(e->tmpl));
+        if (strcmp(e->tmpl, "ima") == 0) {
+            put(o, e->digest, 20);
+            put_le32(o, (uint32_t)strlen(e->name));
+            put(o, e->name, strlen(e->name));
+            continue;
+        }
+        hand_template_data(e, &data);
+        put_le32(o, (uint32_t)data.n);
+        put(o, data.b, data.n);
+    }
+}
+
+static const uint16_t banks[] = {EVENTLOG_ALG_SHA1, EVENTLOG_ALG_SHA256, EVENTLOG_ALG_SHA384,
+                                 EVENTLOG_ALG_SHA512, EVENTLOG_ALG_SM3_256};
+#define N_BANKS (sizeof(banks) / sizeof(banks[0]))
+
+static void check_hand_list(const struct ima_log *log, uint16_t alg)
+{
+    assert_int_equal(log->template_hash_alg, alg);
+    assert_int_equal(log->n_entries, N_HAND);
+    for (size_t i = 0; i < N_HAND; i++) {
+        const struct ima_entry *e = &log->entries[i];
+        uint8_t th[64];
+        hand_template_hash(i, alg, th);
+        assert_int_equal(e->template_hash_alg, alg);
+        assert_int_equal(e->template_hash_size, bank_size(alg));
+        assert_memory_equal(e->template_hash, th, bank_size(alg));
+        assert_true(e->template_hash_ok);
+        assert_int_equal(e->violation, hand_entries[i].violation);
+        assert_string_equal(e->path, hand_entries[i].name);
+    }
+    /* Every bank replays from this list: its own from the stated hashes, the others from the data. */
+    for (size_t b = 0; b < N_BANKS; b++) {
+        uint8_t want[64], got[EVENTLOG_MAX_DIGEST];
+        hand_pcr10(banks[b], want);
+        assert_int_equal(ima_replay_pcr10(log, banks[b], got, NULL), 0);
+        assert_memory_equal(got, want, bank_size(banks[b]));
+    }
+}
+
+static void test_per_bank_lists_parse_and_replay(void **state)
+{
+    (void)state;
+    for (size_t b = 0; b < N_BANKS; b++) {
+        struct bytes text, bin;
+        struct ima_log *log = NULL;
+        char *err = NULL;
+        hand_ascii_list(banks[b], &text);
+        hand_binary_list(banks[b], &bin);
+        if (ima_parse_ascii((const char *)text.b, text.n, banks[b], &log, &err) < 0)
+            fail_msg("%s ascii: %s", eventlog_alg_name(banks[b]), err);
+        check_hand_list(log, banks[b]);
+        ima_log_free(log);
+        if (ima_parse_binary(bin.b, bin.n, banks[b], &log, &err) < 0)
+            fail_msg("%s binary: %s", eventlog_alg_name(banks[b]), err);
+        check_hand_list(log, banks[b]);
+        ima_log_free(log);
+    }
+    /* A stated template hash changed by one bit no longer recomputes, in a SHA-384 list too. */
+    struct bytes text;
+    struct ima_log *log = NULL;
+    hand_ascii_list(EVENTLOG_ALG_SHA384, &text);
+    text.b[3] = text.b[3] == '0' ? '1' : '0'; /* the first hex digit of the first template hash */
+    assert_int_equal(ima_parse_ascii((const char *)text.b, text.n, EVENTLOG_ALG_SHA384, &log, NULL), 0);
+    assert_false(log->entries[0].template_hash_ok);
+    ima_log_free(log);
+}
+
+/* err is read after r is computed: the call that sets it is an argument of the same call. */
+static void expect_error(int r, char **err, const char *fragment)
+{
+    assert_true(r < 0);
+    assert_non_null(*err);
+    if (!strstr(*err, fragment))
+        fail_msg("error \"%s\" does not contain \"%s\"", *err, fragment);
+    free(*err);
+    *err = NULL;
+}
+
+static void test_list_of_another_bank(void **state)
+{
+    (void)state;
+    struct bytes text, bin;
+    struct ima_log *log = NULL;
+    char *err = NULL;
+    hand_ascii_list(EVENTLOG_ALG_SHA256, &text);
+    expect_error(ima_parse_ascii((const char *)text.b, text.n, EVENTLOG_ALG_SHA1, &log, &err), &err,
+                 "line 1: template hash is not 40 hex digits (64 found)");
+    err = NULL;
+    hand_ascii_list(EVENTLOG_ALG_SHA1, &text);
+    expect_error(ima_parse_ascii((const char *)text.b, text.n, EVENTLOG_ALG_SHA512, &log, &err), &err,
+                 "line 1: template hash is not 128 hex digits (40 found)");
+    err = NULL;
+    hand_binary_list(EVENTLOG_ALG_SHA256, &bin);
+    expect_error(ima_parse_binary(bin.b, bin.n, EVENTLOG_ALG_SHA1, &log, &err), &err,
+                 "record 1 at offset 0: template name length ");
+    assert_int_equal(ima_parse_binary(bin.b, bin.n, EVENTLOG_ALG_SHA1, &log, &err), -EINVAL);
+    assert_non_null(strstr(err,
+                           "is not 1 to 15: is this a binary list of another bank (template hash size 20, "
+                           "SHA1, assumed)?"));
+    free(err);
+    assert_null(log);
+}
+
+static void test_unknown_file_hash_alg(void **state)
+{
+    (void)state;
+    struct ima_log *log = NULL;
+    char *err = NULL;
+    const char *text = "10 1111111111111111111111111111111111111111 ima-ng "
+                       "sha1:0000000000000000000000000000000000000000 /a\n"
+                       "10 1111111111111111111111111111111111111111 ima-ng md6:0011 /b\n";
+    expect_error(ima_parse_ascii(text, strlen(text), EVENTLOG_ALG_SHA1, &log, &err), &err,
+                 "line 2: file hash algorithm \"md6\" is not one the kernel names");
+    err = NULL;
+    /* The same in a binary record: template data "md6:" NUL 2 bytes, "/b" NUL. */
+    struct bytes bin = {.n = 0};
+    uint8_t th[20] = {1};
+    put_le32(&bin, 10);
+    put(&bin, th, sizeof(th));
+    put_le32(&bin, 6);
+    put(&bin, "ima-ng", 6);
+    put_le32(&bin, 4 + 7 + 4 + 3);
+    put_le32(&bin, 7);
+    put(&bin, "md6:\0\x00\x11", 7);
+    put_le32(&bin, 3);
+    put(&bin, "/b", 3);
+    expect_error(ima_parse_binary(bin.b, bin.n, EVENTLOG_ALG_SHA1, &log, &err), &err,
+                 "record 1 at offset 0: file hash algorithm \"md6\" is not one the kernel names");
+    assert_null(log);
+}
+
+static void write_file(const char *dir, const char *name, const void *p, size_t n, char *ret_path)
+{
+    snprintf(ret_path, 8192, "%s/%s", dir, name);
+    FILE *f = fopen(ret_path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+/* dir/name holding o loads as a list of alg, with the hand entries; the file is removed after. */
+static void expect_loaded_alg(const char *dir, const char *name, const struct bytes *o, uint16_t alg)
+{
+    char path[8192];
+    struct ima_log *log = NULL;
+    char *err = NULL;
+    write_file(dir, name, o->b, o->n, path);
+    if (ima_load(path, 0, &log, &err) < 0)
+        fail_msg("%s: %s", name, err);
+    check_hand_list(log, alg);
+    ima_log_free(log);
+    unlink(path);
+}
+
+static void test_alg_from_name_and_content(void **state)
+{
+    (void)state;
+    assert_int_equal(ima_alg_from_file_name("/s/ascii_runtime_measurements_sha1"), EVENTLOG_ALG_SHA1);
+    assert_int_equal(ima_alg_from_file_name("binary_runtime_measurements_sha256"), EVENTLOG_ALG_SHA256);
+    assert_int_equal(ima_alg_from_file_name("x_sha384"), EVENTLOG_ALG_SHA384);
+    assert_int_equal(ima_alg_from_file_name("x_sha512"), EVENTLOG_ALG_SHA512);
+    assert_int_equal(ima_alg_from_file_name("ascii_runtime_measurements_sm3"), EVENTLOG_ALG_SM3_256);
+    assert_int_equal(ima_alg_from_file_name("x_sm3_256"), EVENTLOG_ALG_SM3_256);
+    assert_int_equal(ima_alg_from_file_name("ascii_runtime_measurements"), 0);
+    assert_int_equal(ima_alg_from_file_name("ima-log-sha256"), 0);
+    assert_int_equal(ima_alg_from_file_name("/d/_sha256"), 0);
+    assert_int_equal(ima_alg_from_file_name("ascii_runtime_measurements_TPM_ALG_27"), 0);
+
+    char dir[] = "/tmp/tagent-ima-alg-XXXXXX", path[8192];
+    assert_non_null(mkdtemp(dir));
+    struct bytes text, bin;
+    struct ima_log *log = NULL;
+    char *err = NULL;
+    /* By name: the SM3 list is only known by name (its 32 bytes would read as SHA-256). */
+    hand_ascii_list(EVENTLOG_ALG_SM3_256, &text);
+    expect_loaded_alg(dir, "ascii_runtime_measurements_sm3", &text, EVENTLOG_ALG_SM3_256);
+    hand_binary_list(EVENTLOG_ALG_SHA384, &bin);
+    expect_loaded_alg(dir, "binary_runtime_measurements_sha384", &bin, EVENTLOG_ALG_SHA384);
+    /* A name that contradicts the content is an error naming the file and line. */
+    hand_ascii_list(EVENTLOG_ALG_SHA512, &text);
+    write_file(dir, "ascii_runtime_measurements_sha256", text.b, text.n, path);
+    expect_error(ima_load(path, 0, &log, &err), &err,
+                 "_sha256: line 1: template hash is not 64 hex digits (128");
+    err = NULL;
+    /* The explicit algorithm wins over the name. */
+    assert_int_equal(ima_load_alg(path, 0, EVENTLOG_ALG_SHA512, &log, &err), 0);
+    assert_int_equal(log->template_hash_alg, EVENTLOG_ALG_SHA512);
+    ima_log_free(log);
+    unlink(path);
+    /* No suffix: ascii by the width of the first template hash, binary by the one size that fits. */
+    for (size_t b = 0; b < N_BANKS - 1; b++) {
+        hand_ascii_list(banks[b], &text);
+        expect_loaded_alg(dir, "list.txt", &text, banks[b]);
+        hand_binary_list(banks[b], &bin);
+        expect_loaded_alg(dir, "binary_runtime_measurements", &bin, banks[b]);
+    }
+    rmdir(dir);
+}
+
+/* Writes root/sys/kernel/security/ima/<name> holding the bank's list in the given form. */
+static void put_system_list(const char *root, const char *name, uint16_t alg, bool binary)
+{
+    char dir[4096], path[8192];
+    struct bytes o;
+    make_dirs(root, "sys/kernel/security/ima");
+    snprintf(dir, sizeof(dir), "%s/sys/kernel/security/ima", root);
+    if (binary)
+        hand_binary_list(alg, &o);
+    else
+        hand_ascii_list(alg, &o);
+    write_file(dir, name, o.b, o.n, path);
+}
+
+static void remove_system_lists(const char *root)
+{
+    static const char *const names[] = {
+        "ascii_runtime_measurements",        "ascii_runtime_measurements_sha1",
+        "ascii_runtime_measurements_sha256", "binary_runtime_measurements_sha384",
+        "ascii_runtime_measurements_sha384", "ascii_runtime_measurements_TPM_ALG_27"};
+    char path[8192];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/sys/kernel/security/ima/%s", root, names[i]);
+        unlink(path);
+    }
+}
+
+static void expect_lists_pcr10(const struct ima_lists *l, uint16_t alg)
+{
+    uint8_t want[64], got[EVENTLOG_MAX_DIGEST];
+    char *err = NULL;
+    hand_pcr10(alg, want);
+    if (ima_lists_replay_pcr10(l, alg, got, &err) < 0)
+        fail_msg("%s: %s", eventlog_alg_name(alg), err);
+    assert_memory_equal(got, want, bank_size(alg));
+}
+
+static void test_lists_load_system(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/tagent-ima-lists-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    struct ima_lists l = {0};
+    char *err = NULL;
+    assert_int_equal(ima_lists_load_system(root, 0, &l, &err), -ENOENT);
+    expect_error(-ENOENT, &err, "is IMA enabled");
+    err = NULL;
+
+    /* Only the classic list (an older kernel): one SHA-1 list; other banks recomputed from its data. */
+    put_system_list(root, "ascii_runtime_measurements", EVENTLOG_ALG_SHA1, false);
+    assert_int_equal(ima_lists_load_system(root, 0, &l, &err), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.logs[0]->template_hash_alg, EVENTLOG_ALG_SHA1);
+    assert_non_null(strstr(l.sources[0], "/sys/kernel/security/ima/ascii_runtime_measurements"));
+    expect_lists_pcr10(&l, EVENTLOG_ALG_SHA1);
+    expect_lists_pcr10(&l, EVENTLOG_ALG_SHA256);
+    ima_lists_clear(&l);
+
+    /* Per-bank lists: SHA-1 and SHA-256 ascii, SHA-384 binary only, and a bank the kernel cannot name
+     * (its template hash field is a lone "0") which is not read. The classic name is not read either. */
+    put_system_list(root, "ascii_runtime_measurements_sha1", EVENTLOG_ALG_SHA1, false);
+    put_system_list(root, "ascii_runtime_measurements_sha256", EVENTLOG_ALG_SHA256, false);
+    put_system_list(root, "binary_runtime_measurements_sha384", EVENTLOG_ALG_SHA384, true);
+    char path[8192], dir[4096];
+    snprintf(dir, sizeof(dir), "%s/sys/kernel/security/ima", root);
+    write_file(dir, "ascii_runtime_measurements_TPM_ALG_27", "10 0 ima-ng sha1:00 /x\n", 23, path);
+    assert_int_equal(ima_lists_load_system(root, 0, &l, &err), 0);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(ima_lists_for_bank(&l, EVENTLOG_ALG_SHA256)->template_hash_alg, EVENTLOG_ALG_SHA256);
+    assert_int_equal(ima_lists_for_bank(&l, EVENTLOG_ALG_SHA384)->template_hash_alg, EVENTLOG_ALG_SHA384);
+    assert_ptr_equal(ima_lists_for_bank(&l, EVENTLOG_ALG_SHA512), l.logs[0]);
+    assert_non_null(strstr(l.sources[2], "binary_runtime_measurements_sha384"));
+    for (size_t b = 0; b < N_BANKS; b++)
+        expect_lists_pcr10(&l, banks[b]);
+
+    /* The HVS JSON is the same from any list. */
+    char *a = NULL, *b = NULL;
+    assert_int_equal(ima_logs_json(l.logs[0], EVENTLOG_ALG_SHA256, &a, NULL), 0);
+    assert_int_equal(ima_logs_json(l.logs[2], EVENTLOG_ALG_SHA256, &b, NULL), 0);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+
+    /* A second SHA-256 list is refused. */
+    snprintf(path, sizeof(path), "%s/ascii_runtime_measurements_sha256", dir);
+    expect_error(ima_lists_add_file(&l, path, 0, &err), &err, "are both SHA256 lists");
+    err = NULL;
+    ima_lists_clear(&l);
+
+    /* An ascii SHA-384 list beside the binary one is preferred; one that disagrees is an error naming the
+     * entry. */
+    struct bytes text;
+    hand_ascii_list(EVENTLOG_ALG_SHA384, &text);
+    char *w = strstr((char *)text.b, "/etc/a b");
+    w[5] = 'X';
+    write_file(dir, "ascii_runtime_measurements_sha384", text.b, text.n, path);
+    expect_error(ima_lists_load_system(root, 0, &l, &err), &err,
+                 "ascii_runtime_measurements_sha384 disagree at entry 3 (/etc/a b): file name differs");
+    assert_int_equal(l.n, 0);
+    err = NULL;
+
+    /* One entry fewer in a list: an error naming the counts (after one re-read). */
+    hand_ascii_list(EVENTLOG_ALG_SHA384, &text);
+    ((char *)memrchr(text.b, '\n', text.n - 1))[1] = '\0'; /* the last line dropped */
+    write_file(dir, "ascii_runtime_measurements_sha384", text.b, strlen((char *)text.b), path);
+    expect_error(ima_lists_load_system(root, 0, &l, &err), &err, "has 4 entries");
+
+    remove_system_lists(root);
+    static const char *const dirs[] = {"sys/kernel/security/ima", "sys/kernel/security", "sys/kernel", "sys",
+                                       ""};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", root, dirs[i]);
+        rmdir(path);
+    }
+}
+
 int main(void)
 {
     corpora = getenv("TAGENT_CORPORA");
@@ -975,6 +1486,11 @@ int main(void)
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_load_limits),
         cmocka_unit_test(test_ima_logs_json_exact),
+        cmocka_unit_test(test_per_bank_lists_parse_and_replay),
+        cmocka_unit_test(test_list_of_another_bank),
+        cmocka_unit_test(test_unknown_file_hash_alg),
+        cmocka_unit_test(test_alg_from_name_and_content),
+        cmocka_unit_test(test_lists_load_system),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,8 +112,6 @@ static int tcb_measurements(const char *root, char ***ret_list)
     return 0;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct ima_log *, ima_log_free)
-
 /* aik.pem's bytes in base64, as the Go agent sends them (HVS decodes base64 -> PEM -> X.509). */
 static int aik_base64(const char *root, char **ret_b64, int *ret_code, char **ret_message)
 {
@@ -148,11 +146,14 @@ static int ima_logs(struct service_ctx *ctx, bool asked, char **ret_json, int *r
 {
     if (!asked || !ctx->cfg->ima_measure_enabled)
         return 0;
-    _cleanup_(ima_log_freep) struct ima_log *ima = NULL;
+    /* Every list of the set names the same files and file hashes, so any one gives the same imaLogs. */
+    struct ima_lists ima = {0};
     _cleanup_free_ char *error = NULL;
-    int r = ima_load_system(ctx->root, 0, &ima, NULL, &error);
+    int r = ima_lists_load_system(ctx->root, 0, &ima, &error);
     if (r == 0)
-        r = ima_logs_json(ima, EVENTLOG_ALG_SHA256, ret_json, &error);
+        r = ima_logs_json(ima_lists_for_bank(&ima, EVENTLOG_ALG_SHA256), EVENTLOG_ALG_SHA256, ret_json,
+                          &error);
+    ima_lists_clear(&ima);
     if (r < 0 && r != -ENOMEM)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: IMA log: %s",
                             error ? error : strerror(-r));
