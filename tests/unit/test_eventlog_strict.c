@@ -371,10 +371,12 @@ static void test_after_final_record(void **state)
     final = record(&b, 0xffffffffu, EV_NO_ACTION, "final");
     padding(&b, 0x00, 64);
     b.buf[b.len - 10] = 0x01;
+    snprintf(where, sizeof(where), "event 4 at offset 0x%zx", b.rec[final].offset);
     parse_fails(&b, where, "not padding", NULL);
 
     three_events(&b, pcr0);
     final = record(&b, 0xffffffffu, EV_POST_CODE, "final");
+    snprintf(where, sizeof(where), "event 4 at offset 0x%zx", b.rec[final].offset);
     parse_fails(&b, where, "type 0x1, not EV_NO_ACTION", NULL);
 }
 
