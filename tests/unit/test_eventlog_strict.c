@@ -183,8 +183,9 @@ static struct eventlog *parse_ok(const struct builder *b)
     return log;
 }
 
-/* Parsing fails with -EBADMSG and a message holding every one of the (NULL-ended) words. */
-static void parse_fails(const struct builder *b, ...)
+/* Parsing fails with -EBADMSG and a message holding every one of the words (a NULL-ended array: see
+ * PARSE_FAILS, which writes it). */
+static void parse_fails_words(const struct builder *b, const char *const *words)
 {
     struct eventlog *log = NULL;
     char *error = NULL;
@@ -193,14 +194,12 @@ static void parse_fails(const struct builder *b, ...)
         fail_msg("a bad log was accepted (%zu events)", log->n_events);
     assert_int_equal(r, -EBADMSG);
     assert_non_null(error);
-    va_list ap;
-    va_start(ap, b);
-    for (const char *word; (word = va_arg(ap, const char *));)
-        if (!strstr(error, word))
-            fail_msg("the error \"%s\" does not say \"%s\"", error, word);
-    va_end(ap);
+    for (; *words; words++)
+        if (!strstr(error, *words))
+            fail_msg("the error \"%s\" does not say \"%s\"", error, *words);
     free(error);
 }
+#define PARSE_FAILS(b, ...) parse_fails_words((b), (const char *const[]){__VA_ARGS__, NULL})
 
 /* PCR 0 of every bank of the replay equals the expectation from records[] and start. */
 static void check_pcr0(const struct builder *b, const struct eventlog_pcrs *pcrs, uint8_t start,
@@ -300,12 +299,12 @@ static void test_bad_pcr_index_mid_log(void **state)
     three_events(&b, pcr0);
     b.buf[b.rec[2].offset] = 24;
     snprintf(where, sizeof(where), "event 3 at offset 0x%zx", b.rec[2].offset);
-    parse_fails(&b, where, "PCR index 24 is not 0..23", "corrupt", NULL);
+    PARSE_FAILS(&b, where, "PCR index 24 is not 0..23", "corrupt");
 
     three_events(&b, pcr0);
     memcpy(b.buf + b.rec[1].offset, (const uint8_t[]){0x00, 0xff, 0xff, 0xff}, 4);
     snprintf(where, sizeof(where), "event 2 at offset 0x%zx", b.rec[1].offset);
-    parse_fails(&b, where, "PCR index 4294967040 is not 0..23", NULL);
+    PARSE_FAILS(&b, where, "PCR index 4294967040 is not 0..23");
 
     /* SHA1 format: records are numbered from 0 */
     sha1_format(&b);
@@ -313,7 +312,7 @@ static void test_bad_pcr_index_mid_log(void **state)
     record(&b, 25, EV_POST_CODE, "x");
     record(&b, 0, EV_POST_CODE, "y");
     snprintf(where, sizeof(where), "event 1 at offset 0x%zx", b.rec[1].offset);
-    parse_fails(&b, where, "PCR index 25", NULL);
+    PARSE_FAILS(&b, where, "PCR index 25");
 }
 
 /* A final EV_NO_ACTION naming PCR 0xffffffff, then nothing, 0x00 or 0xff padding: accepted, not an event,
@@ -365,17 +364,19 @@ static void test_after_final_record(void **state)
     size_t final = record(&b, 0xffffffffu, EV_NO_ACTION, "final");
     record(&b, 0, EV_POST_CODE, "after");
     snprintf(where, sizeof(where), "event 4 at offset 0x%zx", b.rec[final].offset);
-    parse_fails(&b, where, "final EV_NO_ACTION", "not padding", NULL);
+    PARSE_FAILS(&b, where, "final EV_NO_ACTION", "not padding");
 
     three_events(&b, pcr0);
     final = record(&b, 0xffffffffu, EV_NO_ACTION, "final");
     padding(&b, 0x00, 64);
     b.buf[b.len - 10] = 0x01;
-    parse_fails(&b, where, "not padding", NULL);
+    snprintf(where, sizeof(where), "event 4 at offset 0x%zx", b.rec[final].offset);
+    PARSE_FAILS(&b, where, "not padding");
 
     three_events(&b, pcr0);
     final = record(&b, 0xffffffffu, EV_POST_CODE, "final");
-    parse_fails(&b, where, "type 0x1, not EV_NO_ACTION", NULL);
+    snprintf(where, sizeof(where), "event 4 at offset 0x%zx", b.rec[final].offset);
+    PARSE_FAILS(&b, where, "type 0x1, not EV_NO_ACTION");
 }
 
 /* Padding after the last event: all 0x00 or all 0xff is fine, a mix is not. */
@@ -399,11 +400,11 @@ static void test_padding(void **state)
     snprintf(where, sizeof(where), "event 4 at offset 0x%zx", b.len);
     padding(&b, 0x00, 100);
     padding(&b, 0xff, 100);
-    parse_fails(&b, where, NULL);
+    PARSE_FAILS(&b, where);
     three_events(&b, pcr0);
     padding(&b, 0xff, 100);
     padding(&b, 0x00, 100);
-    parse_fails(&b, where, NULL);
+    PARSE_FAILS(&b, where);
 }
 
 /* vendorInfoSize: within the Spec ID event's data is fine; running past it, or leaving bytes after the
@@ -417,19 +418,19 @@ static void test_spec_id_vendor_info(void **state)
 
     spec_id(&b, three_banks, 3, 5, 2, 0);
     record(&b, 0, EV_POST_CODE, "x");
-    parse_fails(&b, "Spec ID", "vendorInfoSize is 5", NULL);
+    PARSE_FAILS(&b, "Spec ID", "vendorInfoSize is 5");
 
     spec_id(&b, three_banks, 3, 200, 0, 0);
-    parse_fails(&b, "Spec ID", "vendorInfoSize is 200", NULL);
+    PARSE_FAILS(&b, "Spec ID", "vendorInfoSize is 200");
 
     spec_id(&b, three_banks, 3, 2, 2, 3);
     record(&b, 0, EV_POST_CODE, "x");
-    parse_fails(&b, "Spec ID", "3 bytes after its vendorInfo", NULL);
+    PARSE_FAILS(&b, "Spec ID", "3 bytes after its vendorInfo");
 
     spec_id(&b, three_banks, 3, 0, 0, 0); /* no vendorInfoSize byte at all: its data one byte shorter */
     b.buf[28] -= 1;
     b.len -= 1;
-    parse_fails(&b, "Spec ID", "before its vendorInfoSize", NULL);
+    PARSE_FAILS(&b, "Spec ID", "before its vendorInfoSize");
 }
 
 int main(void)
