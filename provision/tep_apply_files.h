@@ -16,6 +16,7 @@
 #define TEP_BLOB_NAME         "tep_user_config_data.bin"
 #define TEP_APPLIED_SUFFIX    ".applied"
 #define TEP_REJECTED_SUFFIX   ".rejected"
+#define TEP_FAILED_SUFFIX     ".failed" /* a refused authorization: not tried again at every boot */
 #define TEP_RESULT_NAME       TEP_BLOB_NAME ".result"
 #define TEP_RESULT_TMP_PREFIX TEP_RESULT_NAME ".tmp." /* tep_result_write()'s temporary files */
 #define TEP_STAGING_PREFIX    ".tep-staging-"

@@ -30,6 +30,7 @@ struct apply_run {
     size_t file_len;
     struct tepc_blob blob;
     bool parsed;                        /* blob is valid: the result file can name sequence and signer */
+    bool set_aside_failed;              /* a refused authorization: .failed, not tried at the next boot */
     char kid_hex[2 * TEPC_KID_LEN + 1]; /* the header's signer_kid */
     char *applied;                      /* the entries installed */
     enum tep_apply_outcome outcome;
@@ -147,7 +148,13 @@ static int step_sequence(struct apply_run *run)
     if (run->ops->last_sequence(run->ops->userdata, &last, &error) < 0)
         return failed(run, "cannot read the last applied sequence from NV 0x%08X: %s", TPM_NV_TEP_CONFIG_SEQ,
                       why(error));
-    if ((uint64_t)run->blob.header.sequence <= last)
+    if ((uint64_t)run->blob.header.sequence == last)
+        return reject(run,
+                      "sequence %" PRIu32 " is the last applied sequence (anti-rollback): this container was "
+                      "applied before, or the device stopped after recording it and before installing its "
+                      "files; to apply it, seal it again with a higher sequence",
+                      run->blob.header.sequence);
+    if ((uint64_t)run->blob.header.sequence < last)
         return reject(run,
                       "sequence %" PRIu32 " is not greater than the last applied sequence %" PRIu64
                       " (anti-rollback)",
@@ -191,45 +198,65 @@ static bool resource_error(int r)
            r == -ENFILE;
 }
 
-/* Extraction, then the renames; the staging directory goes whatever happens. */
-static int step_extract_install(struct apply_run *run, const struct plaintext *plain)
+/* Extraction into the staging directory, and its names checked: everything the archive holds is judged
+ * before anything is recorded or installed. */
+static int step_extract(struct apply_run *run, const struct plaintext *plain, struct tep_staging *staging)
 {
-    struct tep_staging staging = {.new_fd = -1};
     _cleanup_free_ char *error = NULL;
-    int r = tep_staging_create(&run->up, &staging, &error);
+    int r = tep_staging_create(&run->up, staging, &error);
     if (r < 0)
         return failed(run, "%s", why(error));
 
     const struct tepc_extract_limits limits = TEPC_EXTRACT_LIMITS_DEFAULT;
-    r = tepc_archive_extract(plain->data, plain->len, staging.new_fd, &limits, &error);
+    r = tepc_archive_extract(plain->data, plain->len, staging->new_fd, &limits, &error);
     if (r < 0 && resource_error(r))
-        failed(run, "extracting the configuration: %s", why(error));
-    else if (r < 0)
-        reject(run, "the payload archive: %s", why(error));
-    if (r == 0 && (r = tep_staging_check_names(&staging, &error)) < 0) {
+        return failed(run, "extracting the configuration: %s", why(error));
+    if (r < 0)
+        return reject(run, "the payload archive: %s", why(error));
+    if ((r = tep_staging_check_names(staging, &error)) < 0) {
         if (r == -EPERM)
-            reject(run, "the payload archive: %s", why(error));
-        else
-            failed(run, "%s", why(error));
+            return reject(run, "the payload archive: %s", why(error));
+        return failed(run, "%s", why(error));
     }
-    if (r == 0 && (r = tep_staging_install(&run->up, &staging, &run->applied, &error)) < 0)
-        failed(run, "%s", why(error));
-
-    /* Not checked: what is left of it (after a success, only displaced old entries) goes at the next start,
-     * and it changes nothing about the outcome. */
-    (void)tep_staging_remove(&run->up, &staging);
-    return r < 0 ? -1 : 0;
+    return 0;
 }
 
+/* The sequence goes into the TPM before the files are installed: a device that cannot record it (no owner
+ * secret, a refused one) keeps its old configuration instead of running a new one whose rollback protection
+ * is missing. The price: a stop between this write and the renames loses this update (the container is then
+ * "not newer" at the next boot; the owner sends it again with a higher sequence). A refused authorization
+ * is not tried again at the next boot (each try counts toward the TPM's dictionary-attack lockout): the
+ * container is set aside as .failed. */
 static int step_record(struct apply_run *run)
 {
     _cleanup_free_ char *error = NULL;
-    if (run->ops->record_sequence(run->ops->userdata, run->blob.header.sequence, &error) < 0)
+    int r = run->ops->record_sequence(run->ops->userdata, run->blob.header.sequence, &error);
+    if (r == -EACCES || r == -EPERM) {
+        run->set_aside_failed = true;
+        return failed(
+            run,
+            "sequence %" PRIu32 " could not be written to NV 0x%08X: %s; nothing was installed. The "
+            "container was set aside as %s%s so that the refused authorization is not tried again at "
+            "every boot: correct TPM_OWNER_SECRET (/etc/tep/config-apply.env), then rename it back",
+            run->blob.header.sequence, TPM_NV_TEP_CONFIG_SEQ, why(error), TEP_BLOB_NAME, TEP_FAILED_SUFFIX);
+    }
+    if (r < 0)
         return failed(run,
-                      "the files are in place but sequence %" PRIu32
-                      " could not be written to NV 0x%08X: %s; "
-                      "the container stays and is applied again at the next boot",
+                      "sequence %" PRIu32
+                      " could not be written to NV 0x%08X: %s; nothing was installed, the "
+                      "container stays for the next boot",
                       run->blob.header.sequence, TPM_NV_TEP_CONFIG_SEQ, why(error));
+    return 0;
+}
+
+static int step_install(struct apply_run *run, struct tep_staging *staging)
+{
+    _cleanup_free_ char *error = NULL;
+    if (tep_staging_install(&run->up, staging, &run->applied, &error) < 0)
+        return failed(run,
+                      "sequence %" PRIu32 " is recorded but installing the files failed: %s; send the "
+                      "configuration again with a higher sequence",
+                      run->blob.header.sequence, why(error));
     return 0;
 }
 
@@ -285,6 +312,8 @@ static int record_outcome(struct apply_run *run)
         r = tep_container_set_aside(&run->up, TEP_APPLIED_SUFFIX, &error);
     else if (r == 0 && run->outcome == TEP_APPLY_REJECTED)
         r = tep_container_set_aside(&run->up, TEP_REJECTED_SUFFIX, &error);
+    else if (r == 0 && run->set_aside_failed)
+        r = tep_container_set_aside(&run->up, TEP_FAILED_SUFFIX, &error);
     if (r == 0)
         r = tep_upload_sync(&run->up, &error);
     if (r < 0) {
@@ -312,10 +341,17 @@ static void run_steps(struct apply_run *run)
     free(run->file);
     run->file = NULL;
     run->blob.signed_part = run->blob.ciphertext = run->blob.signature = NULL;
-    if (step_extract_install(run, &plain) < 0)
-        return;
-    plaintext_wipe(&plain); /* not needed any longer: gone before the TPM write */
-    if (step_record(run) < 0)
+    struct tep_staging staging = {.new_fd = -1};
+    int r = step_extract(run, &plain, &staging);
+    plaintext_wipe(&plain); /* extracted (or refused): not needed any longer, gone before the TPM write */
+    if (r == 0)
+        r = step_record(run);
+    if (r == 0)
+        r = step_install(run, &staging);
+    /* Not checked: what is left of it (after a success, only displaced old entries) goes at the next start,
+     * and it changes nothing about the outcome. */
+    (void)tep_staging_remove(&run->up, &staging);
+    if (r < 0)
         return;
     run->outcome = TEP_APPLY_APPLIED;
     if (asprintf(&run->message, "applied sequence %" PRIu32 " (signer kid %.16s…): %s",

@@ -386,8 +386,31 @@ static void test_dtpm(void **state)
     apply_then_reject(TEPC_PROFILE_DTPM);
 }
 
-/* Exit 2 and the container kept: without the owner secret (no TPM set-up at all), and with a wrong one
- * (decrypted and installed, but the sequence write is refused); then the right secret applies it. */
+/* Whether an uploaded file holds exactly text (the configuration's "tag" file says which one is installed).
+ */
+static bool upload_holds(const char *name, const char *text)
+{
+    _cleanup_free_ char *p = upload_path(name);
+    char buf[64] = "";
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strcmp(buf, text) == 0;
+}
+
+/* The operator puts a container that config-apply set aside back for the next run. */
+static void upload_restore(void)
+{
+    _cleanup_free_ char *from = upload_path(TEP_BLOB_NAME ".failed"), *to = upload_path(TEP_BLOB_NAME);
+    assert_int_equal(rename(from, to), 0);
+}
+
+/* Exit 2 and nothing installed without the owner secret and with a wrong one (decrypted, extracted, but the
+ * sequence write is refused): the container is set aside as .failed, so that the next boot does not try the
+ * refused secret again; put back, the right secret applies it. */
 static void test_failed_then_applied(void **state)
 {
     struct owner o;
@@ -399,22 +422,24 @@ static void test_failed_then_applied(void **state)
     seal(&o, tgz, tgz_len, seq, &blob, &len);
     deliver(blob, len);
 
-    struct cli_run r = cli(NULL);
-    assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.output, "failed: "));
-    assert_true(upload_exists(TEP_BLOB_NAME));
-    cli_run_free(&r);
+    const char *refused[] = {NULL, "0000000000000000000000000000000000000000"};
+    for (size_t i = 0; i < 2; i++) {
+        struct cli_run r = cli(refused[i]);
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.output, "could not be written"));
+        assert_non_null(strstr(r.output, "nothing was installed"));
+        assert_false(upload_exists(TEP_BLOB_NAME));
+        assert_true(upload_exists(TEP_BLOB_NAME ".failed"));
+        assert_false(upload_holds("tag", "failed\n"));
+        assert_int_equal(nv_sequence(), seq - 1);
+        cli_run_free(&r);
+        upload_restore();
+    }
 
-    r = cli("0000000000000000000000000000000000000000");
-    assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.output, "could not be written"));
-    assert_true(upload_exists(TEP_BLOB_NAME));
-    assert_int_equal(nv_sequence(), seq - 1);
-    cli_run_free(&r);
-
-    r = cli(FX_OWNER_SECRET);
+    struct cli_run r = cli(FX_OWNER_SECRET);
     assert_int_equal(r.status, 0);
     assert_int_equal(nv_sequence(), seq);
+    assert_true(upload_holds("tag", "failed\n"));
     cli_run_free(&r);
     owner_free(&o);
 }

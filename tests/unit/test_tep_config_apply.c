@@ -47,6 +47,7 @@ struct fake_tpm {
     uint64_t sequence;
     unsigned decrypt_calls, record_calls;
     int decrypt_error; /* returned by decrypt when set (-EIO) */
+    int record_error;  /* returned by record_sequence when set (-EIO, -EACCES) */
 };
 
 static int fake_profile(void *userdata, enum tepc_profile *ret, char **ret_error)
@@ -95,6 +96,11 @@ static int fake_record(void *userdata, uint64_t sequence, char **ret_error)
 {
     struct fake_tpm *t = userdata;
     t->record_calls++;
+    if (t->record_error) {
+        *ret_error = strdup(t->record_error == -EACCES ? "the owner secret is wrong (fake)"
+                                                       : "the TPM is not reachable (fake)");
+        return t->record_error;
+    }
     t->sequence = sequence;
     return 0;
 }
@@ -525,8 +531,8 @@ static void test_applied_ptt(void **state)
     w->before = snapshot(w);
     seal_config(TEPC_PROFILE_PTT, 7, &blob, &len);
     put_blob(w, blob, len);
-    assert_rejected_early(
-        w, "rejected: sequence 7 is not greater than the last applied sequence 7 (anti-rollback)");
+    assert_rejected_early(w, "rejected: sequence 7 is the last applied sequence (anti-rollback): this "
+                             "container was applied before");
     free(blob);
 }
 
@@ -804,6 +810,48 @@ static void test_decrypt_fails(void **state)
     free(blob);
 }
 
+/* The sequence cannot be recorded: nothing is installed (a configuration without its rollback protection
+ * never runs). A transient failure leaves the container for the next boot; a refused authorization sets it
+ * aside, so that no boot tries the refused secret again. */
+static void test_record_fails(void **state)
+{
+    struct world *w = *state;
+    uint8_t *blob;
+    size_t len;
+    seal_config(TEPC_PROFILE_PTT, 7, &blob, &len);
+    put_blob(w, blob, len);
+    w->tpm.record_error = -EIO;
+    struct run r = apply(w);
+    assert_int_equal(r.outcome, TEP_APPLY_FAILED);
+    assert_contains(r.message, "nothing was installed, the container stays for the next boot");
+    assert_int_equal(w->tpm.record_calls, 1);
+    assert_int_equal(w->tpm.sequence, 6);
+    assert_true(world_exists(w, TEP_BLOB_NAME));
+    assert_unchanged(w);
+    free(r.message);
+
+    w->tpm.record_error = -EACCES;
+    r = apply(w);
+    assert_int_equal(r.outcome, TEP_APPLY_FAILED);
+    assert_contains(r.message, "correct TPM_OWNER_SECRET");
+    assert_int_equal(w->tpm.sequence, 6);
+    assert_false(world_exists(w, TEP_BLOB_NAME));
+    assert_true(world_exists(w, TEP_BLOB_NAME ".failed"));
+    char *result = world_text(w, TEP_RESULT_NAME);
+    assert_contains(result, "outcome: failed\n");
+    free(result);
+    assert_unchanged(w);
+    free(r.message);
+
+    /* nothing to try at the next boot: the refused secret is not used again */
+    w->tpm.record_calls = w->tpm.decrypt_calls = 0;
+    r = apply(w);
+    assert_int_equal(r.outcome, TEP_APPLY_NOTHING);
+    assert_int_equal(w->tpm.record_calls, 0);
+    free(r.message);
+    free(blob);
+}
+
 static void test_leftover_staging(void **state)
 {
     struct world *w = *state;
@@ -871,6 +919,7 @@ int main(void)
         T(test_zip_bomb),
         T(test_tar_reserved_name),
         T(test_decrypt_fails),
+        T(test_record_fails),
         T(test_leftover_staging),
         T(test_nothing),
     };
