@@ -39,8 +39,9 @@ struct apply_run {
 
 /* Ends the run with an outcome and a message ("rejected: ..." / "failed: ..."). Returns -1 so that a
  * check can `return reject(...)`. The first verdict stands. */
-static int verdict(struct apply_run *run, enum tep_apply_outcome outcome, const char *prefix, const char *fmt,
-                   va_list ap)
+__attribute__((format(printf, 4, 0))) static int verdict(struct apply_run *run,
+                                                         enum tep_apply_outcome outcome, const char *prefix,
+                                                         const char *fmt, va_list ap)
 {
     if (run->message)
         return -1;
