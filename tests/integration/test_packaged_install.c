@@ -29,7 +29,7 @@
 static const char *tagent_bin, *corpora, *build_dir;
 static world_t *w; /* freed by the teardown, so a failed assertion leaves no swtpm, mock or nats-server */
 
-static void sh(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void sh(const char *fmt, ...)
 {
     char cmd[4096];
     va_list ap;

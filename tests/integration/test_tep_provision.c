@@ -75,6 +75,12 @@ static EVP_PKEY *ec_key(const char *group, uint8_t **ret_der, size_t *ret_len)
     return key;
 }
 
+/* Only a fresh key's DER SubjectPublicKeyInfo (the private half is not needed). */
+static void ec_public_der(const char *group, uint8_t **ret_der, size_t *ret_len)
+{
+    EVP_PKEY_free(ec_key(group, ret_der, ret_len));
+}
+
 static void ctr_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
                         size_t len, uint8_t *out)
 {
@@ -177,7 +183,7 @@ static void policy_key_case(const char *group, size_t expect_len)
     _cleanup_free_ char *error = NULL, *pub_text = NULL, *ct_path = NULL, *out_path = NULL;
     _cleanup_free_ uint8_t *der = NULL, *got = NULL, *read_back = NULL;
     size_t len = 0, got_len = 0, read_len = 0;
-    _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = ec_key(group, &der, &len);
+    ec_public_der(group, &der, &len);
 
     assert_int_equal(len, expect_len);
     nv_remove(TPM_NV_TEP_POLICY_KEY);
@@ -237,8 +243,8 @@ static void test_policy_key_force_replaces(void **state)
     _cleanup_free_ char *error = NULL;
     _cleanup_free_ uint8_t *a = NULL, *b = NULL, *got = NULL;
     size_t a_len, b_len, got_len = 0;
-    _cleanup_(EVP_PKEY_freep) EVP_PKEY *ka = ec_key("P-256", &a, &a_len);
-    _cleanup_(EVP_PKEY_freep) EVP_PKEY *kb = ec_key("P-384", &b, &b_len);
+    ec_public_der("P-256", &a, &a_len);
+    ec_public_der("P-384", &b, &b_len);
 
     nv_remove(TPM_NV_TEP_POLICY_KEY);
     assert_int_equal(tpm_tep_policy_key_write(shared.tpm, &shared.owner, a, a_len, false, &error), 0);
@@ -254,7 +260,7 @@ static void test_policy_key_untrusted_attributes(void **state)
     _cleanup_free_ char *error = NULL, *path = NULL;
     _cleanup_free_ uint8_t *der = NULL, *got = NULL;
     size_t len, got_len = 0;
-    _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = ec_key("P-256", &der, &len);
+    ec_public_der("P-256", &der, &len);
 
     nv_remove(TPM_NV_TEP_POLICY_KEY);
     path = fx_file_write(&shared, "spki.der", der, len);
