@@ -283,8 +283,8 @@ static int time_process(struct bench *b, struct row *row, const char *command)
     char *tcti = NULL;
     if (asprintf(&tcti, "TAGENT_TCTI=%s", b->swtpm->tcti) < 0)
         return -ENOMEM;
-    char *env[] = {"PATH=/usr/bin:/bin", "TAGENT_LOG_TARGET=stderr", "TPM_OWNER_SECRET=" OWNER_SECRET, tcti,
-                   NULL};
+    static const char owner_env[] = "TPM_OWNER_SECRET=" OWNER_SECRET;
+    char *env[] = {"PATH=/usr/bin:/bin", "TAGENT_LOG_TARGET=stderr", (char *)owner_env, tcti, NULL};
     const char *argv[] = {BENCH_TAGENT, "--root", b->root, command, NULL};
     fflush(stdout);
     uint64_t w0 = bench_mono_ns();

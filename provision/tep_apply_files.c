@@ -123,6 +123,7 @@ enum tep_read_fault tep_container_read(const struct tep_upload *u, uint8_t **ret
     }
     int r = read_exactly(fd, buf, len);
     if (r < 0) {
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees buf; clang-tidy 14 misses it */
         if (r == -ESTALE)
             error_set(ret_error, 0, "the container changed size while it was being read");
         else
@@ -285,6 +286,7 @@ static int staged_names(const struct tep_staging *s, char ***ret_names, size_t *
     }
     closedir(d);
     if (r < 0)
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees names; clang-tidy 14 misses it */
         return r;
     if (n)
         qsort(names, n, sizeof(*names), name_cmp);

@@ -160,7 +160,7 @@ static int aes_ctr(const uint8_t *key, size_t key_len, const uint8_t iv[16], con
     const EVP_CIPHER *c = key_len == 32 ? EVP_aes_256_ctr() : EVP_aes_128_ctr();
     return ctx && EVP_EncryptInit_ex(ctx, c, NULL, key, iv) &&
                    EVP_EncryptUpdate(ctx, out, &n1, in, (int)len) &&
-                   EVP_EncryptFinal_ex(ctx, out + n1, &n2) && (size_t)(n1 + n2) == len
+                   EVP_EncryptFinal_ex(ctx, out + n1, &n2) && (size_t)n1 + (size_t)n2 == len
                ? 0
                : -EIO;
 }
@@ -216,7 +216,7 @@ static int read_back(const char *root, tpm_t *tpm, const struct tepc_profile_par
     r = tpm_tep_policy_key_read(tpm, &spki, &spki_len, ret_error);
     if (r < 0)
         return r;
-    if (spki_len != der_len || memcmp(spki, der, der_len) != 0)
+    if (!spki || !der || spki_len != der_len || memcmp(spki, der, der_len) != 0)
         return error_set(ret_error, -EPROTO, "read back: NV 0x018a0000 differs from the policy key file");
     return decrypt_self_test(root, tpm, key, p->enc_key_bits / 8, ret_error);
 }
@@ -299,7 +299,7 @@ int tep_provision_device(const char *root, tpm_t *tpm, const struct tpm_auth *ow
     _cleanup_free_ char *text = NULL;
     size_t der_len = 0, text_len = 0;
     uint8_t key[32] = {0};
-    struct tpm_tep_state before;
+    struct tpm_tep_state before = {0};
     if (!p)
         return error_set(ret_error, -EINVAL, "unknown profile");
 
@@ -330,6 +330,7 @@ int tep_provision_device(const char *root, tpm_t *tpm, const struct tpm_auth *ow
     if (r == 0)
         *ret_report = TAKE_PTR(text);
 out:
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees der; clang-tidy 14 misses it */
     OPENSSL_cleanse(key, sizeof(key));
     return r;
 }

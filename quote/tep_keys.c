@@ -162,7 +162,7 @@ static int aes128_cfb_encrypt(const uint8_t key[16], uint8_t *buf, size_t len)
     int ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_128_cfb128(), NULL, key, iv) &&
              EVP_EncryptUpdate(ctx, buf, &out1, buf, (int)len) && EVP_EncryptFinal_ex(ctx, buf + out1, &out2);
     EVP_CIPHER_CTX_free(ctx);
-    return ok && (size_t)(out1 + out2) == len ? 0 : -EIO;
+    return ok && (size_t)out1 + (size_t)out2 == len ? 0 : -EIO;
 }
 
 static int duplicate_build(const uint8_t *key, size_t key_len, const struct tpm_auth *key_auth,

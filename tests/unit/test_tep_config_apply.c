@@ -174,8 +174,9 @@ static uint8_t *read_file(const char *path, size_t *ret_len)
     do {
         if (len == cap) {
             cap = cap ? cap * 2 : 4096;
-            buf = realloc(buf, cap + 1);
-            assert_non_null(buf);
+            uint8_t *grown = realloc(buf, cap + 1);
+            assert_non_null(grown);
+            buf = grown;
         }
         n = fread(buf + len, 1, cap - len, f);
         len += n;
@@ -219,8 +220,9 @@ static int snap_one(const char *path, const struct stat *st, int type, struct FT
     int n = snprintf(line, sizeof(line), "%s %o %zu %.*s\n", rel, st->st_mode, len,
                      (int)(len < 4000 ? len : 4000), data ? (char *)data : "");
     free(data);
-    snap_buf = realloc(snap_buf, snap_len + (size_t)n + 1);
-    assert_non_null(snap_buf);
+    char *grown = realloc(snap_buf, snap_len + (size_t)n + 1);
+    assert_non_null(grown);
+    snap_buf = grown;
     memcpy(snap_buf + snap_len, line, (size_t)n + 1);
     snap_len += (size_t)n;
     return 0;
@@ -639,7 +641,9 @@ static void test_extended(void **state)
     uint8_t *blob;
     size_t len;
     seal_config(TEPC_PROFILE_PTT, 7, &blob, &len);
-    blob = realloc(blob, len + 1);
+    uint8_t *longer = realloc(blob, len + 1);
+    assert_non_null(longer);
+    blob = longer;
     blob[len] = 0;
     put_blob(w, blob, len + 1);
     assert_rejected_early(w, "not a valid TEPC v1 container");
