@@ -84,7 +84,7 @@ int provision_config_save(const char *root, const struct tagent_config *cfg, cha
 /* ---- TEP device provisioning and configuration updates (docs/tep-formats.md) ---- */
 
 #define TEP_STATE_DIR     "/etc/tep"
-#define TEP_SRK_NAME_FILE "/etc/tep/srk.name"     /* hex, root 0600 */
+#define TEP_SRK_NAME_FILE "/etc/tep/srk.name"     /* hex, root 0644 */
 #define TEP_ENC_AUTH_FILE "/etc/tep/enc-key.auth" /* 32 raw bytes, root 0600 */
 #define TEP_UPLOAD_DIR    "/home/update/upload/mnt"
 #define TEP_CONFIG_BLOB   TEP_UPLOAD_DIR "/tep_user_config_data.bin"
@@ -130,7 +130,7 @@ struct tep_tpm_apply {
     uint8_t srk_name[TPM_NAME_MAX];
     size_t srk_name_len;
 };
-/* Loads enc_auth and srk_name from their root-only files; ops->userdata = state. */
+/* Loads enc_auth and srk_name from their files (enc_auth root-only); ops->userdata = state. */
 int tep_apply_tpm_ops(const char *root, tpm_t *tpm, const struct tpm_auth *owner, struct tep_tpm_apply *state,
                       struct tep_apply_ops *ret_ops, char **ret_error);
 void tep_tpm_apply_clear(struct tep_tpm_apply *state);

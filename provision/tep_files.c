@@ -27,7 +27,9 @@ int tep_state_dir_ensure(const char *root, char **ret_error)
     int r = config_mkdir_p(etc, 0755);
     if (r < 0)
         return error_set(ret_error, r, "creating %s: %s", etc, strerror(-r));
-    if (mkdir(dir, 0700) == 0)
+    /* 0755: the service user reads srk.name (the SRK's Name is public; what matters is that only root can
+     * change it); enc-key.auth keeps its own 0600. */
+    if (mkdir(dir, 0755) == 0)
         return 0;
     if (errno != EEXIST)
         return error_set(ret_error, -errno, "creating %s: %m", dir);
@@ -36,8 +38,8 @@ int tep_state_dir_ensure(const char *root, char **ret_error)
         return error_set(ret_error, -errno, "%s: %m", dir);
     if (!S_ISDIR(st.st_mode))
         return error_set(ret_error, -ENOTDIR, "%s is not a directory (a symlink?); remove it", dir);
-    if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0)
-        return error_set(ret_error, -errno, "making %s root-only (0700): %m", dir);
+    if ((st.st_mode & 07777) != 0755 && chmod(dir, 0755) < 0)
+        return error_set(ret_error, -errno, "making %s root-owned 0755: %m", dir);
     return 0;
 }
 
@@ -51,7 +53,7 @@ int tep_srk_name_store(const char *root, const uint8_t *name, size_t len, char *
         return error_set(ret_error, -EINVAL, "a Name of %zu bytes", len);
     hex_encode(name, len, hex);
     hex[2 * len] = '\n';
-    int r = config_write_file_atomic(path, hex, 2 * len + 1, 0600);
+    int r = config_write_file_atomic(path, hex, 2 * len + 1, 0644);
     return r < 0 ? error_set(ret_error, r, "writing %s: %s", path, strerror(-r)) : 0;
 }
 

@@ -83,9 +83,9 @@ check "provision-device exits 0" test $rc -eq 0
 [ $rc -eq 0 ] || cat "$WORK/out"
 check "... reports the read-back" out_has "read back: attributes, sizes, the policy key and a test decryption"
 check "... names the profile" out_has "profile ptt"
-check "/etc/tep is 0700" test "$(stat -c %a "$WORK/root/etc/tep")" = 700
+check "/etc/tep is 0755" test "$(stat -c %a "$WORK/root/etc/tep")" = 755
 check "enc-key.auth is 0600, 32 bytes" test "$(stat -c %a:%s "$WORK/root/etc/tep/enc-key.auth")" = 600:32
-check "srk.name is 0600" test "$(stat -c %a "$WORK/root/etc/tep/srk.name")" = 600
+check "srk.name is 0644 (the service reads it)" test "$(stat -c %a "$WORK/root/etc/tep/srk.name")" = 644
 check "the owner secret is not in the output" test "$(grep -c "$OWNER" "$WORK/out")" -eq 0
 
 cp "$WORK/root/etc/tep/enc-key.auth" "$WORK/auth.before"

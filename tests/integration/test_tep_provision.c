@@ -629,8 +629,8 @@ static void provision_case(enum tepc_profile profile, bool pem)
     if (provision(root, profile, &k, false, &error) < 0)
         fail_msg("tep_provision_device(%s): %s", p->name, error);
 
-    expect_mode(root, "/etc/tep", 0700);
-    expect_mode(root, "/etc/tep/srk.name", 0600);
+    expect_mode(root, "/etc/tep", 0755);
+    expect_mode(root, "/etc/tep/srk.name", 0644);
     expect_mode(root, "/etc/tep/enc-key.auth", 0600);
 
     /* Read back independently: tpm2-tools on its own connection. */
