@@ -29,7 +29,8 @@
 struct luks_pcr_state {
     uint16_t bank;     /* TPM_ALG_SHA256 (0x000B) or TPM_ALG_SHA384 (0x000C) */
     uint32_t pcr_mask; /* bit i = PCR i */
-    uint8_t values[LUKS_POLICY_PCRS][LUKS_POLICY_MAX_DIGEST]; /* the expected values of the PCRs in the mask */
+    uint8_t values[LUKS_POLICY_PCRS]
+                  [LUKS_POLICY_MAX_DIGEST]; /* the expected values of the PCRs in the mask */
     bool has_version;
     uint64_t version; /* PolicyNV(LUKS_VERSION_NV_INDEX == version) when has_version */
 };
@@ -39,7 +40,8 @@ int luks_policy_approved(const struct luks_pcr_state *state, uint8_t ret_digest[
                          char **ret_error);
 
 /* The Name TPM2_LoadExternal gives the owner's public key (DER SPKI; P-256 or P-384) with the template of
- * spec 2.1 (userwithauth|decrypt|sign, nameAlg by curve, scheme/kdf/symmetric NULL): what PolicyAuthorize names. */
+ * spec 2.1 (userwithauth|decrypt|sign, nameAlg by curve, scheme/kdf/symmetric NULL): what PolicyAuthorize
+ * names. */
 int luks_policy_key_name(const uint8_t *spki, size_t spki_len, uint8_t ret_name[LUKS_POLICY_MAX_NAME],
                          size_t *ret_name_len, char **ret_error);
 
@@ -69,7 +71,8 @@ struct luks_signed_states {
     struct luks_signed_state *states;
 };
 
-/* Strict: unknown keys, wrong types, bad hex/base64, banks other than sha256/sha384 are errors naming the entry. */
+/* Strict: unknown keys, wrong types, bad hex/base64, banks other than sha256/sha384 are errors naming the
+ * entry. */
 int luks_signed_states_parse(const char *json, size_t len, struct luks_signed_states *ret, char **ret_error);
 /* Pretty JSON of all states (caller frees). */
 char *luks_signed_states_format(const struct luks_signed_states *states);
