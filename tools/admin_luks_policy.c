@@ -21,8 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The largest version signed-states.json carries exactly (a JSON number is a double). */
-#define VERSION_MAX 9007199254740991ull
 /* --eventlog: several logs make several signed states (old and new firmware during an update). */
 #define MAX_LOGS   16
 #define STATES_MAX (1024 * 1024)
@@ -40,7 +38,7 @@ static int version_parse(const char *s, uint64_t *ret, char **ret_error)
     char *end = NULL;
     errno = 0;
     unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
-    if (!end || *end || errno || v > VERSION_MAX)
+    if (!end || *end || errno || v > LUKS_POLICY_MAX_VERSION)
         return error_set(ret_error, -EINVAL,
                          "--version \"%s\": give a decimal number from 0 to 9007199254740991, the value the "
                          "device's version index (0x%08x) will hold",
