@@ -37,9 +37,9 @@ int admin_luks_pcrs_parse(const char *s, uint32_t *ret_mask, char **ret_error)
     long last = -1;
     const char *p = s;
     while (*p) {
-        char *end = NULL;
-        long i = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1;
-        if (i <= last || i >= LUKS_POLICY_PCRS || (*end && *end != ',') || (*end == ',' && !end[1]))
+        char *end = (char *)p;
+        long i = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1; /* no sign, no blank */
+        if (i < 0 || i <= last || i >= LUKS_POLICY_PCRS || (*end && *end != ',') || (*end == ',' && !end[1]))
             return error_set(ret_error, -EINVAL,
                              "--pcrs %s: give PCR indexes 0-23 in ascending order, separated by commas "
                              "(e.g. 0,7,10)",
