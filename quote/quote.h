@@ -223,6 +223,51 @@ int tpm_symmetric_caps(tpm_t *tpm, bool *ret_has_encrypt_decrypt2, size_t *ret_i
 int tpm_tep_decrypt(tpm_t *tpm, const struct tpm_auth *key_auth, const uint8_t *srk_name, size_t srk_name_len,
                     const uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out, char **ret_error);
 
+/* ---- the LUKS passphrase sealed under PolicyAuthorize (docs/tep-formats.md section 5) ---- */
+
+#define TPM_HANDLE_TEP_SEALED 0x8100A001u
+
+/* One signed state to try: what the owner signed and how to rebuild it in a policy session. */
+struct tpm_signed_policy {
+    uint16_t bank;     /* TPM_BANK_SHA256 / TPM_BANK_SHA384 */
+    uint32_t pcr_mask; /* PolicyPCR over the TPM's current values of these PCRs */
+    bool has_version;  /* then PolicyNV(TPM_NV_TEP_LUKS_VERSION == version, TPM_EO_EQ) */
+    uint64_t version;
+    const uint8_t *approved; /* 32 bytes: the digest that was signed */
+    const uint8_t *signature; /* DER ECDSA by the key in NV 0x018A0000 */
+    size_t signature_len;
+};
+
+/* Seals secret (at most 128 bytes) at TPM_HANDLE_TEP_SEALED under the SRK: authPolicy = auth_policy
+ * (authorized.policy), fixedtpm|fixedparent|adminwithpolicy|noda, no userwithauth; the secret travels only in
+ * a DECRYPT session salted with the SRK whose Name must equal srk_name. With force an existing object is
+ * evicted first, without it is -EEXIST. */
+int tpm_tep_seal(tpm_t *tpm, const struct tpm_auth *owner, const uint8_t auth_policy[32], const uint8_t *secret,
+                 size_t secret_len, const uint8_t *srk_name, size_t srk_name_len, bool force, char **ret_error);
+/* The sealed object's authPolicy; *ret_present false when there is none at TPM_HANDLE_TEP_SEALED. */
+int tpm_tep_sealed_policy(tpm_t *tpm, uint8_t ret_policy[32], bool *ret_present, char **ret_error);
+
+/* The PolicyPCR (+ PolicyNV) digest of the TPM's PCRs now, from a trial session: the signed state whose
+ * approved digest equals it is the one to try. */
+int tpm_policy_digest_now(tpm_t *tpm, const struct tpm_signed_policy *policy, uint8_t ret_digest[32],
+                          char **ret_error);
+
+/* Unseals TPM_HANDLE_TEP_SEALED: LoadExternal(NV 0x018A0000's key, owner hierarchy) → VerifySignature →
+ * policy session salted with the SRK (Name checked) → PolicyPCR → [PolicyNV] → PolicyAuthorize → Unseal with
+ * the response encrypted. Distinct failures: -EBADMSG the signature does not verify (VerifySignature);
+ * -EKEYREVOKED PolicyNV refused (the version index moved past this policy); -EPERM PolicyAuthorize refused
+ * (the PCRs are not the signed state); -EKEYREJECTED the SRK is not the recorded one; -ENOENT nothing sealed.
+ * *ret_secret is in locked, undumpable memory: free it with tpm_secret_free(). */
+int tpm_tep_unseal(tpm_t *tpm, const struct tpm_signed_policy *policy, const uint8_t *srk_name,
+                   size_t srk_name_len, uint8_t **ret_secret, size_t *ret_len, char **ret_error);
+void tpm_secret_free(uint8_t *secret, size_t len);
+
+/* TPM2_GetRandom, len bytes (any length: in chunks). */
+int tpm_get_random(tpm_t *tpm, uint8_t *buf, size_t len, char **ret_error);
+/* Extends pcr (one of the policy's PCRs) in every allocated bank with the hash of a fixed marker, so that no
+ * signed state matches again until the next boot. */
+int tpm_close_unseal(tpm_t *tpm, uint32_t pcr, char **ret_error);
+
 /* ---- PCRs and quotes ---- */
 
 /* The banks the TPM really has allocated (non-empty selection), from TPM2_GetCapability(PCRS). */
