@@ -30,6 +30,10 @@ static size_t srk_name_len;
 static EVP_PKEY *owner_key; /* the owner's signing key (P-256: the dtpm profile) */
 static char *owner_pub_pem;
 static uint8_t authorized[32]; /* authorized.policy of owner_key, from tpm2-tools */
+/* The profile under test: dtpm (P-256, SHA-256 bank) until test_p384 switches to ptt's P-384 / SHA-384. */
+static const char *key_name_alg = "sha256";
+static const char *tool_pcrs = "sha256:0,7,10";
+static uint16_t policy_bank = TPM_BANK_SHA256;
 static unsigned file_no;
 
 /* ---- helpers ---- */
@@ -77,6 +81,8 @@ static void authorized_policy(const char *pub_pem, uint8_t out[32])
                           "o",
                           "-G",
                           "ecc",
+                          "-g",
+                          key_name_alg,
                           "-u",
                           pub,
                           "-c",
@@ -109,7 +115,7 @@ static void state_policy(bool has_version, uint64_t version, uint8_t out[32])
     assert_int_equal(fclose(fp), 0);
     const char *start[] = {"tpm2_startauthsession", "-T", shared.swtpm->tcti, "-S", trial, NULL};
     const char *pcr[] = {
-        "tpm2_policypcr", "-T", shared.swtpm->tcti, "-S", trial, "-l", "sha256:0,7,10", "-L", pol, NULL};
+        "tpm2_policypcr", "-T", shared.swtpm->tcti, "-S", trial, "-l", tool_pcrs, "-L", pol, NULL};
     const char *nv[] = {"tpm2_policynv",
                         "-T",
                         shared.swtpm->tcti,
@@ -145,7 +151,9 @@ static void sign_with(EVP_PKEY *key, struct signed_state *s)
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     s->sig_len = sizeof(s->sig);
     assert_non_null(ctx);
-    assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key), 1);
+    /* The signature hash goes with the key's size (spec 2.1). */
+    const EVP_MD *md = EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() : EVP_sha256();
+    assert_int_equal(EVP_DigestSignInit(ctx, NULL, md, NULL, key), 1);
     assert_int_equal(EVP_DigestSign(ctx, s->sig, &s->sig_len, s->approved, 32), 1);
     EVP_MD_CTX_free(ctx);
     s->policy.signature = s->sig;
@@ -157,7 +165,7 @@ static void sign_state(bool has_version, uint64_t version, struct signed_state *
 {
     memset(s, 0, sizeof(*s));
     state_policy(has_version, version, s->approved);
-    s->policy = (struct tpm_signed_policy){.bank = TPM_BANK_SHA256,
+    s->policy = (struct tpm_signed_policy){.bank = policy_bank,
                                            .pcr_mask = 1u << 0 | 1u << 7 | 1u << 10,
                                            .has_version = has_version,
                                            .version = version,
@@ -202,10 +210,10 @@ static void unseal_fails(const struct signed_state *s, int expected, const char 
 
 static void extend(unsigned pcr, uint32_t seed)
 {
-    static const uint16_t banks[] = {TPM_BANK_SHA256};
+    static const uint16_t banks[] = {TPM_BANK_SHA256, TPM_BANK_SHA384};
     fx_esys_t *e = NULL;
     assert_int_equal(fx_esys_open(shared.swtpm->tcti, &e), 0);
-    assert_int_equal(fx_pcr_extend(e, pcr, banks, 1, seed), 0);
+    assert_int_equal(fx_pcr_extend(e, pcr, banks, 2, seed), 0);
     fx_esys_close(e);
 }
 
@@ -540,6 +548,70 @@ static void test_srk_name_recorded(void **state)
     version_set(0);
 }
 
+/* A sealed object made for another owner key: the state's signature verifies and PolicyAuthorize passes, but
+ * the session's digest (authorized.policy of the NV key) is not the object's authPolicy. */
+static void test_sealed_for_other_key(void **state)
+{
+    _cleanup_free_ char *other_pem = NULL;
+    uint8_t saved[32];
+    struct signed_state s;
+    EVP_PKEY *other = EVP_EC_gen("P-256");
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    assert_non_null(other);
+    assert_non_null(bio);
+    assert_int_equal(PEM_write_bio_PUBKEY(bio, other), 1);
+    long n = BIO_get_mem_data(bio, &pem);
+    other_pem = strndup(pem, (size_t)n);
+    BIO_free(bio);
+    EVP_PKEY_free(other);
+    memcpy(saved, authorized, 32);
+    authorized_policy(other_pem, authorized);
+    seal(shared.tpm, true);
+    memcpy(authorized, saved, 32);
+    sign_state(false, 0, &s);
+    unseal_fails(&s, -EPERM, "was not sealed for the key in NV 0x018a0000", "(TPM_RC 0x");
+    seal(shared.tpm, true);
+    unseal_ok(&s);
+}
+
+/* The ptt profile: a P-384 owner key (nameAlg SHA-384, ECDSA-SHA384) and a SHA-384 bank; the policy session
+ * stays SHA-256. */
+static void test_p384(void **state)
+{
+    _cleanup_free_ char *error = NULL;
+    _cleanup_free_ uint8_t *spki = NULL;
+    struct signed_state s;
+    uint8_t now[32];
+    EVP_PKEY *key = EVP_EC_gen("P-384");
+    assert_non_null(key);
+    int n = i2d_PUBKEY(key, &spki);
+    assert_int_equal(n, 120);
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    assert_int_equal(PEM_write_bio_PUBKEY(bio, key), 1);
+    long pem_len = BIO_get_mem_data(bio, &pem);
+    free(owner_pub_pem);
+    owner_pub_pem = strndup(pem, (size_t)pem_len);
+    BIO_free(bio);
+    EVP_PKEY_free(owner_key);
+    owner_key = key;
+    assert_int_equal(tpm_tep_policy_key_write(shared.tpm, &shared.owner, spki, (size_t)n, true, &error), 0);
+
+    key_name_alg = "sha384";
+    tool_pcrs = "sha384:0,7,10";
+    policy_bank = TPM_BANK_SHA384;
+    authorized_policy(owner_pub_pem, authorized);
+    seal(shared.tpm, true);
+    extend(10, 384);
+    sign_state(true, 0, &s);
+    unseal_ok(&s);
+    assert_int_equal(tpm_policy_digest_now(shared.tpm, &s.policy, now, &error), 0);
+    assert_memory_equal(now, s.approved, 32);
+    extend(0, 385);
+    unseal_fails(&s, -EPERM, "the PCRs are not the signed state", "(TPM_RC 0x1c4)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +628,8 @@ int main(void)
         cmocka_unit_test_teardown(test_nothing_sealed, teardown),
         cmocka_unit_test_teardown(test_random, teardown),
         cmocka_unit_test_teardown(test_srk_name_recorded, teardown),
+        cmocka_unit_test_teardown(test_sealed_for_other_key, teardown),
+        cmocka_unit_test_teardown(test_p384, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
