@@ -96,6 +96,12 @@ struct tep_provision_request {
     bool force;
 };
 
+/* Once provision-device recorded the SRK's Name, every session of tpm that carries a secret (owner,
+ * endorsement, tag) is salted with the SRK after its Name is checked (tpm_set_srk_name), instead of a
+ * throw-away key an active interposer could replace. No record (not provisioned) is no error: 0, nothing set.
+ */
+int tep_srk_pin(const char *root, tpm_t *tpm, char **ret_error);
+
 /* provision-device: the SRK (created when absent, its Name recorded), the policy key into NV 0x018A0000
  * (write-locked), the AES key at 0x8100A000 with a fresh random authValue (recorded root-only), the sequence
  * and LUKS version indexes; then reads everything back and checks attributes and sizes. *ret_report (caller

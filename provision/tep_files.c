@@ -79,6 +79,21 @@ int tep_srk_name_load(const char *root, uint8_t ret_name[TPM_NAME_MAX], size_t *
                  : 0;
 }
 
+int tep_srk_pin(const char *root, tpm_t *tpm, char **ret_error)
+{
+    _cleanup_free_ char *path = config_path(root, TEP_SRK_NAME_FILE);
+    uint8_t name[TPM_NAME_MAX];
+    size_t len = 0;
+    if (!path)
+        return error_set(ret_error, -ENOMEM, "out of memory");
+    if (access(path, F_OK) < 0 && errno == ENOENT)
+        return 0;
+    int r = tep_srk_name_load(root, name, &len, ret_error);
+    if (r == 0 && (r = tpm_set_srk_name(tpm, name, len)) < 0)
+        r = error_set(ret_error, r, "the SRK Name in %s is not usable: %s", path, strerror(-r));
+    return r;
+}
+
 int tep_enc_auth_store(const char *root, const struct tpm_auth *auth, char **ret_error)
 {
     _cleanup_free_ char *path = config_path(root, TEP_ENC_AUTH_FILE);

@@ -11,6 +11,8 @@ int provision_tpm(struct provision_ctx *ctx, tpm_t **ret_tpm)
     if (!ctx->tpm) {
         _cleanup_free_ char *error = NULL;
         int r = tpm_open(ctx->cfg->tcti, &ctx->tpm, &error);
+        if (r == 0)
+            r = tep_srk_pin(ctx->root, ctx->tpm, &error);
         if (r < 0)
             return provision_tpm_error(ctx, r, error);
     }

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "provision.h"
 #include "quote.h"
 
 #include <stdio.h>
@@ -70,6 +71,8 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     tpm_t *tpm = NULL;
 
     int r = cli_tpm_owner_open(&tpm, &owner, &error);
+    if (r == 0)
+        r = tep_srk_pin(cli->root, tpm, &error);
     if (r == 0)
         r = tpm_ek_cert_read(tpm, &owner, &cert, &error);
     tpm_auth_clear(&owner);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "measure_log.h"
 #include "pool.h"
+#include "provision.h"
 #include "serve.h"
 #include "service.h"
 #include "service_status.h"
@@ -121,6 +122,8 @@ static int tpm_setup(struct service *s)
         return -EINVAL;
     }
     int r = tpm_open(s->cfg.tcti, &s->ctx.tpm, &error);
+    if (r == 0)
+        r = tep_srk_pin(s->ctx.root, s->ctx.tpm, &error);
     if (r < 0)
         log_error("TPM: %s", error ? error : "out of memory");
     return r;

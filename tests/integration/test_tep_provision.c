@@ -614,6 +614,38 @@ static void expect_apply_ops_work(const char *root, enum tepc_profile profile, c
     tep_tpm_apply_clear(&st);
 }
 
+/* tep_srk_pin (what setup tasks, fetch-ekcert and the service do after opening the TPM): with the recorded
+ * Name, owner-authorized calls go through SRK-salted sessions; with a Name that is not the TPM's SRK they
+ * stop before the owner secret is used; without a record nothing is pinned. The pin is dropped afterwards. */
+static void expect_srk_pin(const char *root)
+{
+    _cleanup_free_ char *error = NULL, *path = NULL, *good = NULL;
+    bool owned = false;
+    assert_int_equal(tep_srk_pin(root, shared.tpm, &error), 0);
+    assert_int_equal(tpm_owned_with_auth(shared.tpm, &shared.owner, &owned, &error), 0);
+    assert_true(owned);
+
+    assert_int_equal(asprintf(&path, "%s" TEP_SRK_NAME_FILE, root) > 0, 1);
+    assert_int_equal(asprintf(&good, "%s.good", path) > 0, 1);
+    assert_int_equal(rename(path, good), 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "000b%064d\n", 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(tep_srk_pin(root, shared.tpm, &error), 0);
+    assert_int_equal(tpm_owned_with_auth(shared.tpm, &shared.owner, &owned, &error), -EKEYREJECTED);
+    assert_non_null(strstr(error, "not the one recorded"));
+    free(error);
+    error = NULL;
+
+    assert_int_equal(rename(good, path), 0);
+    assert_int_equal(tpm_set_srk_name(shared.tpm, NULL, 0), 0);
+    _cleanup_free_ char *empty_root = NULL;
+    assert_int_equal(harness_tmpdir_create("tep-none", &empty_root), 0);
+    assert_int_equal(tep_srk_pin(empty_root, shared.tpm, &error), 0); /* not provisioned: nothing pinned */
+    assert_int_equal(tpm_owned_with_auth(shared.tpm, &shared.owner, &owned, &error), 0);
+}
+
 static void provision_case(enum tepc_profile profile, bool pem)
 {
     const struct tepc_profile_params *p = tepc_profile_params(profile);
@@ -658,6 +690,7 @@ static void provision_case(enum tepc_profile profile, bool pem)
     expect_in(text, "userwithauth|decrypt|sign");
 
     expect_apply_ops_work(root, profile, &k);
+    expect_srk_pin(root);
     device_keys_free(&k);
     harness_tmpdir_remove(root);
 }
