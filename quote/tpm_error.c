@@ -11,18 +11,6 @@
 
 #include <tss2/tss2_rc.h>
 
-int tpm_error_set(char **ret_error, int r, const char *fmt, ...)
-{
-    if (ret_error) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-            *ret_error = NULL; /* the caller reads NULL as "out of memory" */
-        va_end(ap);
-    }
-    return r;
-}
-
 /* The TPM's own response code without the handle/session/parameter number (format one) so that e.g.
  * 0x98e (AUTH_FAIL on session 1) compares equal to TPM2_RC_AUTH_FAIL. */
 TSS2_RC tpm_rc_base(TSS2_RC rc)

@@ -7,6 +7,7 @@
 
 #include <tss2/tss2_esys.h>
 
+#include "error.h"
 #include "quote.h"
 
 struct tpm {
@@ -41,8 +42,8 @@ int tpm_fail_as(tpm_t *t, TSS2_RC rc, int r, const char *text, char **ret_error)
 /* The TPM's response code without the handle/session/parameter number, e.g. 0x2db and 0x1c4 compare equal to
  * TPM2_RC_SIGNATURE and TPM2_RC_VALUE; other layers' codes unchanged. */
 TSS2_RC tpm_rc_base(TSS2_RC rc);
-/* Sets *ret_error (when not NULL; caller frees) to a message that did not come from the TSS. Returns r. */
-int tpm_error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The ret_error message (common/error.h): quote/ used its own copy before there was one. */
+#define tpm_error_set error_set
 
 /* A salted HMAC session (AES-128-CFB parameter encryption) bound to nothing. flags: TPMA_SESSION_DECRYPT
  * and/or TPMA_SESSION_ENCRYPT for the command it will carry (only where that command has a TPM2B first

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The outbound NATS link (cnats 3.4): options, connect, one subscription, replies, drain and close. */
+#include "error.h"
 #include "transport.h"
 
 #include "cleanup.h"
@@ -29,19 +30,6 @@ struct nats_link {
     void *userdata;
     atomic_bool closed;
 };
-
-static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-    if (ret_error) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-            *ret_error = NULL;
-        va_end(ap);
-    }
-    return r;
-}
 
 void nats_request_free(struct nats_request *req)
 {
@@ -95,8 +83,9 @@ static int ca_bundle(const char *dir, void (*warn)(void *, const char *), void *
     struct dirent **names = NULL;
     int n = scandir(dir, &names, pem_filter, alphasort);
     if (n < 0)
-        return fail(ret_error, -errno, "CA directory %s: %s (the NATS server's CA certificate belongs there)",
-                    dir, strerror(errno));
+        return error_set(ret_error, -errno,
+                         "CA directory %s: %s (the NATS server's CA certificate belongs there)", dir,
+                         strerror(errno));
     BIO *out = BIO_new(BIO_s_mem());
     int total = 0;
     for (int i = 0; i < n; i++) {
@@ -113,17 +102,18 @@ static int ca_bundle(const char *dir, void (*warn)(void *, const char *), void *
     }
     free(names);
     if (!out)
-        return fail(ret_error, -ENOMEM, "out of memory");
+        return error_set(ret_error, -ENOMEM, "out of memory");
     int r = 0;
     char *data = NULL;
     long len = BIO_get_mem_data(out, &data);
     if (total == 0)
-        r = fail(ret_error, -ENOENT,
-                 "CA directory %s holds no valid *.pem certificate: NATS needs TLS, put the NATS server's CA "
-                 "certificate (PEM) there",
-                 dir);
+        r = error_set(
+            ret_error, -ENOENT,
+            "CA directory %s holds no valid *.pem certificate: NATS needs TLS, put the NATS server's CA "
+            "certificate (PEM) there",
+            dir);
     else if (!(*ret_pem = malloc((size_t)len + 1))) /* not strndup: the BIO's data has no final NUL */
-        r = fail(ret_error, -ENOMEM, "out of memory");
+        r = error_set(ret_error, -ENOMEM, "out of memory");
     else {
         memcpy(*ret_pem, data, (size_t)len);
         (*ret_pem)[len] = '\0';
@@ -138,9 +128,9 @@ static int creds_check(const char *path, char **ret_error)
 {
     FILE *f = fopen(path, "re");
     if (!f)
-        return fail(ret_error, -errno,
-                    "NATS credentials %s: %s (re-run `tagent setup download-credential --force`)", path,
-                    strerror(errno));
+        return error_set(ret_error, -errno,
+                         "NATS credentials %s: %s (re-run `tagent setup download-credential --force`)", path,
+                         strerror(errno));
     char buf[8192];
     size_t len = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
@@ -154,7 +144,7 @@ static int creds_check(const char *path, char **ret_error)
         why = "no complete nkey seed in it (truncated?)";
     explicit_bzero(buf, sizeof(buf));
     if (why)
-        return fail(
+        return error_set(
             ret_error, -EINVAL,
             "NATS credentials %s are unusable: %s (re-run `tagent setup download-credential --force`)", path,
             why);
@@ -346,8 +336,8 @@ static int link_options(struct nats_link *link, const struct nats_link_options *
     if (s == NATS_OK)
         s = options_callbacks(link->opts, link);
     if (s != NATS_OK)
-        return fail(ret_error, status_errno(s), "NATS options: %s (%s)", natsStatus_GetText(s),
-                    nats_GetLastError(NULL));
+        return error_set(ret_error, status_errno(s), "NATS options: %s (%s)", natsStatus_GetText(s),
+                         nats_GetLastError(NULL));
     return 0;
     /* NOLINTEND(clang-analyzer-unix.Malloc) */
 }
@@ -394,16 +384,16 @@ static int link_connect(struct nats_link *link, const struct nats_link_options *
         event(link, NATS_LINK_CONNECTED, link->nc, NULL);
     if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
         link->nc = NULL;
-        return fail(ret_error, status_errno(s), "NATS connect to %s%s: %s (%s)", o->servers[0],
-                    o->n_servers > 1 ? " and the other servers" : "", natsStatus_GetText(s),
-                    nats_GetLastError(NULL));
+        return error_set(ret_error, status_errno(s), "NATS connect to %s%s: %s (%s)", o->servers[0],
+                         o->n_servers > 1 ? " and the other servers" : "", natsStatus_GetText(s),
+                         nats_GetLastError(NULL));
     }
     s = natsConnection_Subscribe(&link->sub, link->nc, o->subject, on_msg, link);
     if (s == NATS_OK)
         s = natsSubscription_SetPendingLimits(link->sub, 65536, 256 * 1024 * 1024);
     if (s != NATS_OK)
-        return fail(ret_error, status_errno(s), "NATS subscribe %s: %s (%s)", o->subject,
-                    natsStatus_GetText(s), nats_GetLastError(NULL));
+        return error_set(ret_error, status_errno(s), "NATS subscribe %s: %s (%s)", o->subject,
+                         natsStatus_GetText(s), nats_GetLastError(NULL));
     return 0;
 }
 
@@ -411,13 +401,13 @@ int nats_link_open(const struct nats_link_options *o, nats_request_cb on_request
                    void *userdata, nats_link_t **ret_link, char **ret_error)
 {
     if (!o || !o->servers || o->n_servers == 0 || !o->subject || !o->ca_dir || !on_request || !ret_link)
-        return fail(ret_error, -EINVAL, "NATS: no servers, subject or CA directory given");
+        return error_set(ret_error, -EINVAL, "NATS: no servers, subject or CA directory given");
     if (o->n_servers > NATS_MAX_SERVERS)
-        return fail(ret_error, -EINVAL, "NATS: too many servers (%zu)", o->n_servers);
+        return error_set(ret_error, -EINVAL, "NATS: too many servers (%zu)", o->n_servers);
 
     _cleanup_(link_freep) struct nats_link *link = calloc(1, sizeof(*link));
     if (!link)
-        return fail(ret_error, -ENOMEM, "out of memory");
+        return error_set(ret_error, -ENOMEM, "out of memory");
     link->on_request = on_request;
     link->on_event = on_event;
     link->userdata = userdata;
@@ -444,14 +434,15 @@ int nats_link_publish(nats_link_t *link, const char *subject, const void *data, 
 {
     for (size_t i = 0; i < n_headers; i++)
         if (strpbrk(headers[i].key, "\r\n: ") || strpbrk(headers[i].value, "\r\n"))
-            return fail(ret_error, -EINVAL, "header %s: a key or value with a line break", headers[i].key);
+            return error_set(ret_error, -EINVAL, "header %s: a key or value with a line break",
+                             headers[i].key);
     size_t total = len + headers_size(headers, n_headers);
     int64_t max = natsConnection_GetMaxPayload(link->nc);
     if (max > 0 && (int64_t)total > max)
-        return fail(ret_error, -EMSGSIZE, "reply of %zu bytes exceeds the server's max payload %lld", total,
-                    (long long)max);
+        return error_set(ret_error, -EMSGSIZE, "reply of %zu bytes exceeds the server's max payload %lld",
+                         total, (long long)max);
     if (total > INT32_MAX)
-        return fail(ret_error, -EMSGSIZE, "reply of %zu bytes is too large", total);
+        return error_set(ret_error, -EMSGSIZE, "reply of %zu bytes is too large", total);
     natsStatus s;
     if (n_headers == 0)
         s = natsConnection_Publish(link->nc, subject, data, (int)len);
@@ -465,7 +456,7 @@ int nats_link_publish(nats_link_t *link, const char *subject, const void *data, 
         natsMsg_Destroy(msg);
     }
     if (s != NATS_OK)
-        return fail(ret_error, status_errno(s), "publish to %s: %s", subject, natsStatus_GetText(s));
+        return error_set(ret_error, status_errno(s), "publish to %s: %s", subject, natsStatus_GetText(s));
     return 0;
 }
 
