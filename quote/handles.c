@@ -189,3 +189,17 @@ int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, char **ret_error)
     Esys_Free(cap);
     return 0;
 }
+
+int tpm_persistent_public(tpm_t *t, TPM2_HANDLE handle, const char *what, TPM2B_PUBLIC **ret_pub,
+                          char **ret_error)
+{
+    ESYS_TR tr = ESYS_TR_NONE;
+    bool exists = false;
+    *ret_pub = NULL;
+    int r = tpm_handle_load(t, handle, &tr, &exists, ret_error);
+    if (r < 0 || !exists)
+        return r;
+    TSS2_RC rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ret_pub, NULL, NULL);
+    tpm_tr_close(t, &tr);
+    return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(t, rc, what, ret_error);
+}

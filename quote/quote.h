@@ -14,7 +14,8 @@
  * on success, and NULL after a failure means out of memory.
  *
  * Secrets (owner/endorsement auth, tag secret, credential output) cross the TPM bus only inside salted,
- * parameter-encrypted HMAC sessions; the salt key is a transient ECC P-256 primary in the NULL hierarchy.
+ * parameter-encrypted HMAC sessions; the salt key is the SRK once its Name is recorded (tpm_set_srk_name),
+ * else a transient ECC P-256 primary in the NULL hierarchy.
  */
 #ifndef TAGENT_QUOTE_H
 #define TAGENT_QUOTE_H
@@ -178,6 +179,13 @@ int tpm_tep_state(tpm_t *tpm, struct tpm_tep_state *ret_state, char **ret_error)
 int tpm_srk_ensure(tpm_t *tpm, const struct tpm_auth *owner, uint8_t ret_name[TPM_NAME_MAX],
                    size_t *ret_name_len, char **ret_error);
 
+/* Records the SRK Name (from /etc/tep/srk.name; NULL/0 forgets it). From then on every salted session of this
+ * tpm_t (owner, endorsement and tag secrets, NV reads) is salted with the SRK after its Name was checked
+ * against this one, instead of with a throw-away NULL-hierarchy key an interposer could substitute; a
+ * different SRK then fails those calls with -EKEYREJECTED before any secret is used. -EINVAL when longer than
+ * TPM_NAME_MAX. */
+int tpm_set_srk_name(tpm_t *tpm, const uint8_t *name, size_t len);
+
 /* Writes spki into TPM_NV_TEP_POLICY_KEY (defined with the contract's attributes) and write-locks it. With
  * force an existing index is undefined first; without, an existing index is -EEXIST. */
 int tpm_tep_policy_key_write(tpm_t *tpm, const struct tpm_auth *owner, const uint8_t *spki, size_t spki_len,
@@ -233,30 +241,36 @@ struct tpm_signed_policy {
     uint32_t pcr_mask; /* PolicyPCR over the TPM's current values of these PCRs */
     bool has_version;  /* then PolicyNV(TPM_NV_TEP_LUKS_VERSION == version, TPM_EO_EQ) */
     uint64_t version;
-    const uint8_t *approved; /* 32 bytes: the digest that was signed */
+    const uint8_t *approved;  /* 32 bytes: the digest that was signed */
     const uint8_t *signature; /* DER ECDSA by the key in NV 0x018A0000 */
     size_t signature_len;
 };
 
 /* Seals secret (at most 128 bytes) at TPM_HANDLE_TEP_SEALED under the SRK: authPolicy = auth_policy
  * (authorized.policy), fixedtpm|fixedparent|adminwithpolicy|noda, no userwithauth; the secret travels only in
- * a DECRYPT session salted with the SRK whose Name must equal srk_name. With force an existing object is
- * evicted first, without it is -EEXIST. */
-int tpm_tep_seal(tpm_t *tpm, const struct tpm_auth *owner, const uint8_t auth_policy[32], const uint8_t *secret,
-                 size_t secret_len, const uint8_t *srk_name, size_t srk_name_len, bool force, char **ret_error);
+ * a DECRYPT session salted with the SRK whose Name must equal srk_name (-EKEYREJECTED otherwise, checked
+ * before anything is evicted). With force an existing object is evicted first, without it is -EEXIST; -EINVAL
+ * for an empty or longer secret. */
+int tpm_tep_seal(tpm_t *tpm, const struct tpm_auth *owner, const uint8_t auth_policy[32],
+                 const uint8_t *secret, size_t secret_len, const uint8_t *srk_name, size_t srk_name_len,
+                 bool force, char **ret_error);
 /* The sealed object's authPolicy; *ret_present false when there is none at TPM_HANDLE_TEP_SEALED. */
 int tpm_tep_sealed_policy(tpm_t *tpm, uint8_t ret_policy[32], bool *ret_present, char **ret_error);
 
 /* The PolicyPCR (+ PolicyNV) digest of the TPM's PCRs now, from a trial session: the signed state whose
- * approved digest equals it is the one to try. */
+ * approved digest equals it is the one to try. policy->approved and ->signature are not used. A trial
+ * session does not compare the version: the digest is that of "== policy->version" whatever the index holds
+ * (-ENOENT when the index is not defined). */
 int tpm_policy_digest_now(tpm_t *tpm, const struct tpm_signed_policy *policy, uint8_t ret_digest[32],
                           char **ret_error);
 
 /* Unseals TPM_HANDLE_TEP_SEALED: LoadExternal(NV 0x018A0000's key, owner hierarchy) → VerifySignature →
  * policy session salted with the SRK (Name checked) → PolicyPCR → [PolicyNV] → PolicyAuthorize → Unseal with
- * the response encrypted. Distinct failures: -EBADMSG the signature does not verify (VerifySignature);
- * -EKEYREVOKED PolicyNV refused (the version index moved past this policy); -EPERM PolicyAuthorize refused
- * (the PCRs are not the signed state); -EKEYREJECTED the SRK is not the recorded one; -ENOENT nothing sealed.
+ * the response encrypted. Distinct failures: -EBADMSG the signature does not verify (VerifySignature,
+ * TPM_RC_SIGNATURE) or is not DER ECDSA for the key's curve; -EKEYREVOKED PolicyNV refused (TPM_RC_POLICY:
+ * the version index moved past this policy); -EPERM PolicyAuthorize refused (TPM_RC_VALUE: the PCRs are not
+ * the signed state), or Unseal refused (TPM_RC_POLICY_FAIL: the object was sealed for another owner key);
+ * -EKEYREJECTED the SRK is not the recorded one; -ENOENT nothing sealed (or NV 0x018A0000 missing).
  * *ret_secret is in locked, undumpable memory: free it with tpm_secret_free(). */
 int tpm_tep_unseal(tpm_t *tpm, const struct tpm_signed_policy *policy, const uint8_t *srk_name,
                    size_t srk_name_len, uint8_t **ret_secret, size_t *ret_len, char **ret_error);
@@ -264,8 +278,8 @@ void tpm_secret_free(uint8_t *secret, size_t len);
 
 /* TPM2_GetRandom, len bytes (any length: in chunks). */
 int tpm_get_random(tpm_t *tpm, uint8_t *buf, size_t len, char **ret_error);
-/* Extends pcr (one of the policy's PCRs) in every allocated bank with the hash of a fixed marker, so that no
- * signed state matches again until the next boot. */
+/* Extends pcr (one of the policy's PCRs) in every allocated SHA bank with H_bank("tagent: sealed secret
+ * consumed") (docs/tep-formats.md section 1), so that no signed state matches again until the next boot. */
 int tpm_close_unseal(tpm_t *tpm, uint32_t pcr, char **ret_error);
 
 /* ---- PCRs and quotes ---- */

@@ -13,8 +13,8 @@ static const TPMT_SYM_DEF session_aes = {
 };
 
 /* A throw-away ECC P-256 storage key in the NULL hierarchy, only to salt a session: it needs no auth and
- * no provisioning. It protects against a passive observer of the bus; an active one could substitute it
- * (the EK, once verified, would be the stronger choice: see the closing note of the quote issue). */
+ * no provisioning. It protects against a passive observer of the bus; an active one could substitute it, so
+ * once the SRK's Name is recorded (tpm_set_srk_name) the SRK is used instead. */
 static int salt_key_create(tpm_t *t, ESYS_TR *ret_key, char **ret_error)
 {
     TPM2B_SENSITIVE_CREATE sensitive = {0};
@@ -79,8 +79,24 @@ int tpm_session_salted_key(tpm_t *t, ESYS_TR key, TPMA_SESSION flags, ESYS_TR *r
     return 0;
 }
 
+int tpm_set_srk_name(tpm_t *t, const uint8_t *name, size_t len)
+{
+    if (len > TPM_NAME_MAX || (len && !name))
+        return -EINVAL;
+    pthread_mutex_lock(&t->lock);
+    if (len)
+        memcpy(t->srk_name, name, len);
+    t->srk_name_len = len;
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
 int tpm_session_salted(tpm_t *t, TPMA_SESSION flags, ESYS_TR *ret_session, char **ret_error)
 {
+    /* A recorded SRK Name authenticates the salt key; the NULL-hierarchy key below is authenticated by
+     * nothing. */
+    if (t->srk_name_len)
+        return tpm_session_salted_srk(t, t->srk_name, t->srk_name_len, flags, ret_session, ret_error);
     ESYS_TR key = ESYS_TR_NONE;
     int r = salt_key_create(t, &key, ret_error);
     if (r == 0)

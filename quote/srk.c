@@ -157,3 +157,56 @@ int tpm_session_salted_srk(tpm_t *t, const uint8_t *srk_name, size_t srk_name_le
     tpm_tr_close(t, &srk); /* the session keeps the salt */
     return r;
 }
+
+int tpm_srk_child_persist(tpm_t *t, ESYS_TR *srk, ESYS_TR *session, const TPM2B_PRIVATE *priv,
+                          const TPM2B_PUBLIC *pub, TPM2_HANDLE handle, const struct tpm_auth *owner,
+                          const char *what, char **ret_error)
+{
+    ESYS_TR object = ESYS_TR_NONE;
+    TSS2_RC rc = Esys_Load(t->esys, *srk, *session, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, &object);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_fail(t, rc, what, ret_error);
+    tpm_flush(t, session); /* before persisting: no more slots than needed */
+    /* ESAPI has one ESYS_TR per TPM handle, and EvictControl's own salted session may load (and close) the
+     * SRK again (tpm_set_srk_name): the caller's copy must not outlive that. */
+    tpm_tr_close(t, srk);
+    int r = tpm_persist(t, object, handle, owner, ret_error);
+    tpm_flush(t, &object);
+    return r;
+}
+
+int tpm_srk_parent_open(tpm_t *t, const uint8_t *srk_name, size_t srk_name_len, ESYS_TR *ret_srk,
+                        ESYS_TR *ret_session, char **ret_error)
+{
+    ESYS_TR srk = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    int r = tpm_srk_load_checked(t, srk_name, srk_name_len, &srk, ret_error);
+    if (r == 0)
+        r = tpm_session_salted_key(t, srk, TPMA_SESSION_DECRYPT, &session, ret_error);
+    if (r < 0) {
+        tpm_tr_close(t, &srk);
+        return r;
+    }
+    tpm_set_auth(t, srk, NULL); /* the SRK's authValue is empty (TCG template) */
+    *ret_srk = srk;
+    *ret_session = session;
+    return 0;
+}
+
+int tpm_srk_child_slot(tpm_t *t, TPM2_HANDLE handle, const uint8_t *srk_name, size_t srk_name_len,
+                       const struct tpm_auth *owner, bool force, const char *exists_text, char **ret_error)
+{
+    ESYS_TR old = ESYS_TR_NONE, srk = ESYS_TR_NONE;
+    bool exists = false;
+    int r = tpm_handle_load(t, handle, &old, &exists, ret_error);
+    tpm_tr_close(t, &old);
+    if (r < 0)
+        return r;
+    if (exists && !force)
+        return tpm_error_set(ret_error, -EEXIST, "%s", exists_text);
+    /* Checked before anything is removed, so a wrong SRK leaves the old object in place. */
+    r = tpm_srk_load_checked(t, srk_name, srk_name_len, &srk, ret_error);
+    tpm_tr_close(t, &srk);
+    if (r == 0 && exists)
+        r = tpm_evict(t, handle, owner, ret_error);
+    return r;
+}

@@ -80,7 +80,7 @@ int tpm_tep_policy_key_write(tpm_t *t, const struct tpm_auth *owner, const uint8
     return r;
 }
 
-static int policy_key_read(tpm_t *t, uint8_t **ret_spki, size_t *ret_len, char **ret_error)
+int tpm_tep_policy_key_get(tpm_t *t, uint8_t **ret_spki, size_t *ret_len, char **ret_error)
 {
     TPM2B_NV_PUBLIC *pub = NULL;
     int r = tpm_nv_public(t, TPM_NV_TEP_POLICY_KEY, &pub, ret_error);
@@ -117,7 +117,7 @@ int tpm_tep_policy_key_read(tpm_t *t, uint8_t **ret_spki, size_t *ret_len, char 
     int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = policy_key_read(t, ret_spki, ret_len, ret_error);
+    r = tpm_tep_policy_key_get(t, ret_spki, ret_len, ret_error);
     tpm_leave(t);
     return r;
 }
@@ -241,30 +241,21 @@ static int enc_key_import(tpm_t *t, const struct tpm_auth *owner, const struct e
     static const TPMT_SYM_DEF_OBJECT inner = {
         .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB};
     static const TPM2B_ENCRYPTED_SECRET no_seed = {0};
-    ESYS_TR srk = ESYS_TR_NONE, session = ESYS_TR_NONE, key = ESYS_TR_NONE;
+    ESYS_TR srk = ESYS_TR_NONE, session = ESYS_TR_NONE;
     TPM2B_PRIVATE *priv = NULL;
-    int r = tpm_srk_load_checked(t, srk_name, srk_name_len, &srk, ret_error);
-    if (r == 0)
-        r = tpm_session_salted_key(t, srk, TPMA_SESSION_DECRYPT, &session, ret_error);
+    int r = tpm_srk_parent_open(t, srk_name, srk_name_len, &srk, &session, ret_error);
     if (r < 0)
         goto out;
-    tpm_set_auth(t, srk, NULL); /* the SRK's authValue is empty (TCG template) */
     TSS2_RC rc = Esys_Import(t->esys, srk, session, ESYS_TR_NONE, ESYS_TR_NONE, &d->wrap_key, &d->pub,
                              &d->dup, &no_seed, &inner, &priv);
     if (rc != TSS2_RC_SUCCESS) {
         r = tpm_fail(t, rc, "importing the AES key under the storage key", ret_error);
         goto out;
     }
-    rc = Esys_Load(t->esys, srk, session, ESYS_TR_NONE, ESYS_TR_NONE, priv, &d->pub, &key);
-    if (rc != TSS2_RC_SUCCESS) {
-        r = tpm_fail(t, rc, "loading the imported AES key", ret_error);
-        goto out;
-    }
-    tpm_flush(t, &session); /* before persisting: no more slots than needed */
-    r = tpm_persist(t, key, TPM_HANDLE_TEP_ENC_KEY, owner, ret_error);
+    r = tpm_srk_child_persist(t, &srk, &session, priv, &d->pub, TPM_HANDLE_TEP_ENC_KEY, owner,
+                              "loading the imported AES key", ret_error);
 out:
     Esys_Free(priv);
-    tpm_flush(t, &key);
     tpm_flush(t, &session);
     tpm_tr_close(t, &srk);
     return r;
@@ -275,26 +266,13 @@ static int enc_key_install(tpm_t *t, const struct tpm_auth *owner, const uint8_t
                            bool force, char **ret_error)
 {
     struct enc_key_duplicate d;
-    bool exists;
     if (key_len != 16 && key_len != 32)
         return tpm_error_set(ret_error, -EINVAL, "the AES key is %zu bytes; AES-128 takes 16, AES-256 32",
                              key_len);
     if (!key_auth || key_auth->len > 32)
         return tpm_error_set(ret_error, -EINVAL, "the AES key's authValue must be at most 32 bytes");
-    ESYS_TR old = ESYS_TR_NONE;
-    int r = tpm_handle_load(t, TPM_HANDLE_TEP_ENC_KEY, &old, &exists, ret_error);
-    tpm_tr_close(t, &old);
-    if (r < 0)
-        return r;
-    if (exists && !force)
-        return tpm_error_set(ret_error, -EEXIST,
-                             "0x8100a000 already holds a key; replacing it needs --force");
-    /* Checked before anything is removed, so a wrong SRK leaves the old key in place. */
-    ESYS_TR srk = ESYS_TR_NONE;
-    r = tpm_srk_load_checked(t, srk_name, srk_name_len, &srk, ret_error);
-    tpm_tr_close(t, &srk);
-    if (r == 0 && exists)
-        r = tpm_evict(t, TPM_HANDLE_TEP_ENC_KEY, owner, ret_error);
+    int r = tpm_srk_child_slot(t, TPM_HANDLE_TEP_ENC_KEY, srk_name, srk_name_len, owner, force,
+                               "0x8100a000 already holds a key; replacing it needs --force", ret_error);
     if (r == 0)
         r = duplicate_build(key, key_len, key_auth, &d, ret_error);
     if (r == 0)
@@ -330,16 +308,13 @@ int tpm_tep_enc_key_evict(tpm_t *t, const struct tpm_auth *owner, char **ret_err
 /* Key bits of the AES key at 0x8100A000; 0 when absent or not an AES symcipher key. */
 static int enc_key_bits(tpm_t *t, bool *ret_present, uint16_t *ret_bits, char **ret_error)
 {
-    ESYS_TR tr = ESYS_TR_NONE;
     TPM2B_PUBLIC *pub = NULL;
-    int r = tpm_handle_load(t, TPM_HANDLE_TEP_ENC_KEY, &tr, ret_present, ret_error);
+    int r = tpm_persistent_public(t, TPM_HANDLE_TEP_ENC_KEY, "reading the AES key at 0x8100a000", &pub,
+                                  ret_error);
     *ret_bits = 0;
-    if (r < 0 || !*ret_present)
+    *ret_present = pub != NULL;
+    if (r < 0 || !pub)
         return r;
-    TSS2_RC rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL);
-    tpm_tr_close(t, &tr);
-    if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(t, rc, "reading the AES key at 0x8100a000", ret_error);
     const TPMT_PUBLIC *p = &pub->publicArea;
     if (p->type == TPM2_ALG_SYMCIPHER && p->parameters.symDetail.sym.algorithm == TPM2_ALG_AES)
         *ret_bits = p->parameters.symDetail.sym.keyBits.aes;

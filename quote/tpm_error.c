@@ -25,7 +25,7 @@ int tpm_error_set(char **ret_error, int r, const char *fmt, ...)
 
 /* The TPM's own response code without the handle/session/parameter number (format one) so that e.g.
  * 0x98e (AUTH_FAIL on session 1) compares equal to TPM2_RC_AUTH_FAIL. */
-static TSS2_RC tpm_rc_base(TSS2_RC rc)
+TSS2_RC tpm_rc_base(TSS2_RC rc)
 {
     if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
         return rc;
@@ -143,6 +143,14 @@ int tpm_fail(tpm_t *t, TSS2_RC rc, const char *what, char **ret_error)
      * exactly what the TPM or the TSS said, whatever the words above made of it. */
     if (ret_error && text)
         tpm_error_set(ret_error, r, "%s (TPM_RC 0x%x)", text, rc);
+    if (link_broken(rc))
+        tpm_context_broken(t);
+    return r;
+}
+
+int tpm_fail_as(tpm_t *t, TSS2_RC rc, int r, const char *text, char **ret_error)
+{
+    tpm_error_set(ret_error, r, "%s (TPM_RC 0x%x)", text, rc);
     if (link_broken(rc))
         tpm_context_broken(t);
     return r;

@@ -18,6 +18,10 @@ struct tpm {
     ESYS_TR aik; /* ESYS_TR_NONE until first used */
     uint16_t banks[8];
     size_t n_banks; /* 0 = not read yet */
+    /* The SRK Name recorded at provisioning (tpm_set_srk_name); while set, every salted session is salted
+     * with the SRK after this Name check instead of with a throw-away NULL-hierarchy key. */
+    uint8_t srk_name[TPM_NAME_MAX];
+    size_t srk_name_len; /* 0 = none recorded */
 };
 
 /* Every public entry point: take the lock and make sure ESAPI is connected. */
@@ -30,6 +34,13 @@ void tpm_context_broken(tpm_t *t);
  * connection down when the link is broken, returns a negative errno. what: the operation, and for auth
  * failures whose secret it was ("owner authorization (TPM_OWNER_SECRET)"). */
 int tpm_fail(tpm_t *t, TSS2_RC rc, const char *what, char **ret_error);
+/* For a refusal the caller knows the meaning of (a bad signature, a policy that does not match): *ret_error
+ * is text followed by "(TPM_RC 0x...)", the link is torn down if it broke, and r is returned. Other codes
+ * still go through tpm_fail(): the caller tests tpm_rc_base() first. */
+int tpm_fail_as(tpm_t *t, TSS2_RC rc, int r, const char *text, char **ret_error);
+/* The TPM's response code without the handle/session/parameter number, e.g. 0x2db and 0x1c4 compare equal to
+ * TPM2_RC_SIGNATURE and TPM2_RC_VALUE; other layers' codes unchanged. */
+TSS2_RC tpm_rc_base(TSS2_RC rc);
 /* Sets *ret_error (when not NULL; caller frees) to a message that did not come from the TSS. Returns r. */
 int tpm_error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -60,6 +71,10 @@ int tpm_handle_load(tpm_t *t, TPM2_HANDLE handle, ESYS_TR *ret_tr, bool *ret_exi
 size_t tpm_auth_len(const struct tpm_auth *auth);
 void tpm_set_auth(tpm_t *t, ESYS_TR tr, const struct tpm_auth *auth);
 
+/* TPM2_ReadPublic of a persistent object (caller Esys_Free()s); *ret_pub NULL (and 0 returned) when there is
+ * none. what: the read, for the error message. */
+int tpm_persistent_public(tpm_t *t, TPM2_HANDLE handle, const char *what, TPM2B_PUBLIC **ret_pub,
+                          char **ret_error);
 /* Removes the persistent object at handle, if any (owner auth). */
 int tpm_evict(tpm_t *t, TPM2_HANDLE handle, const struct tpm_auth *owner, char **ret_error);
 /* Makes transient persistent at handle (owner auth). */
@@ -105,5 +120,36 @@ int tpm_session_salted_srk(tpm_t *t, const uint8_t *srk_name, size_t srk_name_le
 /* ESYS_TR of the SRK after the same Name check (the caller closes it with tpm_tr_close()). */
 int tpm_srk_load_checked(tpm_t *t, const uint8_t *srk_name, size_t srk_name_len, ESYS_TR *ret_srk,
                          char **ret_error);
+/* Makes room at handle for a new child of the SRK: an object already there is -EEXIST (exists_text says what
+ * to do) unless force; the SRK's Name is checked before anything is removed (a wrong SRK leaves the old
+ * object in place), then the old object is evicted (owner auth). */
+int tpm_srk_child_slot(tpm_t *t, TPM2_HANDLE handle, const uint8_t *srk_name, size_t srk_name_len,
+                       const struct tpm_auth *owner, bool force, const char *exists_text, char **ret_error);
+/* The SRK as a parent, after the Name check, and an HMAC session salted with it whose DECRYPT attribute
+ * encrypts the first parameter (Create's inSensitive, Import's encryptionKey); the caller flushes the session
+ * and closes the SRK (or hands both to tpm_srk_child_persist()). */
+int tpm_srk_parent_open(tpm_t *t, const uint8_t *srk_name, size_t srk_name_len, ESYS_TR *ret_srk,
+                        ESYS_TR *ret_session, char **ret_error);
+/* Loads a child of the SRK (from Create or Import) through session and makes it persistent at handle (owner
+ * auth). Flushes *session and closes *srk before EvictControl, whatever happens after the load. what: the
+ * load step, for the error message. */
+int tpm_srk_child_persist(tpm_t *t, ESYS_TR *srk, ESYS_TR *session, const TPM2B_PRIVATE *priv,
+                          const TPM2B_PUBLIC *pub, TPM2_HANDLE handle, const struct tpm_auth *owner,
+                          const char *what, char **ret_error);
+
+/* ---- TEP (tep_keys.c, policy_key.c, secret_mem.c) ---- */
+
+/* tpm_tep_policy_key_read() for a caller that holds the lock. */
+int tpm_tep_policy_key_get(tpm_t *t, uint8_t **ret_spki, size_t *ret_len, char **ret_error);
+
+/* The one selection a signed state covers: bank x pcr_mask (sizeofSelect 3). */
+void tpm_pcr_selection(uint16_t bank, uint32_t pcr_mask, TPML_PCR_SELECTION *ret_sel);
+/* PolicyNV(TPM_NV_TEP_LUKS_VERSION == version, 8 bytes big-endian, offset 0, TPM2_EO_EQ) on session, the
+ * index authorizing with its own empty auth (authread). Returns the TSS2_RC: the caller decides what a
+ * refusal means (a trial session never refuses on the value). */
+TSS2_RC tpm_policy_nv_version(tpm_t *t, ESYS_TR session, uint64_t version);
+
+/* Secret memory: mmap'ed, mlock'ed, excluded from core dumps. NULL (errno set) when it cannot be locked. */
+uint8_t *tpm_secret_alloc(size_t len);
 
 #endif
