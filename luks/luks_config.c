@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * luks_config_file.yaml (spec 3.5, docs/tep-formats.md 5.4): a flat mapping read with libyaml's event API, so
- * that duplicate keys (which the document API silently merges away) and nesting are seen and refused. Every
- * error names the key and the line: the owner writes this file by hand, and a device that refuses to unlock
- * must say exactly what to fix.
+ * luks_config_file.yaml (spec 3.5, docs/tep-formats.md section 6): a flat mapping read with libyaml's event
+ * API, so that duplicate keys (which the document API silently merges away) and nesting are seen and refused.
+ * Every error names the key and the line: the owner writes this file by hand, and a device that refuses to
+ * unlock must say exactly what to fix.
  */
 #include "cleanup.h"
 #include "config.h"

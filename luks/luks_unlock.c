@@ -210,6 +210,8 @@ static int unseal_matching(struct unlock *u, uint8_t **ret_secret, size_t *ret_l
         uint8_t digest[32];
         _cleanup_free_ char *error = NULL;
         int r = u->ops->digest_now(u->ops->userdata, &c->policy, digest, &error);
+        if (r == -ENOENT && c->policy.has_version)
+            continue; /* a versioned state on a TPM without the version index: it cannot match */
         if (r < 0)
             return error_set(ret_error, r, "the policy digest of the PCRs now: %s",
                              error ? error : "out of memory");
@@ -230,7 +232,7 @@ static int unseal_matching(struct unlock *u, uint8_t **ret_secret, size_t *ret_l
                               : r == -EPERM ? "the TPM refused it: the PCRs are not the signed state"
                                             : "unseal failed";
             first_r = r;
-            if (asprintf(&first_error, "%s: %s (%s)", what, why, error ? error : "") < 0)
+            if (asprintf(&first_error, "%s: %s; %s", what, why, error ? error : "") < 0)
                 first_error = NULL;
         }
     }
