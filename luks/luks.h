@@ -98,10 +98,11 @@ int luks_volume_add_recovery(const char *dev, const uint8_t *pass, size_t pass_l
 /* The passphrase opens a keyslot (*ret_keyslot); nothing is activated. -EPERM when none opens. */
 int luks_volume_check(const char *dev, const uint8_t *pass, size_t pass_len, int *ret_keyslot,
                       char **ret_error);
-/* Activates dev as /dev/mapper/<name>. -EOPNOTSUPP when the kernel has no device-mapper (the message says
- * so); -EPERM when the passphrase opens no keyslot. */
+/* Activates dev as /dev/mapper/<name> with the keyslot the passphrase opens (*ret_keyslot; may be NULL).
+ * -EOPNOTSUPP when the kernel has no device-mapper (the message says so); -EPERM when the passphrase opens no
+ * keyslot. */
 int luks_volume_activate(const char *dev, const char *name, const uint8_t *pass, size_t pass_len,
-                         char **ret_error);
+                         int *ret_keyslot, char **ret_error);
 /* The token's JSON as stored (caller frees); -ENOENT when the volume has none of LUKS_TOKEN_TYPE. */
 int luks_volume_token_json(const char *dev, char **ret_json, char **ret_error);
 
@@ -156,9 +157,9 @@ struct luks_result {
  * -EEXIST dev_part carries another signature (never formatted); -EBADMSG a signature does not verify;
  * -EKEYREVOKED the version index moved past the matching state; -EPERM no signed state matches the PCRs now
  * (the message names the PCRs that differ where the states carry values); -EKEYREJECTED auth_pol or the
- * sealed object's policy is not PolicyAuthorize(NV key); -EOPNOTSUPP activation without device-mapper (the
- * passphrase was checked first; *ret_result is filled). The closing PCR is extended whenever a passphrase
- * was unsealed or sealed. */
+ * sealed object's policy is not PolicyAuthorize(NV key); -ENOKEY the unsealed passphrase opens no keyslot;
+ * -EOPNOTSUPP activation without device-mapper (the passphrase opens ret_result->keyslot: checked then, so
+ * the answer still says so). The closing PCR is extended whenever a passphrase was unsealed or sealed. */
 int luks_unlock(const struct luks_config *cfg, const struct luks_tpm_ops *ops, bool check_only,
                 struct luks_result *ret_result, char **ret_error);
 

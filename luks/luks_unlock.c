@@ -328,7 +328,8 @@ static int first_boot(struct unlock *u, bool check_only, struct luks_result *res
         goto out;
     sealed = false;
     if (!check_only) {
-        r = luks_volume_activate(c->dev_part, c->mapper_name, (const uint8_t *)pass, PASS_LEN, ret_error);
+        r = luks_volume_activate(c->dev_part, c->mapper_name, (const uint8_t *)pass, PASS_LEN, NULL,
+                                 ret_error);
         res->activated = r == 0;
     }
 out:
@@ -363,14 +364,28 @@ static int later_boot(struct unlock *u, bool check_only, struct luks_result *res
     if ((r = unseal_matching(u, &secret, &len, &res->state_index, ret_error)) < 0)
         return r;
     r = close_pcr(u, ret_error);
-    if (r == 0)
+    /* activation verifies the passphrase itself: one keyslot KDF (seconds with libcryptsetup's defaults) at
+     * boot, not two. Only where device-mapper is missing is the passphrase checked on its own, so that the
+     * answer still says whether the TPM's passphrase opens the volume. */
+    if (r == 0 && !check_only) {
+        _cleanup_free_ char *error = NULL;
+        r = luks_volume_activate(c->dev_part, c->mapper_name, secret, len, &res->keyslot, &error);
+        res->activated = r == 0;
+        /* without device-mapper, whether the passphrase opens a keyslot decides the answer */
+        int k = r == -EOPNOTSUPP ? luks_volume_check(c->dev_part, secret, len, &res->keyslot, ret_error) : 0;
+        if (k < 0)
+            r = k;
+        else if (r < 0 && ret_error) {
+            free(*ret_error);
+            *ret_error = TAKE_PTR(error);
+        }
+    } else if (r == 0)
         r = luks_volume_check(c->dev_part, secret, len, &res->keyslot, ret_error);
-    if (r == 0) {
+    /* the TPM gave a passphrase the volume does not take: not a policy refusal (exit 2), a failure */
+    if (r == -EPERM)
+        r = -ENOKEY;
+    if (r == 0 || res->keyslot >= 0)
         res->outcome = check_only ? LUKS_CHECKED : LUKS_UNLOCKED;
-        if (!check_only &&
-            (r = luks_volume_activate(c->dev_part, c->mapper_name, secret, len, ret_error)) == 0)
-            res->activated = true;
-    }
     u->ops->secret_free(u->ops->userdata, secret, len);
     return r;
 }

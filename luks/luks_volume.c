@@ -277,10 +277,14 @@ int luks_volume_check(const char *dev, const uint8_t *pass, size_t pass_len, int
 }
 
 int luks_volume_activate(const char *dev, const char *name, const uint8_t *pass, size_t pass_len,
-                         char **ret_error)
+                         int *ret_keyslot, char **ret_error)
 {
     int r = activate(dev, name, pass, pass_len, ret_error);
-    return r < 0 ? r : 0;
+    if (r < 0)
+        return r;
+    if (ret_keyslot)
+        *ret_keyslot = r;
+    return 0;
 }
 
 int luks_volume_token_json(const char *dev, char **ret_json, char **ret_error)

@@ -297,6 +297,19 @@ static void test_first_boot_then_check(void **state)
         assert_true(res.activated);
         assert_int_equal(system("cryptsetup close tagent_unit"), 0);
     }
+
+    /* a TPM that hands back another passphrase: a failure, not a policy refusal */
+    F.secret[0] ^= 1;
+    boot(8);
+    e = NULL;
+    assert_int_equal(luks_unlock(&c, &ops, true, &res, &e), -ENOKEY);
+    assert_non_null(strstr(e, "opens no keyslot"));
+    free(e);
+    e = NULL;
+    boot(8);
+    assert_int_equal(luks_unlock(&c, &ops, false, &res, &e), -ENOKEY);
+    assert_int_equal(res.keyslot, -1);
+    free(e);
 }
 
 static void test_pcr_changed_and_new_state(void **state)

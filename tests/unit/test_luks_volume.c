@@ -195,7 +195,7 @@ static void test_activate(void **state)
     int slot;
     format_blank(&slot);
     char *error = NULL;
-    int r = luks_volume_activate(img, "tagent_test_luks", (const uint8_t *)PASS, strlen(PASS), &error);
+    int r = luks_volume_activate(img, "tagent_test_luks", (const uint8_t *)PASS, strlen(PASS), &slot, &error);
     if (r == -EOPNOTSUPP) {
         assert_non_null(strstr(error, "no device-mapper"));
         print_message("[ SKIP     ] activation: %s\n", error);
