@@ -14,7 +14,7 @@
 #define ADMIN_EXIT_USAGE 2
 
 struct admin_command {
-    const char *group; /* "keys", "config" */
+    const char *group; /* "keys", "config", "luks" */
     const char *name;  /* "gen", "seal", ... */
     const char *usage; /* the arguments after "tagent-admin GROUP NAME" */
     const char *summary;
@@ -22,7 +22,8 @@ struct admin_command {
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
-extern const struct admin_command admin_keys_gen, admin_config_seal, admin_config_inspect, admin_config_open;
+extern const struct admin_command admin_keys_gen, admin_config_seal, admin_config_inspect, admin_config_open,
+    admin_luks_policy, admin_luks_config;
 
 /* Prints "tagent-admin: " and the message to stderr; returns ADMIN_EXIT_ERROR. */
 int admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

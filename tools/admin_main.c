@@ -10,7 +10,13 @@
 #include <sys/resource.h>
 
 static const struct admin_command *const commands[] = {
-    &admin_keys_gen, &admin_config_seal, &admin_config_inspect, &admin_config_open, NULL,
+    &admin_keys_gen,
+    &admin_config_seal,
+    &admin_config_inspect,
+    &admin_config_open,
+    &admin_luks_policy,
+    &admin_luks_config,
+    NULL,
 };
 
 int admin_error(const char *fmt, ...)

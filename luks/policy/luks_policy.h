@@ -24,6 +24,8 @@
 #define LUKS_POLICY_MAX_SIG    139
 #define LUKS_VERSION_NV_INDEX  0x018A0001u
 #define LUKS_DEFAULT_PCRS      ((1u << 0) | (1u << 7) | (1u << 10))
+/* The largest version signed-states.json carries exactly (a JSON number is a double): 2^53 - 1. */
+#define LUKS_POLICY_MAX_VERSION 9007199254740991ull
 
 /* What one signed policy commits to. */
 struct luks_pcr_state {

@@ -19,9 +19,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-/* The largest version a JSON number (an IEEE double) holds exactly. */
-#define VERSION_MAX 9007199254740991.0
-
 static int hex_field(const cJSON *v, const char *where, const char *field, uint8_t *out, size_t size,
                      char **ret_error)
 {
@@ -121,6 +118,7 @@ static int entry_parse(const cJSON *o, uint16_t bank, const char *where, struct 
     const cJSON *e;
     if (!cJSON_IsObject(o))
         return error_set(ret_error, -EINVAL, "%s is not an object", where);
+    unsigned seen = 0;
     cJSON_ArrayForEach(e, o)
     {
         size_t k = 0;
@@ -128,6 +126,10 @@ static int entry_parse(const cJSON *o, uint16_t bank, const char *where, struct 
             k++;
         if (!known[k])
             return error_set(ret_error, -EINVAL, "%s has an unknown key \"%s\"", where, e->string);
+        /* cJSON keeps both and finds the first: which one a reader takes would be an accident. */
+        if (seen & (1u << k))
+            return error_set(ret_error, -EINVAL, "%s has \"%s\" twice", where, e->string);
+        seen |= 1u << k;
     }
     *ret = (struct luks_signed_state){.state.bank = bank};
     int r = pcrs_field(cJSON_GetObjectItemCaseSensitive(o, "pcrs"), where, &ret->state.pcr_mask, ret_error);
@@ -142,7 +144,7 @@ static int entry_parse(const cJSON *o, uint16_t bank, const char *where, struct 
         return r;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "version");
     if (v) {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > VERSION_MAX ||
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > (double)LUKS_POLICY_MAX_VERSION ||
             v->valuedouble != floor(v->valuedouble))
             return error_set(ret_error, -EINVAL, "%s.version is not an integer from 0 to 2^53-1", where);
         ret->state.has_version = true;
@@ -172,6 +174,10 @@ int luks_signed_states_parse(const char *json, size_t len, struct luks_signed_st
         if (!alg) {
             r = error_set(ret_error, -EINVAL, "\"%s\": the signed states name banks sha256 and sha384 only",
                           bank->string);
+            break;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(root, bank->string) != bank) {
+            r = error_set(ret_error, -EINVAL, "\"%s\" is given twice", bank->string);
             break;
         }
         if (!cJSON_IsArray(bank)) {

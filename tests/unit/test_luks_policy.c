@@ -255,6 +255,7 @@ static void test_states_rejects(void **state)
     rejected("version", "\"1\"", "sha256[1].version");
     rejected("version", "9007199254740992", "sha256[1].version");
     rejected("extra", "1", "unknown key \"extra\"");
+    rejected("version", "1, \"version\": 2", "sha256[1] has \"version\" twice");
     rejected("pcr_values", "{\"0\": \"00\"}", "sha256[1].pcr_values.0");
     rejected("pcr_values", "{\"1\": \"00\"}", "\"1\" is not one of the PCRs");
     rejected("pcr_values", "{\"00\": \"00\"}", "\"00\" is not one of the PCRs");
@@ -268,9 +269,13 @@ static void test_states_bad_banks(void **state)
     static const struct {
         const char *json, *expect;
     } cases[] = {
-        {"{\"sha1\": []}", "\"sha1\""},       {"{\"SHA256\": []}", "\"SHA256\""},
-        {"{\"sha256\": {}}", "not an array"}, {"{\"sha256\": [1]}", "sha256[0] is not an object"},
-        {"[]", "not a JSON object"},          {"{\"sha256\": [", "not a JSON object"},
+        {"{\"sha1\": []}", "\"sha1\""},
+        {"{\"SHA256\": []}", "\"SHA256\""},
+        {"{\"sha256\": {}}", "not an array"},
+        {"{\"sha256\": [1]}", "sha256[0] is not an object"},
+        {"[]", "not a JSON object"},
+        {"{\"sha256\": [], \"sha256\": []}", "\"sha256\" is given twice"},
+        {"{\"sha256\": [", "not a JSON object"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct luks_signed_states st = {0};
