@@ -33,7 +33,7 @@ struct luks_config {
     char *recovery_key;       /* NULL when not configured */
     uint16_t pcr_bank;        /* TPM_BANK_SHA256 / TPM_BANK_SHA384 */
     uint32_t pcr_mask;        /* bit i = PCR i; default 0, 7, 10 */
-    uint32_t closing_pcr;     /* default 10; one of pcr_mask */
+    uint32_t closing_pcr;     /* one of pcr_mask: 10, or the highest of pcr_mask without 10 */
     uint32_t sealed_handle;   /* only TPM_HANDLE_TEP_SEALED: quote.h seals nowhere else */
     uint32_t pubkey_nv_index; /* only TPM_NV_TEP_POLICY_KEY */
     char *mapper_name;        /* default "tep_luks" */

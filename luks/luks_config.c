@@ -275,9 +275,15 @@ static int parse_document(struct reader *r, char **ret_error)
         if (key_required[k] && !r->seen_line[k])
             return error_set(ret_error, -EINVAL, "%s: missing (a required key)", key_names[k]);
     struct luks_config *c = r->cfg;
+    /* without closing_pcr: 10 when it is a policy PCR, else the highest one (tagent-admin luks config writes
+     * no closing_pcr, and may write pcrs without 10) */
+    if (!r->seen_line[K_CLOSING_PCR] && !(c->pcr_mask & (1u << c->closing_pcr)))
+        for (uint32_t i = 0; i < LUKS_POLICY_PCRS; i++)
+            if (c->pcr_mask & (1u << i))
+                c->closing_pcr = i;
     if (!(c->pcr_mask & (1u << c->closing_pcr)))
-        return error_set(ret_error, -EINVAL, "closing_pcr%s: PCR %" PRIu32 " is not one of pcrs",
-                         r->seen_line[K_CLOSING_PCR] ? "" : " (default)", c->closing_pcr);
+        return error_set(ret_error, -EINVAL, "closing_pcr (line %u): PCR %" PRIu32 " is not one of pcrs",
+                         r->seen_line[K_CLOSING_PCR], c->closing_pcr);
     if (!c->mapper_name && !(c->mapper_name = strdup("tep_luks")))
         return -ENOMEM;
     return 0;

@@ -80,6 +80,34 @@ static void test_full(void **state)
     luks_config_clear(&c);
 }
 
+/* What tagent-admin luks config writes (tools/admin_luks_config.c), with PCRs that leave out 10: the closing
+ * PCR is then the highest policy PCR. */
+static void test_admin_output(void **state)
+{
+    const char *y = "# luks_config_file.yaml (docs/tep-formats.md 5.5), written by tagent-admin luks config\n"
+                    "version: 1\n"
+                    "dev_part: /dev/sda3\n"
+                    "auth_pol: /home/update/upload/mnt/authorized.policy\n"
+                    "pol_file: /home/update/upload/mnt/pcr0_7.pcr.policy\n"
+                    "pol_file_sign: /home/update/upload/mnt/pcr0_7.pcr.policy.signature\n"
+                    "pcr_bank: sha384\n"
+                    "pcrs: [0, 7]\n"
+                    "sealed_handle: 0x8100A001\n"
+                    "pubkey_nv_index: 0x018A0000\n"
+                    "mapper_name: tep_luks\n"
+                    "integrity: none\n"
+                    "signed_states: /home/update/upload/mnt/signed-states.json\n";
+    struct luks_config c;
+    char *error = NULL;
+    if (luks_config_parse(y, strlen(y), "", &c, &error) < 0)
+        fail_msg("%s", error);
+    assert_int_equal(c.pcr_mask, (1u << 0) | (1u << 7));
+    assert_int_equal(c.closing_pcr, 7);
+    assert_int_equal(c.pcr_bank, TPM_BANK_SHA384);
+    assert_false(c.integrity);
+    luks_config_clear(&c);
+}
+
 /* yaml is rejected; the message holds every fragment */
 static void reject(const char *yaml, const char *frag1, const char *frag2)
 {
@@ -128,7 +156,7 @@ static void test_rejections(void **state)
     reject(BASE "integrity: hmac-sha512\n", "integrity (line 7)", "hmac-sha256 or none");
     reject(BASE "mapper_name: ../x\n", "mapper_name (line 7)", "letters");
     reject(BASE "closing_pcr: 11\n", "closing_pcr", "not one of pcrs");
-    reject(BASE "pcrs: [0, 7]\n", "closing_pcr (default)", "PCR 10");
+    reject(BASE "pcrs: [0, 7, 10]\nclosing_pcr: 14\n", "closing_pcr (line 8)", "PCR 14 is not one of pcrs");
     /* structure */
     reject("- version: 1\n", "line 1", "mapping");
     reject(BASE "---\nversion: 1\n", "line 7", "one document");
@@ -277,6 +305,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_admin_output),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test_setup_teardown(test_load_files, setup_root, teardown_root),
     };
