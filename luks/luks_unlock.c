@@ -26,6 +26,8 @@
 #define PASS_RANDOM  32
 #define PASS_LEN     (2 * PASS_RANDOM) /* hex: what is sealed and what the keyslot takes */
 #define RECOVERY_MAX 512
+/* each state costs a trial session on the TPM at every boot: an update window needs a few, not hundreds */
+#define LUKS_MAX_STATES 64
 
 /* One signed state to try, with what to say about it. */
 struct candidate {
@@ -38,7 +40,7 @@ struct unlock {
     const struct luks_config *cfg;
     const struct luks_tpm_ops *ops;
     uint8_t pkfp[32];
-    struct candidate cands[1 + 2 + 64];
+    struct candidate cands[2 + LUKS_MAX_STATES]; /* pol_file twice, then the states */
     size_t n_cands;
 };
 
@@ -127,6 +129,9 @@ static int candidates_build(struct unlock *u, char **ret_error)
         p.version = version;
         add_candidate(u, &p, NULL, 0);
     }
+    if (c->states.n > LUKS_MAX_STATES)
+        return error_set(ret_error, -E2BIG, "signed_states: %zu states, at most %d are tried", c->states.n,
+                         LUKS_MAX_STATES);
     for (size_t i = 0; i < c->states.n; i++) {
         const struct luks_signed_state *s = &c->states.states[i];
         if (memcmp(s->pkfp, u->pkfp, sizeof u->pkfp) != 0)
