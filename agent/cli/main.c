@@ -12,10 +12,9 @@
 #include <sys/resource.h>
 
 const struct tagent_command *const tagent_commands[] = {
-    &cmd_help,  &cmd_version,       &cmd_setup,     &cmd_fetch_ekcert,     &cmd_eventlog,
-    &cmd_init,  &cmd_start_service, &cmd_status,    &cmd_async_report,     &cmd_hostinfo,
-    &cmd_start, &cmd_stop,          &cmd_uninstall, &cmd_provision_device, &cmd_config_apply,
-    NULL,
+    &cmd_help,          &cmd_version,          &cmd_setup,        &cmd_fetch_ekcert, &cmd_eventlog, &cmd_init,
+    &cmd_start_service, &cmd_status,           &cmd_async_report, &cmd_hostinfo,     &cmd_start,    &cmd_stop,
+    &cmd_uninstall,     &cmd_provision_device, &cmd_config_apply, &cmd_luks,         NULL,
 };
 
 /* The Go agent accepts only ^[a-zA-Z0-9_ /.-]*$ in every argument; so do we (secrets never come on argv). */
@@ -79,7 +78,7 @@ static void process_harden(void)
 static bool command_reads_secret_env(const struct tagent_command *cmd)
 {
     return cmd == &cmd_setup || cmd == &cmd_fetch_ekcert || cmd == &cmd_provision_device ||
-           cmd == &cmd_config_apply;
+           cmd == &cmd_config_apply || cmd == &cmd_luks;
 }
 
 int main(int argc, char **argv)

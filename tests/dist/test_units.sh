@@ -20,6 +20,7 @@ done
 SERVICE=$DIST/tagent.service
 INIT=$DIST/tagent_init.service
 APPLY=$DIST/tagent-config-apply.service
+LUKS=$DIST/tagent-luks.service
 UNIT_DIR=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 
 # ---- systemd-analyze verify in a temp root: ExecStart exists there, the system's targets are copied ----
@@ -37,10 +38,10 @@ chmod 755 "$V/opt/trustagent/bin/tagent"
 mkdir -p "$V/bin" # ExecReload's kill
 cp "$V/opt/trustagent/bin/tagent" "$V/bin/kill"
 cp -r "$UNIT_DIR" "$V$UNIT_DIR"
-cp "$SERVICE" "$INIT" "$APPLY" "$V/etc/systemd/system/"
-out=$(verify_in_root "$V" tagent.service tagent_init.service tagent-config-apply.service)
+cp "$SERVICE" "$INIT" "$APPLY" "$LUKS" "$V/etc/systemd/system/"
+out=$(verify_in_root "$V" tagent.service tagent_init.service tagent-config-apply.service tagent-luks.service)
 echo "$out" | sed 's/^/# verify: /'
-check "systemd-analyze verify: the three units, no warning at all" test "$out" = "rc=0"
+check "systemd-analyze verify: the four units, no warning at all" test "$out" = "rc=0"
 # the same check must notice a misspelt directive and a bad value
 sed -i 's/^Type=notify$/Type=notfy\nProtectSytem=strict/' "$V/etc/systemd/system/tagent.service"
 out=$(verify_in_root "$V" tagent.service)
@@ -87,6 +88,13 @@ check "config-apply: writes only the upload folder, no network, the TPM the one 
              [[ $(grep -c ^ReadWritePaths= "$1") == 1 ]] && grep -qx PrivateNetwork=yes "$1" &&
              grep -qx "DeviceAllow=/dev/tpmrm0 rw" "$1" && [[ $(grep -c ^DeviceAllow= "$1") == 1 ]] &&
              grep -qx NoNewPrivileges=yes "$1" && grep -qx LimitCORE=0 "$1"' _ "$APPLY"
+check "luks: oneshot running tagent luks after config-apply, before the agent, with the TPM and no network or cores" \
+    bash -c 'grep -qx Type=oneshot "$1" && grep -qx "ExecStart=/opt/trustagent/bin/tagent luks" "$1" &&
+             grep -qx After=tagent-config-apply.service "$1" && grep -qx Before=tagent.service "$1" &&
+             grep -qx "DeviceAllow=/dev/tpmrm0 rw" "$1" && grep -qx DevicePolicy=closed "$1" &&
+             grep -qx PrivateNetwork=yes "$1" && grep -qx LimitCORE=0 "$1" && grep -qx NoNewPrivileges=yes "$1"' _ "$LUKS"
+luks_overall=$(systemd-analyze security --offline=true --no-pager "$LUKS" 2>&1 | grep -o 'Overall exposure.*')
+echo "# (informational: root with CAP_SYS_ADMIN for device-mapper) $luks_overall"
 check "init: oneshot running tagent init" bash -c 'grep -qx Type=oneshot "$1" && grep -qx "ExecStart=/opt/trustagent/bin/tagent init" "$1"' _ "$INIT"
 
 # ---- sysusers.d: run unprivileged into a temp root ----
