@@ -283,6 +283,47 @@ static int recovery_read(const char *path, uint8_t *buf, size_t *ret_len, char *
     return 0;
 }
 
+/* The passphrase a blank partition gets. Nothing sealed yet: a new one, sealed now. Something already sealed
+ * at the handle — a first boot that stopped after sealing, or the passphrase of a volume elsewhere (a
+ * dev_part that points at the wrong, blank, disk): it is reused when it unseals in this state (both cases are
+ * then safe), and never replaced: sealing over it would leave the volume that uses it openable only with its
+ * recovery key. */
+static int first_passphrase(struct unlock *u, char *pass, bool *ret_sealed, char **ret_error)
+{
+    const struct luks_config *c = u->cfg;
+    uint8_t policy[32], *old = NULL;
+    size_t old_len = 0, index = 0;
+    bool present = false;
+    int r = u->ops->sealed_policy(u->ops->userdata, policy, &present, ret_error);
+    if (r < 0)
+        return r;
+    if (!present) {
+        if ((r = passphrase_new(u->ops, pass, ret_error)) < 0 ||
+            (r = u->ops->seal(u->ops->userdata, c->auth_policy, (const uint8_t *)pass, PASS_LEN, false,
+                              ret_error)) < 0)
+            return r;
+        *ret_sealed = true;
+        return 0;
+    }
+    _cleanup_free_ char *error = NULL;
+    r = unseal_matching(u, &old, &old_len, &index, &error);
+    if (r == 0 && old_len == PASS_LEN) {
+        memcpy(pass, old, PASS_LEN);
+        u->ops->secret_free(u->ops->userdata, old, old_len);
+        *ret_sealed = true;
+        return 0;
+    }
+    if (old)
+        u->ops->secret_free(u->ops->userdata, old, old_len);
+    return error_set(ret_error, -EEXIST,
+                     "%s is blank, but a passphrase is already sealed at 0x%08" PRIX32
+                     " and does not unseal in this state (%s); it may belong to a volume elsewhere, so it "
+                     "is not replaced. If %s really is the volume to create, remove the old object first "
+                     "(tpm2_evictcontrol -C o -c 0x%08" PRIX32 ")",
+                     c->dev_part, c->sealed_handle, r < 0 && error ? error : "not a passphrase of tagent's",
+                     c->dev_part, c->sealed_handle);
+}
+
 static int first_boot(struct unlock *u, bool check_only, struct luks_result *res, char **ret_error)
 {
     const struct luks_config *c = u->cfg;
@@ -292,15 +333,9 @@ static int first_boot(struct unlock *u, bool check_only, struct luks_result *res
     bool sealed = false;
     if (!pass)
         return -ENOMEM;
-    int r = passphrase_new(u->ops, pass, ret_error);
+    int r = first_passphrase(u, pass, &sealed, ret_error);
     if (r < 0)
         goto out;
-    /* force: the device is blank, so whatever sealed object there is protects no volume (a first boot that
-     * failed after sealing); keeping it would make every later first boot fail with -EEXIST */
-    if ((r = u->ops->seal(u->ops->userdata, c->auth_policy, (const uint8_t *)pass, PASS_LEN, true,
-                          ret_error)) < 0)
-        goto out;
-    sealed = true;
     if ((r = unseal_matching(u, &unsealed, &unsealed_len, &index, ret_error)) < 0)
         goto out;
     if (unsealed_len != PASS_LEN || CRYPTO_memcmp(unsealed, pass, PASS_LEN) != 0) {

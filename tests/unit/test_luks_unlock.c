@@ -239,6 +239,15 @@ static int teardown(void **state)
     return rmdir(dir);
 }
 
+/* The partition blank again (zeros, no signature). */
+static void wipe_image(void)
+{
+    int fd = open(img, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 32 << 20), 0);
+    close(fd);
+}
+
 static void first_boot(struct luks_config *c)
 {
     struct luks_result res;
@@ -429,6 +438,7 @@ static void test_never_format_other(void **state)
     assert_int_equal(F.seals, 0);
 }
 
+/* Two devices (two TPMs with nothing sealed) get different passphrases. */
 static void test_passphrases_differ(void **state)
 {
     struct luks_config c;
@@ -436,13 +446,60 @@ static void test_passphrases_differ(void **state)
     first_boot(&c);
     uint8_t first[64];
     memcpy(first, F.secret, 64);
-    int fd = open(img, O_WRONLY | O_TRUNC);
-    assert_int_equal(ftruncate(fd, 32 << 20), 0);
-    close(fd);
+    wipe_image();
     boot(8);
+    F.sealed = false; /* another device's TPM */
     F.seals = F.unseals = F.closes = 0;
     first_boot(&c);
     assert_memory_not_equal(first, F.secret, 64);
+}
+
+/* A blank partition and a passphrase already sealed that unseals now (a first boot that stopped after
+ * sealing): the passphrase is reused, nothing is sealed again, and it opens the new volume. */
+static void test_blank_reuses_sealed(void **state)
+{
+    struct luks_config c;
+    char *e = NULL;
+    struct luks_result res;
+    config_init(&c);
+    first_boot(&c);
+    uint8_t first[64];
+    memcpy(first, F.secret, 64);
+    wipe_image();
+    boot(8);
+    F.seals = F.unseals = 0;
+    if (luks_unlock(&c, &ops, true, &res, &e) < 0)
+        fail_msg("first boot again: %s", e);
+    assert_int_equal(res.outcome, LUKS_FORMATTED);
+    assert_int_equal(F.seals, 0);
+    assert_memory_equal(first, F.secret, 64);
+    int slot = -1;
+    assert_int_equal(luks_volume_check(img, first, 64, &slot, &e), 0);
+}
+
+/* A blank partition and a passphrase sealed that does not unseal in this state (it may be another volume's):
+ * never replaced, nothing formatted, and the message says how to proceed. */
+static void test_blank_keeps_foreign_sealed(void **state)
+{
+    struct luks_config c;
+    char *e = NULL;
+    struct luks_result res;
+    config_init(&c);
+    first_boot(&c);
+    uint8_t first[64];
+    memcpy(first, F.secret, 64);
+    wipe_image();
+    boot(9); /* no signed state for this PCR 7 */
+    F.seals = 0;
+    assert_int_equal(luks_unlock(&c, &ops, true, &res, &e), -EEXIST);
+    assert_non_null(strstr(e, "is not replaced"));
+    assert_non_null(strstr(e, "tpm2_evictcontrol"));
+    free(e);
+    assert_int_equal(F.seals, 0);
+    assert_memory_equal(first, F.secret, 64);
+    enum luks_volume_kind kind;
+    assert_int_equal(luks_volume_probe(img, &kind, NULL, NULL), 0);
+    assert_int_equal(kind, LUKS_VOLUME_BLANK);
 }
 
 int main(void)
@@ -454,6 +511,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_auth_pol, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_format_other, setup, teardown),
         cmocka_unit_test_setup_teardown(test_passphrases_differ, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blank_reuses_sealed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blank_keeps_foreign_sealed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
