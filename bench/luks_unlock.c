@@ -3,18 +3,18 @@
  * bench_luks_unlock: what does the TPM path of `tagent luks` (the unlock on a later boot) cost on top of the
  * TPM commands it has to send?
  *
- * On one swtpm, provisioned with tep_provision_device() (profile dtpm: P-256 policy key, SHA-256 bank), with a
- * passphrase sealed at 0x8100A001 under authorized.policy and a state signed (OpenSSL) for PCRs 0, 7, 16 and
- * version 0, it times
- *   (a) tagent's TPM path of the unlock, as luks_unlock.c drives it through luks_tpm_ops: the trial digest of
- *       the PCRs now (tpm_policy_digest_now) compared with the signed one, tpm_tep_unseal() (policy key from
- *       NV with its attribute check, LoadExternal, VerifySignature, SRK-salted policy session with the SRK's
- *       Name checked, PolicyPCR, PolicyNV, PolicyAuthorize, Unseal) and tpm_close_unseal();
- *   (b) the baseline: the bare ESAPI sequence of the same unseal on its own ESYS context over the same TCTI:
- *       NV_Read of the key, LoadExternal, VerifySignature, StartAuthSession salted with the SRK, PolicyPCR,
- *       PolicyNV, PolicyAuthorize, Unseal, PCR_Extend, flushes; no checks, no trial digest.
- * The closing PCR is 16, which locality 0 may reset: after every sample (outside the timing) Esys_PCR_Reset
- * puts it back, so that the signed state matches again without a reboot. (a) and (b) run interleaved, in
+ * On one swtpm, provisioned with tep_provision_device() (profile dtpm: P-256 policy key, SHA-256 bank), with
+ * a passphrase sealed at 0x8100A001 under authorized.policy and a state signed (OpenSSL) for PCRs 0, 7, 16
+ * and version 0, it times (a) tagent's TPM path of the unlock, as luks_unlock.c drives it through
+ * luks_tpm_ops: the digest of the PCRs now (luks_tpm_ops' digest_now: PCR_Read + the policy math) compared
+ * with the signed one,
+ * tpm_tep_unseal() (policy key from NV with its attribute check, LoadExternal, VerifySignature, SRK-salted
+ * policy session with the SRK's Name checked, PolicyPCR, PolicyNV, PolicyAuthorize, Unseal) and
+ * tpm_close_unseal(); (b) the baseline: the bare ESAPI sequence of the same unseal on its own ESYS context
+ * over the same TCTI: NV_Read of the key, LoadExternal, VerifySignature, StartAuthSession salted with the
+ * SRK, PolicyPCR, PolicyNV, PolicyAuthorize, Unseal, PCR_Extend, flushes; no checks, no trial digest. The
+ * closing PCR is 16, which locality 0 may reset: after every sample (outside the timing) Esys_PCR_Reset puts
+ * it back, so that the signed state matches again without a reboot. (a) and (b) run interleaved, in
  * alternating order. Target (issue 15): median(a) <= 1.1 x median(b).
  */
 #include <errno.h>
@@ -34,6 +34,7 @@
 
 #include "bench_util.h"
 #include "harness.h"
+#include "luks.h"
 #include "luks_policy.h"
 #include "policy_key.h"
 #include "provision.h"
@@ -295,7 +296,11 @@ static int time_tagent(struct bench *b, bool record)
     uint8_t digest[32], *secret = NULL;
     size_t len = 0;
     uint64_t w0 = bench_mono_ns(), c0 = bench_thread_cpu_ns();
-    int r = check(tpm_policy_digest_now(b->tpm, &b->policy, digest, &error), "digest now", &error);
+    /* the device's own op (luks/luks_tpm.c): PCR_Read + the policy math, as luks_unlock() picks a state */
+    struct luks_tpm state = {.tpm = b->tpm};
+    struct luks_tpm_ops ops;
+    luks_tpm_ops_init(&state, &ops);
+    int r = check(ops.digest_now(ops.userdata, &b->policy, digest, &error), "digest now", &error);
     if (r == 0 && CRYPTO_memcmp(digest, b->approved, 32) != 0)
         r = -EPROTO;
     uint64_t w1 = bench_mono_ns(), c1 = bench_thread_cpu_ns();
@@ -329,20 +334,20 @@ static int bare_unseal(struct bare *x, const struct tpm_signed_policy *policy, T
     TPM2B_MAX_NV_BUFFER *spki = NULL;
     TPMT_TK_VERIFIED *ticket = NULL;
     TPM2B_NAME *name = NULL;
-    TPML_PCR_SELECTION sel = {.count = 1,
-                              .pcrSelections = {{.hash = TPM2_ALG_SHA256,
-                                                 .sizeofSelect = 3,
-                                                 .pcrSelect = {PCR_MASK & 0xff, (PCR_MASK >> 8) & 0xff,
-                                                               (PCR_MASK >> 16) & 0xff}}}};
+    TPML_PCR_SELECTION sel = {
+        .count = 1,
+        .pcrSelections = {{.hash = TPM2_ALG_SHA256,
+                           .sizeofSelect = 3,
+                           .pcrSelect = {PCR_MASK & 0xff, (PCR_MASK >> 8) & 0xff, (PCR_MASK >> 16) & 0xff}}}};
     TPM2B_OPERAND operand = {.size = 8}; /* version 0 */
     TPM2B_DIGEST approved = {.size = 32};
     memcpy(approved.buffer, policy->approved, 32);
 
-    TSS2_RC rc = Esys_TR_FromTPMPublic(x->esys, TPM_NV_TEP_POLICY_KEY, ESYS_TR_NONE, ESYS_TR_NONE,
-                                       ESYS_TR_NONE, &nv);
+    TSS2_RC rc =
+        Esys_TR_FromTPMPublic(x->esys, TPM_NV_TEP_POLICY_KEY, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv);
     if (rc == TSS2_RC_SUCCESS)
-        rc = Esys_NV_Read(x->esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                          x->spki_len, 0, &spki);
+        rc = Esys_NV_Read(x->esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, x->spki_len, 0,
+                          &spki);
     if (rc == TSS2_RC_SUCCESS)
         rc = Esys_LoadExternal(x->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &x->key.pub,
                                ESYS_TR_RH_OWNER, &ext);
@@ -356,8 +361,8 @@ static int bare_unseal(struct bare *x, const struct tpm_signed_policy *policy, T
         rc = Esys_StartAuthSession(x->esys, srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
                                    TPM2_SE_POLICY, &session_aes, TPM2_ALG_SHA256, &session);
     if (rc == TSS2_RC_SUCCESS)
-        rc = Esys_TRSess_SetAttributes(x->esys, session,
-                                       TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
+        rc = Esys_TRSess_SetAttributes(x->esys, session, TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION,
+                                       0xff);
     if (rc == TSS2_RC_SUCCESS)
         rc = Esys_PolicyPCR(x->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current, &sel);
     if (rc == TSS2_RC_SUCCESS)
@@ -377,8 +382,8 @@ static int bare_unseal(struct bare *x, const struct tpm_signed_policy *policy, T
     if (rc == TSS2_RC_SUCCESS)
         rc = Esys_Unseal(x->esys, sealed, session, ESYS_TR_NONE, ESYS_TR_NONE, out);
     if (rc == TSS2_RC_SUCCESS)
-        rc = Esys_PCR_Extend(x->esys, ESYS_TR_PCR0 + CLOSING_PCR, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                             &x->closing);
+        rc = Esys_PCR_Extend(x->esys, ESYS_TR_PCR0 + CLOSING_PCR, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                             ESYS_TR_NONE, &x->closing);
     if (ext != ESYS_TR_NONE)
         Esys_FlushContext(x->esys, ext);
     if (session != ESYS_TR_NONE)
@@ -442,11 +447,13 @@ static void row_print(struct row *row)
 
 static void bench_report(struct bench *b)
 {
-    printf("\nbench_luks_unlock: swtpm at %s, PCRs sha256:0,7,16 + version, closing PCR %u, %u samples each\n\n",
-           b->swtpm->tcti, CLOSING_PCR, b->opts.iterations);
+    printf(
+        "\nbench_luks_unlock: swtpm at %s, PCRs sha256:0,7,16 + version, closing PCR %u, %u samples each\n\n",
+        b->swtpm->tcti, CLOSING_PCR, b->opts.iterations);
     printf("| %-52s | %9s | %9s | %9s | %8s |\n", "row", "median ms", "p10 ms", "p90 ms", "cpu ms");
-    printf("|------------------------------------------------------|-----------|-----------|-----------|--------"
-           "--|\n");
+    printf(
+        "|------------------------------------------------------|-----------|-----------|-----------|--------"
+        "--|\n");
     row_print(&b->tagent);
     row_print(&b->tagent_unseal);
     row_print(&b->baseline);
@@ -454,7 +461,8 @@ static void bench_report(struct bench *b)
     double ratio = quantile_ms(&b->tagent.wall, 0.5) / base;
     printf("\nratio (a)/(b) of the medians: %.3f (target <= %.1f): %s\n", ratio, TARGET_RATIO,
            ratio <= TARGET_RATIO ? "MET" : "MISSED");
-    printf("ratio (a')/(b), without the trial digest: %.3f\n", quantile_ms(&b->tagent_unseal.wall, 0.5) / base);
+    printf("ratio (a')/(b), without the trial digest: %.3f\n",
+           quantile_ms(&b->tagent_unseal.wall, 0.5) / base);
 }
 
 /* ---- set-up and main ---- */

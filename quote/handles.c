@@ -178,6 +178,51 @@ out:
     return r;
 }
 
+int tpm_nv_read_clear(tpm_t *t, TPM2_HANDLE index, TPM2B_NV_PUBLIC **ret_pub, uint8_t **ret_data,
+                      char **ret_error)
+{
+    ESYS_TR tr = ESYS_TR_NONE;
+    bool exists = false;
+    TPM2B_NV_PUBLIC *pub = NULL;
+    uint8_t *data = NULL;
+    *ret_pub = NULL;
+    int r = tpm_handle_load(t, index, &tr, &exists, ret_error);
+    if (r < 0 || !exists)
+        return r;
+    char what[96];
+    snprintf(what, sizeof(what), "reading NV index 0x%08x", index);
+    TSS2_RC rc = Esys_NV_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
+    if (rc != TSS2_RC_SUCCESS)
+        r = tpm_fail(t, rc, what, ret_error);
+    uint16_t size = r == 0 ? pub->nvPublic.dataSize : 0;
+    if (r == 0 && !(data = malloc(size ? size : 1)))
+        r = tpm_error_set(ret_error, -ENOMEM, "out of memory");
+    uint16_t chunk = nv_buffer_max(t);
+    for (uint16_t off = 0; r == 0 && off < size;) {
+        uint16_t n = (uint16_t)(size - off < chunk ? size - off : chunk);
+        TPM2B_MAX_NV_BUFFER *part = NULL;
+        tpm_set_auth(t, tr, NULL);
+        rc = Esys_NV_Read(t->esys, tr, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n, off, &part);
+        if (rc != TSS2_RC_SUCCESS)
+            r = tpm_fail(t, rc, what, ret_error);
+        else if (part->size != n)
+            r = tpm_error_set(ret_error, -EPROTO, "%s: %u bytes instead of %u", what, part->size, n);
+        else
+            memcpy(data + off, part->buffer, n);
+        off = (uint16_t)(off + n);
+        Esys_Free(part);
+    }
+    tpm_tr_close(t, &tr);
+    if (r < 0) {
+        free(data);
+        Esys_Free(pub);
+        return r;
+    }
+    *ret_pub = pub;
+    *ret_data = data;
+    return 0;
+}
+
 int tpm_permanent(tpm_t *t, uint32_t *ret_attrs, char **ret_error)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;

@@ -80,10 +80,13 @@ int tpm_tep_policy_key_write(tpm_t *t, const struct tpm_auth *owner, const uint8
     return r;
 }
 
-int tpm_tep_policy_key_get(tpm_t *t, uint8_t **ret_spki, size_t *ret_len, char **ret_error)
+int tpm_tep_policy_key_get(tpm_t *t, bool integrity, uint8_t **ret_spki, size_t *ret_len, char **ret_error)
 {
     TPM2B_NV_PUBLIC *pub = NULL;
-    int r = tpm_nv_public(t, TPM_NV_TEP_POLICY_KEY, &pub, ret_error);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int r = integrity ? tpm_nv_public(t, TPM_NV_TEP_POLICY_KEY, &pub, ret_error)
+                      : tpm_nv_read_clear(t, TPM_NV_TEP_POLICY_KEY, &pub, &data, ret_error);
     if (r < 0)
         return r;
     if (!pub)
@@ -93,16 +96,18 @@ int tpm_tep_policy_key_get(tpm_t *t, uint8_t **ret_spki, size_t *ret_len, char *
     const char *problem = policy_key_attribute_problem(pub->nvPublic.attributes);
     uint16_t size = pub->nvPublic.dataSize;
     Esys_Free(pub);
-    if (problem)
+    if (problem) {
+        free(data);
         return tpm_error_set(ret_error, -EPERM,
                              "NV index 0x018a0000 (the policy key) cannot be trusted: %s; run `tagent "
                              "provision-device --force` with the owner's key",
                              problem);
-    uint8_t *data = NULL;
-    size_t len = 0;
-    r = tpm_nv_read_all(t, TPM_NV_TEP_POLICY_KEY, ESYS_TR_NONE, NULL, &data, &len, ret_error);
-    if (r < 0)
+    }
+    if (integrity &&
+        (r = tpm_nv_read_all(t, TPM_NV_TEP_POLICY_KEY, ESYS_TR_NONE, NULL, &data, &len, ret_error)) < 0)
         return r;
+    if (!integrity)
+        len = size;
     if (len != size) {
         free(data);
         return tpm_error_set(ret_error, -EPROTO, "NV index 0x018a0000 gave %zu of its %u bytes", len, size);
@@ -117,7 +122,7 @@ int tpm_tep_policy_key_read(tpm_t *t, uint8_t **ret_spki, size_t *ret_len, char 
     int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
-    r = tpm_tep_policy_key_get(t, ret_spki, ret_len, ret_error);
+    r = tpm_tep_policy_key_get(t, true, ret_spki, ret_len, ret_error);
     tpm_leave(t);
     return r;
 }

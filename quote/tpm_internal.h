@@ -86,6 +86,12 @@ int tpm_persist(tpm_t *t, ESYS_TR transient, TPM2_HANDLE handle, const struct tp
 int tpm_nv_size(tpm_t *t, TPM2_HANDLE index, uint16_t *ret_size, char **ret_error);
 int tpm_nv_read_all(tpm_t *t, TPM2_HANDLE index, ESYS_TR auth_handle, const struct tpm_auth *auth,
                     uint8_t **ret_data, size_t *ret_len, char **ret_error);
+/* Reads an authread index whole, and its public area (*ret_pub NULL when it does not exist; Esys_Free it),
+ * with the index's (empty) auth in a password session: nothing secret, and no
+ * response integrity either — only for data the TPM itself enforces later (the policy key an unseal verifies
+ * against: a substituted key cannot satisfy the sealed object's PolicyAuthorize). Saves a salted session. */
+int tpm_nv_read_clear(tpm_t *t, TPM2_HANDLE index, TPM2B_NV_PUBLIC **ret_pub, uint8_t **ret_data,
+                      char **ret_error);
 
 /* Marshalled TPM2B_PUBLIC of a persistent object (name: "EK", "AIK" for messages). */
 int tpm_public_marshal(tpm_t *t, TPM2_HANDLE handle, const char *name, uint8_t **ret_pub, size_t *ret_len,
@@ -140,8 +146,11 @@ int tpm_srk_child_persist(tpm_t *t, ESYS_TR *srk, ESYS_TR *session, const TPM2B_
 
 /* ---- TEP (tep_keys.c, policy_key.c, secret_mem.c) ---- */
 
-/* tpm_tep_policy_key_read() for a caller that holds the lock. */
-int tpm_tep_policy_key_get(tpm_t *t, uint8_t **ret_spki, size_t *ret_len, char **ret_error);
+/* tpm_tep_policy_key_read() for a caller that holds the lock: the policy key after its attributes are
+ * checked. integrity: read in a salted HMAC session (the response is authenticated: for a key software
+ * trusts, config-apply's signature check); without, tpm_nv_read_clear (for the unseal, where the TPM's
+ * PolicyAuthorize is the check). */
+int tpm_tep_policy_key_get(tpm_t *t, bool integrity, uint8_t **ret_spki, size_t *ret_len, char **ret_error);
 
 /* The one selection a signed state covers: bank x pcr_mask (sizeofSelect 3). */
 void tpm_pcr_selection(uint16_t bank, uint32_t pcr_mask, TPML_PCR_SELECTION *ret_sel);

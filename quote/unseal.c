@@ -46,7 +46,7 @@ static int policy_key_load(tpm_t *t, struct unseal *u, char **ret_error)
 {
     _cleanup_free_ uint8_t *spki = NULL;
     size_t len = 0;
-    int r = tpm_tep_policy_key_get(t, &spki, &len, ret_error);
+    int r = tpm_tep_policy_key_get(t, false, &spki, &len, ret_error);
     if (r == 0)
         r = policy_key_public(spki, len, &u->key, ret_error);
     if (r < 0)
