@@ -145,7 +145,7 @@ static int parse_pcrs(struct reader *r, const char *key, char **ret_error)
             return ret;
         if (r->ev.type == YAML_SEQUENCE_END_EVENT)
             break;
-        uint64_t pcr;
+        uint64_t pcr = 0;
         if ((ret = parse_uint(&r->ev, key, LUKS_POLICY_PCRS - 1, &pcr, ret_error)) < 0)
             return ret;
         if (mask & (1u << pcr))

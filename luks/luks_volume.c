@@ -170,7 +170,7 @@ static char *token_json(const struct luks_token *t, int keyslot)
 int luks_volume_format(const char *dev, const uint8_t *pass, size_t pass_len, bool integrity,
                        const struct luks_token *token, int *ret_keyslot, char **ret_error)
 {
-    enum luks_volume_kind kind;
+    enum luks_volume_kind kind = LUKS_VOLUME_OTHER;
     _cleanup_free_ char *what = NULL;
     int r = luks_volume_probe(dev, &kind, &what, ret_error);
     if (r < 0)
@@ -297,7 +297,7 @@ int luks_volume_token_json(const char *dev, char **ret_json, char **ret_error)
     for (int t = 0; t < 32; t++) {
         const char *type = NULL, *json = NULL;
         if (crypt_token_status(v.cd, t, &type) == CRYPT_TOKEN_INACTIVE || !type ||
-            strcmp(type, LUKS_TOKEN_TYPE))
+            strcmp(type, LUKS_TOKEN_TYPE) != 0)
             continue;
         if (crypt_token_json_get(v.cd, t, &json) < 0 || !json)
             continue;

@@ -205,9 +205,10 @@ int tpm_nv_read_clear(tpm_t *t, TPM2_HANDLE index, TPM2B_NV_PUBLIC **ret_pub, ui
         rc = Esys_NV_Read(t->esys, tr, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n, off, &part);
         if (rc != TSS2_RC_SUCCESS)
             r = tpm_fail(t, rc, what, ret_error);
-        else if (part->size != n)
-            r = tpm_error_set(ret_error, -EPROTO, "%s: %u bytes instead of %u", what, part->size, n);
-        else
+        else if (!part || part->size != n)
+            r = tpm_error_set(ret_error, -EPROTO, "%s: %u bytes instead of %u", what, part ? part->size : 0,
+                              n);
+        else if (data)
             memcpy(data + off, part->buffer, n);
         off = (uint16_t)(off + n);
         Esys_Free(part);

@@ -127,14 +127,14 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
         log_error("luks: %s", error ? error : "out of memory");
         return TAGENT_EXIT_ERROR;
     }
-    if ((r = tep_srk_name_load(cli->root, state.srk_name, &state.srk_name_len, &error)) < 0 ||
-        (r = cli_tpm_owner_open(&state.tpm, &owner, &error)) < 0) {
+    if (tep_srk_name_load(cli->root, state.srk_name, &state.srk_name_len, &error) < 0 ||
+        cli_tpm_owner_open(&state.tpm, &owner, &error) < 0) {
         log_error("luks: %s", error ? error : "out of memory");
         luks_config_clear(&cfg);
         return TAGENT_EXIT_ERROR;
     }
     /* every salted session of this run (the owner's included) goes through the recorded SRK */
-    if ((r = tpm_set_srk_name(state.tpm, state.srk_name, state.srk_name_len)) < 0) {
+    if (tpm_set_srk_name(state.tpm, state.srk_name, state.srk_name_len) < 0) {
         log_error("luks: the SRK Name in %s is not a TPM Name", TEP_SRK_NAME_FILE);
         tpm_auth_clear(&owner);
         tpm_close(state.tpm);

@@ -145,10 +145,11 @@ static struct cli_run cli(const char *a1, const char *a2, const char *a3)
     _cleanup_free_ char *asan_env = NULL, *ubsan_env = NULL;
     assert_true(asprintf(&asan_env, "ASAN_OPTIONS=%s", asan ? asan : "") > 0);
     assert_true(asprintf(&ubsan_env, "UBSAN_OPTIONS=%s", ubsan ? ubsan : "") > 0);
+    static const char owner_env[] = "TPM_OWNER_SECRET=" FX_OWNER_SECRET;
     char *env[] = {"PATH=/usr/bin:/bin:/usr/sbin:/sbin",
                    "TAGENT_LOG_TARGET=stderr",
                    "TAGENT_LUKS_TEST_PBKDF=argon2id",
-                   "TPM_OWNER_SECRET=" FX_OWNER_SECRET,
+                   (char *)owner_env,
                    tcti,
                    pcap_env,
                    asan_env,
