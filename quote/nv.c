@@ -158,6 +158,27 @@ static const char *u64_index_name(uint32_t index, char *buf, size_t size)
     return buf;
 }
 
+/* What makes an 8-byte index trustworthy as a rollback floor or a revocation level: only the owner may write
+ * it (no authwrite, policywrite or platform write: whoever could write it could lower it), an ordinary index,
+ * 8 bytes. An index defined by someone else before provisioning is not adopted. */
+static int u64_trusted(const TPM2B_NV_PUBLIC *pub, const char *what, char **ret_error)
+{
+    TPMA_NV a = pub->nvPublic.attributes;
+    const TPMA_NV writers = TPMA_NV_OWNERWRITE | TPMA_NV_AUTHWRITE | TPMA_NV_POLICYWRITE | TPMA_NV_PPWRITE;
+    if (pub->nvPublic.dataSize != NV_U64_SIZE)
+        return tpm_error_set(ret_error, -EBADMSG,
+                             "%s exists with %u bytes instead of 8; it was not made by tagent: remove it "
+                             "(tpm2_nvundefine) after checking what uses it",
+                             what, pub->nvPublic.dataSize);
+    if ((a & writers) != TPMA_NV_OWNERWRITE || (a & TPMA_NV_TPM2_NT_MASK) != 0)
+        return tpm_error_set(ret_error, -EPERM,
+                             "%s has attributes 0x%08x: someone other than the owner could write it, so it "
+                             "cannot hold a rollback floor; it was not made by tagent: remove it "
+                             "(tpm2_nvundefine) and run `tagent provision-device` again",
+                             what, (unsigned)a);
+    return 0;
+}
+
 static int u64_write(tpm_t *t, const struct tpm_auth *owner, uint32_t index, uint64_t value, char **ret_error)
 {
     char what[96];
@@ -178,14 +199,11 @@ static int u64_define(tpm_t *t, const struct tpm_auth *owner, uint32_t index, bo
         return r;
     *ret_created = !pub;
     if (pub) {
-        uint16_t size = pub->nvPublic.dataSize;
         bool written = (pub->nvPublic.attributes & TPMA_NV_WRITTEN) != 0;
+        r = u64_trusted(pub, what, ret_error);
         Esys_Free(pub);
-        if (size != NV_U64_SIZE)
-            return tpm_error_set(ret_error, -EBADMSG,
-                                 "%s exists with %u bytes instead of 8; it was not made by tagent: remove it "
-                                 "(tpm2_nvundefine) after checking what uses it",
-                                 what, size);
+        if (r < 0)
+            return r;
         /* A define that stopped before its first write left an index nobody can read: finish it. */
         return written ? 0 : u64_write(t, owner, index, 0, ret_error);
     }
@@ -215,16 +233,23 @@ int tpm_nv_u64_read(tpm_t *t, uint32_t index, uint64_t *ret_value, char **ret_er
     int r = tpm_enter(t, ret_error);
     if (r < 0)
         return r;
+    char what[96];
+    u64_index_name(index, what, sizeof(what));
+    TPM2B_NV_PUBLIC *pub = NULL;
+    r = tpm_nv_public(t, index, &pub, ret_error);
+    if (r == 0 && !pub)
+        r = tpm_error_set(ret_error, -ENOENT, "%s is not defined; run `tagent provision-device`", what);
+    else if (r == 0)
+        r = u64_trusted(pub, what, ret_error);
+    Esys_Free(pub);
     /* authread with the index's empty auth: reading needs no secret. */
-    r = tpm_nv_read_all(t, index, ESYS_TR_NONE, NULL, &data, &len, ret_error);
+    if (r == 0)
+        r = tpm_nv_read_all(t, index, ESYS_TR_NONE, NULL, &data, &len, ret_error);
     tpm_leave(t);
     if (r < 0)
         return r;
-    if (len != NV_U64_SIZE) {
-        char what[96];
-        return tpm_error_set(ret_error, -EBADMSG, "%s holds %zu bytes instead of 8",
-                             u64_index_name(index, what, sizeof(what)), len);
-    }
+    if (len != NV_U64_SIZE)
+        return tpm_error_set(ret_error, -EBADMSG, "%s holds %zu bytes instead of 8", what, len);
     uint64_t v = 0;
     for (size_t i = 0; i < NV_U64_SIZE; i++)
         v = v << 8 | data[i];

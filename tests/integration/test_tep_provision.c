@@ -458,6 +458,37 @@ static void test_u64_round_trip(void **state)
     expect_in(pub, "size: 8");
 }
 
+/* An index someone else defined at 0x018A0002 before provisioning, writable with its own (empty) auth:
+ * whoever can open the TPM could lower the rollback floor. provision-device does not adopt it, and reads
+ * refuse it. */
+static void test_u64_untrusted_attributes(void **state)
+{
+    _cleanup_free_ char *error = NULL;
+    bool created = true;
+    uint64_t v = 0;
+    nv_remove(TPM_NV_TEP_CONFIG_SEQ);
+    const char *define[] = {"tpm2_nvdefine",
+                            "-T",
+                            shared.swtpm->tcti,
+                            "-C",
+                            "o",
+                            "-P",
+                            OWNER_TOOL_AUTH,
+                            "-s",
+                            "8",
+                            "-a",
+                            "ownerwrite|authwrite|ownerread|authread|no_da",
+                            "0x018A0002",
+                            NULL};
+    assert_int_equal(fx_tool(&shared, define), 0);
+    assert_int_equal(tpm_nv_u64_define(shared.tpm, &shared.owner, TPM_NV_TEP_CONFIG_SEQ, &created, &error),
+                     -EPERM);
+    assert_non_null(strstr(error, "someone other than the owner could write it"));
+    free(TAKE_PTR(error));
+    assert_int_equal(tpm_nv_u64_read(shared.tpm, TPM_NV_TEP_CONFIG_SEQ, &v, &error), -EPERM);
+    nv_remove(TPM_NV_TEP_CONFIG_SEQ);
+}
+
 /* ---- what crosses the bus ---- */
 
 static bool contains(const uint8_t *hay, size_t hay_len, const uint8_t *needle, size_t len)
@@ -822,6 +853,7 @@ int main(void)
         cmocka_unit_test_teardown(test_enc_key_exists_needs_force, teardown),
         cmocka_unit_test_teardown(test_decrypt_wrong_srk_name, teardown),
         cmocka_unit_test_teardown(test_u64_round_trip, teardown),
+        cmocka_unit_test_teardown(test_u64_untrusted_attributes, teardown),
         cmocka_unit_test_teardown(test_bus_never_sees_secrets, teardown),
         cmocka_unit_test_teardown(test_provision_device_ptt_pem, teardown),
         cmocka_unit_test_teardown(test_provision_device_dtpm_der, teardown),
