@@ -165,6 +165,14 @@ static int step_sequence(struct apply_run *run)
 
 /* ---- steps 6-9 ---- */
 
+/* The TPM refused an authorization (quote/ maps that to -EACCES, an NV index's own refusal to -EPERM). Never
+ * tried again: each refusal counts toward dictionary-attack lockout, so the container is set aside rather
+ * than retried at every boot. */
+static bool refused(int r)
+{
+    return r == -EACCES || r == -EPERM;
+}
+
 /* The plaintext archive: wiped before it is freed. */
 struct plaintext {
     uint8_t *data;
@@ -185,8 +193,17 @@ static int step_decrypt(struct apply_run *run, struct plaintext *plain)
         return failed(run, "out of memory for a payload of %zu bytes", len);
     plain->len = len;
     _cleanup_free_ char *error = NULL;
-    if (run->ops->decrypt(run->ops->userdata, run->blob.header.iv, run->blob.ciphertext, len, plain->data,
-                          &error) < 0)
+    int r = run->ops->decrypt(run->ops->userdata, run->blob.header.iv, run->blob.ciphertext, len, plain->data,
+                              &error);
+    if (refused(r)) {
+        run->set_aside_failed = true; /* the key is DA-protected: the same refusal must not come every boot */
+        return failed(run,
+                      "decryption with the key at 0x%08X was refused: %s; the container was set aside as "
+                      "%s%s. Run `tagent provision-device --force` to record a new authValue, then rename it "
+                      "back",
+                      TPM_HANDLE_TEP_ENC_KEY, why(error), TEP_BLOB_NAME, TEP_FAILED_SUFFIX);
+    }
+    if (r < 0)
         return failed(run, "decryption with the key at 0x%08X failed: %s", TPM_HANDLE_TEP_ENC_KEY,
                       why(error));
     return 0;
@@ -232,7 +249,7 @@ static int step_record(struct apply_run *run)
 {
     _cleanup_free_ char *error = NULL;
     int r = run->ops->record_sequence(run->ops->userdata, run->blob.header.sequence, &error);
-    if (r == -EACCES || r == -EPERM) {
+    if (refused(r)) {
         run->set_aside_failed = true;
         return failed(
             run,

@@ -814,6 +814,31 @@ static void test_decrypt_fails(void **state)
     free(blob);
 }
 
+/* The TPM refuses the AES key's authValue: set aside as .failed, so no boot tries the same refusal again. */
+static void test_decrypt_refused(void **state)
+{
+    struct world *w = *state;
+    uint8_t *blob;
+    size_t len;
+    seal_config(TEPC_PROFILE_PTT, 7, &blob, &len);
+    put_blob(w, blob, len);
+    w->tpm.decrypt_error = -EACCES;
+    struct run r = apply(w);
+    assert_int_equal(r.outcome, TEP_APPLY_FAILED);
+    assert_contains(r.message, "was refused");
+    assert_false(world_exists(w, TEP_BLOB_NAME));
+    assert_true(world_exists(w, TEP_BLOB_NAME ".failed"));
+    assert_int_equal(w->tpm.sequence, 6);
+    assert_unchanged(w);
+    free(r.message);
+    w->tpm.decrypt_calls = 0;
+    r = apply(w);
+    assert_int_equal(r.outcome, TEP_APPLY_NOTHING);
+    assert_int_equal(w->tpm.decrypt_calls, 0);
+    free(r.message);
+    free(blob);
+}
+
 /* The sequence cannot be recorded: nothing is installed (a configuration without its rollback protection
  * never runs). A transient failure leaves the container for the next boot; a refused authorization sets it
  * aside, so that no boot tries the refused secret again. */
@@ -924,6 +949,7 @@ int main(void)
         T(test_tar_reserved_name),
         T(test_decrypt_fails),
         T(test_record_fails),
+        T(test_decrypt_refused),
         T(test_leftover_staging),
         T(test_nothing),
     };
