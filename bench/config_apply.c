@@ -29,15 +29,15 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "bench_tep.h"
 #include "bench_util.h"
 #include "harness.h"
 #include "provision.h"
 #include "tepc.h"
 
-#define TARGET_RATIO  1.1
-#define OWNER_SECRET  "0123456789abcdef0123456789abcdef01234567"
-#define ENDORSE_SECRT "89abcdef0123456789abcdef0123456789abcdef"
-#define BLOB_NAME     "tep_user_config_data.bin"
+#define TARGET_RATIO 1.1
+#define OWNER_SECRET BENCH_TEP_OWNER_SECRET
+#define BLOB_NAME    "tep_user_config_data.bin"
 
 struct opts {
     unsigned iterations, process_iterations, warmup, size_kib;
@@ -52,10 +52,8 @@ struct bench {
     struct opts opts;
     swtpm_t *swtpm;
     tpm_t *tpm;
-    struct tpm_auth owner;
+    struct bench_tep_device dev; /* owner secret, signing key, AES key */
     char *dir, *root, *blob_path;
-    EVP_PKEY *sign;
-    uint8_t aes[32];
     uint8_t *tgz;
     size_t tgz_len;
     uint32_t sequence;
@@ -120,6 +118,7 @@ static void row_free(struct row *row)
 
 /* ---- the device and the owner ---- */
 
+/* Ownership, then provision-device with keys made here. */
 static int write_file(const char *path, const void *data, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -131,43 +130,11 @@ static int write_file(const char *path, const void *data, size_t len)
     return r;
 }
 
-/* Ownership, then provision-device with keys made here. */
 static int device_provision(struct bench *b)
 {
-    struct tpm_auth endorsement;
     char *error = NULL;
-    int r = check(tpm_auth_from_secret(OWNER_SECRET, &b->owner, &error), "owner secret", &error);
-    if (r == 0)
-        r = check(tpm_auth_from_secret(ENDORSE_SECRT, &endorsement, &error), "endorsement secret", &error);
-    if (r == 0)
-        r = check(tpm_take_ownership(b->tpm, &b->owner, &endorsement, &error), "take ownership", &error);
-    tpm_auth_clear(&endorsement);
-    b->sign = r == 0 ? EVP_EC_gen("P-384") : NULL;
-    if (r == 0 && (!b->sign || RAND_bytes(b->aes, sizeof(b->aes)) != 1))
-        r = -EIO;
-
-    char *pub_path = NULL, *aes_path = NULL, *pem = NULL;
-    BIO *bio = r == 0 ? BIO_new(BIO_s_mem()) : NULL;
-    long pem_len = bio && PEM_write_bio_PUBKEY(bio, b->sign) ? BIO_get_mem_data(bio, &pem) : 0;
-    if (r == 0 && (pem_len <= 0 || asprintf(&pub_path, "%s/pub.pem", b->dir) < 0 ||
-                   asprintf(&aes_path, "%s/aes.bin", b->dir) < 0))
-        r = -ENOMEM;
-    if (r == 0)
-        r = write_file(pub_path, pem, (size_t)pem_len);
-    if (r == 0)
-        r = write_file(aes_path, b->aes, sizeof(b->aes));
-    struct tep_provision_request req = {
-        .pol_pub_key_path = pub_path, .enc_key_path = aes_path, .profile = TEPC_PROFILE_PTT, .force = true};
-    char *report = NULL;
-    if (r == 0)
-        r = check(tep_provision_device(b->root, b->tpm, &b->owner, &req, &report, &error), "provision-device",
+    int r = check(bench_tep_provision(b->tpm, b->dir, b->root, TEPC_PROFILE_PTT, &b->dev, &error), "set-up",
                   &error);
-    free(report);
-    BIO_free(bio);
-    if (aes_path)
-        unlink(aes_path);
-    free(pub_path);
-    free(aes_path);
     return r;
 }
 
@@ -201,9 +168,9 @@ static int deliver(struct bench *b)
     uint8_t *blob = NULL;
     size_t len = 0;
     char *error = NULL;
-    int r =
-        check(tepc_seal(b->tgz, b->tgz_len, b->sign, b->aes, sizeof(b->aes), &params, &blob, &len, &error),
-              "seal", &error);
+    int r = check(
+        tepc_seal(b->tgz, b->tgz_len, b->dev.sign, b->dev.aes, b->dev.aes_len, &params, &blob, &len, &error),
+        "seal", &error);
     struct tepc_blob parsed;
     if (r == 0 && !b->ciphertext &&
         (r = check(tepc_parse(blob, len, &parsed, &error), "parse", &error)) == 0) {
@@ -419,7 +386,7 @@ static int bench_setup(struct bench *b)
     if (r == 0)
         r = config_make(b);
     if (r == 0)
-        r = check(tep_apply_tpm_ops(b->root, b->tpm, &b->owner, &b->state, &b->ops, &error), "apply ops",
+        r = check(tep_apply_tpm_ops(b->root, b->tpm, &b->dev.owner, &b->state, &b->ops, &error), "apply ops",
                   &error);
     unsigned n = b->opts.iterations, p = b->opts.process_iterations;
     if (r == 0)
@@ -440,11 +407,9 @@ static void bench_free(struct bench *b)
     row_free(&b->process);
     row_free(&b->version);
     tep_tpm_apply_clear(&b->state);
-    tpm_auth_clear(&b->owner);
+    bench_tep_device_clear(&b->dev);
     tpm_close(b->tpm);
     swtpm_free(b->swtpm);
-    EVP_PKEY_free(b->sign);
-    OPENSSL_cleanse(b->aes, sizeof(b->aes));
     free(b->tgz);
     free(b->ciphertext);
     free(b->plain);

@@ -32,6 +32,7 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "bench_tep.h"
 #include "bench_util.h"
 #include "harness.h"
 #include "luks.h"
@@ -40,12 +41,10 @@
 #include "provision.h"
 #include "quote.h"
 
-#define TARGET_RATIO  1.1
-#define OWNER_SECRET  "0123456789abcdef0123456789abcdef01234567"
-#define ENDORSE_SECRT "89abcdef0123456789abcdef0123456789abcdef"
-#define CLOSING_PCR   16u
-#define PCR_MASK      ((1u << 0) | (1u << 7) | (1u << CLOSING_PCR))
-#define MARKER        "tagent: sealed secret consumed" /* quote/random.c's closing extend */
+#define TARGET_RATIO 1.1
+#define CLOSING_PCR  16u
+#define PCR_MASK     ((1u << 0) | (1u << 7) | (1u << CLOSING_PCR))
+#define MARKER       "tagent: sealed secret consumed" /* quote/random.c's closing extend */
 
 static const uint8_t SECRET[32] = "bench-luks-passphrase-0123456789";
 
@@ -73,9 +72,8 @@ struct bench {
     struct opts opts;
     swtpm_t *swtpm;
     tpm_t *tpm;
-    struct tpm_auth owner;
+    struct bench_tep_device dev; /* owner secret, signing key, AES key */
     char *dir, *root;
-    EVP_PKEY *sign;
     uint8_t *spki;
     size_t spki_len;
     uint8_t srk_name[TPM_NAME_MAX];
@@ -138,62 +136,20 @@ static void row_free(struct row *row)
     bench_samples_free(&row->cpu);
 }
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = write(fd, data, len);
-    int r = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
-    close(fd);
-    return r;
-}
-
 /* ---- set-up: provision-device, the sealed passphrase, the signed state ---- */
 
 static int device_provision(struct bench *b)
 {
-    struct tpm_auth endorsement;
     char *error = NULL;
-    int r = check(tpm_auth_from_secret(OWNER_SECRET, &b->owner, &error), "owner secret", &error);
-    if (r == 0)
-        r = check(tpm_auth_from_secret(ENDORSE_SECRT, &endorsement, &error), "endorsement secret", &error);
-    if (r == 0)
-        r = check(tpm_take_ownership(b->tpm, &b->owner, &endorsement, &error), "take ownership", &error);
-    tpm_auth_clear(&endorsement);
-    b->sign = r == 0 ? EVP_EC_gen("P-256") : NULL;
-    uint8_t aes[16] = "0123456789abcdef";
-    if (r == 0 && !b->sign)
-        r = -EIO;
-
-    char *pub_path = NULL, *aes_path = NULL, *pem = NULL;
-    BIO *bio = r == 0 ? BIO_new(BIO_s_mem()) : NULL;
-    long pem_len = bio && PEM_write_bio_PUBKEY(bio, b->sign) ? BIO_get_mem_data(bio, &pem) : 0;
-    if (r == 0 && (pem_len <= 0 || asprintf(&pub_path, "%s/pub.pem", b->dir) < 0 ||
-                   asprintf(&aes_path, "%s/aes.bin", b->dir) < 0))
-        r = -ENOMEM;
-    if (r == 0)
-        r = write_file(pub_path, pem, (size_t)pem_len);
-    if (r == 0)
-        r = write_file(aes_path, aes, sizeof(aes));
-    struct tep_provision_request req = {
-        .pol_pub_key_path = pub_path, .enc_key_path = aes_path, .profile = TEPC_PROFILE_DTPM, .force = true};
-    char *report = NULL;
-    if (r == 0)
-        r = check(tep_provision_device(b->root, b->tpm, &b->owner, &req, &report, &error), "provision-device",
+    int r = check(bench_tep_provision(b->tpm, b->dir, b->root, TEPC_PROFILE_DTPM, &b->dev, &error), "set-up",
                   &error);
-    free(report);
-    BIO_free(bio);
-    if (aes_path)
-        unlink(aes_path);
-    free(pub_path);
-    free(aes_path);
     /* what every command's TPM access does once provisioned (provision/tpm_access.c): salted sessions of
      * this tpm_t go through the recorded SRK */
     if (r == 0)
         r = check(tep_srk_pin(b->root, b->tpm, &error), "SRK pin", &error);
     if (r == 0)
-        r = check(tpm_srk_ensure(b->tpm, &b->owner, b->srk_name, &b->srk_name_len, &error), "SRK", &error);
+        r = check(tpm_srk_ensure(b->tpm, &b->dev.owner, b->srk_name, &b->srk_name_len, &error), "SRK",
+                  &error);
     if (r == 0)
         r = check(tpm_tep_policy_key_read(b->tpm, &b->spki, &b->spki_len, &error), "policy key", &error);
     return r;
@@ -210,7 +166,7 @@ static int seal_and_sign(struct bench *b)
     if (r == 0)
         r = check(luks_policy_authorized(name, name_len, authorized, &error), "authorized.policy", &error);
     if (r == 0)
-        r = check(tpm_tep_seal(b->tpm, &b->owner, authorized, SECRET, sizeof(SECRET), b->srk_name,
+        r = check(tpm_tep_seal(b->tpm, &b->dev.owner, authorized, SECRET, sizeof(SECRET), b->srk_name,
                                b->srk_name_len, true, &error),
                   "seal", &error);
     struct luks_pcr_state state = {.bank = TPM_BANK_SHA256, .pcr_mask = PCR_MASK, .has_version = true};
@@ -224,7 +180,7 @@ static int seal_and_sign(struct bench *b)
         r = check(luks_policy_approved(&state, b->approved, &error), "approved policy", &error);
     EVP_MD_CTX *ctx = r == 0 ? EVP_MD_CTX_new() : NULL;
     b->sig_len = sizeof(b->sig);
-    if (r == 0 && (!ctx || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, b->sign) != 1 ||
+    if (r == 0 && (!ctx || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, b->dev.sign) != 1 ||
                    EVP_DigestSign(ctx, b->sig, &b->sig_len, b->approved, 32) != 1))
         r = -EIO;
     EVP_MD_CTX_free(ctx);
@@ -505,10 +461,9 @@ static void bench_free(struct bench *b)
     if (b->bare.esys)
         Esys_Finalize(&b->bare.esys);
     Tss2_TctiLdr_Finalize(&b->bare.tcti);
-    tpm_auth_clear(&b->owner);
+    bench_tep_device_clear(&b->dev);
     tpm_close(b->tpm);
     swtpm_free(b->swtpm);
-    EVP_PKEY_free(b->sign);
     free(b->spki);
     free(b->root);
     if (b->dir)
