@@ -16,8 +16,8 @@
 
 struct bench_tep_device {
     struct tpm_auth owner;
-    EVP_PKEY *sign;   /* the owner's signing key: P-384 (ptt) or P-256 (dtpm) */
-    uint8_t aes[32];  /* the configuration key: aes_len bytes of it */
+    EVP_PKEY *sign;  /* the owner's signing key: P-384 (ptt) or P-256 (dtpm) */
+    uint8_t aes[32]; /* the configuration key: aes_len bytes of it */
     size_t aes_len;
 };
 
