@@ -14,7 +14,7 @@
 #define ADMIN_EXIT_USAGE 2
 
 struct admin_command {
-    const char *group; /* "keys", "config", "luks" */
+    const char *group; /* "keys", "config", "luks", "pki" */
     const char *name;  /* "gen", "seal", ... */
     const char *usage; /* the arguments after "tagent-admin GROUP NAME" */
     const char *summary;
@@ -23,7 +23,7 @@ struct admin_command {
 };
 
 extern const struct admin_command admin_keys_gen, admin_config_seal, admin_config_inspect, admin_config_open,
-    admin_luks_policy, admin_luks_config;
+    admin_luks_policy, admin_luks_config, admin_pki_init, admin_pki_sign_csr, admin_pki_show;
 
 /* Prints "tagent-admin: " and the message to stderr; returns ADMIN_EXIT_ERROR. */
 int admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -40,6 +40,9 @@ int admin_file_read(const char *path, size_t max, uint8_t **ret_buf, size_t *ret
 int admin_file_create(const char *path, const void *data, size_t len, int mode, char **ret_error);
 /* Replaces path atomically: a temporary file beside it, fsync, rename, fsync of the directory. */
 int admin_file_replace(const char *path, const void *data, size_t len, int mode, char **ret_error);
+/* As admin_file_replace, with the mode set explicitly (no umask), but never replaces: EEXIST when path
+ * exists. */
+int admin_file_install_new(const char *path, const void *data, size_t len, int mode, char **ret_error);
 
 /* ---- keys (admin_keys_load.c) ---- */
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -79,7 +80,11 @@ int admin_file_create(const char *path, const void *data, size_t len, int mode, 
     return 0;
 }
 
-int admin_file_replace(const char *path, const void *data, size_t len, int mode, char **ret_error)
+/* Writes a temporary file beside path with mode and puts it in place: rename(2) when replace is set, else
+ * link(2), which fails with EEXIST rather than replacing anything. Either way a reader sees the whole file or
+ * none of it. */
+static int file_install(const char *path, const void *data, size_t len, int mode, bool replace,
+                        char **ret_error)
 {
     _cleanup_free_ char *tmp = NULL;
     char dircopy[PATH_MAX];
@@ -94,16 +99,31 @@ int admin_file_replace(const char *path, const void *data, size_t len, int mode,
         return error_set(ret_error, -errno, "cannot create a temporary file beside %s: %s", path,
                          strerror(errno));
     r = fchmod(fd, (mode_t)mode) < 0 ? -errno : fd_write_all(fd, data, len);
-    if (r >= 0 && rename(tmp, path) < 0)
+    if (r >= 0 && (replace ? rename(tmp, path) : link(tmp, path)) < 0)
         r = -errno;
-    if (r < 0) {
+    if (r < 0 || !replace)
         unlink(tmp);
+    if (r == -EEXIST)
+        return error_set(ret_error, r,
+                         "%s exists; refusing to overwrite it (move it away, choose another -o, "
+                         "or give --force)",
+                         path);
+    if (r < 0)
         return error_set(ret_error, r, "cannot write %s: %s", path, strerror(-r));
-    }
-    /* the rename itself is durable once the directory is */
+    /* the rename or link itself is durable once the directory is */
     _cleanup_close_ int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || fsync(dfd) < 0)
         return error_set(ret_error, -errno, "wrote %s, but cannot fsync its directory: %s", path,
                          strerror(errno));
     return 0;
+}
+
+int admin_file_replace(const char *path, const void *data, size_t len, int mode, char **ret_error)
+{
+    return file_install(path, data, len, mode, true, ret_error);
+}
+
+int admin_file_install_new(const char *path, const void *data, size_t len, int mode, char **ret_error)
+{
+    return file_install(path, data, len, mode, false, ret_error);
 }

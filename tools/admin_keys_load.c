@@ -34,8 +34,8 @@ int admin_private_key_load(const char *path, EVP_PKEY **ret_key, char **ret_erro
     OPENSSL_clear_free(pem, len);
     if (!key) {
         r = error_set(ret_error, -EINVAL,
-                      "%s: cannot read a PEM private key (%s); use the sign-key.pem that "
-                      "`tagent-admin keys gen` wrote",
+                      "%s: cannot read a PEM private key (%s); use the key file that "
+                      "`tagent-admin keys gen` (sign-key.pem) or `pki init` (*.key) wrote",
                       path, openssl_reason());
         ERR_clear_error();
         return r;
