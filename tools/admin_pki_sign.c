@@ -30,6 +30,7 @@
 
 struct sign_args {
     const char *pki, *ca_name, *csr, *out;
+    size_t profile; /* index in profiles[] */
     long days;
     bool days_given, force;
 };
@@ -191,11 +192,7 @@ static int not_after_pick(const struct sign_args *a, X509 *ca_cert, time_t *ret,
 
 static int sign_csr(const struct sign_args *a, char **ret_error)
 {
-    size_t p = 0;
-    while (p < sizeof(profiles) / sizeof(profiles[0]) && strcmp(profiles[p].name, a->ca_name) != 0)
-        p++;
-    if (p == sizeof(profiles) / sizeof(profiles[0]))
-        return error_set(ret_error, -EINVAL, "--ca %s: give device, guestos or ssig", a->ca_name);
+    size_t p = a->profile;
     struct stat st;
     if (!a->force && lstat(a->out, &st) == 0)
         return error_set(ret_error, -EEXIST,
@@ -287,6 +284,11 @@ static int pki_sign_csr_run(int argc, char **argv)
         return admin_usage_error(&admin_pki_sign_csr, !a.pki       ? "--pki DIR is required"
                                                       : !a.ca_name ? "--ca device|guestos|ssig is required"
                                                                    : "-o OUT is required");
+    while (a.profile < sizeof(profiles) / sizeof(profiles[0]) &&
+           strcmp(profiles[a.profile].name, a.ca_name) != 0)
+        a.profile++;
+    if (a.profile == sizeof(profiles) / sizeof(profiles[0]))
+        return admin_usage_error(&admin_pki_sign_csr, "--ca takes device, guestos or ssig");
     if (sign_csr(&a, &err) < 0)
         return admin_error("pki sign-csr: %s", err ? err : "out of memory");
     return ADMIN_EXIT_OK;
