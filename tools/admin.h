@@ -46,8 +46,10 @@ int admin_file_install_new(const char *path, const void *data, size_t len, int m
 
 /* ---- keys (admin_keys_load.c) ---- */
 
-/* A PEM private key (PKCS#8 or SEC1; an encrypted one asks for its pass phrase on the terminal). */
-int admin_private_key_load(const char *path, EVP_PKEY **ret_key, char **ret_error);
+/* A PEM private key (PKCS#8 or SEC1; an encrypted one asks for its pass phrase on the terminal). which ends
+ * the hint of a key that cannot be read: "use WHICH" (the file that should have been given). */
+int admin_private_key_load(const char *path, const char *which, EVP_PKEY **ret_key, char **ret_error);
+#define ADMIN_SIGN_KEY_HINT "the sign-key.pem that `tagent-admin keys gen` wrote"
 /* A PEM public key (SubjectPublicKeyInfo) as DER. Caller frees *ret_spki with OPENSSL_free. */
 int admin_public_key_load(const char *path, uint8_t **ret_spki, size_t *ret_len, char **ret_error);
 /* The raw AES key file: exactly 16 or 32 bytes. Caller frees with OPENSSL_clear_free(key, len). */

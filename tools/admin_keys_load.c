@@ -22,7 +22,7 @@ static const char *openssl_reason(void)
     return s ? s : "not a PEM key";
 }
 
-int admin_private_key_load(const char *path, EVP_PKEY **ret_key, char **ret_error)
+int admin_private_key_load(const char *path, const char *which, EVP_PKEY **ret_key, char **ret_error)
 {
     uint8_t *pem = NULL;
     size_t len = 0;
@@ -33,10 +33,8 @@ int admin_private_key_load(const char *path, EVP_PKEY **ret_key, char **ret_erro
     EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
     OPENSSL_clear_free(pem, len);
     if (!key) {
-        r = error_set(ret_error, -EINVAL,
-                      "%s: cannot read a PEM private key (%s); use the key file that "
-                      "`tagent-admin keys gen` (sign-key.pem) or `pki init` (*.key) wrote",
-                      path, openssl_reason());
+        r = error_set(ret_error, -EINVAL, "%s: cannot read a PEM private key (%s); use %s", path,
+                      openssl_reason(), which);
         ERR_clear_error();
         return r;
     }

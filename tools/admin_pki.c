@@ -103,7 +103,7 @@ int pki_ca_load(const char *dir, enum pki_ca ca, X509 **ret_cert, EVP_PKEY **ret
     if (!cert_path || !key_path)
         return error_set(ret_error, -ENOMEM, "out of memory");
     if ((r = pki_dir_check(dir, ret_error)) < 0 || (r = pki_cert_load(cert_path, &cert, ret_error)) < 0 ||
-        (r = admin_private_key_load(key_path, &key, ret_error)) < 0)
+        (r = admin_private_key_load(key_path, PKI_KEY_HINT, &key, ret_error)) < 0)
         return r;
     if (X509_check_private_key(cert, key) != 1) {
         ERR_clear_error();

@@ -43,6 +43,9 @@ extern const struct pki_ca_info pki_cas[PKI_CA_COUNT];
     "DEVELOPMENT KEYS ON DISK: the CA private keys are unencrypted files; do not use them for production "   \
     "devices"
 
+/* The hint of a CA key file that cannot be read. */
+#define PKI_KEY_HINT "the CA's key file as `tagent-admin pki init` wrote it (restore it from a backup)"
+
 /* DIR/STEM.EXT (ext without the dot, or NULL for a plain name); NULL when out of memory. */
 char *pki_path(const char *dir, const char *stem, const char *ext);
 /* DIR was made by `pki init`: a directory holding our README.txt. */

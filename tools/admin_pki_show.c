@@ -94,7 +94,7 @@ static void ca_inspect(const char *dir, enum pki_ca ca, X509 *const *certs, stru
     }
     cert_describe(certs[ca], r);
     r->verify_error = chain_verify(certs[ca], certs[pki_cas[ca].issuer]);
-    if (admin_private_key_load(key_path, &key, &r->key_error) < 0)
+    if (admin_private_key_load(key_path, PKI_KEY_HINT, &key, &r->key_error) < 0)
         return;
     if (X509_check_private_key(certs[ca], key) != 1) {
         ERR_clear_error();

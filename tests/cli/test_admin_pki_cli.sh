@@ -254,6 +254,10 @@ check "show with a swapped key exits 1" exits 1 "$ADMIN" pki show --pki "$P"
 check "... naming the key file" out_has "device-subca.key does not hold the certificate's key"
 check "sign-csr with a swapped key is refused" exits 1 "$ADMIN" pki sign-csr --pki "$P" --ca device dev.csr -o r.pem
 check "... saying the pair does not belong together" out_has "device-subca.key does not belong to"
+echo garbage >"$P/device-subca.key"
+check "sign-csr with an unreadable CA key is refused" exits 1 "$ADMIN" pki sign-csr --pki "$P" --ca device dev.csr -o r.pem
+check "... saying which file and what to do" out_has "device-subca.key: cannot read a PEM private key"
+check "... and to restore it" out_has "restore it from a backup"
 cp "$WORK/device-subca.key.good" "$P/device-subca.key"
 cp "$WORK/pki2/gen-root.pem" "$P/gen-root.pem"
 check "show with a foreign root exits 1" exits 1 "$ADMIN" pki show --pki "$P"
