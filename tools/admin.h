@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 
 /* Exit codes; `config inspect` documents its own (0 valid or parsed, 1 invalid signature, 2 parse error). */
@@ -36,6 +37,8 @@ void admin_command_help(const struct admin_command *cmd);
 
 /* Reads a regular file of at most max bytes. Secrets: free with OPENSSL_clear_free(buf, len). */
 int admin_file_read(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_len, char **ret_error);
+/* The file (at most max bytes) in a memory BIO whose buffer is wiped when freed (BIO_free). */
+int admin_file_bio(const char *path, size_t max, BIO **ret_bio, char **ret_error);
 /* Creates path with mode (O_EXCL: never replaces anything, never follows a link), writes, fsyncs. */
 int admin_file_create(const char *path, const void *data, size_t len, int mode, char **ret_error);
 /* Replaces path atomically: a temporary file beside it, fsync, rename, fsync of the directory. */
@@ -45,6 +48,9 @@ int admin_file_replace(const char *path, const void *data, size_t len, int mode,
 int admin_file_install_new(const char *path, const void *data, size_t len, int mode, char **ret_error);
 
 /* ---- keys (admin_keys_load.c) ---- */
+
+/* The reason of OpenSSL's last error, or fallback when its queue is empty. */
+const char *admin_openssl_reason(const char *fallback);
 
 /* A PEM private key (PKCS#8 or SEC1; an encrypted one asks for its pass phrase on the terminal). which ends
  * the hint of a key that cannot be read: "use WHICH" (the file that should have been given). */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
 
 int admin_file_read(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_len, char **ret_error)
@@ -47,6 +48,25 @@ int admin_file_read(const char *path, size_t max, uint8_t **ret_buf, size_t *ret
     }
     *ret_buf = buf;
     *ret_len = len;
+    return 0;
+}
+
+int admin_file_bio(const char *path, size_t max, BIO **ret_bio, char **ret_error)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int r = admin_file_read(path, max, &buf, &len, ret_error);
+    if (r < 0)
+        return r;
+    /* a copy in the BIO's own buffer, which BUF_MEM_free wipes: the file may hold a private key */
+    BIO *bio = BIO_new(BIO_s_mem());
+    bool ok = bio && (len == 0 || BIO_write(bio, buf, (int)len) == (int)len);
+    OPENSSL_clear_free(buf, len);
+    if (!ok) {
+        BIO_free(bio);
+        return error_set(ret_error, -ENOMEM, "out of memory reading %s", path);
+    }
+    *ret_bio = bio;
     return 0;
 }
 

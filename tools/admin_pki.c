@@ -32,13 +32,6 @@ const struct pki_ca_info pki_cas[PKI_CA_COUNT] = {
     [PKI_DEVICE_SUBCA] = {"device-subca", "Device Sub CA", PKI_GEN_ROOT, SUBCA_DAYS},
 };
 
-static const char *openssl_reason(const char *fallback)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *s = e ? ERR_reason_error_string(e) : NULL;
-    return s ? s : fallback;
-}
-
 char *pki_path(const char *dir, const char *stem, const char *ext)
 {
     char *p = NULL;
@@ -73,18 +66,16 @@ int pki_dir_check(const char *dir, char **ret_error)
 
 int pki_cert_load(const char *path, X509 **ret_cert, char **ret_error)
 {
-    _cleanup_openssl_free_ uint8_t *pem = NULL;
-    size_t len = 0;
-    int r = admin_file_read(path, PEM_MAX, &pem, &len, ret_error);
+    _cleanup_(BIO_freep) BIO *bio = NULL;
+    int r = admin_file_bio(path, PEM_MAX, &bio, ret_error);
     if (r < 0)
         return r;
-    _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     if (!cert) {
         r = error_set(ret_error, -EINVAL,
                       "%s: cannot read a PEM certificate (%s); restore it from the `pki init` run that made "
                       "the directory",
-                      path, openssl_reason("no CERTIFICATE block"));
+                      path, admin_openssl_reason("no CERTIFICATE block"));
         ERR_clear_error();
         return r;
     }
@@ -159,7 +150,7 @@ int pki_ext_add(X509 *cert, X509 *issuer, int nid, const char *value, char **ret
     X509_EXTENSION_free(ext);
     if (!ok) {
         int r = error_set(ret_error, -EINVAL, "cannot add the %s extension \"%s\" (%s)", OBJ_nid2ln(nid),
-                          value, openssl_reason("out of memory"));
+                          value, admin_openssl_reason("out of memory"));
         ERR_clear_error();
         return r;
     }
@@ -169,7 +160,8 @@ int pki_ext_add(X509 *cert, X509 *issuer, int nid, const char *value, char **ret
 int pki_cert_sign(X509 *cert, EVP_PKEY *ca_key, char **ret_error)
 {
     if (X509_sign(cert, ca_key, EVP_sha384()) <= 0) {
-        int r = error_set(ret_error, -EIO, "cannot sign the certificate (%s)", openssl_reason("unknown"));
+        int r =
+            error_set(ret_error, -EIO, "cannot sign the certificate (%s)", admin_openssl_reason("unknown"));
         ERR_clear_error();
         return r;
     }

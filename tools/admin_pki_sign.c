@@ -56,13 +56,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(GENERAL_NAMES *, GENERAL_NAMES_free)
 
 static int csr_load(const char *path, X509_REQ **ret_req, char **ret_error)
 {
-    _cleanup_openssl_free_ uint8_t *pem = NULL;
-    size_t len = 0;
-    int r = admin_file_read(path, CSR_MAX, &pem, &len, ret_error);
+    _cleanup_(BIO_freep) BIO *bio = NULL;
+    int r = admin_file_bio(path, CSR_MAX, &bio, ret_error);
     if (r < 0)
         return r;
-    _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    X509_REQ *req = bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
+    X509_REQ *req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
     ERR_clear_error();
     if (!req)
         return error_set(ret_error, -EINVAL,
