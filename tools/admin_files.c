@@ -124,10 +124,7 @@ static int file_install(const char *path, const void *data, size_t len, int mode
     if (r < 0 || !replace)
         unlink(tmp);
     if (r == -EEXIST)
-        return error_set(ret_error, r,
-                         "%s exists; refusing to overwrite it (move it away, choose another -o, "
-                         "or give --force)",
-                         path);
+        return error_set(ret_error, r, "%s exists; refusing to overwrite it (move it away first)", path);
     if (r < 0)
         return error_set(ret_error, r, "cannot write %s: %s", path, strerror(-r));
     /* the rename or link itself is durable once the directory is */

@@ -73,8 +73,7 @@ int pki_cert_load(const char *path, X509 **ret_cert, char **ret_error)
     X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     if (!cert) {
         r = error_set(ret_error, -EINVAL,
-                      "%s: cannot read a PEM certificate (%s); restore it from the `pki init` run that made "
-                      "the directory",
+                      "%s: cannot read a PEM certificate (%s); restore it from a backup of the directory",
                       path, admin_openssl_reason("no CERTIFICATE block"));
         ERR_clear_error();
         return r;
@@ -98,10 +97,11 @@ int pki_ca_load(const char *dir, enum pki_ca ca, X509 **ret_cert, EVP_PKEY **ret
         return r;
     if (X509_check_private_key(cert, key) != 1) {
         ERR_clear_error();
-        return error_set(ret_error, -EINVAL,
-                         "%s does not belong to %s (their public keys differ); restore the pair from the "
-                         "`pki init` run that made them",
-                         key_path, cert_path);
+        return error_set(
+            ret_error, -EINVAL,
+            "%s does not belong to %s (their public keys differ); restore the pair from a backup "
+            "of the directory",
+            key_path, cert_path);
     }
     *ret_cert = TAKE_PTR(cert);
     *ret_key = TAKE_PTR(key);

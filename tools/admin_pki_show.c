@@ -22,10 +22,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE_CTX *, X509_STORE_CTX_free)
 
 struct ca_report {
     char subject[512], issuer[512], serial[48], not_before[32], not_after[32], key_type[32], sha256[96];
-    char *cert_error;   /* the certificate could not be read */
-    char *verify_error; /* NULL: verifies up to its root */
-    char *key_error;    /* NULL: the key file holds the certificate's key */
-    int cert_mode, key_mode;
+    char *cert_error;               /* the certificate could not be read */
+    char *verify_error;             /* NULL: verifies up to its root */
+    char *key_error;                /* NULL: the key file holds the certificate's key */
+    char cert_mode[8], key_mode[8]; /* "0644", or "missing" */
+    bool key_mode_ok;
 };
 
 static void ca_report_done(struct ca_report *r)
@@ -35,10 +36,16 @@ static void ca_report_done(struct ca_report *r)
     free(r->key_error);
 }
 
-static int file_mode(const char *path)
+/* The permission bits as "0600", or "missing"; true when they are want. */
+static bool file_mode(const char *path, int want, char out[static 8])
 {
     struct stat st;
-    return stat(path, &st) < 0 ? -1 : (int)(st.st_mode & 07777);
+    if (stat(path, &st) < 0) {
+        snprintf(out, 8, "missing");
+        return false;
+    }
+    snprintf(out, 8, "%04o", (unsigned)(st.st_mode & 07777));
+    return (int)(st.st_mode & 07777) == want;
 }
 
 static void cert_describe(X509 *cert, struct ca_report *r)
@@ -85,8 +92,8 @@ static void ca_inspect(const char *dir, enum pki_ca ca, X509 *const *certs, stru
         r->cert_error = strdup("out of memory");
         return;
     }
-    r->cert_mode = file_mode(cert_path);
-    r->key_mode = file_mode(key_path);
+    file_mode(cert_path, 0644, r->cert_mode);
+    r->key_mode_ok = file_mode(key_path, 0600, r->key_mode);
     if (!certs[ca]) {
         if (!r->cert_error)
             r->cert_error = strdup("cannot read the certificate");
@@ -128,8 +135,9 @@ static void text_print(const char *dir, const struct ca_report *reports)
                    pki_cas[ca].issuer == (enum pki_ca)ca ? "self-signed" : "up to",
                    pki_cas[ca].issuer == (enum pki_ca)ca ? "root" : pki_cas[pki_cas[ca].issuer].stem);
         printf("  key file:    %s\n", r->key_error ? r->key_error : "matches the certificate");
-        printf("  modes:       %s.key %04o%s, %s.pem %04o\n", pki_cas[ca].stem, r->key_mode,
-               r->key_mode >= 0 && r->key_mode != 0600 ? " (WARNING: not 0600; chmod 600 it)" : "",
+        printf("  modes:       %s.key %s%s, %s.pem %s\n", pki_cas[ca].stem, r->key_mode,
+               r->key_mode_ok || strcmp(r->key_mode, "missing") == 0 ? ""
+                                                                     : " (WARNING: not 0600; chmod 600 it)",
                pki_cas[ca].stem, r->cert_mode);
     }
 }
@@ -147,9 +155,9 @@ static int json_print(const char *dir, const struct ca_report *reports)
         ok = o && cJSON_AddItemToArray(cas, o) && cJSON_AddStringToObject(o, "name", pki_cas[ca].stem) &&
              cJSON_AddStringToObject(o, "role", pki_cas[ca].cn) &&
              cJSON_AddStringToObject(o, "issuer_ca", pki_cas[pki_cas[ca].issuer].stem) &&
-             cJSON_AddNumberToObject(o, "key_mode", r->key_mode) &&
-             cJSON_AddNumberToObject(o, "cert_mode", r->cert_mode) &&
-             cJSON_AddBoolToObject(o, "key_mode_ok", r->key_mode == 0600) &&
+             cJSON_AddStringToObject(o, "key_mode", r->key_mode) &&
+             cJSON_AddStringToObject(o, "cert_mode", r->cert_mode) &&
+             cJSON_AddBoolToObject(o, "key_mode_ok", r->key_mode_ok) &&
              (r->cert_error
                   ? cJSON_AddStringToObject(o, "cert_error", r->cert_error) != NULL
                   : cJSON_AddStringToObject(o, "subject", r->subject) &&
@@ -198,7 +206,7 @@ static int pki_show(const char *dir, bool json)
     }
     if (status != ADMIN_EXIT_OK)
         admin_error("pki show: a CA of %s does not verify or its key or certificate is unusable (above); "
-                    "restore the files from the `pki init` run or make a new PKI",
+                    "restore the files from a backup, or make a new PKI with `pki init` in another directory",
                     dir);
     return status;
 }

@@ -34,6 +34,15 @@ check "pki --help lists init, sign-csr, show" sh -c "'$ADMIN' pki --help | grep 
 for c in init sign-csr show; do
     check "pki $c --help" sh -c "'$ADMIN' pki $c --help | grep -q '^usage: tagent-admin pki $c'"
 done
+# every tagent-admin command: --help, and an unknown option is a usage error naming the command
+"$ADMIN" help | awk '/^  [a-z]+ +[a-z-]+ / { print $1, $2 }' >"$WORK/commands"
+check "help lists at least the 9 commands" test "$(wc -l <"$WORK/commands")" -ge 9
+while read -r group name; do
+    check "$group $name --help: usage, exit 0" \
+        sh -c "'$ADMIN' $group $name --help | grep -q '^usage: tagent-admin $group $name '"
+    check "$group $name --no-such-option: exit 2" exits 2 "$ADMIN" "$group" "$name" --no-such-option
+    check "... with the usage and where to look" out_has "(tagent-admin $group $name --help for details)"
+done <"$WORK/commands"
 check "pki without a command exits 2" exits 2 "$ADMIN" pki
 check "pki frob: unknown command, exit 2" exits 2 "$ADMIN" pki frob
 check "... saying so" out_has 'unknown command "pki frob"'
