@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free)
@@ -110,12 +111,37 @@ static void ca_inspect(const char *dir, enum pki_ca ca, X509 *const *certs, stru
     }
 }
 
+/* device-ca-chain.pem holds device-subca.pem then gen-root.pem, and nothing else. NULL when it does. */
+static char *chain_check(const char *dir, X509 *const *certs)
+{
+    _cleanup_free_ char *path = pki_path(dir, PKI_CHAIN_FILE, NULL);
+    _cleanup_(BIO_freep) BIO *bio = NULL;
+    X509 *const want[] = {certs[PKI_DEVICE_SUBCA], certs[PKI_GEN_ROOT]};
+    char *msg = NULL;
+    size_t n = 0;
+    bool same = true;
+
+    if (!path || admin_file_bio(path, 64 * 1024, &bio, &msg) < 0)
+        return msg ? msg : strdup("out of memory");
+    for (X509 *x; (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)); n++) {
+        same = same && n < 2 && want[n] && X509_cmp(x, want[n]) == 0;
+        X509_free(x);
+    }
+    ERR_clear_error();
+    if (same && n == 2)
+        return NULL;
+    return asprintf(&msg, "%s does not hold exactly %s.pem then %s.pem (%zu certificates)", PKI_CHAIN_FILE,
+                    pki_cas[PKI_DEVICE_SUBCA].stem, pki_cas[PKI_GEN_ROOT].stem, n) < 0
+               ? NULL
+               : msg;
+}
+
 static bool ca_ok(const struct ca_report *r)
 {
     return !r->cert_error && !r->verify_error && !r->key_error;
 }
 
-static void text_print(const char *dir, const struct ca_report *reports)
+static void text_print(const char *dir, const struct ca_report *reports, const char *chain_error)
 {
     printf("development PKI %s\n", dir);
     for (int ca = 0; ca < PKI_CA_COUNT; ca++) {
@@ -140,15 +166,18 @@ static void text_print(const char *dir, const struct ca_report *reports)
                                                                      : " (WARNING: not 0600; chmod 600 it)",
                pki_cas[ca].stem, r->cert_mode);
     }
+    printf("\n%s: %s\n", PKI_CHAIN_FILE, chain_error ? chain_error : "device-subca.pem + gen-root.pem");
 }
 
-static int json_print(const char *dir, const struct ca_report *reports)
+static int json_print(const char *dir, const struct ca_report *reports, const char *chain_error)
 {
     _cleanup_(cJSON_Deletep) cJSON *root = cJSON_CreateObject();
     cJSON *cas = cJSON_AddArrayToObject(root, "cas");
     _cleanup_free_ char *text = NULL;
     bool ok = root && cas && cJSON_AddStringToObject(root, "pki", dir) &&
-              cJSON_AddStringToObject(root, "warning", PKI_WARNING_LINE);
+              cJSON_AddStringToObject(root, "warning", PKI_WARNING_LINE) &&
+              cJSON_AddBoolToObject(root, "device_chain_ok", !chain_error) &&
+              (!chain_error || cJSON_AddStringToObject(root, "device_chain_error", chain_error));
     for (int ca = 0; ok && ca < PKI_CA_COUNT; ca++) {
         const struct ca_report *r = &reports[ca];
         cJSON *o = cJSON_CreateObject();
@@ -181,6 +210,7 @@ static int json_print(const char *dir, const struct ca_report *reports)
 static int pki_show(const char *dir, bool json)
 {
     _cleanup_free_ char *err = NULL;
+    _cleanup_free_ char *chain_error = NULL;
     X509 *certs[PKI_CA_COUNT] = {0};
     struct ca_report reports[PKI_CA_COUNT] = {0};
     int status = ADMIN_EXIT_OK;
@@ -198,16 +228,20 @@ static int pki_show(const char *dir, bool json)
         if (!ca_ok(&reports[ca]))
             status = ADMIN_EXIT_ERROR;
     }
-    if (json ? json_print(dir, reports) < 0 : (text_print(dir, reports), false))
+    if ((chain_error = chain_check(dir, certs)))
+        status = ADMIN_EXIT_ERROR;
+    if (json ? json_print(dir, reports, chain_error) < 0 : (text_print(dir, reports, chain_error), false))
         status = ADMIN_EXIT_ERROR;
     for (int ca = 0; ca < PKI_CA_COUNT; ca++) {
         X509_free(certs[ca]);
         ca_report_done(&reports[ca]);
     }
     if (status != ADMIN_EXIT_OK)
-        admin_error("pki show: a CA of %s does not verify or its key or certificate is unusable (above); "
-                    "restore the files from a backup, or make a new PKI with `pki init` in another directory",
-                    dir);
+        admin_error(
+            "pki show: a CA of %s does not verify, or a key, certificate or the chain file is unusable "
+            "(above); "
+            "restore the files from a backup, or make a new PKI with `pki init` in another directory",
+            dir);
     return status;
 }
 
@@ -247,12 +281,14 @@ const struct admin_command admin_pki_show = {
     .name = "show",
     .usage = "--pki DIR [--json]",
     .summary = "list the CAs of a development PKI and check them",
-    .help = "  --pki DIR  the directory of `tagent-admin pki init`\n"
-            "  --json     one JSON object instead of text\n"
-            "\n"
-            "For each CA: subject, issuer, serial, validity, key type, SHA-256 fingerprint of the DER\n"
-            "certificate; whether the certificate verifies up to its root; whether the key file holds its\n"
-            "key; the files' modes (a key that is not 0600 is flagged). Exit 0 when every CA verifies and\n"
-            "every key matches, 1 otherwise.\n",
+    .help =
+        "  --pki DIR  the directory of `tagent-admin pki init`\n"
+        "  --json     one JSON object instead of text\n"
+        "\n"
+        "For each CA: subject, issuer, serial, validity, key type, SHA-256 fingerprint of the DER\n"
+        "certificate; whether the certificate verifies up to its root; whether the key file holds its\n"
+        "key; the files' modes (a key that is not 0600 is flagged); whether " PKI_CHAIN_FILE " holds\n"
+        "device-subca.pem and gen-root.pem. Exit 0 when every CA verifies, every key matches and the chain\n"
+        "file is right, 1 otherwise.\n",
     .run = pki_show_run,
 };

@@ -239,6 +239,7 @@ check "TLS 1.3: a client certificate of another CA is refused" test $? -ne 0
 # ---- show ----
 "$ADMIN" pki show --pki "$P" >"$WORK/out" 2>"$WORK/err"
 check "show exits 0" test $? -eq 0
+cp "$WORK/out" "$WORK/show.txt"
 check "show repeats the warning" grep -q "DEVELOPMENT KEYS ON DISK" "$WORK/err"
 check "show: every CA verifies" test "$(grep -c 'verifies:    yes' "$WORK/out")" -eq 5
 check "show: every key matches" test "$(grep -c 'key file:    matches the certificate' "$WORK/out")" -eq 5
@@ -253,6 +254,13 @@ check "show --json: five CAs, all verified and matched" \
     test "$(jq '[.cas[] | select(.verifies and .key_matches and .key_mode_ok)] | length' "$WORK/json")" = 5
 check "show --json: the fingerprint" \
     test "$(jq -r '.cas[] | select(.name == "device-subca") | .sha256_fingerprint' "$WORK/json")" = "$fp"
+check "show: the chain file is right" grep -qF "device-ca-chain.pem: device-subca.pem + gen-root.pem" "$WORK/show.txt"
+check "show --json: the chain file is right" test "$(jq '.device_chain_ok' "$WORK/json")" = true
+cp "$P/device-ca-chain.pem" "$WORK/chain.good"
+cat "$P/gen-root.pem" "$P/device-subca.pem" >"$P/device-ca-chain.pem"
+check "show with the chain file in the wrong order exits 1" exits 1 "$ADMIN" pki show --pki "$P"
+check "... saying what the chain file should hold" out_has "device-ca-chain.pem does not hold exactly device-subca.pem then gen-root.pem"
+cp "$WORK/chain.good" "$P/device-ca-chain.pem"
 chmod 0644 "$P/guestos-subca.key"
 check "show with a 0644 key still exits 0" exits 0 "$ADMIN" pki show --pki "$P"
 check "... and flags the mode" out_has "guestos-subca.key 0644 (WARNING: not 0600"
