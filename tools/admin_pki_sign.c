@@ -184,37 +184,56 @@ static int not_after_pick(const struct sign_args *a, X509 *ca_cert, time_t *ret,
                          "or less",
                          a->days, a->ca_name, end, days, days);
     time_t ca_limit = timegm(&tm), want = time(NULL) + (time_t)a->days * 86400;
+    if (want > ca_limit)
+        fprintf(
+            stderr,
+            "tagent-admin: pki sign-csr: note: the certificate ends with the %s CA's, on %s (%d days, not "
+            "%ld)\n",
+            a->ca_name, end, days, a->days);
     *ret = want < ca_limit ? want : ca_limit;
     return 0;
 }
 
-static int sign_csr(const struct sign_args *a, char **ret_error)
+/* The certificate for the CSR, signed by the sub CA of --ca. */
+static int cert_issue(const struct sign_args *a, X509 **ret_cert, char **ret_error)
 {
-    size_t p = a->profile;
-    struct stat st;
-    if (!a->force && lstat(a->out, &st) == 0)
-        return error_set(ret_error, -EEXIST,
-                         "%s exists; refusing to overwrite it (choose another -o, or give --force)", a->out);
-
+    enum pki_ca ca = profiles[a->profile].ca;
     _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
     _cleanup_(X509_freep) X509 *ca_cert = NULL, *cert = NULL;
     _cleanup_(EVP_PKEY_freep) EVP_PKEY *ca_key = NULL;
-    _cleanup_free_ char *pem = NULL;
-    size_t len = 0;
     time_t not_after = 0;
     int r;
+
     if ((r = csr_load(a->csr, &req, ret_error)) < 0 || (r = csr_check(a->csr, req, ret_error)) < 0 ||
-        (r = pki_ca_load(a->pki, profiles[p].ca, &ca_cert, &ca_key, ret_error)) < 0 ||
+        (r = pki_ca_load(a->pki, ca, &ca_cert, &ca_key, ret_error)) < 0 ||
         (r = not_after_pick(a, ca_cert, &not_after, ret_error)) < 0 ||
         (r = pki_cert_new(X509_REQ_get_subject_name(req), X509_REQ_get0_pubkey(req), ca_cert, not_after,
                           &cert, ret_error)) < 0 ||
         (r = pki_ext_add(cert, ca_cert, NID_basic_constraints, "critical,CA:FALSE", ret_error)) < 0 ||
         (r = pki_ext_add(cert, ca_cert, NID_key_usage, "critical,digitalSignature", ret_error)) < 0 ||
-        (r = pki_ext_add(cert, ca_cert, NID_ext_key_usage, profiles[p].eku, ret_error)) < 0 ||
+        (r = pki_ext_add(cert, ca_cert, NID_ext_key_usage, profiles[a->profile].eku, ret_error)) < 0 ||
         (r = pki_ext_add(cert, ca_cert, NID_subject_key_identifier, "hash", ret_error)) < 0 ||
         (r = pki_ext_add(cert, ca_cert, NID_authority_key_identifier, "keyid:always", ret_error)) < 0 ||
         (r = requested_extensions(a->csr, req, cert, ret_error)) < 0 ||
-        (r = pki_cert_sign(cert, ca_key, ret_error)) < 0 ||
+        (r = pki_cert_sign(cert, ca_key, ret_error)) < 0)
+        return r;
+    *ret_cert = TAKE_PTR(cert);
+    return 0;
+}
+
+static int sign_csr(const struct sign_args *a, char **ret_error)
+{
+    _cleanup_(X509_freep) X509 *cert = NULL;
+    _cleanup_free_ char *pem = NULL;
+    size_t len = 0;
+    struct stat st;
+    int r;
+
+    /* before any work: the common mistake costs nothing */
+    if (!a->force && lstat(a->out, &st) == 0)
+        return error_set(ret_error, -EEXIST,
+                         "%s exists; refusing to overwrite it (choose another -o, or give --force)", a->out);
+    if ((r = cert_issue(a, &cert, ret_error)) < 0 ||
         (r = pki_cert_pem_append(cert, &pem, &len, ret_error)) < 0)
         return r;
     r = a->force ? admin_file_replace(a->out, pem, len, 0644, ret_error)
@@ -223,13 +242,12 @@ static int sign_csr(const struct sign_args *a, char **ret_error)
         return r;
 
     char until[32], subject[256];
-    _cleanup_openssl_free_ char *serial = NULL;
     _cleanup_(BN_freep) BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-    serial = bn ? BN_bn2hex(bn) : NULL;
+    _cleanup_openssl_free_ char *serial = bn ? BN_bn2hex(bn) : NULL;
     pki_time_format(X509_get0_notAfter(cert), until, sizeof(until));
     pki_name_format(X509_get_subject_name(cert), subject, sizeof(subject));
     printf("wrote %s: %s, serial %s, valid until %s, issued by the %s\n", a->out, subject,
-           serial ? serial : "?", until, pki_cas[profiles[p].ca].cn);
+           serial ? serial : "?", until, pki_cas[profiles[a->profile].ca].cn);
     return 0;
 }
 

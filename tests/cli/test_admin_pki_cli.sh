@@ -172,6 +172,20 @@ check "... and left alone" cmp -s dev.pem dev.before
 check "--force replaces it" exits 0 "$ADMIN" pki sign-csr --pki "$P" --ca device --force dev.csr -o dev.pem
 check "... with a new certificate, 0644" sh -c "! cmp -s dev.pem dev.before && test \$(stat -c %a dev.pem) = 644"
 
+# a sub CA that ends in 10 days (made by openssl for the same key): the default 365 days are clipped to it
+cp -r "$P" "$WORK/short"
+openssl req -new -x509 -key "$P/device-subca.key" -subj "/O=tagent development PKI/CN=Device Sub CA" \
+    -CA "$P/gen-root.pem" -CAkey "$P/gen-root.key" -days 10 -sha384 \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$WORK/short/device-subca.pem" 2>/dev/null
+check "a CA ending in 10 days: sign-csr with the default --days exits 0" \
+    exits 0 "$ADMIN" pki sign-csr --pki "$WORK/short" --ca device dev.csr -o short.pem
+check "... noting the clipping" out_has "note: the certificate ends with the device CA's"
+check "... and the certificate ends with the CA" \
+    test "$(openssl x509 -in short.pem -noout -enddate)" = "$(openssl x509 -in "$WORK/short/device-subca.pem" -noout -enddate)"
+check "... an explicit --days 30 is refused" exits 1 "$ADMIN" pki sign-csr --pki "$WORK/short" --ca device --days 30 dev.csr -o short30.pem
+check "... naming the limit" grep -qE "ends on .*, (9|10) days from now; give --days (9|10) or less" "$WORK/out"
+
 # ---- sign-csr refusals ----
 # a tampered CSR: one byte of the subject changed after signing (device-1 -> device-2)
 openssl req -in dev.csr -outform DER -out dev.der
