@@ -132,9 +132,9 @@ static int ca_make(enum pki_ca ca, const char *org, X509 **certs, EVP_PKEY **key
     if (!key)
         return error_set(ret_error, -EIO, "cannot generate a P-384 key for the %s", info->cn);
     X509 *issuer = root ? NULL : certs[info->issuer];
+    time_t not_after = time(NULL) + (time_t)info->days * 86400;
     if ((r = name_make(org, info->cn, &name, ret_error)) < 0 ||
-        (r = pki_cert_new(name, key, issuer, time(NULL) + (time_t)info->days * 86400, &cert, ret_error)) <
-            0 ||
+        (r = pki_cert_new(name, key, issuer, not_after, &cert, ret_error)) < 0 ||
         (r = pki_ext_add(cert, issuer, NID_basic_constraints,
                          root ? "critical,CA:TRUE" : "critical,CA:TRUE,pathlen:0", ret_error)) < 0 ||
         (r = pki_ext_add(cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign", ret_error)) < 0 ||
@@ -147,6 +147,17 @@ static int ca_make(enum pki_ca ca, const char *org, X509 **certs, EVP_PKEY **key
     keys[ca] = TAKE_PTR(key);
     return 0;
 }
+
+static const char readme[] = PKI_README_MAGIC
+    ", made by `tagent-admin pki init` (docs/dev-pki.md)\n\n" WARNING_TEXT
+    "\nssig-root.key/.pem      Software Signing Root CA (self-signed)\n"
+    "ssig-subca.key/.pem     Software Signing Sub CA (issued by the software signing root)\n"
+    "gen-root.key/.pem       General Root CA (self-signed)\n"
+    "guestos-subca.key/.pem  GuestOS Signing Sub CA (issued by the general root)\n"
+    "device-subca.key/.pem   Device Sub CA (issued by the general root)\n"
+    "device-ca-chain.pem     Device Sub CA + General Root CA: a device's trust anchor file\n"
+    "\n*.key: PKCS#8 PEM, unencrypted, 0600. *.pem: certificates, 0644.\n"
+    "Sign a device certificate: tagent-admin pki sign-csr --pki DIR --ca device CSR -o OUT\n";
 
 static int pki_make(const char *org, struct pki_files *f, char **ret_error)
 {
@@ -162,19 +173,9 @@ static int pki_make(const char *org, struct pki_files *f, char **ret_error)
     X509 *chain[] = {certs[PKI_DEVICE_SUBCA], certs[PKI_GEN_ROOT]};
     if (r >= 0)
         r = cert_write(f, 2 * PKI_CA_COUNT, chain, 2, ret_error);
-    if (r >= 0) {
-        static const char readme[] = PKI_README_MAGIC
-            ", made by `tagent-admin pki init` (docs/dev-pki.md)\n\n" WARNING_TEXT
-            "\nssig-root.key/.pem      Software Signing Root CA (self-signed)\n"
-            "ssig-subca.key/.pem     Software Signing Sub CA (issued by the software signing root)\n"
-            "gen-root.key/.pem       General Root CA (self-signed)\n"
-            "guestos-subca.key/.pem  GuestOS Signing Sub CA (issued by the general root)\n"
-            "device-subca.key/.pem   Device Sub CA (issued by the general root)\n"
-            "device-ca-chain.pem     Device Sub CA + General Root CA: a device's trust anchor file\n"
-            "\n*.key: PKCS#8 PEM, unencrypted, 0600. *.pem: certificates, 0644.\n"
-            "Sign a device certificate: tagent-admin pki sign-csr --pki DIR --ca device CSR -o OUT\n";
+    /* last: README.txt marks the directory as a complete PKI for the other commands (pki_dir_check) */
+    if (r >= 0)
         r = file_write(f, 2 * PKI_CA_COUNT + 1, readme, strlen(readme), 0644, ret_error);
-    }
     for (int ca = 0; ca < PKI_CA_COUNT; ca++) {
         X509_free(certs[ca]);
         EVP_PKEY_free(keys[ca]);

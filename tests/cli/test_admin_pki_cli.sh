@@ -118,6 +118,9 @@ check "... writing nothing" test "$(ls "$WORK/half")" = device-subca.key
 touch "$WORK/afile"
 check "init refuses a DIR that is a file" exits 1 "$ADMIN" pki init "$WORK/afile"
 "$ADMIN" pki init --org "Example Org" "$WORK/pki2" >/dev/null 2>&1
+(umask 077 && "$ADMIN" pki init "$WORK/pki3" >/dev/null 2>&1)
+check "under umask 077 the certificates are still 0644" mode_is "$WORK/pki3/gen-root.pem" 644
+check "... and the keys 0600" mode_is "$WORK/pki3/gen-root.key" 600
 check "--org sets the O=" test "$(openssl x509 -in "$WORK/pki2/gen-root.pem" -noout -subject)" = "subject=O = Example Org, CN = General Root CA"
 
 # ---- sign-csr --ca device ----
