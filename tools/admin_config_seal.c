@@ -77,7 +77,7 @@ static int seal(const struct seal_args *a, char **ret_error)
     int r, prof = 0;
 
     if ((r = seq_parse(a->seq, &params.sequence, ret_error)) < 0 ||
-        (r = admin_private_key_load(a->sign_key, &key, ret_error)) < 0 ||
+        (r = admin_private_key_load(a->sign_key, ADMIN_SIGN_KEY_HINT, &key, ret_error)) < 0 ||
         (r = admin_key_profile(key, &prof, ret_error)) < 0)
         return r;
     params.profile = (enum tepc_profile)prof;

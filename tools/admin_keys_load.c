@@ -15,28 +15,23 @@
 /* A PEM file is small; anything bigger is not one of ours. */
 #define PEM_MAX (64 * 1024)
 
-static const char *openssl_reason(void)
+const char *admin_openssl_reason(const char *fallback)
 {
     unsigned long e = ERR_peek_last_error();
     const char *s = e ? ERR_reason_error_string(e) : NULL;
-    return s ? s : "not a PEM key";
+    return s ? s : fallback;
 }
 
-int admin_private_key_load(const char *path, EVP_PKEY **ret_key, char **ret_error)
+int admin_private_key_load(const char *path, const char *which, EVP_PKEY **ret_key, char **ret_error)
 {
-    uint8_t *pem = NULL;
-    size_t len = 0;
-    int r = admin_file_read(path, PEM_MAX, &pem, &len, ret_error);
+    _cleanup_(BIO_freep) BIO *bio = NULL;
+    int r = admin_file_bio(path, PEM_MAX, &bio, ret_error);
     if (r < 0)
         return r;
-    _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-    OPENSSL_clear_free(pem, len);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     if (!key) {
-        r = error_set(ret_error, -EINVAL,
-                      "%s: cannot read a PEM private key (%s); use the sign-key.pem that "
-                      "`tagent-admin keys gen` wrote",
-                      path, openssl_reason());
+        r = error_set(ret_error, -EINVAL, "%s: cannot read a PEM private key (%s); use %s", path,
+                      admin_openssl_reason("not a PEM key"), which);
         ERR_clear_error();
         return r;
     }
@@ -46,20 +41,18 @@ int admin_private_key_load(const char *path, EVP_PKEY **ret_key, char **ret_erro
 
 int admin_public_key_load(const char *path, uint8_t **ret_spki, size_t *ret_len, char **ret_error)
 {
-    _cleanup_openssl_free_ uint8_t *pem = NULL;
-    size_t len = 0;
-    int r = admin_file_read(path, PEM_MAX, &pem, &len, ret_error);
+    _cleanup_(BIO_freep) BIO *bio = NULL;
+    int r = admin_file_bio(path, PEM_MAX, &bio, ret_error);
     if (r < 0)
         return r;
-    _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+    _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     unsigned char *der = NULL;
     int n = key ? i2d_PUBKEY(key, &der) : -1;
     if (n <= 0) {
         r = error_set(ret_error, -EINVAL,
                       "%s: cannot read a PEM public key (%s); use the sign-key.pub.pem that "
                       "`tagent-admin keys gen` wrote",
-                      path, openssl_reason());
+                      path, admin_openssl_reason("not a PEM key"));
         ERR_clear_error();
         return r;
     }

@@ -58,7 +58,7 @@ static int keys_load(const struct policy_args *a, EVP_PKEY **ret_priv, uint8_t *
     int r, prof = 0;
     if ((r = tepc_profile_from_name(a->tpm_type, &want, ret_error)) < 0 ||
         (r = admin_public_key_load(a->pub, &spki, &len, ret_error)) < 0 ||
-        (r = admin_private_key_load(a->priv, &priv, ret_error)) < 0 ||
+        (r = admin_private_key_load(a->priv, ADMIN_SIGN_KEY_HINT, &priv, ret_error)) < 0 ||
         (r = admin_key_profile(priv, &prof, ret_error)) < 0)
         return r;
     if ((enum tepc_profile)prof != want)

@@ -10,13 +10,8 @@
 #include <sys/resource.h>
 
 static const struct admin_command *const commands[] = {
-    &admin_keys_gen,
-    &admin_config_seal,
-    &admin_config_inspect,
-    &admin_config_open,
-    &admin_luks_policy,
-    &admin_luks_config,
-    NULL,
+    &admin_keys_gen,    &admin_config_seal, &admin_config_inspect, &admin_config_open, &admin_luks_policy,
+    &admin_luks_config, &admin_pki_init,    &admin_pki_sign_csr,   &admin_pki_show,    NULL,
 };
 
 int admin_error(const char *fmt, ...)
