@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The platform lifecycle (TEP guide's init sequence) end to end, through dist/'s units as scripts/lib/boot.sh
+# reads them, on a swtpm with an EK certificate, the mock CMS/AAS/HVS and nats-server:
+#   the device is provisioned (provision-device with keys from `tagent-admin keys gen`); the admin seals a
+#   configuration (trustagent.env, luks_config_file.yaml and the policy files signed from the boot's event
+#   log); boot 1 applies it, formats the volume and seals its passphrase, provisions the agent against the
+#   mock control plane and is attested; a reboot (Shutdown, swtpm reset, Startup, the log extended again);
+#   boot 2 unlocks without provisioning again (no request reaches the control plane) and is attested; a
+#   firmware update (one more PCR 0 measurement in the log): boot 3's unlock is refused naming PCR 0 and the
+#   later units do not start; the admin signs the new state from the new log and seals it as configuration
+#   2; boot 4 applies it, unlocks and is attested.
+# The root prefix stands in for the LUKS volume's mount point (dist/tagent-state-on-luks.conf): activation
+# cannot run where the kernel has no device-mapper, and the runner says so on the luks step.
+# Usage: test_lifecycle.sh TAGENT TAGENT-ADMIN TAGENT-MOCK-CP TAGENT-HVS CORPORA
+set -u
+TAGENT=$1
+ADMIN=$2
+MOCK_CP=$3
+HVS=$4
+CORPORA=$5
+HERE=$(cd "$(dirname "$0")" && pwd)
+DIST=$HERE/../../dist
+. "$HERE/../lib/check.sh"
+. "$HERE/../../scripts/lib/world.sh"
+. "$HERE/../../scripts/lib/boot.sh"
+trap 'world_stop; rm -rf "$WORK"' EXIT
+for tool in swtpm swtpm_setup swtpm_ioctl tpm2_pcrextend tpm2_changeauth nats-server jq; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/install-deps.sh)"; exit 77; }
+done
+# Keyslots on a file image with a cheap KDF (honoured for regular files only).
+export TAGENT_LUKS_TEST_PBKDF=pbkdf2
+ROOT=$WORK/root
+UP=$ROOT/home/update/upload/mnt
+OWNER_SECRET=hex:0011223344556677
+LOG=$WORK/firmware-1.bin
+cp "$CORPORA/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin" "$LOG"
+chmod u+w "$LOG"
+
+world_swtpm && world_mock_cp && world_aas_token && world_nats || { echo "FAILED - the world did not start"; exit 1; }
+world_root "$ROOT" "$LOG"
+world_extend_eventlog "$LOG" >/dev/null
+
+# ---- the device: owned, provisioned with the owner's public key and configuration AES key ----
+TPM2TOOLS_TCTI=$TCTI tpm2_changeauth -c owner "$OWNER_SECRET"
+"$ADMIN" keys gen --profile dtpm -o "$WORK/owner" >/dev/null
+TPM_OWNER_SECRET=$OWNER_SECRET TAGENT_TCTI=$TCTI "$TAGENT" --root "$ROOT" provision-device \
+    --pol-pub-key "$WORK/owner/sign-key.pub.pem" --enc-key "$WORK/owner/enc-key.bin" --profile dtpm >"$WORK/out" 2>&1
+check "provision-device" test $? -eq 0
+# The operator's root-only environment files the units read (EnvironmentFile=): the owner secret for the
+# sequence write (config-apply) and the first boot's seal (luks).
+for f in config-apply luks; do
+    (umask 077 && echo "TPM_OWNER_SECRET=$OWNER_SECRET" >"$ROOT/etc/tep/$f.env")
+done
+# The installed package's layout (dist/tmpfiles.d makes it), the upload folder and the disk to encrypt.
+mkdir -p "$ROOT/opt/trustagent/var" "$ROOT/var/lib/tep" "$UP"
+truncate -s 32M "$ROOT/var/lib/tep/disk.img"
+
+# ---- the admin: policy files signed from an event log, the LUKS configuration, a sealed container ----
+# admin_seal SEQ LOG: configuration SEQ (trustagent.env + LUKS files for the state LOG boots into) sealed into
+# the device's upload folder. Version 0: the value provision-device gives NV 0x018A0001.
+admin_seal() {
+    local dir=$WORK/config-$1
+    mkdir -p "$dir"
+    world_trustagent_env "$dir/trustagent.env"
+    "$ADMIN" luks policy --pol-pub-key "$WORK/owner/sign-key.pub.pem" --pol-priv-key "$WORK/owner/sign-key.pem" \
+        --eventlog "$2" --tpm-type dtpm --version 0 -o "$dir" >"$WORK/admin.out" 2>&1 &&
+        "$ADMIN" luks config --dev-part /var/lib/tep/disk.img --integrity none \
+            --signed-states /home/update/upload/mnt/signed-states.json -o "$dir/luks_config_file.yaml" \
+            >>"$WORK/admin.out" 2>&1 &&
+        "$ADMIN" config seal --in "$dir" --sign-key "$WORK/owner/sign-key.pem" --enc-key "$WORK/owner/enc-key.bin" \
+            --seq "$1" -o "$UP/tep_user_config_data.bin" >>"$WORK/admin.out" 2>&1
+}
+admin_seal 1 "$LOG"
+check "the admin seals configuration 1 (policy signed from the boot's event log)" test $? -eq 0
+
+requests() { wc -l <"$WORK/mock/requests.log"; }
+# setup_requests_since N: the control-plane requests after the first N that are not the running agent's
+# start-up report to HVS (async report: GET /hvs/v2/hosts?hostHardwareId=...), i.e. provisioning's.
+setup_requests_since() { tail -n +$(($1 + 1)) "$WORK/mock/requests.log" | grep -v '^GET /hvs/v2/hosts?hostHardwareId='; }
+# boot_expect N "RESULT": boot N through the units; its result line must be RESULT.
+boot_expect() {
+    boot_run "$1" >"$WORK/boot$1.out"
+    local rc=$?
+    cat "$WORK/boot$1.out"
+    check "boot $1: $2" test "$(tail -n 1 "$WORK/boot$1.out")" = "boot $1: $2"
+    return $rc
+}
+pcr10() { TPM2TOOLS_TCTI=$TCTI tpm2_pcrread sha256:10 | sed -n 's/.*10 *: 0x//p'; }
+
+# ---- boot 1 ----
+NOTE=$(boot_no_device_mapper && echo " (activation skipped: no device-mapper)")
+boot_expect 1 "config-apply applied (sequence 1) | luks formatted, passphrase sealed$NOTE | setup done | init done | attested: TRUSTED"
+# blkid (util-linux) as the oracle of the format; the token is in the LUKS2 JSON area (from offset 4096).
+check "boot 1: the volume is LUKS2 (blkid)" \
+    test "$(blkid -p -o value -s TYPE "$ROOT/var/lib/tep/disk.img"):$(blkid -p -o value -s VERSION "$ROOT/var/lib/tep/disk.img")" = crypto_LUKS:2
+check "boot 1: ... with the tagent-tpm2 token" \
+    bash -c 'dd if="$1" bs=4096 skip=1 count=3 status=none | tr -d "\0" | jq -e "[.tokens[] | .type] == [\"tagent-tpm2\"]" >/dev/null' \
+    _ "$ROOT/var/lib/tep/disk.img"
+check "boot 1: provisioned is recorded" test -f "$ROOT/opt/trustagent/var/provisioned"
+check "boot 1: setup reached CMS, AAS and HVS (CA certificates, the AIK's privacy CA, NATS credentials)" \
+    bash -c 'grep -q "^GET /cms/v1/ca-certificates 200" "$1" && grep -q "^POST /hvs/v2/privacyca/identity-challenge-response 200" "$1" &&
+             grep -q "^POST /aas/v1/credentials 201" "$1"' _ "$WORK/mock/requests.log"
+check "boot 1: the closing PCR 10 was extended after the unseal" test "$(pcr10)" != "$(printf '0%.0s' {1..64})"
+# PCR 10 (the closing extension) is in no log HVS sees: the mock HVS replays only the PCRs the event log
+# covers, so the report must not have compared it (a real HVS that checks PCR 10 against an IMA log would).
+check "boot 1: HVS replayed the log's PCRs (0 matched), not PCR 10" \
+    bash -c 'jq -e ".checks[] | select(.name == \"eventlog-replay\") | .pcrs.SHA256 | .[\"0\"] == \"match\" and (has(\"10\") | not)" "$1" >/dev/null' \
+    _ "$WORK/boot1-report.json"
+IMAGE_SUM=$(sha256sum <"$ROOT/var/lib/tep/disk.img")
+
+# ---- reboot, boot 2: unlock, no provisioning ----
+world_reboot "$LOG"
+before=$(requests)
+boot_expect 2 "config-apply skipped (no update) | luks unlocked$NOTE | setup skipped (provisioned) | init done | attested: TRUSTED"
+check "boot 2: no provisioning request reached the control plane" test -z "$(setup_requests_since "$before")"
+check "boot 2: ... but the agent's start-up report did (the log is live)" test "$(requests)" -gt "$before"
+check "boot 2: tagent setup did not run" test ! -e "$WORK/boot2-tagent-setup.log"
+check "boot 2: the volume was not formatted again (the image is unchanged)" \
+    test "$(sha256sum <"$ROOT/var/lib/tep/disk.img")" = "$IMAGE_SUM"
+
+# ---- a firmware update: the new firmware measures one more thing into PCR 0 ----
+# A TCG_PCR_EVENT2 record appended to a copy of the log: PCR 0, EV_POST_CODE (1), the log's three banks
+# (sha1 0x0004, sha256 0x000B, sha384 0x000C, as its Spec ID event declares), the event data.
+le32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 24 & 255)))"; }
+NEWLOG=$WORK/firmware-2.bin
+DATA="tagent test firmware 2.0"
+{
+    cat "$LOG"
+    le32 0
+    le32 1
+    le32 3
+    for alg in 'sha1 \x04\x00' 'sha256 \x0b\x00' 'sha384 \x0c\x00'; do
+        printf "${alg#* }"
+        printf '%s' "$DATA" | openssl dgst "-${alg%% *}" -binary
+    done
+    le32 ${#DATA}
+    printf '%s' "$DATA"
+} >"$NEWLOG"
+check "the new firmware's log parses, with one more PCR 0 event" \
+    bash -c '"$1" eventlog --file "$2" | jq -e "[.[] | select(.pcr.index == 0 and .pcr.bank == \"SHA256\") | .tpm_events[]] | length == 4" >/dev/null' \
+    _ "$TAGENT" "$NEWLOG"
+world_root "$ROOT" "$NEWLOG"
+world_reboot "$NEWLOG"
+boot_run 3 >"$WORK/boot3.out"
+check "boot 3 fails" test $? -ne 0
+cat "$WORK/boot3.out"
+RESULT3=$(tail -n 1 "$WORK/boot3.out")
+check "boot 3: config-apply skipped (no update) | luks FAILED (exit 2): ...PCR 0... | later units not started" \
+    bash -c '[[ $1 =~ ^"boot 3: config-apply skipped (no update) | luks FAILED (exit 2): ".*"PCR 0".*" | later units not started"$ ]]' _ "$RESULT3"
+check "boot 3: the refusal names PCR 0 and no other PCR" \
+    bash -c '[[ $(grep -o "PCR [0-9, ]*[0-9]" "$1" | sort -u) == "PCR 0" ]]' _ "$WORK/boot3-tagent-luks.log"
+check "boot 3: tagent_init and tagent did not run" test ! -e "$WORK/boot3-tagent_init.log" -a ! -e "$WORK/boot3-tagent.log"
+
+# ---- the admin signs the new state from the new firmware's log: configuration 2 ----
+admin_seal 2 "$NEWLOG"
+check "the admin seals configuration 2 from the new event log" test $? -eq 0
+world_reboot "$NEWLOG"
+before=$(requests)
+boot_expect 4 "config-apply applied (sequence 2) | luks unlocked$NOTE | setup skipped (provisioned) | init done | attested: TRUSTED"
+check "boot 4: no provisioning request reached the control plane" test -z "$(setup_requests_since "$before")"
+
+check_summary
