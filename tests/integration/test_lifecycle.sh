@@ -97,7 +97,7 @@ check "boot 1: the volume is LUKS2 (blkid)" \
 check "boot 1: ... with the tagent-tpm2 token" \
     bash -c 'dd if="$1" bs=4096 skip=1 count=3 status=none | tr -d "\0" | jq -e "[.tokens[] | .type] == [\"tagent-tpm2\"]" >/dev/null' \
     _ "$ROOT/var/lib/tep/disk.img"
-check "boot 1: provisioned is recorded" test -f "$ROOT/opt/trustagent/var/provisioned"
+check "boot 1: provisioned is recorded" test -f "$ROOT/etc/trustagent/provisioned"
 check "boot 1: setup reached CMS, AAS and HVS (CA certificates, the AIK's privacy CA, NATS credentials)" \
     bash -c 'grep -q "^GET /cms/v1/ca-certificates 200" "$1" && grep -q "^POST /hvs/v2/privacyca/identity-challenge-response 200" "$1" &&
              grep -q "^POST /aas/v1/credentials 201" "$1"' _ "$WORK/mock/requests.log"
