@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 # Sourced by scripts/demo.sh and tests/integration/test_lifecycle.sh after scripts/lib/world.sh: one boot of
 # the platform as systemd runs dist/'s units, read from the unit files themselves (ConditionPathExists=,
 # EnvironmentFile=, ExecStart=, ExecStartPost=) so that the boot follows the real units:
@@ -99,8 +100,10 @@ boot_step() {
         words=unlocked
         grep -q ": formatted (LUKS2)" "$log" && words="formatted, passphrase sealed"
         if [[ $rc == 3 ]]; then
-            boot_no_device_mapper && grep -q "has no device-mapper" "$log" ||
-                { echo "luks FAILED (exit 3): $(tail -n 1 "$log")"; return 1; }
+            if ! boot_no_device_mapper || ! grep -q "has no device-mapper" "$log"; then
+                echo "luks FAILED (exit 3): $(tail -n 1 "$log")"
+                return 1
+            fi
             words="$words (activation skipped: no device-mapper)"
         fi
         words="luks $words"
@@ -122,13 +125,13 @@ boot_step() {
 # boot_agent N: tagent.service: the agent serves, the mock HVS attests it once, SIGTERM stops it.
 boot_agent() {
     local report=$WORK/boot$1-report.json
-    if ! world_service_start "$ROOT" "$WORK/boot$1-tagent.log" 2>>"$WORK/boot$1-tagent.err"; then
+    if ! world_service_start "$ROOT" "$WORK/boot$1-tagent.log" 2>"$WORK/boot$1-tagent.err"; then
         world_service_stop
-        echo "tagent FAILED: $(tail -n 1 "$WORK/boot$1-tagent.log")"
+        echo "tagent FAILED: $(tail -n 1 "$WORK/boot$1-tagent.err")"
         return 1
     fi
     local verdict=TRUSTED
-    world_attest "$report" 2>>"$WORK/boot$1-tagent.err" || verdict="NOT TRUSTED"
+    world_attest "$report" 2>"$WORK/boot$1-hvs.err" || verdict="NOT TRUSTED"
     world_service_stop || verdict="$verdict, but tagent did not stop cleanly on SIGTERM"
     echo "attested: $verdict"
     [[ $verdict == TRUSTED ]]

@@ -21,9 +21,14 @@ HVS=$4
 CORPORA=$5
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIST=$HERE/../../dist
+# shellcheck source=../lib/check.sh
 . "$HERE/../lib/check.sh"
+# shellcheck source=../../scripts/lib/world.sh
 . "$HERE/../../scripts/lib/world.sh"
+# shellcheck source=../../scripts/lib/boot.sh
 . "$HERE/../../scripts/lib/boot.sh"
+# shellcheck source=../../scripts/lib/lifecycle.sh
+. "$HERE/../../scripts/lib/lifecycle.sh"
 trap 'world_stop; rm -rf "$WORK"' EXIT
 for tool in swtpm swtpm_setup swtpm_ioctl tpm2_pcrextend tpm2_changeauth nats-server jq; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/install-deps.sh)"; exit 77; }
@@ -31,47 +36,16 @@ done
 # Keyslots on a file image with a cheap KDF (honoured for regular files only).
 export TAGENT_LUKS_TEST_PBKDF=pbkdf2
 ROOT=$WORK/root
-UP=$ROOT/home/update/upload/mnt
-OWNER_SECRET=hex:0011223344556677
-LOG=$WORK/firmware-1.bin
-cp "$CORPORA/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin" "$LOG"
-chmod u+w "$LOG"
+LOG=$CORPORA/eventlog/uefi/google-go-eventlog/rhel8-uefi.bin # only read; the update's log is a new file
 
 world_swtpm && world_mock_cp && world_aas_token && world_nats || { echo "FAILED - the world did not start"; exit 1; }
 world_root "$ROOT" "$LOG"
 world_extend_eventlog "$LOG" >/dev/null
 
-# ---- the device: owned, provisioned with the owner's public key and configuration AES key ----
-TPM2TOOLS_TCTI=$TCTI tpm2_changeauth -c owner "$OWNER_SECRET"
-"$ADMIN" keys gen --profile dtpm -o "$WORK/owner" >/dev/null
-TPM_OWNER_SECRET=$OWNER_SECRET TAGENT_TCTI=$TCTI "$TAGENT" --root "$ROOT" provision-device \
-    --pol-pub-key "$WORK/owner/sign-key.pub.pem" --enc-key "$WORK/owner/enc-key.bin" --profile dtpm >"$WORK/out" 2>&1
-check "provision-device" test $? -eq 0
-# The operator's root-only environment files the units read (EnvironmentFile=): the owner secret for the
-# sequence write (config-apply) and the first boot's seal (luks).
-for f in config-apply luks; do
-    (umask 077 && echo "TPM_OWNER_SECRET=$OWNER_SECRET" >"$ROOT/etc/tep/$f.env")
-done
-# The installed package's layout (dist/tmpfiles.d makes it), the upload folder and the disk to encrypt.
-mkdir -p "$ROOT/opt/trustagent/var" "$ROOT/var/lib/tep" "$UP"
-truncate -s 32M "$ROOT/var/lib/tep/disk.img"
-
-# ---- the admin: policy files signed from an event log, the LUKS configuration, a sealed container ----
-# admin_seal SEQ LOG: configuration SEQ (trustagent.env + LUKS files for the state LOG boots into) sealed into
-# the device's upload folder. Version 0: the value provision-device gives NV 0x018A0001.
-admin_seal() {
-    local dir=$WORK/config-$1
-    mkdir -p "$dir"
-    world_trustagent_env "$dir/trustagent.env"
-    "$ADMIN" luks policy --pol-pub-key "$WORK/owner/sign-key.pub.pem" --pol-priv-key "$WORK/owner/sign-key.pem" \
-        --eventlog "$2" --tpm-type dtpm --version 0 -o "$dir" >"$WORK/admin.out" 2>&1 &&
-        "$ADMIN" luks config --dev-part /var/lib/tep/disk.img --integrity none \
-            --signed-states /home/update/upload/mnt/signed-states.json -o "$dir/luks_config_file.yaml" \
-            >>"$WORK/admin.out" 2>&1 &&
-        "$ADMIN" config seal --in "$dir" --sign-key "$WORK/owner/sign-key.pem" --enc-key "$WORK/owner/enc-key.bin" \
-            --seq "$1" -o "$UP/tep_user_config_data.bin" >>"$WORK/admin.out" 2>&1
-}
-admin_seal 1 "$LOG"
+# ---- the device; the admin seals configuration 1 for the state the boot's event log describes ----
+lifecycle_device
+check "the device is owned and provisioned (provision-device)" test $? -eq 0
+lifecycle_admin_seal 1 "$LOG"
 check "the admin seals configuration 1 (policy signed from the boot's event log)" test $? -eq 0
 
 requests() { wc -l <"$WORK/mock/requests.log"; }
@@ -120,23 +94,8 @@ check "boot 2: the volume was not formatted again (the image is unchanged)" \
     test "$(sha256sum <"$ROOT/var/lib/tep/disk.img")" = "$IMAGE_SUM"
 
 # ---- a firmware update: the new firmware measures one more thing into PCR 0 ----
-# A TCG_PCR_EVENT2 record appended to a copy of the log: PCR 0, EV_POST_CODE (1), the log's three banks
-# (sha1 0x0004, sha256 0x000B, sha384 0x000C, as its Spec ID event declares), the event data.
-le32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 24 & 255)))"; }
 NEWLOG=$WORK/firmware-2.bin
-DATA="tagent test firmware 2.0"
-{
-    cat "$LOG"
-    le32 0
-    le32 1
-    le32 3
-    for alg in 'sha1 \x04\x00' 'sha256 \x0b\x00' 'sha384 \x0c\x00'; do
-        printf "${alg#* }"
-        printf '%s' "$DATA" | openssl dgst "-${alg%% *}" -binary
-    done
-    le32 ${#DATA}
-    printf '%s' "$DATA"
-} >"$NEWLOG"
+lifecycle_firmware_update "$LOG" "$NEWLOG"
 check "the new firmware's log parses, with one more PCR 0 event" \
     bash -c '"$1" eventlog --file "$2" | jq -e "[.[] | select(.pcr.index == 0 and .pcr.bank == \"SHA256\") | .tpm_events[]] | length == 4" >/dev/null' \
     _ "$TAGENT" "$NEWLOG"
@@ -153,7 +112,7 @@ check "boot 3: the refusal names PCR 0 and no other PCR" \
 check "boot 3: tagent_init and tagent did not run" test ! -e "$WORK/boot3-tagent_init.log" -a ! -e "$WORK/boot3-tagent.log"
 
 # ---- the admin signs the new state from the new firmware's log: configuration 2 ----
-admin_seal 2 "$NEWLOG"
+lifecycle_admin_seal 2 "$NEWLOG"
 check "the admin seals configuration 2 from the new event log" test $? -eq 0
 world_reboot "$NEWLOG"
 before=$(requests)
