@@ -9,7 +9,10 @@
 #   boot 2 unlocks without provisioning again (no request reaches the control plane) and is attested; a
 #   firmware update (one more PCR 0 measurement in the log): boot 3's unlock is refused naming PCR 0 and the
 #   later units do not start; the admin signs the new state from the new log and seals it as configuration
-#   2; boot 4 applies it, unlocks and is attested.
+#   2; boot 4 applies it, unlocks and is attested. Boot 5 rejects a container that is none, and the boot stops
+#   there; boot 6 (the container set aside as .rejected) is attested again. Boot 7 provisions again (an empty
+#   /etc/trustagent, as a new volume would be) from a file that pins the wrong CMS certificate: setup fails, nothing is recorded, the agent does
+#   not start; boot 8, with the file corrected, provisions and is attested.
 # The root prefix stands in for the LUKS volume's mount point (dist/tagent-state-on-luks.conf): activation
 # cannot run where the kernel has no device-mapper, and the runner says so on the luks step.
 # Usage: test_lifecycle.sh TAGENT TAGENT-ADMIN TAGENT-MOCK-CP TAGENT-HVS CORPORA
@@ -118,5 +121,38 @@ world_reboot "$NEWLOG"
 before=$(requests)
 boot_expect 4 "config-apply applied (sequence 2) | luks unlocked$NOTE | setup skipped (provisioned) | init done | attested: TRUSTED"
 check "boot 4: no provisioning request reached the control plane" test -z "$(setup_requests_since "$before")"
+
+# ---- the first unit failing: a container that is none is rejected, and stops this boot only ----
+echo "not a container" >"$ROOT/home/update/upload/mnt/tep_user_config_data.bin"
+world_reboot "$NEWLOG"
+boot_run 5 >"$WORK/boot5.out"
+check "boot 5 fails" test $? -ne 0
+cat "$WORK/boot5.out"
+check "boot 5: config-apply FAILED (exit 1): ...rejected... | later units not started" \
+    bash -c '[[ $(tail -n 1 "$1") =~ ^"boot 5: config-apply FAILED (exit 1): ".*"rejected".*" | later units not started"$ ]]' _ "$WORK/boot5.out"
+check "boot 5: the volume was not touched (luks did not run)" test ! -e "$WORK/boot5-tagent-luks.log"
+world_reboot "$NEWLOG"
+boot_expect 6 "config-apply skipped (no update) | luks unlocked$NOTE | setup skipped (provisioned) | init done | attested: TRUSTED"
+
+# ---- provisioning that fails is not recorded, and the next boot tries again ----
+# /etc/trustagent starts empty (a new volume under dist/tagent-state-on-luks.conf): provisioning runs again,
+# from a delivered file that pins the wrong CMS certificate.
+ENV_FILE=$ROOT/home/update/upload/mnt/trustagent.env
+rm -r "$ROOT/etc/trustagent"
+cp "$ENV_FILE" "$WORK/trustagent.env.good"
+sed -i "s/^CMS_TLS_CERT_SHA384=.*/CMS_TLS_CERT_SHA384=$(printf '0%.0s' {1..96})/" "$ENV_FILE"
+world_reboot "$NEWLOG"
+boot_run 7 >"$WORK/boot7.out"
+check "boot 7 fails" test $? -ne 0
+cat "$WORK/boot7.out"
+# the status line is setup's remedy for the failed task (not the note about owners that comes after it)
+check "boot 7: ... | setup FAILED (exit 1): download-ca-cert: check ... CMS_TLS_CERT_SHA384 ... | later units not started" \
+    bash -c '[[ $(tail -n 1 "$1") =~ " | setup FAILED (exit 1): tagent: error: download-ca-cert: "[^|]*"CMS_TLS_CERT_SHA384"[^|]*" | later units not started"$ ]]' \
+    _ "$WORK/boot7.out"
+check "boot 7: the failure is not recorded as provisioned" test ! -e "$ROOT/etc/trustagent/provisioned"
+cp "$WORK/trustagent.env.good" "$ENV_FILE"
+world_reboot "$NEWLOG"
+boot_expect 8 "config-apply skipped (no update) | luks unlocked$NOTE | setup done | init done | attested: TRUSTED"
+check "boot 8: provisioned is recorded again" test -f "$ROOT/etc/trustagent/provisioned"
 
 check_summary
