@@ -147,8 +147,11 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     tpm_auth_clear(&owner);
     tpm_close(state.tpm);
     int status = TAGENT_EXIT_OK;
-    if (r == 0 || (r == -EOPNOTSUPP && res.keyslot >= 0))
+    if (r == 0 || (r == -EOPNOTSUPP && res.keyslot >= 0)) {
         print_result(&cfg, &res, check_only);
+        /* before the error below: a unit's status shows the last line, and it must be the reason it failed */
+        fflush(stdout);
+    }
     if (r < 0) {
         log_error("luks: %s", error ? error : "out of memory");
         status = exit_for(r);

@@ -165,7 +165,10 @@ static const char *failure_hint(const struct provision_task *t, int r, bool wrot
     return t->remedy;
 }
 
-static int run_task(struct provision_ctx *ctx, const struct provision_task *t, size_t i, size_t n, bool force)
+/* A failed task logs its diagnostics and reason here; the line that says what to do goes into remedy (empty
+ * when there is none), for the caller to log last. */
+static int run_task(struct provision_ctx *ctx, const struct provision_task *t, size_t i, size_t n, bool force,
+                    char *remedy, size_t remedy_size)
 {
     int64_t start = monotonic_ms();
     printf("[%zu/%zu] %s ... ", i, n, t->name);
@@ -201,7 +204,7 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
     char buf[512];
     const char *hint = failure_hint(t, r, why != NULL, ctx->root, buf, sizeof(buf));
     if (hint)
-        log_error("%s: %s", t->name, hint);
+        snprintf(remedy, remedy_size, "%s: %s", t->name, hint);
     return r;
 }
 
@@ -260,8 +263,9 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     if ((r = provision_plan(args.names, args.n_names, cfg.mode, tasks, 32, &n_tasks, &plan_error)) < 0)
         log_error("setup: %s", plan_error ? plan_error : "cannot plan the tasks");
     free(plan_error);
+    char remedy[600] = "";
     for (size_t i = 0; i < n_tasks && r == 0; i++) {
-        r = run_task(&ctx, tasks[i], i + 1, n_tasks, args.force);
+        r = run_task(&ctx, tasks[i], i + 1, n_tasks, args.force, remedy, sizeof(remedy));
         if (r == 0)
             print_diags(&diags); /* warnings of a task that succeeded */
         config_diags_free(&diags);
@@ -274,6 +278,9 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
         int k = service_user_hand_over_config("setup", cli->root);
         r = r < 0 ? r : k;
     }
+    /* after the hand-over's notes: the last line is what a unit's status shows, and must say what to do */
+    if (*remedy)
+        log_error("%s", remedy);
 out:
     config_free(&cfg);
     config_env_free(&env);

@@ -5,7 +5,10 @@
 # a typo must fail the same check); `systemd-analyze security --offline=true` rates tagent.service "OK" or
 # better; the directives the service relies on are there; sysusers.d creates a locked system user tagent
 # (home /opt/trustagent, shell /bin/false) in group tss; tmpfiles.d creates the spec's layout and modes
-# (owners too when run as root); tagent-config-apply.service (a root oneshot) rates OK too and keeps its sandbox.
+# (owners too when run as root); tagent-config-apply.service (a root oneshot) rates OK too and keeps its sandbox;
+# tagent-setup.service (provisioning once) rates OK; the boot chain config-apply -> luks -> setup -> init ->
+# agent is Requires= + After= all the way (a unit without its Requires= fails the same check), and the
+# state-on-luks drop-in verifies with the units.
 # Exits 77 (skipped) when systemd's tools are not installed.
 # Usage: test_units.sh /path/to/dist
 set -u
@@ -21,6 +24,7 @@ SERVICE=$DIST/tagent.service
 INIT=$DIST/tagent_init.service
 APPLY=$DIST/tagent-config-apply.service
 LUKS=$DIST/tagent-luks.service
+SETUP=$DIST/tagent-setup.service
 UNIT_DIR=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 
 # ---- systemd-analyze verify in a temp root: ExecStart exists there, the system's targets are copied ----
@@ -37,11 +41,33 @@ printf '#!/bin/sh\nexit 0\n' >"$V/opt/trustagent/bin/tagent"
 chmod 755 "$V/opt/trustagent/bin/tagent"
 mkdir -p "$V/bin" # ExecReload's kill
 cp "$V/opt/trustagent/bin/tagent" "$V/bin/kill"
+mkdir -p "$V/usr/bin" # tagent-setup's ExecStartPost
+cp "$V/opt/trustagent/bin/tagent" "$V/usr/bin/touch"
 cp -r "$UNIT_DIR" "$V$UNIT_DIR"
-cp "$SERVICE" "$INIT" "$APPLY" "$LUKS" "$V/etc/systemd/system/"
-out=$(verify_in_root "$V" tagent.service tagent_init.service tagent-config-apply.service tagent-luks.service)
+cp "$SERVICE" "$INIT" "$APPLY" "$LUKS" "$SETUP" "$V/etc/systemd/system/"
+for u in tagent-setup tagent_init tagent; do
+    mkdir -p "$V/etc/systemd/system/$u.service.d"
+    cp "$DIST/tagent-state-on-luks.conf" "$V/etc/systemd/system/$u.service.d/state-on-luks.conf"
+done
+out=$(verify_in_root "$V" tagent.service tagent_init.service tagent-config-apply.service tagent-luks.service \
+    tagent-setup.service)
 echo "$out" | sed 's/^/# verify: /'
-check "systemd-analyze verify: the four units, no warning at all" test "$out" = "rc=0"
+check "systemd-analyze verify: the five units (and the state-on-luks drop-in), no warning at all" test "$out" = "rc=0"
+
+# ---- the boot chain, from the unit files: each unit needs and follows the one before it ----
+chain=(tagent-config-apply tagent-luks tagent-setup tagent_init tagent)
+needs() { grep -Eq "^Requires=(.* )?$2( .*)?$" "$1" && grep -Eq "^After=(.* )?$2( .*)?$" "$1"; }
+for i in 1 2 3 4; do
+    check "chain: ${chain[i]} Requires= and After= ${chain[i - 1]}.service" \
+        needs "$DIST/${chain[i]}.service" "${chain[i - 1]}.service"
+done
+sed '/^Requires=/d' "$INIT" >"$WORK/broken_init.service"
+check "chain: ... and a unit without its Requires= fails that check (negative control)" \
+    bash -c "$(declare -f needs); ! needs \"\$1\" tagent-setup.service" _ "$WORK/broken_init.service"
+check "chain: the oneshots before the agent stay active for the boot (a restart of tagent re-runs only init)" \
+    bash -c 'for u in "$@"; do grep -qx RemainAfterExit=yes "$u" || exit 1; done' _ "$APPLY" "$LUKS" "$SETUP"
+check "chain: init is not RemainAfterExit (it runs before every start of the agent)" \
+    bash -c '! grep -q "^RemainAfterExit=yes" "$1"' _ "$INIT"
 # the same check must notice a misspelt directive and a bad value
 sed -i 's/^Type=notify$/Type=notfy\nProtectSytem=strict/' "$V/etc/systemd/system/tagent.service"
 out=$(verify_in_root "$V" tagent.service)
@@ -81,7 +107,7 @@ check "no /dev/mem for the service" bash -c '! grep -q "^DeviceAllow=.*/dev/mem"
 check "needs and follows tagent_init.service" bash -c 'grep -qx Requires=tagent_init.service "$1" && grep -qx After=tagent_init.service "$1"' _ "$SERVICE"
 check "config-apply: oneshot running tagent config-apply, before the agent, only with a container" \
     bash -c 'grep -qx Type=oneshot "$1" && grep -qx "ExecStart=/opt/trustagent/bin/tagent config-apply" "$1" &&
-             grep -qx Before=tagent.service "$1" &&
+             grep -Eq "^Before=(.* )?tagent.service( |$)" "$1" &&
              grep -qx ConditionPathExists=/home/update/upload/mnt/tep_user_config_data.bin "$1"' _ "$APPLY"
 check "config-apply: writes only the upload folder, no network, the TPM the one device, no cores" \
     bash -c 'grep -qx ProtectSystem=strict "$1" && grep -qx ReadWritePaths=/home/update/upload/mnt "$1" &&
@@ -90,11 +116,26 @@ check "config-apply: writes only the upload folder, no network, the TPM the one 
              grep -qx NoNewPrivileges=yes "$1" && grep -qx LimitCORE=0 "$1"' _ "$APPLY"
 check "luks: oneshot running tagent luks after config-apply, before the agent, with the TPM and no network or cores" \
     bash -c 'grep -qx Type=oneshot "$1" && grep -qx "ExecStart=/opt/trustagent/bin/tagent luks" "$1" &&
-             grep -qx After=tagent-config-apply.service "$1" && grep -qx Before=tagent.service "$1" &&
+             grep -qx After=tagent-config-apply.service "$1" && grep -Eq "^Before=(.* )?tagent.service( |$)" "$1" &&
              grep -qx "DeviceAllow=/dev/tpmrm0 rw" "$1" && grep -qx DevicePolicy=closed "$1" &&
              grep -qx PrivateNetwork=yes "$1" && grep -qx LimitCORE=0 "$1" && grep -qx NoNewPrivileges=yes "$1"' _ "$LUKS"
 luks_overall=$(systemd-analyze security --offline=true --no-pager "$LUKS" 2>&1 | grep -o 'Overall exposure.*')
 echo "# (informational: root with CAP_SYS_ADMIN for device-mapper) $luks_overall"
+setup_overall=$(systemd-analyze security --offline=true --no-pager "$SETUP" 2>&1 | grep -o 'Overall exposure.*')
+echo "# $setup_overall"
+setup_rating=$(echo "$setup_overall" | awk '{print $7}')
+check "security --offline: tagent-setup.service (root, network) is OK or better (got \"$setup_rating\")" \
+    bash -c '[[ $1 == OK || $1 == SAFE || $1 == PERFECT ]]' _ "$setup_rating"
+check "setup: oneshot running setup all from the delivered env once, recorded by ExecStartPost, skipped once recorded" \
+    bash -c 'grep -qx Type=oneshot "$1" &&
+             grep -qx "ExecStart=/opt/trustagent/bin/tagent setup all -f /home/update/upload/mnt/trustagent.env" "$1" &&
+             grep -qx "ExecStartPost=/usr/bin/touch /etc/trustagent/provisioned" "$1" &&
+             grep -qx "ConditionPathExists=!/etc/trustagent/provisioned" "$1" &&
+             grep -qx ConditionPathExists=/home/update/upload/mnt/trustagent.env "$1"' _ "$SETUP"
+check "setup: after network-online, the TPM the one device, no cores, no new privileges" \
+    bash -c 'grep -qx Wants=network-online.target "$1" && grep -Eq "^After=network-online.target( |$)" "$1" &&
+             grep -qx "DeviceAllow=/dev/tpmrm0 rw" "$1" && [[ $(grep -c ^DeviceAllow= "$1") == 1 ]] &&
+             grep -qx LimitCORE=0 "$1" && grep -qx NoNewPrivileges=yes "$1" && grep -qx ProtectSystem=strict "$1"' _ "$SETUP"
 check "init: oneshot running tagent init" bash -c 'grep -qx Type=oneshot "$1" && grep -qx "ExecStart=/opt/trustagent/bin/tagent init" "$1"' _ "$INIT"
 
 # ---- sysusers.d: run unprivileged into a temp root ----
