@@ -56,11 +56,11 @@ static int name_split(char *name, char **comps, size_t max, size_t *ret_n)
     return 0;
 }
 
-/* Opens (creating with 0755 when absent) the directory comp under dirfd, never through a link. A new
+/* Opens (creating with 0700 when absent) the directory comp under dirfd, never through a link. A new
  * directory's entry is made durable in its parent (the caller fsyncs the top directory itself). */
 static int dir_open(int dirfd, const char *comp)
 {
-    bool created = mkdirat(dirfd, comp, 0755) == 0;
+    bool created = mkdirat(dirfd, comp, 0700) == 0;
     if (!created && errno != EEXIST)
         return -errno;
     int fd = openat(dirfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -182,7 +182,9 @@ static int entry_extract(struct extract *x, struct archive_entry *e, int dirfd, 
     }
     if (is_dir)
         return 0;
-    mode_t mode = (archive_entry_perm(e) & 0111) ? 0755 : 0644;
+    /* Root's alone, whatever the archive says: a configuration carries secrets (trustagent.env holds
+     * BEARER_TOKEN and TPM_OWNER_SECRET) and everything that reads it (config-apply, luks, setup) is root. */
+    mode_t mode = (archive_entry_perm(e) & 0111) ? 0700 : 0600;
     if ((r = file_write(x, cur >= 0 ? cur : dirfd, comps[n - 1], name, mode, ret_error)) < 0)
         return r;
     /* the file's entry in a subdirectory; the top directory is fsynced once, at the end */

@@ -296,10 +296,10 @@ static void test_create_extract(void **state)
     const struct tepc_extract_limits lim = TEPC_EXTRACT_LIMITS_DEFAULT;
     if (tepc_archive_extract(t1, l1, dst.fd, &lim, &err) < 0)
         fail_msg("extract: %s", err);
-    file_expect(dst.fd, "a.conf", "a\n", 0644);
-    file_expect(dst.fd, "b.conf", "b\n", 0644);
-    file_expect(dst.fd, "sub/run.sh", "#!/bin/sh\n", 0755);
-    file_expect(dst.fd, "sub/deeper/x", "x\n", 0644);
+    file_expect(dst.fd, "a.conf", "a\n", 0600);
+    file_expect(dst.fd, "b.conf", "b\n", 0600);
+    file_expect(dst.fd, "sub/run.sh", "#!/bin/sh\n", 0700);
+    file_expect(dst.fd, "sub/deeper/x", "x\n", 0600);
     struct stat st;
     assert_int_equal(fstatat(dst.fd, "empty", &st, AT_SYMLINK_NOFOLLOW), 0);
     assert_true(S_ISDIR(st.st_mode));
