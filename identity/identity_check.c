@@ -120,11 +120,15 @@ static int chain_check(X509 *cert, STACK_OF(X509) * chain, STACK_OF(X509) * anch
     ERR_clear_error();
     if (ok == 1)
         return 0;
+    if (err == X509_V_ERR_INVALID_PURPOSE)
+        return error_set(ret_error, -EBADMSG,
+                         "the certificate is not for TLS client authentication (its extendedKeyUsage or "
+                         "keyUsage leaves clientAuth out); have the CA issue one with extendedKeyUsage "
+                         "clientAuth");
     return error_set(
         ret_error, -EBADMSG,
         "the certificate does not verify against the device trust anchor (--ca): %s; give the CA "
-        "certificate that issued it (or its chain) with --ca, and a certificate for TLS client "
-        "authentication (extendedKeyUsage clientAuth, if it has an extendedKeyUsage at all)",
+        "certificate that issued it (or its chain) with --ca",
         X509_verify_cert_error_string(err));
 }
 
