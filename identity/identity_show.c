@@ -81,14 +81,15 @@ static cJSON *san_json(cJSON *obj, X509 *cert)
     int at = X509_get_ext_by_NID(cert, NID_subject_alt_name, -1);
     _cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
     char *data = NULL;
-    long len = 0;
     if (!bio)
         return NULL;
-    if (at >= 0 && X509V3_EXT_print(bio, X509_get_ext(cert, at), 0, 0) == 1)
-        len = BIO_get_mem_data(bio, &data);
+    if (at >= 0 && X509V3_EXT_print(bio, X509_get_ext(cert, at), 0, 0) != 1)
+        (void)BIO_reset(bio);
     ERR_clear_error();
-    _cleanup_free_ char *text = strndup(data ? data : "", (size_t)len);
-    return text ? cJSON_AddStringToObject(obj, "san", text) : NULL;
+    /* the text NUL-terminated inside the BIO */
+    if (BIO_write(bio, "", 1) != 1 || BIO_get_mem_data(bio, &data) <= 0)
+        return NULL;
+    return cJSON_AddStringToObject(obj, "san", data);
 }
 
 static int cert_facts(cJSON *c, X509 *cert)

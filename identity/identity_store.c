@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -64,17 +65,21 @@ static int file_write(const char *root, const char *name, const char *pem, size_
 int identity_store(const char *root, X509 *cert, STACK_OF(X509) * chain, STACK_OF(X509) * anchors,
                    char **ret_error)
 {
-    _cleanup_free_ char *cert_pem = NULL, *ca_pem = NULL;
+    char *cert_pem = NULL, *ca_pem = NULL;
     size_t cert_len = 0, ca_len = 0;
+    int r = 0;
     if (identity_pem_encode(cert, chain, &cert_pem, &cert_len) < 0 ||
         identity_pem_encode(NULL, anchors, &ca_pem, &ca_len) < 0)
-        return error_set(ret_error, -ENOMEM, "encoding the certificates failed (out of memory)");
-    int r = identity_dir_ensure(root, ret_error);
+        r = error_set(ret_error, -ENOMEM, "encoding the certificates failed (out of memory)");
+    if (r == 0)
+        r = identity_dir_ensure(root, ret_error);
     /* the anchor first: a device.pem is only ever next to an anchor that was checked with it (a failure in
      * between leaves the old certificate, which `show` then reports as not chaining) */
     if (r == 0)
         r = file_write(root, IDENTITY_CA_FILE, ca_pem, ca_len, ret_error);
     if (r == 0)
         r = file_write(root, IDENTITY_CERT_FILE, cert_pem, cert_len, ret_error);
+    free(cert_pem);
+    free(ca_pem);
     return r;
 }
