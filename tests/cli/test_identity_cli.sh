@@ -301,6 +301,20 @@ id_in "$WORK/fresh" show
 check "show without an identity: exit 1" test $? -eq 1
 check "... says none installed" out_has "none installed"
 
+# an object at the handle that is not an identity-like key (a storage primary): refused, kept; --new-key
+# replaces it
+tpm2_createprimary -T "$TAGENT_TCTI" -C o -P "hex:$OWNER" -c "$WORK/storage.ctx" >/dev/null 2>&1 &&
+    tpm2_evictcontrol -T "$TAGENT_TCTI" -C o -P "hex:$OWNER" -c "$WORK/storage.ctx" 0x8100a012 >/dev/null 2>&1
+check "a storage key persisted at 0x8100a012 (tpm2-tools)" test $? -eq 0
+tpm2_flushcontext -T "$TAGENT_TCTI" -t >/dev/null 2>&1
+TPM_OWNER_SECRET=$OWNER id csr -o "$WORK/x.csr" --handle 0x8100a012
+check "csr at a handle holding another kind of key: exit 1" test $? -eq 1
+check "... says it is not an identity key" out_has "is not a device identity key"
+check "... and wrote no CSR" test ! -e "$WORK/x.csr"
+TPM_OWNER_SECRET=$OWNER id csr -o "$WORK/x.csr" --handle 0x8100a012 --new-key
+check "... --new-key replaces it: exit 0" test $? -eq 0
+check "... and says so" out_has "a NEW key REPLACED the old one"
+
 # --new-key replaces the key: the installed certificate stops matching
 TPM_OWNER_SECRET=$OWNER id csr -o "$WORK/new.csr" --new-key
 check "csr --new-key exits 0" test $? -eq 0
