@@ -24,7 +24,7 @@
 # directly: it needs no resource manager, and that is tested too.
 # Usage: test_identity_cli.sh /path/to/tagent
 set -u
-TAGENT=$1
+TAGENT=$(realpath "$1") # the test changes directory once
 . "$(dirname "$0")/../lib/check.sh"
 . "$(dirname "$0")/../lib/swtpm.sh"
 
@@ -163,6 +163,9 @@ openssl req -in "$WORK/dev2.csr" -noout -pubkey | cmp -s - "$WORK/tpm.pem"
 check "... same key" test $? -eq 0
 openssl req -in "$WORK/dev2.csr" -noout -subject -nameopt RFC2253 >"$WORK/out"
 check "... with the --subject given" out_has "O=Test Org,serialNumber=OTHER-1,CN=$UUID"
+(cd "$WORK" && "$TAGENT" --root "$WORK/root" identity csr -o rel.csr >"$WORK/out" 2>&1)
+check "csr -o with a relative path: exit 0" test $? -eq 0
+check "... written there" test -s "$WORK/rel.csr"
 id csr -o "$WORK/dev2.csr" --profile ptt
 check "--profile ptt against the existing P-256 key: exit 1" test $? -eq 1
 check "... says --new-key" out_has "replace it with --new-key"
