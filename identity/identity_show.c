@@ -122,7 +122,7 @@ static int cert_status(cJSON *c, const char *root, X509 *cert, STACK_OF(X509) * 
     int r = identity_certs_load(ca_path, &anchors, &error);
     if (r == 0)
         r = identity_cert_check(cert, chain, anchors, check_spki, spki ? pub->spki_len : 0, &error);
-    *ret_ok = r == 0;
+    *ret_ok = r == 0 && known; /* a key not read is no match */
     return cJSON_AddStringToObject(c, "status",
                                    r == 0  ? "valid"
                                    : error ? error

@@ -8,7 +8,7 @@
  *
  * Exit status: 0 done; 1 failed (arguments, TPM, files); 2 refused: install's certificate is not for this
  * TPM key, not a leaf, not valid now or does not chain to --ca (nothing written), or show found the
- * installed certificate so.
+ * installed certificate so (1 when it could not read the TPM or none is installed).
  */
 #include "cleanup.h"
 #include "cleanup_cjson.h"
@@ -456,11 +456,11 @@ static int show_run(struct tagent_cli *cli, const struct options *o)
     _cleanup_(cJSON_Deletep) cJSON *j = NULL;
     tpm_t *tpm = NULL;
     bool ok = false;
-    int r = tpm_open(NULL, &tpm, &tpm_error);
-    if (r == 0)
-        r = tpm_identity_key_public(tpm, o->handle, &pub, &tpm_error);
+    int tpm_r = tpm_open(NULL, &tpm, &tpm_error);
+    if (tpm_r == 0)
+        tpm_r = tpm_identity_key_public(tpm, o->handle, &pub, &tpm_error);
     tpm_close(tpm);
-    r = identity_describe(cli->root, o->handle, r == 0 ? &pub : NULL, tpm_error, &j, &ok, &error);
+    int r = identity_describe(cli->root, o->handle, tpm_r == 0 ? &pub : NULL, tpm_error, &j, &ok, &error);
     tpm_identity_public_clear(&pub);
     if (r < 0)
         return fail(error);
@@ -474,6 +474,8 @@ static int show_run(struct tagent_cli *cli, const struct options *o)
         return TAGENT_EXIT_ERROR;
     if (ok)
         return TAGENT_EXIT_OK;
+    if (tpm_r < 0) /* nothing to say about the match without the TPM */
+        return TAGENT_EXIT_ERROR;
     return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "certificate")) ? TAGENT_EXIT_ERROR
                                                                             : EXIT_REFUSED;
 }
@@ -504,7 +506,7 @@ static const struct subcommand subcommands[] = {
      self_provision_run},
     {"show", OPT_HANDLE | OPT_JSON, "show [--handle 0x8100a010] [--json]",
      "the key, the installed certificate and whether it still matches the TPM key and chains to the anchor; "
-     "exit 2 when it does not, 1 when none is installed",
+     "exit 2 when it does not, 1 when none is installed or the TPM cannot be read",
      show_run},
 };
 

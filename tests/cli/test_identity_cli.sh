@@ -272,6 +272,10 @@ check "... the subject" out_has "CN = $UUID, serialNumber = SN-12345"
 id show --json
 check "show --json: key_matches true" grep -q '"key_matches":[[:space:]]*true' "$WORK/out"
 check "... development false" grep -q '"development":[[:space:]]*false' "$WORK/out"
+TAGENT_TCTI=swtpm:host=127.0.0.1,port=1 id show
+check "show without a TPM: exit 1" test $? -eq 1
+check "... says the TPM could not be read" out_has "the TPM could not be read"
+check "... key match unknown" out_has "key matches:  unknown"
 cp "$ID/device.pem" "$WORK/installed.before"
 id install --cert "$WORK/otherca.pem" --ca "$WORK/subca.pem"
 check "a refused install over an installed identity: exit 2" test $? -eq 2
