@@ -107,7 +107,9 @@ int identity_describe(const char *root, uint32_t handle, const struct tpm_identi
  * re-encoded from the parsed certificates: cert and chain into device.pem, anchors into device-ca.pem. */
 int identity_store(const char *root, X509 *cert, STACK_OF(X509) * chain, STACK_OF(X509) * anchors,
                    char **ret_error);
-/* A PEM text (caller frees) of certs. */
+/* A PEM text (caller frees) of first (may be NULL), then rest. */
 int identity_pem_encode(X509 *first, STACK_OF(X509) * rest, char **ret_pem, size_t *ret_len);
+/* A memory BIO's contents as a NUL-terminated string (caller frees); ret_len may be NULL. */
+int identity_bio_text(BIO *bio, char **ret_text, size_t *ret_len);
 
 #endif

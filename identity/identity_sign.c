@@ -67,17 +67,6 @@ static int san_add(STACK_OF(X509_EXTENSION) * exts, X509V3_CTX *ctx, const struc
     return 0;
 }
 
-static int pem_text(BIO *bio, char **ret_pem)
-{
-    char *data;
-    long len = BIO_get_mem_data(bio, &data);
-    if (len <= 0 || !(*ret_pem = malloc((size_t)len + 1)))
-        return -ENOMEM;
-    memcpy(*ret_pem, data, (size_t)len);
-    (*ret_pem)[len] = '\0';
-    return 0;
-}
-
 /* The request's key must be the TPM's and its signature must verify with it (in the default provider: an
  * independent check of what the TPM produced). */
 static int csr_check(X509_REQ *req, const uint8_t *spki, size_t spki_len, char **ret_error)
@@ -121,7 +110,7 @@ int identity_csr_make(const struct identity_key *key, const struct identity_subj
     r = csr_check(req, spki, spki_len, ret_error);
     if (r < 0)
         return r;
-    if (!PEM_write_bio_X509_REQ(bio, req) || pem_text(bio, ret_pem) < 0)
+    if (!PEM_write_bio_X509_REQ(bio, req) || identity_bio_text(bio, ret_pem, NULL) < 0)
         return error_set(ret_error, -ENOMEM, "encoding the request failed (out of memory)");
     return 0;
 }
@@ -194,7 +183,7 @@ int identity_self_signed_make(const struct identity_key *key, const struct ident
     }
     if (!(ctx = sign_ctx(key)) || X509_sign_ctx(cert, ctx) <= 0)
         return sign_error("self-signed certificate", ret_error);
-    if (!PEM_write_bio_X509(bio, cert) || pem_text(bio, ret_pem) < 0)
+    if (!PEM_write_bio_X509(bio, cert) || identity_bio_text(bio, ret_pem, NULL) < 0)
         return error_set(ret_error, -ENOMEM, "encoding the certificate failed (out of memory)");
     return 0;
 }

@@ -6,14 +6,28 @@
 #include "cleanup_openssl.h"
 #include "config.h"
 #include "error.h"
+#include "tep_files.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/pem.h>
+
+int identity_bio_text(BIO *bio, char **ret_text, size_t *ret_len)
+{
+    char *data;
+    long len = BIO_get_mem_data(bio, &data);
+    /* the BIO's memory is not NUL-terminated: exactly len bytes */
+    if (len < 0 || !(*ret_text = malloc((size_t)len + 1)))
+        return -ENOMEM;
+    memcpy(*ret_text, data, (size_t)len);
+    (*ret_text)[len] = '\0';
+    if (ret_len)
+        *ret_len = (size_t)len;
+    return 0;
+}
 
 int identity_pem_encode(X509 *first, STACK_OF(X509) * rest, char **ret_pem, size_t *ret_len)
 {
@@ -23,34 +37,7 @@ int identity_pem_encode(X509 *first, STACK_OF(X509) * rest, char **ret_pem, size
     for (int i = 0; i < sk_X509_num(rest); i++)
         if (!PEM_write_bio_X509(bio, sk_X509_value(rest, i)))
             return -ENOMEM;
-    char *data;
-    long len = BIO_get_mem_data(bio, &data);
-    if (len <= 0 || !(*ret_pem = malloc((size_t)len + 1)))
-        return -ENOMEM;
-    memcpy(*ret_pem, data, (size_t)len);
-    (*ret_pem)[len] = '\0';
-    *ret_len = (size_t)len;
-    return 0;
-}
-
-/* <root>/etc/tep/identity, 0755; a symlink or a file there is refused (the files must land where `show` and
- * the peers' tooling look). */
-static int identity_dir_ensure(const char *root, char **ret_error)
-{
-    _cleanup_free_ char *dir = config_path(root, IDENTITY_DIR);
-    struct stat st;
-    if (!dir)
-        return error_set(ret_error, -ENOMEM, "out of memory");
-    int r = config_mkdir_p(dir, 0755);
-    if (r < 0)
-        return error_set(ret_error, r, "creating %s: %s", dir, strerror(-r));
-    if (lstat(dir, &st) < 0)
-        return error_set(ret_error, -errno, "%s: %m", dir);
-    if (!S_ISDIR(st.st_mode))
-        return error_set(ret_error, -ENOTDIR, "%s is not a directory (a symlink?); remove it", dir);
-    if ((st.st_mode & 07777) != 0755 && chmod(dir, 0755) < 0)
-        return error_set(ret_error, -errno, "making %s 0755: %m", dir);
-    return 0;
+    return identity_bio_text(bio, ret_pem, ret_len);
 }
 
 static int file_write(const char *root, const char *name, const char *pem, size_t len, char **ret_error)
@@ -72,7 +59,7 @@ int identity_store(const char *root, X509 *cert, STACK_OF(X509) * chain, STACK_O
         identity_pem_encode(NULL, anchors, &ca_pem, &ca_len) < 0)
         r = error_set(ret_error, -ENOMEM, "encoding the certificates failed (out of memory)");
     if (r == 0)
-        r = identity_dir_ensure(root, ret_error);
+        r = tep_subdir_ensure(root, IDENTITY_DIR, ret_error); /* not followed if a symlink */
     /* the anchor first: a device.pem is only ever next to an anchor that was checked with it (a failure in
      * between leaves the old certificate, which `show` then reports as not chaining) */
     if (r == 0)

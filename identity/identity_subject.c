@@ -94,8 +94,7 @@ int identity_subject_parse(const char *root, const char *text, struct identity_s
                          text ? text : "");
     _cleanup_free_ char *copy = strdup(text + 1);
     if (!copy || !(ret->name = X509_NAME_new()))
-        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees copy; clang-tidy 14 does not model it
-         */
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees copy; clang-tidy 14 misses it */
         return error_set(ret_error, -ENOMEM, "out of memory");
     int r = 0;
     char *save = NULL;
@@ -120,14 +119,10 @@ void identity_subject_clear(struct identity_subject *s)
 char *identity_name_text(const X509_NAME *name)
 {
     BIO *bio = BIO_new(BIO_s_mem());
-    char *out = NULL, *data;
-    if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-        long len = BIO_get_mem_data(bio, &data);
-        if ((out = malloc((size_t)len + 1))) {
-            memcpy(out, data, (size_t)len);
-            out[len] = '\0';
-        }
-    }
+    char *out = NULL;
+    if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+        identity_bio_text(bio, &out, NULL) < 0)
+        out = NULL;
     BIO_free(bio);
     return out;
 }

@@ -254,40 +254,57 @@ static int subject_get(struct tagent_cli *cli, const struct options *o, struct i
                       : identity_subject_default(cli->root, ret, ret_error);
 }
 
-static void subject_print(const struct identity_subject *s, const char *extra)
+static void subject_print(const struct identity_subject *s)
 {
     _cleanup_free_ char *text = identity_name_text(s->name);
-    printf("subject: %s%s\n", text ? text : "?", extra);
+    printf("subject: %s\n", text ? text : "?");
     if (s->uuid[0])
         printf("SAN: URI:urn:uuid:%s\n", s->uuid);
 }
 
 /* ---- csr ---- */
 
+/* What csr and self-provision sign with: the subject, the TPM key (created when needed) through the tpm2
+ * provider, and its public key as quote/ read it. */
+struct signer {
+    struct identity_subject subject;
+    struct tpm_identity_public pub;
+    struct identity_key key;
+};
+
+static int signer_open(struct tagent_cli *cli, const struct options *o, struct signer *s, char **ret_error)
+{
+    int r = subject_get(cli, o, &s->subject, ret_error);
+    if (r == 0)
+        r = key_ensure(cli, o, &s->pub, ret_error);
+    if (r == 0)
+        r = identity_key_open(NULL, o->handle, &s->key, ret_error);
+    return r;
+}
+
+static void signer_close(struct signer *s)
+{
+    identity_key_close(&s->key);
+    tpm_identity_public_clear(&s->pub);
+    identity_subject_clear(&s->subject);
+}
+
 static int csr_run(struct tagent_cli *cli, const struct options *o)
 {
-    struct identity_subject subject = {0};
-    struct tpm_identity_public pub = {0};
-    struct identity_key key = {0};
+    struct signer s = {0};
     _cleanup_free_ char *error = NULL, *pem = NULL;
-    int r = subject_get(cli, o, &subject, &error);
+    int r = signer_open(cli, o, &s, &error);
     if (r == 0)
-        r = key_ensure(cli, o, &pub, &error);
-    if (r == 0)
-        r = identity_key_open(NULL, o->handle, &key, &error);
-    if (r == 0)
-        r = identity_csr_make(&key, &subject, pub.spki, pub.spki_len, &pem, &error);
+        r = identity_csr_make(&s.key, &s.subject, s.pub.spki, s.pub.spki_len, &pem, &error);
     if (r == 0 && (r = config_write_file_atomic(o->out, pem, strlen(pem), 0644)) < 0)
         r = error_set(&error, r, "writing %s: %s", o->out, strerror(-r));
     if (r == 0) {
-        subject_print(&subject, "");
+        subject_print(&s.subject);
         printf("CSR written to %s (signed by the TPM, %s); have the device CA sign it, then `tagent identity "
                "install --cert device.pem --ca device-ca.pem`\n",
-               o->out, key.digest);
+               o->out, s.key.digest);
     }
-    identity_key_close(&key);
-    tpm_identity_public_clear(&pub);
-    identity_subject_clear(&subject);
+    signer_close(&s);
     if (r < 0)
         return fail(error);
     return fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
@@ -384,26 +401,18 @@ static int self_signed_install(struct tagent_cli *cli, const char *pem, const st
 
 static int self_provision_run(struct tagent_cli *cli, const struct options *o)
 {
-    struct identity_subject subject = {0};
-    struct tpm_identity_public pub = {0};
-    struct identity_key key = {0};
+    struct signer s = {0};
     _cleanup_free_ char *error = NULL, *pem = NULL;
-    int r = subject_get(cli, o, &subject, &error);
+    int r = signer_open(cli, o, &s, &error);
     if (r == 0)
-        r = key_ensure(cli, o, &pub, &error);
+        r = identity_self_signed_make(&s.key, &s.subject, o->days, &pem, &error);
     if (r == 0)
-        r = identity_key_open(NULL, o->handle, &key, &error);
-    if (r == 0)
-        r = identity_self_signed_make(&key, &subject, o->days, &pem, &error);
-    identity_key_close(&key);
-    if (r == 0)
-        r = self_signed_install(cli, pem, &pub, &error);
+        r = self_signed_install(cli, pem, &s.pub, &error);
     if (r == 0)
         printf("valid for %u days; for development only: peers trust it only when told to trust this very "
                "certificate. A production identity is `tagent identity csr` + `tagent identity install`\n",
                o->days);
-    tpm_identity_public_clear(&pub);
-    identity_subject_clear(&subject);
+    signer_close(&s);
     if (r < 0)
         return fail(error);
     return fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
