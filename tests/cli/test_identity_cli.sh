@@ -250,6 +250,9 @@ echo "not a certificate" >"$WORK/junk.pem"
 id_in "$WORK/fresh" install --cert "$WORK/junk.pem" --ca "$WORK/subca.pem"
 check "install of a file without a certificate: exit 1" test $? -eq 1
 check "... says so" out_has "holds no PEM certificate"
+id_in "$WORK/fresh" install --cert "$WORK/device.pem" --ca "$WORK/subca.pem" --handle 0x8100a013
+check "install with no key at the handle: exit 1" test $? -eq 1
+check "... says to create it with csr" out_has "there is no identity key at 0x8100a013"
 check "nothing written by the refused installs" test -z "$(ls -A "$WORK/fresh")"
 
 # ---- install ----
