@@ -200,6 +200,39 @@ static const char *curve_name(uint16_t curve)
     return curve == TPM_ECC_P384 ? "ECC P-384" : "ECC P-256";
 }
 
+/* An existing identity key is kept (without --new-key); a --profile it does not match is refused. */
+static int key_reuse(const struct options *o, const struct tpm_identity_public *pub, char **ret_error)
+{
+    if (o->curve && pub->curve != o->curve)
+        return error_set(
+            ret_error, -EEXIST,
+            "the key at 0x%08x is %s, --profile %s asks for %s: leave --profile out to keep using "
+            "it, or replace it with --new-key",
+            o->handle, curve_name(pub->curve), o->profile, curve_name(o->curve));
+    printf("identity key 0x%08x: %s, in the TPM (reused)\n", o->handle, curve_name(pub->curve));
+    return 0;
+}
+
+/* A new key at the handle (replacing what is there, loudly), and *ret_pub read back. */
+static int key_new(struct tagent_cli *cli, tpm_t *tpm, const struct options *o, bool replace,
+                   struct tpm_identity_public *ret_pub, char **ret_error)
+{
+    if (replace)
+        log_warning("--new-key: the key at 0x%08x is evicted and a new one created; every certificate issued "
+                    "for the old key stops matching this device",
+                    o->handle);
+    tpm_identity_public_clear(ret_pub);
+    int r = key_create(cli, tpm, o, o->curve ? o->curve : TPM_ECC_P256, replace, ret_error);
+    if (r == 0)
+        r = tpm_identity_key_public(tpm, o->handle, ret_pub, ret_error);
+    if (r == 0)
+        printf("identity key 0x%08x: %s, %s (in the TPM, non-exportable)\n", o->handle,
+               curve_name(ret_pub->curve),
+               replace ? "a NEW key REPLACED the old one: certificates issued for the old key no longer match"
+                       : "created");
+    return r;
+}
+
 /* The key at the handle, created when absent, replaced with --new-key; *ret_pub its public key. The TPM
  * connection is closed on return: the tpm2 provider opens its own. */
 static int key_ensure(struct tagent_cli *cli, const struct options *o, struct tpm_identity_public *ret_pub,
@@ -209,40 +242,14 @@ static int key_ensure(struct tagent_cli *cli, const struct options *o, struct tp
     int r = tpm_open(NULL, &tpm, ret_error);
     if (r == 0)
         r = tpm_identity_key_public(tpm, o->handle, ret_pub, ret_error);
-    bool foreign = r == -EMEDIUMTYPE && o->new_key; /* not an identity key: --new-key replaces it too */
-    if (foreign) {
+    if (r == -EMEDIUMTYPE && o->new_key) { /* not an identity key: --new-key replaces it too */
         free(*ret_error);
         *ret_error = NULL;
         r = 0;
     }
-    bool present = ret_pub->present;
-    uint16_t curve = o->curve ? o->curve : TPM_ECC_P256;
-    if (r == 0 && present && !o->new_key) {
-        if (o->curve && ret_pub->curve != o->curve)
-            r = error_set(ret_error, -EEXIST,
-                          "the key at 0x%08x is %s, --profile %s asks for %s: leave --profile out to keep "
-                          "using it, or replace it with --new-key",
-                          o->handle, curve_name(ret_pub->curve), o->profile, curve_name(o->curve));
-        else
-            printf("identity key 0x%08x: %s, in the TPM (reused)\n", o->handle, curve_name(ret_pub->curve));
-        tpm_close(tpm);
-        return r;
-    }
-    if (r == 0) {
-        if (present)
-            log_warning("--new-key: the key at 0x%08x is evicted and a new one created; every certificate "
-                        "issued for the old key stops matching this device",
-                        o->handle);
-        tpm_identity_public_clear(ret_pub);
-        r = key_create(cli, tpm, o, curve, present, ret_error);
-    }
     if (r == 0)
-        r = tpm_identity_key_public(tpm, o->handle, ret_pub, ret_error);
-    if (r == 0)
-        printf("identity key 0x%08x: %s, %s (in the TPM, non-exportable)\n", o->handle,
-               curve_name(ret_pub->curve),
-               present ? "a NEW key REPLACED the old one: certificates issued for the old key no longer match"
-                       : "created");
+        r = ret_pub->present && !o->new_key ? key_reuse(o, ret_pub, ret_error)
+                                            : key_new(cli, tpm, o, ret_pub->present, ret_pub, ret_error);
     tpm_close(tpm);
     return r;
 }
