@@ -36,5 +36,9 @@ int hostinfo_json(const char *root, enum hostinfo_format format, char **ret_json
  * none (all zeros: "not present", all ones: "not set"; ret_uuid still holds them, printed); -ENOENT without a
  * type 1 structure long enough to hold one; -EBADMSG when the table is damaged before it. */
 int hostinfo_smbios_uuid(const uint8_t *table, size_t len, char ret_uuid[37]);
+/* The system serial number of the same table (type 1, string at offset 7), as the firmware wrote it, trailing
+ * blanks dropped; "" when the firmware has none. *ret_serial is allocated (caller frees). -ENOENT without a
+ * type 1 structure, -EBADMSG when the table is damaged before it, -ENOMEM. */
+int hostinfo_smbios_serial(const uint8_t *table, size_t len, char **ret_serial);
 
 #endif

@@ -187,6 +187,25 @@ int hostinfo_smbios_uuid(const uint8_t *table, size_t len, char ret_uuid[37])
     return r < 0 ? r : -ENOENT;
 }
 
+int hostinfo_smbios_serial(const uint8_t *table, size_t len, char **ret_serial)
+{
+    struct smbios_walk w = {.t = table, .len = len};
+    struct smbios_struct s;
+    int r;
+    while ((r = smbios_next(&w, &s)) > 0 && s.type != SMBIOS_TYPE_END) {
+        if (s.type != SMBIOS_TYPE_SYSTEM)
+            continue;
+        char *serial = smbios_string(&s, s.flen > 7 ? s.data[7] : 0);
+        if (!serial)
+            return -ENOMEM;
+        for (size_t n = strlen(serial); n && serial[n - 1] == ' '; n--)
+            serial[n - 1] = '\0';
+        *ret_serial = serial;
+        return 0;
+    }
+    return r < 0 ? r : -ENOENT;
+}
+
 void hostinfo_smbios_clear(struct hostinfo_smbios *s)
 {
     if (!s)

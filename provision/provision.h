@@ -66,6 +66,8 @@ int provision_tpm_error(struct provision_ctx *ctx, int r, const char *error);
 
 /* The SMBIOS type 1 UUID (/sys/firmware/dmi/tables/DMI under root), lower case, as HostInfo reports it. */
 int provision_hardware_uuid(const char *root, char ret_uuid[37], char **ret_error);
+/* The SMBIOS type 1 serial number, trailing blanks dropped, "" when the firmware has none (caller frees). */
+int provision_hardware_serial(const char *root, char **ret_serial, char **ret_error);
 
 /* Spec 3.7: asks HVS (config hvs_url, api_token) for an immediate report on this host, found by its hardware
  * UUID. 0 when requested or when HVS does not know the host (*ret_message says which); -EAGAIN when worth

@@ -18,22 +18,15 @@
 
 #include <openssl/crypto.h>
 
-int tep_state_dir_ensure(const char *root, char **ret_error)
+/* dir, 0755 (an existing one set to 0755); not followed: a symlink planted there would send what is written
+ * into it elsewhere. */
+static int dir_0755_ensure(const char *dir, char **ret_error)
 {
-    _cleanup_free_ char *etc = config_path(root, "/etc"), *dir = config_path(root, TEP_STATE_DIR);
     struct stat st;
-    if (!etc || !dir)
-        return error_set(ret_error, -ENOMEM, "out of memory");
-    int r = config_mkdir_p(etc, 0755);
-    if (r < 0)
-        return error_set(ret_error, r, "creating %s: %s", etc, strerror(-r));
-    /* 0755: the service user reads srk.name (the SRK's Name is public; what matters is that only root can
-     * change it); enc-key.auth keeps its own 0600. */
     if (mkdir(dir, 0755) == 0)
         return 0;
     if (errno != EEXIST)
         return error_set(ret_error, -errno, "creating %s: %m", dir);
-    /* Not followed: a symlink planted here would send the secrets elsewhere. */
     if (lstat(dir, &st) < 0)
         return error_set(ret_error, -errno, "%s: %m", dir);
     if (!S_ISDIR(st.st_mode))
@@ -41,6 +34,28 @@ int tep_state_dir_ensure(const char *root, char **ret_error)
     if ((st.st_mode & 07777) != 0755 && chmod(dir, 0755) < 0)
         return error_set(ret_error, -errno, "making %s root-owned 0755: %m", dir);
     return 0;
+}
+
+int tep_state_dir_ensure(const char *root, char **ret_error)
+{
+    _cleanup_free_ char *etc = config_path(root, "/etc"), *dir = config_path(root, TEP_STATE_DIR);
+    if (!etc || !dir)
+        return error_set(ret_error, -ENOMEM, "out of memory");
+    int r = config_mkdir_p(etc, 0755);
+    if (r < 0)
+        return error_set(ret_error, r, "creating %s: %s", etc, strerror(-r));
+    /* 0755: the service user reads srk.name (the SRK's Name is public; what matters is that only root can
+     * change it); enc-key.auth keeps its own 0600. */
+    return dir_0755_ensure(dir, ret_error);
+}
+
+int tep_subdir_ensure(const char *root, const char *abs, char **ret_error)
+{
+    _cleanup_free_ char *dir = config_path(root, abs);
+    if (!dir)
+        return error_set(ret_error, -ENOMEM, "out of memory");
+    int r = tep_state_dir_ensure(root, ret_error);
+    return r < 0 ? r : dir_0755_ensure(dir, ret_error);
 }
 
 int tep_srk_name_store(const char *root, const uint8_t *name, size_t len, char **ret_error)

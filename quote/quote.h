@@ -282,6 +282,36 @@ int tpm_get_random(tpm_t *tpm, uint8_t *buf, size_t len, char **ret_error);
  * consumed") (docs/tep-formats.md section 1), so that no signed state matches again until the next boot. */
 int tpm_close_unseal(tpm_t *tpm, uint32_t pcr, char **ret_error);
 
+/* ---- the device identity key (docs/device-identity.md) ---- */
+
+#define TPM_HANDLE_IDENTITY_KEY 0x8100A010u /* default; `tagent identity --handle` may choose another */
+#define TPM_ECC_P256            0x0003u     /* TPM2_ECC_NIST_P256 */
+#define TPM_ECC_P384            0x0004u     /* TPM2_ECC_NIST_P384 */
+
+/* NULL when handle may hold the identity key: an owner persistent handle (0x81000000-0x817FFFFF) that none of
+ * the keys above uses; else why not. */
+const char *tpm_identity_handle_problem(uint32_t handle);
+
+/* Creates an ECC signing key (curve TPM_ECC_P256 or _P384, scheme NULL, empty authValue,
+ * fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|sign) under the SRK, whose Name must equal
+ * srk_name (tpm_srk_ensure), and makes it persistent at handle (owner authorization). An object already at
+ * handle is -EEXIST unless replace, which evicts it first (after the SRK check). */
+int tpm_identity_key_create(tpm_t *tpm, const struct tpm_auth *owner, const uint8_t *srk_name,
+                            size_t srk_name_len, uint32_t handle, uint16_t curve, bool replace,
+                            char **ret_error);
+
+struct tpm_identity_public {
+    bool present;   /* false: nothing at the handle (and 0 returned) */
+    uint16_t curve; /* TPM_ECC_P256 / TPM_ECC_P384 */
+    uint8_t *spki;  /* SubjectPublicKeyInfo DER (free with tpm_identity_public_clear) */
+    size_t spki_len;
+};
+/* The identity key's public key, read without authorization. -EMEDIUMTYPE (present set) when the object at
+ * handle is not an identity-like key (not ECC P-256/P-384, not a fixedTPM signing key, or restricted). */
+int tpm_identity_key_public(tpm_t *tpm, uint32_t handle, struct tpm_identity_public *ret_pub,
+                            char **ret_error);
+void tpm_identity_public_clear(struct tpm_identity_public *pub);
+
 /* ---- PCRs and quotes ---- */
 
 /* The banks the TPM really has allocated (non-empty selection), from TPM2_GetCapability(PCRS). */

@@ -15,6 +15,8 @@ struct tagent_command {
     const char *const *aliases; /* NULL-terminated, or NULL */
     const char *usage;          /* "setup <task...> [-f FILE] [--force]" */
     const char *summary;
+    /* characters its arguments may hold beyond the Go agent's set (main.c argv_check); NULL for none */
+    const char *argv_extra;
     int (*run)(struct tagent_cli *cli, int argc, char **argv); /* argv[0] is the command name */
 };
 
@@ -25,7 +27,7 @@ extern const struct tagent_command cmd_init;
 extern const struct tagent_command cmd_status;
 extern const struct tagent_command cmd_async_report;
 extern const struct tagent_command cmd_start, cmd_stop, cmd_uninstall;
-extern const struct tagent_command cmd_provision_device, cmd_config_apply, cmd_luks;
+extern const struct tagent_command cmd_provision_device, cmd_config_apply, cmd_luks, cmd_identity;
 
 struct tpm;
 struct tpm_auth;

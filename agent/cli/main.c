@@ -14,16 +14,17 @@
 const struct tagent_command *const tagent_commands[] = {
     &cmd_help,          &cmd_version,          &cmd_setup,        &cmd_fetch_ekcert, &cmd_eventlog, &cmd_init,
     &cmd_start_service, &cmd_status,           &cmd_async_report, &cmd_hostinfo,     &cmd_start,    &cmd_stop,
-    &cmd_uninstall,     &cmd_provision_device, &cmd_config_apply, &cmd_luks,         NULL,
+    &cmd_uninstall,     &cmd_provision_device, &cmd_config_apply, &cmd_luks,         &cmd_identity, NULL,
 };
 
-/* The Go agent accepts only ^[a-zA-Z0-9_ /.-]*$ in every argument; so do we (secrets never come on argv). */
-static int argv_check(int argc, char **argv)
+/* The Go agent accepts only ^[a-zA-Z0-9_ /.-]*$ in every argument; so do we (secrets never come on argv),
+ * except for what a command of our own declares (argv_extra: `identity --subject /CN=...` needs '='). */
+static int argv_check(int argc, char **argv, const char *extra)
 {
     for (int i = 1; i < argc; i++) {
         for (const char *c = argv[i]; *c; c++) {
             bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                      strchr("_ /.-", *c);
+                      strchr("_ /.-", *c) || (extra && strchr(extra, *c));
             if (!ok) {
                 log_error("argument %d contains a character other than letters, digits, space and _/.- "
                           "(the argument is not repeated here)",
@@ -78,7 +79,7 @@ static void process_harden(void)
 static bool command_reads_secret_env(const struct tagent_command *cmd)
 {
     return cmd == &cmd_setup || cmd == &cmd_fetch_ekcert || cmd == &cmd_provision_device ||
-           cmd == &cmd_config_apply || cmd == &cmd_luks;
+           cmd == &cmd_config_apply || cmd == &cmd_luks || cmd == &cmd_identity;
 }
 
 int main(int argc, char **argv)
@@ -91,11 +92,16 @@ int main(int argc, char **argv)
         config_env_forget_secrets();
     }
     process_harden();
-    if (argv_check(argc, argv) < 0)
-        return usage_error();
 
     const char *root_arg = NULL;
     int i = 1;
+    /* the command word first (it decides which characters its arguments may hold), still unchecked */
+    while (i + 1 < argc && strcmp(argv[i], "--root") == 0)
+        i += 2;
+    const struct tagent_command *cmd = i < argc ? command_find(argv[i]) : NULL;
+    if (argv_check(argc, argv, cmd ? cmd->argv_extra : NULL) < 0)
+        return usage_error();
+    i = 1;
     while (i < argc && strcmp(argv[i], "--root") == 0) {
         if (i + 1 >= argc) {
             log_error("--root needs a directory");
@@ -107,7 +113,6 @@ int main(int argc, char **argv)
     if (i >= argc)
         return usage_error();
 
-    const struct tagent_command *cmd = command_find(argv[i]);
     if (!cmd) {
         log_error("unknown command \"%s\"", argv[i]);
         return usage_error();

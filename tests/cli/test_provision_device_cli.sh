@@ -7,6 +7,7 @@
 set -u
 TAGENT=$1
 . "$(dirname "$0")/../lib/check.sh"
+. "$(dirname "$0")/../lib/swtpm.sh"
 
 OWNER=00112233445566778899aabbccddeeff01234567
 out_has() { grep -qF -- "$1" "$WORK/out"; }
@@ -45,32 +46,11 @@ if ! command -v swtpm >/dev/null || ! command -v tpm2_changeauth >/dev/null; the
     check_summary
     exit
 fi
-mkdir -p "$WORK/tpm"
 SWTPM_PID=
 trap '[ -n "$SWTPM_PID" ] && kill "$SWTPM_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
-# A port another test holds makes swtpm fail, or (as a daemon) exit after it said it started: a start counts
-# only once the TPM answers a command, else the next port is tried.
-for try in 1 2 3 4 5 6 7 8; do
-    PORT=$((20000 + (RANDOM % 15000) * 2))
-    rm -f "$WORK/tpm/pid"
-    swtpm socket --tpm2 --server type=tcp,port=$PORT,bindaddr=127.0.0.1 \
-        --ctrl type=tcp,port=$((PORT + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
-        --tpmstate dir="$WORK/tpm" --daemon --pid file="$WORK/tpm/pid" --log file="$WORK/tpm/log" \
-        >>"$WORK/swtpm.err" 2>&1
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -s "$WORK/tpm/pid" ] && break
-        sleep 0.1
-    done
-    SWTPM_PID=$(cat "$WORK/tpm/pid" 2>/dev/null)
-    if [ -n "$SWTPM_PID" ] && tpm2_getcap -T "swtpm:host=127.0.0.1,port=$PORT" properties-fixed >/dev/null 2>&1; then
-        break
-    fi
-    [ -n "$SWTPM_PID" ] && kill "$SWTPM_PID" 2>/dev/null
-    SWTPM_PID=
-done
-[ -n "$SWTPM_PID" ] || cat "$WORK/swtpm.err" "$WORK/tpm/log" 2>/dev/null
+swtpm_start "$WORK/tpm"
 check "swtpm started" test -n "$SWTPM_PID"
-export TAGENT_TCTI="swtpm:host=127.0.0.1,port=$PORT"
+export TAGENT_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
 tpm2_changeauth -T "$TAGENT_TCTI" -c o "hex:$OWNER" >"$WORK/out" 2>&1
 check "owner secret set (tpm2_changeauth)" test $? -eq 0
 

@@ -709,6 +709,47 @@ static void test_smbios_strings_and_selection(void **state)
     hostinfo_smbios_clear(&s);
 }
 
+/* The system serial number (type 1, string at offset 7) for the device identity's subject: trailing blanks
+ * dropped, "" for "no string", -ENOENT without a type 1 structure, -EBADMSG for a damaged table. */
+static void serial_of(const struct table *t, int want_r, const char *want)
+{
+    char *serial = NULL;
+    assert_int_equal(hostinfo_smbios_serial(t->b, t->len, &serial), want_r);
+    if (want_r == 0)
+        assert_string_equal(serial, want);
+    else
+        assert_null(serial);
+    free(serial);
+}
+
+static void test_smbios_serial(void **state)
+{
+    struct table t = {0};
+    uint8_t bios[24] = {0, 0, 1, 0, 1, 2};
+    uint8_t sys[27] = {1, 0, 2, 0, 1, 2, 0, 3};
+    uint8_t sys_none[27] = {1, 0, 3, 0, 1, 2, 0, 0};
+    uint8_t sys_short[7] = {1, 0, 4, 0, 1, 1, 1};
+    uint8_t end[4] = {127, 0, 5, 0};
+    table_add(&t, bios, sizeof(bios), "Vendor", "1.0", (char *)NULL);
+    table_add(&t, sys, sizeof(sys), "Acme", "Box", "SN-42   ", (char *)NULL);
+    table_add(&t, end, sizeof(end), (char *)NULL);
+    serial_of(&t, 0, "SN-42");
+
+    t = (struct table){0};
+    table_add(&t, sys_none, sizeof(sys_none), "Acme", "Box", (char *)NULL);
+    serial_of(&t, 0, "");
+    t = (struct table){0};
+    table_add(&t, sys_short, sizeof(sys_short), "Acme", (char *)NULL);
+    serial_of(&t, 0, ""); /* SMBIOS 2.0 structure without the serial offset */
+    t = (struct table){0};
+    table_add(&t, bios, sizeof(bios), "Vendor", "1.0", (char *)NULL);
+    serial_of(&t, -ENOENT, NULL);
+    t = (struct table){0};
+    table_add(&t, bios, sizeof(bios), "Vendor", "1.0", (char *)NULL);
+    t.b[1] = 200; /* declares more than the table holds */
+    serial_of(&t, -EBADMSG, NULL);
+}
+
 static void test_cpuid_flag_names(void **state)
 {
     char *f = hostinfo_cpuid_edx_flags(0xBFEBFBFF); /* the purley value, from its processor_info */
@@ -1165,6 +1206,7 @@ int main(void)
         cmocka_unit_test(test_dmi_corrupt_bytes),
         cmocka_unit_test(test_dmi_damaged_file),
         cmocka_unit_test(test_smbios_strings_and_selection),
+        cmocka_unit_test(test_smbios_serial),
         cmocka_unit_test(test_cpuid_flag_names),
         cmocka_unit_test(test_os_release),
         cmocka_unit_test(test_hostname),
