@@ -22,9 +22,10 @@
 # (/dev/tpmrm0), which swaps objects out; tpm2-abrmd on a private session D-Bus in front of swtpm does the
 # same, so the handshake is tested as a device runs it. tagent itself (csr, self-provision) talks to swtpm
 # directly: it needs no resource manager, and that is tested too.
-# Usage: test_identity_cli.sh /path/to/tagent
+# Usage: test_identity_cli.sh /path/to/tagent [/path/to/tagent-admin]
 set -u
 TAGENT=$(realpath "$1") # the test changes directory once
+ADMIN=${2:+$(realpath "$2")}
 . "$(dirname "$0")/../lib/check.sh"
 . "$(dirname "$0")/../lib/swtpm.sh"
 
@@ -337,6 +338,25 @@ check "... key matches NO" out_has "key matches:  NO"
 sign "$WORK/new.csr" subca "$WORK/device.pem"
 id install --cert "$WORK/device.pem" --ca "$WORK/chain.pem"
 check "install of the new key's certificate exits 0" test $? -eq 0
+
+# ---- the owner's PKI (tagent-admin pki, docs/dev-pki.md) issues the device certificate ----
+# The issue's flow: the device makes the CSR, the owner signs it with the Device sub CA, the device installs
+# the certificate with the chain file the PKI hands out; the TLS part below then uses this certificate.
+if [ -n "$ADMIN" ]; then
+    "$ADMIN" pki init "$WORK/pki" >"$WORK/out" 2>&1
+    check "tagent-admin pki init exits 0" test $? -eq 0
+    "$ADMIN" pki sign-csr --pki "$WORK/pki" --ca device "$WORK/new.csr" -o "$WORK/pki-device.pem" >"$WORK/out" 2>&1
+    check "tagent-admin pki sign-csr --ca device signs the TPM key's CSR" test $? -eq 0
+    id install --cert "$WORK/pki-device.pem" --ca "$WORK/pki/device-ca-chain.pem"
+    check "install of the PKI's certificate with its device-ca-chain.pem exits 0" test $? -eq 0
+    id show
+    check "... show: exit 0 (installed, the TPM's key, chain valid)" test $? -eq 0
+    check "... issued by the Device Sub CA" out_has "Device Sub CA"
+    cmp -s "$WORK/root/etc/tep/identity/device-ca.pem" "$WORK/pki/device-ca-chain.pem"
+    check "... the anchor file is the PKI's chain" test $? -eq 0
+else
+    echo "SKIPPED - the owner's PKI part (no tagent-admin given)"
+fi
 
 # ---- TLS 1.3 with the TPM-held key (tpm2-abrmd in front of swtpm: see the header) ----
 if ! command -v tpm2-abrmd >/dev/null || ! command -v dbus-daemon >/dev/null; then
