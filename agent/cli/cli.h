@@ -24,7 +24,7 @@ extern const struct tagent_command cmd_start_service;
 extern const struct tagent_command cmd_init;
 extern const struct tagent_command cmd_status;
 extern const struct tagent_command cmd_async_report;
-extern const struct tagent_command cmd_start, cmd_stop, cmd_uninstall;
+extern const struct tagent_command cmd_start, cmd_stop, cmd_restart, cmd_uninstall;
 extern const struct tagent_command cmd_provision_device, cmd_config_apply, cmd_luks;
 
 struct tpm;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `tagent start` and `tagent stop` (spec section 2): the Go agent forwards them to systemd. We do the same,
- * spawning systemctl directly (no shell: nothing from the command line reaches one), stdio passed through,
- * and exit with systemctl's status.
+ * `tagent start`, `tagent stop` and `tagent restart` (spec section 2): the Go agent forwards them to systemd.
+ * We do the same, spawning systemctl directly (no shell: nothing from the command line reaches one), stdio
+ * passed through, and exit with systemctl's status.
  */
 #include "cli.h"
 #include "log.h"
@@ -69,5 +69,13 @@ const struct tagent_command cmd_stop = {
     .aliases = NULL,
     .usage = "stop",
     .summary = "stop tagent.service (runs `systemctl stop tagent`)",
+    .run = run,
+};
+
+const struct tagent_command cmd_restart = {
+    .name = "restart",
+    .aliases = NULL,
+    .usage = "restart",
+    .summary = "restart tagent.service (runs `systemctl restart tagent`)",
     .run = run,
 };

@@ -6,6 +6,8 @@
  * TPM's ownership stay: the TPM is shared with other users, and HVS may still hold flavors for this AIK.
  * The unit files and sysusers/tmpfiles entries belong to the package manager, so they stay too.
  * With a root prefix only the files go: systemctl would act on this host, not on the prefix.
+ * On a host where the Debian package installed tagent, nothing is removed: dpkg owns those files (deleting
+ * them would leave its records wrong), so the command names the apt-get command that does the job.
  */
 #include "cli.h"
 #include "config.h"
@@ -13,12 +15,15 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define TBOOTXM_UNINSTALL "/opt/tbootxm/bin/tboot-xm-uninstall.sh"
+/* dpkg's list of the files of package tagent: present exactly while the package is installed */
+#define DPKG_TAGENT_LIST "/var/lib/dpkg/info/tagent.list"
 
 static const char *const removed[] = {TAGENT_INSTALL_DIR, "/usr/bin/tagent", "/var/log/trustagent",
                                       TAGENT_CONFIG_DIR};
@@ -65,10 +70,27 @@ static void systemctl(const char *verb, const char *unit)
         log_warning("uninstall: `systemctl %s %s` exited with %d", verb, unit, status);
 }
 
+/* true when dpkg lists package tagent under the root prefix */
+static bool installed_by_dpkg(const char *root)
+{
+    char *list = config_path(root, DPKG_TAGENT_LIST);
+    bool packaged = list && access(list, F_OK) == 0;
+    free(list);
+    return packaged;
+}
+
 static int run(struct tagent_cli *cli, int argc, char **argv)
 {
     if (argc > 1) {
         log_error("uninstall: unexpected argument \"%s\"; usage: tagent uninstall", argv[1]);
+        return TAGENT_EXIT_ERROR;
+    }
+    if (installed_by_dpkg(cli->root)) {
+        log_error("uninstall: tagent was installed from the Debian package tagent (dpkg lists its files in "
+                  "%s), so nothing was removed here; run `apt-get remove tagent` (keeps /etc/trustagent) or "
+                  "`apt-get purge tagent` (removes /etc/trustagent, /opt/trustagent and /var/log/trustagent "
+                  "too)",
+                  DPKG_TAGENT_LIST);
         return TAGENT_EXIT_ERROR;
     }
     if (!*cli->root && geteuid() != 0) {
@@ -105,6 +127,7 @@ const struct tagent_command cmd_uninstall = {
     .name = "uninstall",
     .aliases = NULL,
     .usage = "uninstall",
-    .summary = "as root: stop and disable the service, remove /opt, /etc and /var/log/trustagent",
+    .summary = "as root: stop and disable the service, remove /opt, /etc and /var/log/trustagent (a "
+               "packaged install: names the apt-get command)",
     .run = run,
 };
