@@ -9,6 +9,7 @@
  * On a host where the Debian package installed tagent, nothing is removed: dpkg owns those files (deleting
  * them would leave its records wrong), so the command names the apt-get command that does the job.
  */
+#include "cleanup.h"
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -22,8 +23,6 @@
 #include <unistd.h>
 
 #define TBOOTXM_UNINSTALL "/opt/tbootxm/bin/tboot-xm-uninstall.sh"
-/* dpkg's list of the files of package tagent: present exactly while the package is installed */
-#define DPKG_TAGENT_LIST "/var/lib/dpkg/info/tagent.list"
 
 static const char *const removed[] = {TAGENT_INSTALL_DIR, "/usr/bin/tagent", "/var/log/trustagent",
                                       TAGENT_CONFIG_DIR};
@@ -70,13 +69,17 @@ static void systemctl(const char *verb, const char *unit)
         log_warning("uninstall: `systemctl %s %s` exited with %d", verb, unit, status);
 }
 
-/* true when dpkg lists package tagent under the root prefix */
+/* true when dpkg (under the root prefix) knows the package tagent: installed, or removed with its
+ * configuration left. Asked through dpkg-query, dpkg's interface to its database; no dpkg-query (not a
+ * Debian system), no package. */
 static bool installed_by_dpkg(const char *root)
 {
-    char *list = config_path(root, DPKG_TAGENT_LIST);
-    bool packaged = list && access(list, F_OK) == 0;
-    free(list);
-    return packaged;
+    _cleanup_free_ char *opt = NULL;
+    if (asprintf(&opt, "--root=%s", *root ? root : "/") < 0)
+        return false;
+    const char *const argv[] = {"dpkg-query", opt, "--status", "tagent", NULL};
+    int status = 1;
+    return cli_spawn_wait_quiet(argv, &status) == 0 && status == 0;
 }
 
 static int run(struct tagent_cli *cli, int argc, char **argv)
@@ -86,11 +89,11 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
         return TAGENT_EXIT_ERROR;
     }
     if (installed_by_dpkg(cli->root)) {
-        log_error("uninstall: tagent was installed from the Debian package tagent (dpkg lists its files in "
-                  "%s), so nothing was removed here; run `apt-get remove tagent` (keeps /etc/trustagent) or "
-                  "`apt-get purge tagent` (removes /etc/trustagent, /opt/trustagent and /var/log/trustagent "
-                  "too)",
-                  DPKG_TAGENT_LIST);
+        log_error(
+            "uninstall: tagent was installed from the Debian package tagent (`dpkg-query --status "
+            "tagent` knows it), so nothing was removed here: dpkg owns those files; run `apt-get remove "
+            "tagent` (keeps /etc/trustagent) or `apt-get purge tagent` (removes /etc/trustagent, "
+            "/opt/trustagent and /var/log/trustagent too)");
         return TAGENT_EXIT_ERROR;
     }
     if (!*cli->root && geteuid() != 0) {
