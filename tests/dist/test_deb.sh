@@ -87,7 +87,7 @@ expect /etc/trustagent/credentials 700 tagent:tagent
 expect /var/log/trustagent 740 tagent:tagent
 expect /usr/bin/tagent 755 root:root
 expect /usr/bin/tagent-admin 755 root:root
-check "/opt/trustagent/bin/tagent -> /usr/bin/tagent (Go-agent scripts)" \
+check "/opt/trustagent/bin/tagent -> /usr/bin/tagent (postinst, for Go-agent scripts)" \
     test "$(readlink /opt/trustagent/bin/tagent)" = /usr/bin/tagent
 check "/etc/trustagent/tpm-version says 2.0" test "$(cat /etc/trustagent/tpm-version 2>/dev/null)" = 2.0
 check "/usr/share/doc/tagent/examples/trustagent.env is the answer file template" \
@@ -95,7 +95,7 @@ check "/usr/share/doc/tagent/examples/trustagent.env is the answer file template
 
 check "tagent version: v$(dpkg-query -W -f '${Version}' tagent)" \
     bash -c '/usr/bin/tagent version | grep -q "^Version: v$1-"' _ "$(dpkg-query -W -f '${Version}' tagent)"
-check "/opt/trustagent/bin/tagent version works too" /opt/trustagent/bin/tagent version
+check "/opt/trustagent/bin/tagent version works too" bash -c "/opt/trustagent/bin/tagent version >/dev/null"
 man_has() { MANWIDTH=200 man -P cat "$1" 2>/dev/null | grep -qF -- "$2"; }
 check "man tagent" man_has tagent 'tagent - TPM 2.0 remote attestation agent'
 check "man 5 trustagent.env" man_has trustagent.env 'TPM_OWNER_SECRET'
@@ -150,7 +150,7 @@ check "... /etc/trustagent and what was in it stay" test -f /etc/trustagent/mark
 check "... /opt/trustagent/var and /var/log/trustagent stay" test -d /opt/trustagent/var -a -d /var/log/trustagent
 check "... dpkg keeps the package's configuration state (rc)" \
     test "$(dpkg-query -W -f '${db:Status-Status}' tagent)" = config-files
-check "... tagent-admin is still installed and works" tagent-admin help
+check "... tagent-admin is still installed and works" bash -c "tagent-admin help >/dev/null"
 
 # ---- purge: every file goes; the user stays (then this test removes it) ----
 apt-get purge -y -q tagent tagent-admin >"$WORK/purge.log" 2>&1
@@ -160,7 +160,7 @@ for d in /etc/trustagent /opt/trustagent /var/log/trustagent /usr/bin/tagent-adm
 done
 check "... no unit is enabled any more" bash -c '! ls /etc/systemd/system/*/tagent* 2>/dev/null | grep -q .'
 check "... dpkg forgot both packages" bash -c '! dpkg-query -W tagent tagent-admin >/dev/null 2>&1'
-check "... the system user tagent stays (Debian practice)" getent passwd tagent
+check "... the system user tagent stays (Debian practice)" bash -c "getent passwd tagent >/dev/null"
 [[ $had_user == no ]] && userdel tagent
 [[ $had_group == no ]] && getent group tagent >/dev/null && groupdel tagent
 snapshot >"$WORK/after"

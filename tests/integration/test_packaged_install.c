@@ -8,7 +8,7 @@
  * With --installed instead of a build directory (tests/dist/test_deb.sh, issue 17), the Debian package is
  * what installed tagent on this host: its user is the host's (passwd and group copied into the staging
  * root, so setup and init hand files to the real uid), the staging root's layout comes from the package's
- * tmpfiles.d file, and its /opt/trustagent/bin/tagent is the package's link to /usr/bin/tagent.
+ * tmpfiles.d file, and the service runs the package's /usr/bin/tagent.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -100,7 +100,8 @@ static void test_packaged_install(void **state)
     struct world_opts o = {.tagent_bin = tagent_bin, .corpora = corpora, .host_id = "edge-packaged"};
     assert_int_equal(world_start(&o, &w), 0);
 
-    if (strcmp(build_dir, "--installed") == 0) {
+    bool installed = strcmp(build_dir, "--installed") == 0;
+    if (installed) {
         /* the host's package made the user; the staging root gets the package's layout */
         sh("mkdir -p %s/etc && cp /etc/passwd /etc/group %s/etc/", w->root, w->root);
         sh("systemd-tmpfiles --root=%s --create /usr/lib/tmpfiles.d/tagent.conf >/dev/null", w->root);
@@ -129,11 +130,10 @@ static void test_packaged_install(void **state)
     sh("chmod 0755 %s %s", w->dir, w->root);
     char wrapper[700], text[1600];
     snprintf(wrapper, sizeof(wrapper), "%s/as-tagent.sh", w->dir);
-    snprintf(
-        text, sizeof(text),
-        "#!/bin/sh\nexec /usr/bin/setpriv --reuid=%u --regid=%u --clear-groups %s/opt/trustagent/bin/tagent "
-        "\"$@\"\n",
-        (unsigned)uid, (unsigned)gid, w->root);
+    snprintf(text, sizeof(text),
+             "#!/bin/sh\nexec /usr/bin/setpriv --reuid=%u --regid=%u --clear-groups %s%s \"$@\"\n",
+             (unsigned)uid, (unsigned)gid, installed ? "" : w->root,
+             installed ? tagent_bin : "/opt/trustagent/bin/tagent");
     assert_int_equal(harness_file_write(wrapper, text, 0755), 0);
     w->tagent_bin = wrapper;
     assert_int_equal(world_agent_start(w, NULL, 40000), 0);
