@@ -14,6 +14,9 @@ PACKAGES=(
     libcmocka-dev libmicrohttpd-dev swtpm swtpm-tools tpm2-tools nats-server openssl jq
     # dist/ checks: systemd-analyze verify|security, systemd-sysusers, systemd-tmpfiles
     systemd
+    # the Debian package (scripts/build-deb.sh, dist.deb), the man pages (scdoc; man for dist.man_sync) and
+    # the bash completion the package test runs
+    debhelper dpkg-dev fakeroot lintian scdoc man-db bash-completion
 )
 
 # --list: print the package names (one list for .ci/run and the demo)

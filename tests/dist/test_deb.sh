@@ -68,7 +68,7 @@ check "apt-get install ./tagent_*.deb ./tagent-admin_*.deb" test $rc -eq 0
 [[ $rc -eq 0 ]] || { tail -n 30 "$WORK/install.log"; check_summary; exit 1; }
 check "... postinst says how to provision" grep -qF 'tagent setup all -f trustagent.env' "$WORK/install.log"
 
-IFS=: read -r _ _ uid gid _ home shell < <(getent passwd tagent)
+IFS=: read -r _ _ uid _ _ home shell < <(getent passwd tagent)
 check "user tagent: a system uid (${uid:-none}), home /opt/trustagent, shell /bin/false" \
     test "${uid:-9999}" -lt 1000 -a "${home:-}:${shell:-}" = /opt/trustagent:/bin/false
 check "... in group tss (/dev/tpmrm0)" bash -c 'id -nG tagent | grep -qw tss'
