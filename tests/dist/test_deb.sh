@@ -5,8 +5,9 @@
 # without starting anything; `tagent version`, `man tagent` (and trustagent.env(5), tagent-admin(1)), the
 # bash completion and `tagent uninstall`'s apt-get hint work; the installed units pass `systemd-analyze
 # verify`; the installed binary provisions a staging root (`setup all`, init) against the mock control plane
-# and serves as uid tagent, attested (test_integration_packaged_install --installed). Then `apt-get remove`
-# keeps /etc/trustagent and /opt/trustagent/var but not the binary, and `apt-get purge` removes them too;
+# and serves as uid tagent, attested (test_integration_packaged_install --installed); a reinstall (the
+# upgrade path) keeps /etc/trustagent. Then `apt-get remove` keeps /etc/trustagent and /opt/trustagent/var
+# but not the binary, and `apt-get purge` removes them too;
 # the user stays (Debian practice) and this test deletes it. Whatever fails, an EXIT trap purges the packages
 # and the user it created, and the host's files, users and groups are compared before and after.
 # Needs root and the .deb files (CI: scripts/build-deb.sh, then -DTAGENT_DEB_DIR); exits 77 (skipped)
@@ -60,6 +61,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# a signal (ctest's timeout, ^C) ends the script through exit, so the EXIT trap cleans up too
+trap 'exit 1' INT TERM HUP
 
 # ---- install ----
 apt-get install -y -q --no-install-recommends "$(realpath "$DEB")" "$(realpath "$ADMIN_DEB")" >"$WORK/install.log" 2>&1
@@ -139,8 +142,17 @@ grep -E '^\[ *(OK|FAILED|SKIPPED|ERROR) *\]|fail|error' "$WORK/service.log" | he
 check "setup all + startService as tagent (packaged binary) gets attested" test $rc -eq 0
 check "... and ran (not skipped)" grep -q '^\[  PASSED  \] 1 test' "$WORK/service.log"
 
-# ---- remove: the binary goes, configuration and state stay ----
+# ---- upgrade (the same version again: postinst configure with the old version, as an upgrade runs it) ----
 echo "kept" >/etc/trustagent/marker
+apt-get install -y -q --reinstall "$(realpath "$DEB")" >"$WORK/upgrade.log" 2>&1
+check "apt-get install --reinstall (the upgrade path)" test $? -eq 0
+check "... /etc/trustagent and what was in it stay" test -f /etc/trustagent/marker
+check "... same user, the link still there, tagent.service still enabled" \
+    bash -c '[[ $(id -u tagent) == "$1" && $(readlink /opt/trustagent/bin/tagent) == /usr/bin/tagent ]] &&
+             test -L /etc/systemd/system/multi-user.target.wants/tagent.service' _ "$uid"
+check "... no first-install hint this time" bash -c '! grep -qF "tagent setup all" "$1"' _ "$WORK/upgrade.log"
+
+# ---- remove: the binary goes, configuration and state stay ----
 apt-get remove -y -q tagent >"$WORK/remove.log" 2>&1
 check "apt-get remove tagent" test $? -eq 0
 check "... /usr/bin/tagent, the units and man page are gone" \
