@@ -16,6 +16,9 @@ PACKAGES=(
     tpm2-openssl tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon
     # dist/ checks: systemd-analyze verify|security, systemd-sysusers, systemd-tmpfiles
     systemd
+    # the Debian package (scripts/build-deb.sh, dist.deb), the man pages (scdoc; man for dist.man_sync) and
+    # the bash completion the package test runs
+    debhelper dpkg-dev fakeroot lintian scdoc man-db bash-completion
 )
 
 # --list: print the package names (one list for .ci/run and the demo)

@@ -26,7 +26,7 @@ extern const struct tagent_command cmd_start_service;
 extern const struct tagent_command cmd_init;
 extern const struct tagent_command cmd_status;
 extern const struct tagent_command cmd_async_report;
-extern const struct tagent_command cmd_start, cmd_stop, cmd_uninstall;
+extern const struct tagent_command cmd_start, cmd_stop, cmd_restart, cmd_uninstall;
 extern const struct tagent_command cmd_provision_device, cmd_config_apply, cmd_luks, cmd_identity;
 
 struct tpm;
@@ -38,6 +38,8 @@ int cli_tpm_owner_open(struct tpm **ret_tpm, struct tpm_auth *ret_owner, char **
 /* Spawns argv (argv[0] looked up in PATH, no shell, stdio shared) and waits: *ret_exit is its exit status
  * (128 + signal when killed). -ENOENT when the program is not found. */
 int cli_spawn_wait(const char *const argv[], int *ret_exit);
+/* The same with the child's stdout and stderr on /dev/null: for a program asked a question by exit status. */
+int cli_spawn_wait_quiet(const char *const argv[], int *ret_exit);
 
 /* NULL-terminated, in the order `tagent help` lists them. */
 extern const struct tagent_command *const tagent_commands[];

@@ -1,27 +1,42 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `tagent start` and `tagent stop` (spec section 2): the Go agent forwards them to systemd. We do the same,
- * spawning systemctl directly (no shell: nothing from the command line reaches one), stdio passed through,
- * and exit with systemctl's status.
+ * `tagent start`, `tagent stop` and `tagent restart` (spec section 2): the Go agent forwards them to systemd.
+ * We do the same, spawning systemctl directly (no shell: nothing from the command line reaches one), stdio
+ * passed through, and exit with systemctl's status.
  */
 #include "cli.h"
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 
-int cli_spawn_wait(const char *const argv[], int *ret_exit)
+/* argv[0] from PATH, no shell; stdout and stderr to /dev/null when quiet (a question asked by exit status) */
+static int spawn_wait(const char *const argv[], bool quiet, int *ret_exit)
 {
     pid_t pid;
+    posix_spawn_file_actions_t fa;
+    int r = posix_spawn_file_actions_init(&fa);
+    if (r != 0)
+        return -r;
+    if (quiet) {
+        r = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+        if (r == 0)
+            r = posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    }
     fflush(stdout);
     fflush(stderr);
     /* posix_spawnp searches PATH as a shell would, and reports a missing program as ENOENT */
-    int r = posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ);
+    if (r == 0)
+        r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
     if (r != 0)
         return -r;
     int status;
@@ -30,6 +45,16 @@ int cli_spawn_wait(const char *const argv[], int *ret_exit)
             return -errno;
     *ret_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     return 0;
+}
+
+int cli_spawn_wait(const char *const argv[], int *ret_exit)
+{
+    return spawn_wait(argv, false, ret_exit);
+}
+
+int cli_spawn_wait_quiet(const char *const argv[], int *ret_exit)
+{
+    return spawn_wait(argv, true, ret_exit);
 }
 
 static int run(struct tagent_cli *cli, int argc, char **argv)
@@ -69,5 +94,13 @@ const struct tagent_command cmd_stop = {
     .aliases = NULL,
     .usage = "stop",
     .summary = "stop tagent.service (runs `systemctl stop tagent`)",
+    .run = run,
+};
+
+const struct tagent_command cmd_restart = {
+    .name = "restart",
+    .aliases = NULL,
+    .usage = "restart",
+    .summary = "restart tagent.service (runs `systemctl restart tagent`)",
     .run = run,
 };

@@ -6,13 +6,17 @@
  * TPM's ownership stay: the TPM is shared with other users, and HVS may still hold flavors for this AIK.
  * The unit files and sysusers/tmpfiles entries belong to the package manager, so they stay too.
  * With a root prefix only the files go: systemctl would act on this host, not on the prefix.
+ * On a host where the Debian package installed tagent, nothing is removed: dpkg owns those files (deleting
+ * them would leave its records wrong), so the command names the apt-get command that does the job.
  */
+#include "cleanup.h"
 #include "cli.h"
 #include "config.h"
 #include "log.h"
 
 #include <errno.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,10 +69,31 @@ static void systemctl(const char *verb, const char *unit)
         log_warning("uninstall: `systemctl %s %s` exited with %d", verb, unit, status);
 }
 
+/* true when dpkg (under the root prefix) knows the package tagent: installed, or removed with its
+ * configuration left. Asked through dpkg-query, dpkg's interface to its database; no dpkg-query (not a
+ * Debian system), no package. */
+static bool installed_by_dpkg(const char *root)
+{
+    _cleanup_free_ char *opt = NULL;
+    if (asprintf(&opt, "--root=%s", *root ? root : "/") < 0)
+        return false;
+    const char *const argv[] = {"dpkg-query", opt, "--status", "tagent", NULL};
+    int status = 1;
+    return cli_spawn_wait_quiet(argv, &status) == 0 && status == 0;
+}
+
 static int run(struct tagent_cli *cli, int argc, char **argv)
 {
     if (argc > 1) {
         log_error("uninstall: unexpected argument \"%s\"; usage: tagent uninstall", argv[1]);
+        return TAGENT_EXIT_ERROR;
+    }
+    if (installed_by_dpkg(cli->root)) {
+        log_error(
+            "uninstall: tagent was installed from the Debian package tagent (`dpkg-query --status "
+            "tagent` knows it), so nothing was removed here: dpkg owns those files; run `apt-get remove "
+            "tagent` (keeps /etc/trustagent) or `apt-get purge tagent` (removes /etc/trustagent, "
+            "/opt/trustagent and /var/log/trustagent too)");
         return TAGENT_EXIT_ERROR;
     }
     if (!*cli->root && geteuid() != 0) {
@@ -105,6 +130,7 @@ const struct tagent_command cmd_uninstall = {
     .name = "uninstall",
     .aliases = NULL,
     .usage = "uninstall",
-    .summary = "as root: stop and disable the service, remove /opt, /etc and /var/log/trustagent",
+    .summary = "as root: stop and disable the service, remove /opt, /etc and /var/log/trustagent (a "
+               "packaged install: names the apt-get command)",
     .run = run,
 };

@@ -12,9 +12,25 @@
 #include <sys/resource.h>
 
 const struct tagent_command *const tagent_commands[] = {
-    &cmd_help,          &cmd_version,          &cmd_setup,        &cmd_fetch_ekcert, &cmd_eventlog, &cmd_init,
-    &cmd_start_service, &cmd_status,           &cmd_async_report, &cmd_hostinfo,     &cmd_start,    &cmd_stop,
-    &cmd_uninstall,     &cmd_provision_device, &cmd_config_apply, &cmd_luks,         &cmd_identity, NULL,
+    &cmd_help,
+    &cmd_version,
+    &cmd_setup,
+    &cmd_fetch_ekcert,
+    &cmd_eventlog,
+    &cmd_init,
+    &cmd_start_service,
+    &cmd_status,
+    &cmd_async_report,
+    &cmd_hostinfo,
+    &cmd_start,
+    &cmd_stop,
+    &cmd_restart,
+    &cmd_uninstall,
+    &cmd_provision_device,
+    &cmd_config_apply,
+    &cmd_luks,
+    &cmd_identity,
+    NULL,
 };
 
 /* The Go agent accepts only ^[a-zA-Z0-9_ /.-]*$ in every argument; so do we (secrets never come on argv),

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Issue 12, also seen: `<command> --help` prints that command's usage (exit 0); `start`/`stop` forward to
-# systemctl (a stand-in in PATH records what it was asked) and say so when there is none; `uninstall` under
-# a root prefix removes the agent's four paths and nothing else, and runs no systemctl.
+# Issue 12, also seen: `<command> --help` prints that command's usage (exit 0); `start`/`stop`/`restart`
+# forward to systemctl (a stand-in in PATH records what it was asked) and say so when there is none;
+# `uninstall` under a root prefix removes the agent's four paths and nothing else, and runs no systemctl;
+# where dpkg knows the package tagent (issue 17) it removes nothing and names the apt-get commands.
 # Usage: test_service_cli.sh /path/to/tagent
 set -u
 TAGENT=$1
 . "$(dirname "$0")/../lib/check.sh"
 
-for c in setup status startService init uninstall; do
+for c in setup status startService init uninstall start stop restart; do
     "$TAGENT" "$c" --help >"$WORK/out" 2>&1
     rc=$?
     check "$c --help exits 0" test $rc -eq 0
@@ -35,6 +36,10 @@ PATH="$WORK/bin:$PATH" "$TAGENT" stop >"$WORK/out" 2>&1
 rc=$?
 check "stop exits with systemctl's status (3)" test $rc -eq 3
 check "... and ran systemctl stop tagent.service" grep -qx 'stop tagent.service' "$WORK/systemctl.log"
+PATH="$WORK/bin:$PATH" "$TAGENT" restart >"$WORK/out" 2>&1
+rc=$?
+check "restart exits with systemctl's status (0)" test $rc -eq 0
+check "... and ran systemctl restart tagent.service" grep -qx 'restart tagent.service' "$WORK/systemctl.log"
 PATH="$WORK/empty" "$TAGENT" start >"$WORK/out" 2>&1
 rc=$?
 check "start without systemctl exits 1" test $rc -eq 1
@@ -63,5 +68,25 @@ check "... ran no systemctl under a prefix" test ! -s "$WORK/systemctl.log"
 check "... says the TPM's objects stay" grep -qF "TPM's objects and ownership are unchanged" "$WORK/out"
 "$TAGENT" --root "$R" uninstall >"$WORK/out" 2>&1
 check "a second uninstall finds nothing and exits 0" test $? -eq 0
+
+# uninstall where the Debian package installed tagent: dpkg-query --root knows it, nothing goes
+if command -v dpkg-query >/dev/null; then
+    P=$WORK/packaged
+    mkdir -p "$P/var/lib/dpkg/info" "$P/var/lib/dpkg/updates" "$P/etc/trustagent" "$P/usr/bin"
+    printf 'Package: tagent\nStatus: install ok installed\nVersion: 0.1.0\nArchitecture: amd64\nMaintainer: t <t@example.com>\nDescription: t\n\n' \
+        >"$P/var/lib/dpkg/status"
+    echo x >"$P/usr/bin/tagent"
+    echo cfg >"$P/etc/trustagent/config.yml"
+    : >"$WORK/systemctl.log"
+    PATH="$WORK/bin:$PATH" "$TAGENT" --root "$P" uninstall >"$WORK/out" 2>&1
+    rc=$?
+    check "uninstall of a packaged install exits 1" test $rc -eq 1
+    check "... names apt-get remove and apt-get purge" \
+        bash -c 'grep -qF "apt-get remove tagent" "$1" && grep -qF "apt-get purge tagent" "$1"' _ "$WORK/out"
+    check "... removed nothing and ran no systemctl" \
+        bash -c 'test -f "$1/usr/bin/tagent" -a -f "$1/etc/trustagent/config.yml" && test ! -s "$2"' _ "$P" "$WORK/systemctl.log"
+else
+    echo "# not a Debian system (no dpkg-query): the packaged-install case is not checked"
+fi
 
 check_summary

@@ -5,6 +5,10 @@
  * --create), setup and init again as root, and the installed binary's startService as the unprivileged uid
  * tagent (setpriv) answering a quote that HVS's checks accept. Needs root (chown, setpriv); skipped
  * otherwise.
+ * With --installed instead of a build directory (tests/dist/test_deb.sh, issue 17), the Debian package is
+ * what installed tagent on this host: its user is the host's (passwd and group copied into the staging
+ * root, so setup and init hand files to the real uid), the staging root's layout comes from the package's
+ * tmpfiles.d file, and the service runs the package's /usr/bin/tagent.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -96,10 +100,17 @@ static void test_packaged_install(void **state)
     struct world_opts o = {.tagent_bin = tagent_bin, .corpora = corpora, .host_id = "edge-packaged"};
     assert_int_equal(world_start(&o, &w), 0);
 
-    /* what a package and its postinst do */
-    sh("DESTDIR=%s cmake --install %s >/dev/null", w->root, build_dir);
-    sh("systemd-sysusers --root=%s >/dev/null", w->root);
-    sh("systemd-tmpfiles --root=%s --create >/dev/null", w->root);
+    bool installed = strcmp(build_dir, "--installed") == 0;
+    if (installed) {
+        /* the host's package made the user; the staging root gets the package's layout */
+        sh("mkdir -p %s/etc && cp /etc/passwd /etc/group %s/etc/", w->root, w->root);
+        sh("systemd-tmpfiles --root=%s --create /usr/lib/tmpfiles.d/tagent.conf >/dev/null", w->root);
+    } else {
+        /* what a package and its postinst do */
+        sh("DESTDIR=%s cmake --install %s >/dev/null", w->root, build_dir);
+        sh("systemd-sysusers --root=%s >/dev/null", w->root);
+        sh("systemd-tmpfiles --root=%s --create >/dev/null", w->root);
+    }
     uid_t uid = 0;
     gid_t gid = 0;
     staged_user(w->root, &uid, &gid);
@@ -119,11 +130,10 @@ static void test_packaged_install(void **state)
     sh("chmod 0755 %s %s", w->dir, w->root);
     char wrapper[700], text[1600];
     snprintf(wrapper, sizeof(wrapper), "%s/as-tagent.sh", w->dir);
-    snprintf(
-        text, sizeof(text),
-        "#!/bin/sh\nexec /usr/bin/setpriv --reuid=%u --regid=%u --clear-groups %s/opt/trustagent/bin/tagent "
-        "\"$@\"\n",
-        (unsigned)uid, (unsigned)gid, w->root);
+    snprintf(text, sizeof(text),
+             "#!/bin/sh\nexec /usr/bin/setpriv --reuid=%u --regid=%u --clear-groups %s%s \"$@\"\n",
+             (unsigned)uid, (unsigned)gid, installed ? "" : w->root,
+             installed ? tagent_bin : "/opt/trustagent/bin/tagent");
     assert_int_equal(harness_file_write(wrapper, text, 0755), 0);
     w->tagent_bin = wrapper;
     assert_int_equal(world_agent_start(w, NULL, 40000), 0);
@@ -155,7 +165,7 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: %s TAGENT CORPORA BUILD_DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s TAGENT CORPORA BUILD_DIR|--installed\n", argv[0]);
         return 2;
     }
     tagent_bin = argv[1];
