@@ -9,8 +9,8 @@
  * and then, unless in a container (/.container-env) or when no user tagent exists:
  *   - gives tagent's group read access (chgrp; the files are 0440) to the IMA log when IMA is enabled,
  *     and to the securityfs boot event log;
- *   - chowns /opt/trustagent (except bin/: init runs that binary as root), /var/log/trustagent and
- *     /etc/trustagent (what setup wrote as root) to tagent.
+ *   - chowns /opt/trustagent/var, /var/log/trustagent and /etc/trustagent (what setup wrote as root) to
+ *     tagent, and gives /opt/trustagent itself back to root (install_dir_to_root()).
  * Every path is under the root prefix, so tests run it as any user against a temp dir.
  */
 #include "agent_config.h"
@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #define TAGENT_USER      TAGENT_SERVICE_USER
-#define INSTALL_BIN_NAME "bin"
 #define LOG_DIR          "/var/log/trustagent"
 #define CONTAINER_MARKER "/.container-env"
 
@@ -158,6 +157,37 @@ static int grant_log_access(const char *root, gid_t gid, bool ima_enabled)
     return r;
 }
 
+/* /opt/trustagent itself is root's: were it tagent's, the service user could rename bin/ away and put a
+ * binary of its own in its place, which tagent_init.service then runs as root. Only var/ (the one place the
+ * service writes) is tagent's. A host that ran the Go agent (its installer gives tagent the whole tree) is put
+ * right here; the directory only, never through a link. */
+static int install_dir_to_root(const char *root)
+{
+    char *path = config_path(root, TAGENT_INSTALL_DIR);
+    if (!path)
+        return -ENOMEM;
+    struct stat st;
+    int r = 0;
+    if (lstat(path, &st) < 0)
+        r = errno == ENOENT ? 0 : -errno;
+    else if (S_ISDIR(st.st_mode) && (st.st_uid != 0 || st.st_gid != 0)) {
+        if (geteuid() != 0)
+            log_warning("init: %s is owned by uid %u, not root; only root can change that (a test tree?)",
+                        path, (unsigned)st.st_uid);
+        else if (lchown(path, 0, 0) < 0)
+            r = -errno;
+        else
+            log_notice("init: %s was owned by uid %u; it is root's now (the service user writes only var/)",
+                       path, (unsigned)st.st_uid);
+    }
+    if (r < 0)
+        log_error("init: cannot give %s back to root: %s; its owner could replace the binary init runs as "
+                  "root: `chown root:root %s`",
+                  path, strerror(-r), path);
+    free(path);
+    return r;
+}
+
 /* Hands the agent's files to tagent; on a host without that user (a development box) only notes it. */
 static int hand_over_to_tagent(const char *root, const struct tagent_config *cfg)
 {
@@ -175,13 +205,15 @@ static int hand_over_to_tagent(const char *root, const struct tagent_config *cfg
         return r;
     }
     r = grant_log_access(root, gid, cfg->ima_measure_enabled);
-    int k = service_user_chown_dir("init", root, TAGENT_INSTALL_DIR, INSTALL_BIN_NAME, uid, gid);
+    int k = install_dir_to_root(root);
     r = r < 0 ? r : k;
-    k = service_user_chown_dir("init", root, LOG_DIR, NULL, uid, gid);
+    k = service_user_chown_dir("init", root, TAGENT_VAR_DIR, uid, gid);
+    r = r < 0 ? r : k;
+    k = service_user_chown_dir("init", root, LOG_DIR, uid, gid);
     r = r < 0 ? r : k;
     /* what setup wrote as root (config.yml, aik.pem, cacerts/, credentials/): setup hands it over too, but
      * a file restored or edited by root since then would keep the service from starting */
-    k = service_user_chown_dir("init", root, TAGENT_CONFIG_DIR, NULL, uid, gid);
+    k = service_user_chown_dir("init", root, TAGENT_CONFIG_DIR, uid, gid);
     return r < 0 ? r : k;
 }
 

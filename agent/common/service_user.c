@@ -47,8 +47,8 @@ int service_user_lookup(const char *root, uid_t *ret_uid, gid_t *ret_gid)
 
 /* Recursively chowns the open directory dir_fd and everything in it. Closes dir_fd. Counts changed
  * entries. */
-static int chown_tree(const char *who, int dir_fd, const char *path, const char *skip, uid_t uid, gid_t gid,
-                      int depth, unsigned *count)
+static int chown_tree(const char *who, int dir_fd, const char *path, uid_t uid, gid_t gid, int depth,
+                      unsigned *count)
 {
     if (depth > CHOWN_MAX_DEPTH) {
         log_error("%s: %s is nested more than %d directories deep; not changing its owner (remove it?)", who,
@@ -67,7 +67,7 @@ static int chown_tree(const char *who, int dir_fd, const char *path, const char 
     ++*count;
     struct dirent *e;
     while (r == 0 && (errno = 0, e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (skip && !strcmp(e->d_name, skip)))
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         struct stat st;
         bool reported = false;
@@ -85,7 +85,7 @@ static int chown_tree(const char *who, int dir_fd, const char *path, const char 
             if (fd < 0) {
                 r = -errno;
             } else {
-                r = chown_tree(who, fd, child, NULL, uid, gid, depth + 1, count);
+                r = chown_tree(who, fd, child, uid, gid, depth + 1, count);
                 reported = true;
             }
         } else if (fchownat(dir_fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -105,8 +105,7 @@ static int chown_tree(const char *who, int dir_fd, const char *path, const char 
     return r;
 }
 
-int service_user_chown_dir(const char *who, const char *root, const char *abs, const char *skip, uid_t uid,
-                           gid_t gid)
+int service_user_chown_dir(const char *who, const char *root, const char *abs, uid_t uid, gid_t gid)
 {
     char *path = config_path(root, abs);
     if (!path)
@@ -114,10 +113,9 @@ int service_user_chown_dir(const char *who, const char *root, const char *abs, c
     unsigned count = 0;
     /* root+abs itself may be a link: only root can make one in /etc, /opt or /var/log */
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = fd < 0 ? -errno : chown_tree(who, fd, path, skip, uid, gid, 0, &count);
+    int r = fd < 0 ? -errno : chown_tree(who, fd, path, uid, gid, 0, &count);
     if (r == 0)
-        log_info("%s: %s: %u entries now owned by %s%s", who, path, count, TAGENT_SERVICE_USER,
-                 skip ? " (bin/ stays root's)" : "");
+        log_info("%s: %s: %u entries now owned by %s", who, path, count, TAGENT_SERVICE_USER);
     else if (r == -ENOENT && fd < 0) {
         log_notice("%s: %s does not exist; nothing to chown there", who, path);
         r = 0;
@@ -143,5 +141,5 @@ int service_user_hand_over_config(const char *who, const char *root)
         log_error("%s: cannot look up user %s: %s", who, TAGENT_SERVICE_USER, strerror(-r));
         return r;
     }
-    return service_user_chown_dir(who, root, TAGENT_CONFIG_DIR, NULL, uid, gid);
+    return service_user_chown_dir(who, root, TAGENT_CONFIG_DIR, uid, gid);
 }

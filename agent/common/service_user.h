@@ -16,10 +16,9 @@ int service_user_lookup(const char *root, uid_t *ret_uid, gid_t *ret_gid);
 
 /* chown -R uid:gid of root+abs, never following a symbolic link below it (a link planted in a
  * tagent-writable directory must not make root chown its target); modes stay as written, so a 0600 secret
- * stays unreadable to others. skip: an entry directly in root+abs to leave alone (NULL: none). A missing
- * directory is only a note. who: the command, for messages. Logs every failure. */
-int service_user_chown_dir(const char *who, const char *root, const char *abs, const char *skip, uid_t uid,
-                           gid_t gid);
+ * stays unreadable to others. A missing directory is only a note. who: the command, for messages. Logs
+ * every failure. */
+int service_user_chown_dir(const char *who, const char *root, const char *abs, uid_t uid, gid_t gid);
 
 /* What setup writes (<root>/etc/trustagent: config.yml, aik.pem, cacerts/, jwt/, credentials/) handed to
  * tagent:tagent, the owner dist/tmpfiles.d gives those directories. Without a tagent user (a development

@@ -63,7 +63,7 @@ mkdir -p "$VAR/deep/er"
 "$TAGENT" --root "$R" init >"$WORK/out" 2>"$WORK/err"
 check "init with a tagent user: exit 0" test $? -eq 0
 check "... completion line" grep -qx "tagent 'init' completed successful" "$WORK/out"
-check "... /opt/trustagent owned by tagent" test "$(owner "$R/opt/trustagent")" = "$TA_UID:$TA_GID"
+check "... /opt/trustagent/var owned by tagent" test "$(owner "$VAR")" = "$TA_UID:$TA_GID"
 check "... var/ files too, recursively" test "$(owner "$VAR/deep/er/manifest_x.xml")" = "$TA_UID:$TA_GID"
 check "... platform-info too" test "$(owner "$VAR/system-info/platform-info")" = "$TA_UID:$TA_GID"
 check "... bin/ stays root's" test "$(owner "$R/opt/trustagent/bin/tagent")" = "$ME"
@@ -72,7 +72,18 @@ check "... /var/log/trustagent owned by tagent" test "$(owner "$R/var/log/trusta
 check "... IMA log group = tagent's" test "$(stat -c %g "$R/sys/kernel/security/ima/ascii_runtime_measurements")" = "$TA_GID"
 check "... boot event log group = tagent's" \
     test "$(stat -c %g "$R/sys/kernel/security/tpm0/binary_bios_measurements")" = "$TA_GID"
-check "... says what it chowned" grep -q 'opt/trustagent: [0-9]* entries now owned by tagent (bin/ stays root' "$WORK/err"
+check "... says what it chowned" grep -q 'opt/trustagent/var: [0-9]* entries now owned by tagent' "$WORK/err"
+check "... /opt/trustagent itself stays root's (else tagent could swap bin/)" \
+    test "$(owner "$R/opt/trustagent")" = "$ME"
+# A host the Go agent was installed on: its installer gave tagent the whole tree. As root, init takes the top
+# directory back (the service user could otherwise rename bin/ and plant the binary init runs as root).
+if [[ $(id -u) -eq 0 ]]; then
+    chown "$TA_UID:$TA_GID" "$R/opt/trustagent"
+    "$TAGENT" --root "$R" init >"$WORK/out" 2>"$WORK/err"
+    check "init on a Go-agent tree: exit 0" test $? -eq 0
+    check "... /opt/trustagent is root's again" test "$(owner "$R/opt/trustagent")" = "0:0"
+    check "... and says so" grep -q "it is root's now" "$WORK/err"
+fi
 rm "$R/sys/kernel/security/tpm0/binary_bios_measurements" # an empty securityfs log would hide the ACPI one
 
 # ---- IMA enabled but no IMA log: a warning that says what to do ----
@@ -96,7 +107,7 @@ rm "$VAR/system-info/platform-info"
 "$TAGENT" --root "$R" init >"$WORK/out" 2>"$WORK/err"
 check "in a container: exit 0" test $? -eq 0
 check "... platform-info written" test -s "$VAR/system-info/platform-info"
-check "... nothing chowned" test "$(owner "$R/opt/trustagent")" = "$TA_UID:$TA_GID"
+check "... nothing chowned" test "$(owner "$VAR")" = "$TA_UID:$TA_GID"
 rm "$R/.container-env"
 
 # ---- errors ----

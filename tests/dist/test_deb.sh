@@ -78,7 +78,7 @@ check "... in group tss (/dev/tpmrm0)" bash -c 'id -nG tagent | grep -qw tss'
 expect() { # path mode owner
     check "$1: mode $2, owner $3" test "$(stat -c '%a %U:%G' "$1" 2>/dev/null)" = "$2 $3"
 }
-expect /opt/trustagent 755 tagent:tagent
+expect /opt/trustagent 755 root:root
 expect /opt/trustagent/bin 755 root:root
 expect /opt/trustagent/var 755 tagent:tagent
 expect /opt/trustagent/var/system-info 755 tagent:tagent

@@ -168,7 +168,7 @@ expect() { # path mode owner(uid or -)
     if [[ $(id -u) -ne 0 || $3 == - ]]; then got=${got% *}; set -- "$1" "$2"; else set -- "$1" "$2 $3"; fi
     check "tmpfiles: $1 is ${*:2}" test "$got" = "${*:2}"
 }
-expect /opt/trustagent 755 "$uid"
+expect /opt/trustagent 755 0
 expect /opt/trustagent/bin 755 0
 expect /opt/trustagent/var 755 "$uid"
 expect /opt/trustagent/var/system-info 755 "$uid"
