@@ -159,8 +159,8 @@ static int grant_log_access(const char *root, gid_t gid, bool ima_enabled)
 
 /* /opt/trustagent itself is root's: were it tagent's, the service user could rename bin/ away and put a
  * binary of its own in its place, which tagent_init.service then runs as root. Only var/ (the one place the
- * service writes) is tagent's. A host that ran the Go agent (its installer gives tagent the whole tree) is put
- * right here; the directory only, never through a link. */
+ * service writes) is tagent's. A host that ran the Go agent (its installer gives tagent the whole tree) is
+ * put right here; the directory only, never through a link. */
 static int install_dir_to_root(const char *root)
 {
     char *path = config_path(root, TAGENT_INSTALL_DIR);
