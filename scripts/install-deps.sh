@@ -30,6 +30,13 @@ if [[ $(id -u) -ne 0 ]]; then
     echo "install-deps: not root; assuming these are installed: ${PACKAGES[*]}" >&2
     exit 0
 fi
+# Nothing to do when every package is installed already (no index download, no dpkg lock taken).
+missing=()
+for p in "${PACKAGES[@]}"; do
+    [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) == ii* ]] || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+# Another apt run (unattended-upgrades, a second job) holds the dpkg lock for a while: wait for it.
+apt-get -o DPkg::Lock::Timeout=600 update -q
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
