@@ -127,6 +127,7 @@ boot_agent() {
     local report=$WORK/boot$1-report.json
     if ! world_service_start "$ROOT" "$WORK/boot$1-tagent.log" 2>"$WORK/boot$1-tagent.err"; then
         world_service_stop
+        cat "$WORK/boot$1-tagent.err" >&2 # the service's last log lines, for whoever reads the failure
         echo "tagent FAILED: $(tail -n 1 "$WORK/boot$1-tagent.err")"
         return 1
     fi

@@ -177,7 +177,10 @@ world_service_start() {
         fi
         sleep 0.2
     done
-    echo "tagent startService is not serving after 60 s: $(tail -n 1 "$2")" >&2
+    # both halves of the condition, so that a failure here can be told apart afterwards
+    grep -q "serving" "$2" && _="the log says serving" || _="the log never says serving"
+    sed 's/^/  service log: /' "$2" | tail -n 20 >&2
+    echo "tagent startService is not serving after 60 s ($_; tagent status: $("$TAGENT" --root "$1" status 2>&1 >/dev/null | tail -n 1)): $(tail -n 1 "$2")" >&2
     return 1
 }
 
