@@ -19,8 +19,9 @@
 #include <openssl/evp.h>
 
 #define JWT_MAX_LEN 16384 /* AAS tokens are 1-3 KiB; bounds the work an unauthenticated caller can cause */
-#define JWT_KID_LEN 40 /* hex SHA-1 of the signing certificate's DER, lower case as Go's hex.EncodeToString  \
-                        */
+#define JWT_KID_LEN                                                                                          \
+    40 /* hex SHA-1 of the signing certificate's DER, lower case as Go's hex.EncodeToString                  \
+        */
 
 enum jwt_alg { JWT_RS384, JWT_ES384 };
 

@@ -31,17 +31,17 @@ int jwt_b64url_decode(const char *s, size_t len, uint8_t **ret_data, size_t *ret
 {
     if (len % 4 == 1) /* 6 bits cannot end a byte */
         return -EINVAL;
-    _cleanup_free_ uint8_t *out = malloc(len / 4 * 3 + 3);
+    uint8_t *out = malloc(len / 4 * 3 + 3);
     if (!out)
         return -ENOMEM;
     size_t n = 0;
     uint32_t acc = 0;
     unsigned bits = 0;
-    for (size_t i = 0; i < len; i++) {
+    bool ok = true;
+    for (size_t i = 0; ok && i < len; i++) {
         int v = b64url_value(s[i]);
-        if (v < 0)
-            return -EINVAL;
-        acc = (acc << 6) | (uint32_t)v;
+        ok = v >= 0;
+        acc = (acc << 6) | (uint32_t)(ok ? v : 0);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
@@ -49,9 +49,11 @@ int jwt_b64url_decode(const char *s, size_t len, uint8_t **ret_data, size_t *ret
         }
     }
     /* the leftover bits of the last character are padding and must be zero (one encoding per value) */
-    if (acc & ((1u << bits) - 1))
+    if (!ok || (acc & ((1u << bits) - 1))) {
+        free(out);
         return -EINVAL;
-    *ret_data = TAKE_PTR(out);
+    }
+    *ret_data = out;
     *ret_len = n;
     return 0;
 }
@@ -59,7 +61,7 @@ int jwt_b64url_decode(const char *s, size_t len, uint8_t **ret_data, size_t *ret
 /* A JSON object from one base64url part; what names the part in messages. */
 static int part_json(const char *s, size_t len, const char *what, cJSON **ret, char **ret_error)
 {
-    _cleanup_free_ uint8_t *raw = NULL;
+    uint8_t *raw = NULL;
     size_t raw_len = 0;
     int r = jwt_b64url_decode(s, len, &raw, &raw_len);
     if (r == -ENOMEM)
@@ -67,6 +69,7 @@ static int part_json(const char *s, size_t len, const char *what, cJSON **ret, c
     if (r < 0)
         return error_set(ret_error, -EBADMSG, "the token's %s is not base64url without padding", what);
     cJSON *json = cJSON_ParseWithLength((const char *)raw, raw_len);
+    free(raw);
     if (!cJSON_IsObject(json)) {
         cJSON_Delete(json);
         return error_set(ret_error, -EBADMSG, "the token's %s is not a JSON object", what);
@@ -160,20 +163,14 @@ static int claims_check(const cJSON *claims, struct jwt *t, char **ret_error)
     return r;
 }
 
-static int split(const char *token, const char *dot[static 2], char **ret_error)
+/* The dots of "header.claims.signature" into dot; returns how many dots there are (3 parts: 2). */
+static size_t split(const char *token, const char *dot[static 2])
 {
     size_t n = 0;
     for (const char *p = token; (p = strchr(p, '.')); p++)
         if (n++ < 2)
             dot[n - 1] = p;
-    if (n != 2)
-        return error_set(ret_error, -EBADMSG,
-                         "the bearer token is not a JWT: it has %zu parts, not 3 separated "
-                         "by '.'",
-                         n + 1);
-    if (dot[0] == token || dot[1] == dot[0] + 1 || dot[1][1] == '\0')
-        return error_set(ret_error, -EBADMSG, "the bearer token is not a JWT: one of its 3 parts is empty");
-    return 0;
+    return n;
 }
 
 int jwt_parse(const char *token, struct jwt *ret, char **ret_error)
@@ -184,9 +181,13 @@ int jwt_parse(const char *token, struct jwt *ret, char **ret_error)
         return error_set(ret_error, -EBADMSG, "the bearer token is longer than %d bytes; AAS's are a few KiB",
                          JWT_MAX_LEN);
     const char *dot[2];
-    int r = split(token, dot, ret_error);
-    if (r < 0)
-        return r;
+    size_t n = split(token, dot);
+    if (n != 2)
+        return error_set(ret_error, -EBADMSG,
+                         "the bearer token is not a JWT: it has %zu parts, not 3 separated by '.'", n + 1);
+    if (dot[0] == token || dot[1] == dot[0] + 1 || dot[1][1] == '\0')
+        return error_set(ret_error, -EBADMSG, "the bearer token is not a JWT: one of its 3 parts is empty");
+    int r;
     _cleanup_(cJSON_Deletep) cJSON *header = NULL;
     if ((r = part_json(token, (size_t)(dot[0] - token), "header", &header, ret_error)) < 0 ||
         (r = header_alg(header, &ret->alg, ret_error)) < 0 ||

@@ -163,7 +163,8 @@ static int fetch(struct token_auth *a, const char *kid, char **ret_note)
     free(why);
     why = NULL;
     bool other = strcmp(k.kid, kid) != 0;
-    _cleanup_free_ char *other_kid = other ? strdup(k.kid) : NULL;
+    char other_kid[JWT_KID_LEN + 1];
+    memcpy(other_kid, k.kid, sizeof(other_kid));
     (void)signing_cert_save(a->jwt_dir, k.kid, certs, &why); /* best effort: kept in memory regardless */
     sk_X509_pop_free(certs, X509_free);
     pthread_mutex_lock(&a->lock);
@@ -174,7 +175,7 @@ static int fetch(struct token_auth *a, const char *kid, char **ret_note)
         return error_set(ret_note, r, "out of memory");
     if (other)
         return error_set(ret_note, -ENOKEY, "AAS's current signing certificate has kid %s, not the token's",
-                         other_kid ? other_kid : "(out of memory)");
+                         other_kid);
     return 0;
 }
 
@@ -280,20 +281,15 @@ static int signing_key(struct token_auth *a, const struct jwt *t, EVP_PKEY **ret
     return 401;
 }
 
-int token_auth_check(struct token_auth *a, const char *authorization, const char *permission,
-                     char **ret_reason)
+/* The token's checks in order: parse, key, signature, times, permission. 0 or 401 with *ret_reason. */
+static int token_check(struct token_auth *a, const char *token, const char *permission, char **ret_reason)
 {
-    _cleanup_wipe_free_ char *token = NULL;
-    *ret_reason = NULL;
-    int status = bearer_token(authorization, &token, ret_reason);
-    if (status)
-        return status;
     struct jwt t;
     _cleanup_free_ char *why = NULL;
     if (jwt_parse(token, &t, &why) < 0)
         return refuse(ret_reason, "invalid bearer token: ", why);
     EVP_PKEY *key = NULL;
-    status = signing_key(a, &t, &key, ret_reason);
+    int status = signing_key(a, &t, &key, ret_reason);
     if (status == 0 && jwt_verify_signature(&t, key, &why) < 0)
         status = refuse(ret_reason, "invalid bearer token: ", why);
     if (status == 0 && jwt_check_time(&t, time(NULL), &why) < 0)
@@ -307,5 +303,17 @@ int token_auth_check(struct token_auth *a, const char *authorization, const char
     }
     EVP_PKEY_free(key);
     jwt_clear(&t);
+    return status;
+}
+
+int token_auth_check(struct token_auth *a, const char *authorization, const char *permission,
+                     char **ret_reason)
+{
+    char *token = NULL;
+    *ret_reason = NULL;
+    int status = bearer_token(authorization, &token, ret_reason);
+    if (status == 0)
+        status = token_check(a, token, permission, ret_reason);
+    wipe_freep(&token); /* a credential: not left in freed memory */
     return status;
 }
