@@ -24,6 +24,7 @@ struct hvs_http {
     char *token_file;
     char *token;
     int timeout_ms;
+    long connections; /* connections curl opened, over all requests */
 };
 
 struct buf {
@@ -127,6 +128,11 @@ void hvs_http_free(struct hvs_http *h)
     free(h);
 }
 
+long hvs_http_connections(const struct hvs_http *h)
+{
+    return h->connections;
+}
+
 static size_t on_data(char *p, size_t size, size_t n, void *closure)
 {
     struct buf *b = closure;
@@ -186,6 +192,9 @@ int hvs_http_raw(struct hvs_http *h, const char *method, const char *path, const
         return -EIO;
     }
     free(url);
+    long opened = 0;
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &opened);
+    h->connections += opened;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
     *ret_body = out.data ? out.data : strdup("");
     *ret_len = out.len;

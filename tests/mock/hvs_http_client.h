@@ -46,4 +46,7 @@ void hvs_http_call(struct hvs_http *h, const char *call, const char *payload, st
 int hvs_http_raw(struct hvs_http *h, const char *method, const char *path, const char *const *headers,
                  const char *body, long *ret_status, char **ret_body, size_t *ret_len, char *why, size_t why_len);
 
+/* TLS connections this client opened so far (1 when keep-alive held for every request). */
+long hvs_http_connections(const struct hvs_http *h);
+
 #endif
