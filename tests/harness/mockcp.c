@@ -440,9 +440,11 @@ static int https_request(const mockcp_t *m, const char *method, const char *targ
     if (!bio || BIO_get_ssl(bio, &ssl) != 1 || !ssl || BIO_set_conn_hostname(bio, host) != 1 ||
         SSL_set1_host(ssl, "127.0.0.1") != 1 || BIO_do_connect(bio) != 1 || BIO_do_handshake(bio) != 1)
         goto out;
-    if (BIO_printf(bio, "%s %s HTTP/1.1\r\nHost: %s\r\n%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                   method, target, host, headers ? headers : "", json_body ? "Content-Type: application/json\r\n" : "",
-                   json_body ? strlen(json_body) : 0, json_body ? json_body : "") <= 0 ||
+    if (BIO_printf(bio,
+                   "%s %s HTTP/1.1\r\nHost: %s\r\n%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                   method, target, host, headers ? headers : "",
+                   json_body ? "Content-Type: application/json\r\n" : "", json_body ? strlen(json_body) : 0,
+                   json_body ? json_body : "") <= 0 ||
         BIO_flush(bio) != 1)
         goto out;
     resp = malloc(RESPONSE_MAX + 1);

@@ -99,7 +99,8 @@ static int world_setup_all(world_t *w)
     snprintf(env, sizeof(env), "%s/ta.env", w->dir);
     world_nats_urls(w, urls, sizeof(urls));
     if (w->http)
-        snprintf(mode, sizeof(mode), "TA_SERVICE_MODE=http\nCURRENT_IP=127.0.0.1\nTRUSTAGENT_PORT=%u\n", w->port);
+        snprintf(mode, sizeof(mode), "TA_SERVICE_MODE=http\nCURRENT_IP=127.0.0.1\nTRUSTAGENT_PORT=%u\n",
+                 w->port);
     else
         snprintf(mode, sizeof(mode), "TA_SERVICE_MODE=outbound\nNATS_SERVERS=%s\nTA_HOST_ID=%s\n", urls,
                  w->host_id);

@@ -47,9 +47,9 @@ typedef struct world {
     pid_t agent;
     natsConnection *hvs; /* HVS's connection (all cluster URLs); NULL in HTTP mode */
     bool http;
-    uint16_t port;   /* HTTP mode: TRUSTAGENT_PORT */
-    char url[64];    /* HTTP mode: "https://127.0.0.1:<port>", the connection string's URL */
-    char ca[600];    /* HTTP mode: the CA the agent's TLS certificate chains to (the mock CMS root) */
+    uint16_t port;    /* HTTP mode: TRUSTAGENT_PORT */
+    char url[64];     /* HTTP mode: "https://127.0.0.1:<port>", the connection string's URL */
+    char ca[600];     /* HTTP mode: the CA the agent's TLS certificate chains to (the mock CMS root) */
     int64_t ready_ms; /* HTTP mode: start to READY=1 of the last world_agent_start() */
 } world_t;
 

@@ -33,8 +33,8 @@
 #include "hvs_verify.h"
 #include "world.h"
 
-#define TA_RULES      "[\"host_info:retrieve\",\"aik:retrieve\",\"quote:create\"]"
-#define HVS_CLAIMS    "{\"permissions\":[{\"service\":\"TA\",\"rules\":" TA_RULES "}]}"
+#define TA_RULES        "[\"host_info:retrieve\",\"aik:retrieve\",\"quote:create\"]"
+#define HVS_CLAIMS      "{\"permissions\":[{\"service\":\"TA\",\"rules\":" TA_RULES "}]}"
 #define TPM_DOWN_MAX_MS 3000 /* a quote with the TPM gone is answered within this */
 
 static const char *tagent_bin, *corpora;
@@ -120,7 +120,8 @@ static void test_registered_and_ready(void **state)
         host |= name && conn && strcmp(name, "127.0.0.1") == 0 && strcmp(conn, want) == 0;
     }
     char flavor[300];
-    snprintf(flavor, sizeof(flavor), "\"connection_string\":\"%s\",\"partial_flavor_types\":[\"HOST_UNIQUE\"]", want);
+    snprintf(flavor, sizeof(flavor),
+             "\"connection_string\":\"%s\",\"partial_flavor_types\":[\"HOST_UNIQUE\"]", want);
     bool flavor_sent = strstr(hvs, flavor) != NULL;
     if (!host || !flavor_sent)
         fail_msg("the mock HVS lacks the host 127.0.0.1 / %s or its flavor request:\n%s", want, hvs);
@@ -147,7 +148,8 @@ static void test_hvs_attests_trusted(void **state)
     out[n] = '\0';
     int st = pclose(p);
     cJSON *report = cJSON_Parse(out);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "trusted")))
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+        !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "trusted")))
         fail_msg("tagent-hvs over HTTPS: exit %#x, report:\n%s", st, out);
     const cJSON *c;
     int calls = 0;
@@ -276,8 +278,9 @@ static void test_refused_tokens(void **state)
 
     /* a kid AAS never had (the header says so; the agent fetches AAS's certificates and still has none) */
     char *header = NULL;
-    static const char kid_header[] = "{\"alg\":\"ES384\",\"kid\":\"00000000000000000000000000000000000000ff\","
-                                     "\"typ\":\"JWT\"}";
+    static const char kid_header[] =
+        "{\"alg\":\"ES384\",\"kid\":\"00000000000000000000000000000000000000ff\","
+        "\"typ\":\"JWT\"}";
     unsigned char b64[256];
     int n = EVP_EncodeBlock(b64, (const unsigned char *)kid_header, (int)strlen(kid_header));
     for (int i = 0; i < n; i++) /* base64url without padding */
@@ -295,12 +298,14 @@ static void test_refused_tokens(void **state)
         usleep((useconds_t)(2500 - age) * 1000);
     expect_refused("an expired token", expired_token, "/tpm/quote");
 
-    /* other permissions: only host_info (quote and aik refused, host allowed); TA rules under another service */
+    /* other permissions: only host_info (quote and aik refused, host allowed); TA rules under another service
+     */
     char only_host[700], other_service[700];
-    assert_int_equal(world_token_file(w, "host-only.jwt",
-                                      "{\"permissions\":[{\"service\":\"TA\",\"rules\":[\"host_info:retrieve\"]}]}",
-                                      3600, only_host, sizeof(only_host)),
-                     0);
+    assert_int_equal(
+        world_token_file(w, "host-only.jwt",
+                         "{\"permissions\":[{\"service\":\"TA\",\"rules\":[\"host_info:retrieve\"]}]}", 3600,
+                         only_host, sizeof(only_host)),
+        0);
     expect_refused("a token without quote:create", only_host, "/tpm/quote");
     expect_refused("a token without aik:retrieve", only_host, "/aik");
     struct hvs_http *h = client(only_host);
@@ -310,8 +315,8 @@ static void test_refused_tokens(void **state)
     hvs_ta_result_free(&r);
     hvs_http_free(h);
     assert_int_equal(world_token_file(w, "hvs-service.jwt",
-                                      "{\"permissions\":[{\"service\":\"HVS\",\"rules\":" TA_RULES "}]}", 3600,
-                                      other_service, sizeof(other_service)),
+                                      "{\"permissions\":[{\"service\":\"HVS\",\"rules\":" TA_RULES "}]}",
+                                      3600, other_service, sizeof(other_service)),
                      0);
     expect_refused("TA's rules under service HVS", other_service, "/tpm/quote");
     free(good);
@@ -373,8 +378,8 @@ static void test_tpm_down(void **state)
     hvs_http_call(h, "quote", payload, &r);
     fprintf(stderr, "TPM down: status %ld after %lld ms: %s\n", r.http_status, (long long)r.ms, r.body);
     if (r.http_status != 500 || r.ms > TPM_DOWN_MAX_MS || !r.body || !r.body[0])
-        fail_msg("TPM down: status %ld after %lld ms (want 500 with a reason within %d ms): %s", r.http_status,
-                 (long long)r.ms, TPM_DOWN_MAX_MS, r.body);
+        fail_msg("TPM down: status %ld after %lld ms (want 500 with a reason within %d ms): %s",
+                 r.http_status, (long long)r.ms, TPM_DOWN_MAX_MS, r.body);
     assert_non_null(strstr(r.error, "HTTP Status :500"));
     hvs_ta_result_free(&r);
 

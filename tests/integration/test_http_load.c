@@ -30,8 +30,9 @@
 
 #define CLIENTS          20
 #define DEFAULT_REQUESTS 2000
-#define HVS_CLAIMS                                                                                             \
-    "{\"permissions\":[{\"service\":\"TA\",\"rules\":[\"host_info:retrieve\",\"aik:retrieve\",\"quote:create\"]}]}"
+#define HVS_CLAIMS                                                                                           \
+    "{\"permissions\":[{\"service\":\"TA\",\"rules\":[\"host_info:retrieve\",\"aik:retrieve\",\"quote:"      \
+    "create\"]}]}"
 
 static const char *tagent_bin, *corpora;
 static world_t *w;
@@ -129,10 +130,11 @@ static void test_http_load(void **state)
     }
     int64_t wall = world_now_ms() - start;
     fprintf(stderr,
-            "%d quotes from %d clients in %lld ms (%.1f/s): %d verified, %d refused, %d undecoded, %d unverified; "
+            "%d quotes from %d clients in %lld ms (%.1f/s): %d verified, %d refused, %d undecoded, %d "
+            "unverified; "
             "latency mean %.1f ms, max %lld ms\n",
-            total, CLIENTS, (long long)wall, total * 1000.0 / (double)(wall ? wall : 1), ok, refused, undecoded,
-            unverified, (double)sum_ms / total, (long long)max_ms);
+            total, CLIENTS, (long long)wall, total * 1000.0 / (double)(wall ? wall : 1), ok, refused,
+            undecoded, unverified, (double)sum_ms / total, (long long)max_ms);
     assert_int_equal(ok, total);
     assert_true(one_connection);
     assert_true(world_log_clean(w));
@@ -142,7 +144,8 @@ static int group_setup(void **state)
 {
     (void)state;
     struct world_opts o = {.tagent_bin = tagent_bin, .corpora = corpora, .http = true};
-    if (world_start(&o, &w) != 0 || world_token_file(w, "hvs.jwt", HVS_CLAIMS, 3600, token, sizeof(token)) != 0)
+    if (world_start(&o, &w) != 0 ||
+        world_token_file(w, "hvs.jwt", HVS_CLAIMS, 3600, token, sizeof(token)) != 0)
         return -1;
     return world_agent_start(w, NULL, 40000) == 0 ? 0 : -1;
 }

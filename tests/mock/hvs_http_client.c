@@ -92,8 +92,8 @@ int hvs_http_new(const char *url, const char *ca_file, const char *token_file, i
     h->curl = curl_easy_init();
     int r = !h->base || !h->curl || (token_file && !h->token_file) ? -ENOMEM : token_load(h, why, why_len);
     if (r == 0 && strncasecmp(url, "https://", 8) != 0) {
-        snprintf(why, why_len, "%s is not an https:// URL (HTTP mode's connection string is intel:https://...)",
-                 url);
+        snprintf(why, why_len,
+                 "%s is not an https:// URL (HTTP mode's connection string is intel:https://...)", url);
         r = -EINVAL;
     }
     if (r == 0) {
@@ -147,7 +147,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *closure)
 }
 
 int hvs_http_raw(struct hvs_http *h, const char *method, const char *path, const char *const *headers,
-                 const char *body, long *ret_status, char **ret_body, size_t *ret_len, char *why, size_t why_len)
+                 const char *body, long *ret_status, char **ret_body, size_t *ret_len, char *why,
+                 size_t why_len)
 {
     CURL *c = h->curl;
     struct curl_slist *list = NULL;
@@ -220,24 +221,27 @@ static const struct call {
      "client/trust_agent_client:GetHostInfo() Error while getting response from Get host info from TA API",
      "client/trust_agent_client:GetHostInfo() Error while unmarshalling response from Get host info from TA "
      "API"},
-    {"aik", "GET", "/aik", NULL, "client/trust_agent_client:GetAIK() Error while getting response from Get AIK API",
-     NULL},
+    {"aik", "GET", "/aik", NULL,
+     "client/trust_agent_client:GetAIK() Error while getting response from Get AIK API", NULL},
     {"quote", "POST", "/tpm/quote", "Content-Type: application/json",
-     "client/trust_agent_client:GetTPMQuote() Error while getting response from Get host manifest from TA API",
-     "client/trust_agent_client:GetTPMQuote() Error while unmarshalling response from Get host manifest from TA "
+     "client/trust_agent_client:GetTPMQuote() Error while getting response from Get host manifest from TA "
+     "API",
+     "client/trust_agent_client:GetTPMQuote() Error while unmarshalling response from Get host manifest from "
+     "TA "
      "API"},
 };
 
 /* SendRequest: the answer's body when the status is 200, 201 or 204, after one retry on 401. */
-static bool send_request(struct hvs_http *h, const struct call *c, const char *payload, struct hvs_ta_result *r)
+static bool send_request(struct hvs_http *h, const struct call *c, const char *payload,
+                         struct hvs_ta_result *r)
 {
     const char *headers[] = {c->header, NULL};
     char why[400] = "";
     for (r->attempts = 1;; r->attempts++) {
         free(r->body);
         r->body = NULL;
-        if (hvs_http_raw(h, c->method, c->path, headers, payload, &r->http_status, &r->body, &r->body_len, why,
-                         sizeof(why)) < 0) {
+        if (hvs_http_raw(h, c->method, c->path, headers, payload, &r->http_status, &r->body, &r->body_len,
+                         why, sizeof(why)) < 0) {
             r->http_status = 0;
             conclude(r,
                      "%s: clients/send_http_request.go:SendRequest() Error getting response: "
@@ -310,7 +314,8 @@ void hvs_http_call(struct hvs_http *h, const char *name, const char *payload, st
     r->ms = now_ms() - start;
     if (!ok)
         return;
-    if (strcmp(name, "host") == 0 && go_unmarshal(r->body, r->body_len, &go_type_host_info, why, sizeof(why)) < 0)
+    if (strcmp(name, "host") == 0 &&
+        go_unmarshal(r->body, r->body_len, &go_type_host_info, why, sizeof(why)) < 0)
         conclude(r, "%s: %s", c->decode_error, why);
     else if (strcmp(name, "aik") == 0 && r->body_len == 0)
         conclude(r, "intel_host_connector:GetHostManifestAcceptNonce() Empty AIK received");

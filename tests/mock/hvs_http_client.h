@@ -11,10 +11,10 @@
  *   host  GET  /v2/host       Accept: application/json; the body through encoding/json into ta.HostInfo
  *   aik   GET  /v2/aik        the raw body; empty is "Empty AIK received"
  *   quote POST /v2/tpm/quote  Content-Type: application/json, TpmQuoteRequest as json.Encoder writes it (a
- *                             trailing newline); the body through encoding/xml (go_xml.c), then the connector's
- *                             steps on the result (hvs_ta_client.c: nonce, AIK base64 -> PEM)
- * A status other than 200, 201 or 204 is an error ("HTTP Status :401"), after one retry with a fresh token
- * when it is 401 (SendRequest fetches a token from AAS again; here the token file is read again).
+ *                             trailing newline); the body through encoding/xml (go_xml.c), then the
+ * connector's steps on the result (hvs_ta_client.c: nonce, AIK base64 -> PEM) A status other than 200, 201 or
+ * 204 is an error ("HTTP Status :401"), after one retry with a fresh token when it is 401 (SendRequest
+ * fetches a token from AAS again; here the token file is read again).
  */
 #ifndef TAGENT_HVS_HTTP_CLIENT_H
 #define TAGENT_HVS_HTTP_CLIENT_H
@@ -44,7 +44,8 @@ void hvs_http_call(struct hvs_http *h, const char *call, const char *payload, st
  * is added unless a header starting "Authorization:" is given. 0 with *ret_status and *ret_body (caller
  * frees, NUL-terminated), or -EIO with the transport error in why. */
 int hvs_http_raw(struct hvs_http *h, const char *method, const char *path, const char *const *headers,
-                 const char *body, long *ret_status, char **ret_body, size_t *ret_len, char *why, size_t why_len);
+                 const char *body, long *ret_status, char **ret_body, size_t *ret_len, char *why,
+                 size_t why_len);
 
 /* TLS connections this client opened so far (1 when keep-alive held for every request). */
 long hvs_http_connections(const struct hvs_http *h);

@@ -153,14 +153,14 @@ static bool call(const struct ta *t, const char *suffix, const char *payload, cJ
 static void call_failed(const struct ta *t, const char *suffix, const struct hvs_ta_result *r)
 {
     if (t->http) {
-        const char *hint = r->http_status == 401 ? "the agent refused the token (see its body and log)"
-                           : r->http_status == 0 ? "no answer: is the agent serving HTTPS there, with a "
-                                                   "certificate that chains to --ca?"
+        const char *hint = r->http_status == 401   ? "the agent refused the token (see its body and log)"
+                           : r->http_status == 0   ? "no answer: is the agent serving HTTPS there, with a "
+                                                     "certificate that chains to --ca?"
                            : r->http_status >= 300 ? r->body
                                                    : "the answer is not what HVS expects";
         fprintf(stderr, "tagent-hvs: %s %s: HVS %s after %lld ms (%d request(s), status %ld): %s\n  %s\n",
-                http_call_name(suffix), t->host, r->outcome == HVS_PANIC ? "panics" : "fails", (long long)r->ms,
-                r->attempts, r->http_status, r->error, hint ? hint : "");
+                http_call_name(suffix), t->host, r->outcome == HVS_PANIC ? "panics" : "fails",
+                (long long)r->ms, r->attempts, r->http_status, r->error, hint ? hint : "");
         return;
     }
     const char *host = t->host;
@@ -258,7 +258,8 @@ static cJSON *nats_version(const struct ta *t)
 {
     struct hvs_ta_result v = {0};
     cJSON *version = NULL;
-    if (hvs_ta_request(t->nc, t->host, "version-request", "null", 4, t->timeout, &v) == 0 && v.outcome == HVS_OK)
+    if (hvs_ta_request(t->nc, t->host, "version-request", "null", 4, t->timeout, &v) == 0 &&
+        v.outcome == HVS_OK)
         version = cJSON_Parse(v.body);
     hvs_ta_result_free(&v);
     return version;
@@ -343,7 +344,8 @@ static int run_call(const struct ta *t, const char *suffix, const char *payload)
 
 /* HTTP mode: one keep-alive client with the token, as HVS's TA client. */
 static int main_http(const char *url, const char *ca, const char *token_file, const uint8_t *nonce,
-                     size_t nonce_len, const char *banks, int timeout, const char *call_name, const char *payload)
+                     size_t nonce_len, const char *banks, int timeout, const char *call_name,
+                     const char *payload)
 {
     char why[400] = "";
     struct hvs_http *http = NULL;
@@ -369,9 +371,9 @@ static int main_http(const char *url, const char *ca, const char *token_file, co
 }
 
 /* NATS mode: one connection with the HVS user's credentials. */
-static int main_nats(const char *url, const char *ca, const char *creds, const char *host, const uint8_t *nonce,
-                     size_t nonce_len, const char *banks, int timeout, const char *call_subject,
-                     const char *call_payload)
+static int main_nats(const char *url, const char *ca, const char *creds, const char *host,
+                     const uint8_t *nonce, size_t nonce_len, const char *banks, int timeout,
+                     const char *call_subject, const char *call_payload)
 {
     int rc = 2;
     natsOptions *o = NULL;
@@ -451,8 +453,7 @@ int main(int argc, char **argv)
         }
     }
     bool http = url && url_is_http(url);
-    if (optind != argc || !url || !ca || timeout <= 0 ||
-        (http ? !token_file : !creds || !host || !*host)) {
+    if (optind != argc || !url || !ca || timeout <= 0 || (http ? !token_file : !creds || !host || !*host)) {
         fprintf(stderr,
                 "tagent-hvs: --url and --ca are required, with --creds and --host-id (NATS) or --token-file "
                 "(https://)\n%s",
@@ -474,8 +475,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    int rc = http ? main_http(url, ca, token_file, nonce, nonce_len, banks, timeout, call_subject, call_payload)
-                  : main_nats(url, ca, creds, host, nonce, nonce_len, banks, timeout, call_subject, call_payload);
+    int rc =
+        http ? main_http(url, ca, token_file, nonce, nonce_len, banks, timeout, call_subject, call_payload)
+             : main_nats(url, ca, creds, host, nonce, nonce_len, banks, timeout, call_subject, call_payload);
     free(nonce);
     OPENSSL_cleanup();
     return rc;

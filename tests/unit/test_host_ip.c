@@ -34,8 +34,8 @@ static void test_go_text(void **state)
     expect_ip("::FFFF:7f00:1", "127.0.0.1", false);
     expect_ip("::1", "::1", true);
     expect_ip("::", "::", true);
-    expect_ip("::127.0.0.1", "::7f00:1", true); /* inet_ntop prints "::127.0.0.1" */
-    expect_ip("2001:DB8:0:0:1:0:0:1", "2001:db8::1:0:0:1", true); /* the first of two equal runs */
+    expect_ip("::127.0.0.1", "::7f00:1", true);                      /* inet_ntop prints "::127.0.0.1" */
+    expect_ip("2001:DB8:0:0:1:0:0:1", "2001:db8::1:0:0:1", true);    /* the first of two equal runs */
     expect_ip("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1", true); /* one zero group stays */
     expect_ip("fe80:0000:0000:0000:0000:0000:0000:0001", "fe80::1", true);
     expect_ip("1:0:0:2:0:0:0:3", "1:0:0:2::3", true); /* the longest run */
@@ -48,7 +48,8 @@ static void test_refused(void **state)
     (void)state;
     char out[64];
     bool v6;
-    static const char *const bad[] = {"", "localhost", "127.0.0.01", "1.2.3", "::1%lo", "[::1]", "1.2.3.4:80"};
+    static const char *const bad[] = {"",       "localhost", "127.0.0.01", "1.2.3",
+                                      "::1%lo", "[::1]",     "1.2.3.4:80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (host_ip_go_string(bad[i], out, sizeof(out), &v6) != -EINVAL)
             fail_msg("accepted %s", bad[i]);
