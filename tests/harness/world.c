@@ -361,8 +361,8 @@ static int world_http_agent_start(world_t *w, const char **envp, size_t n, int t
     }
     close(fd);
     w->ready_ms = world_now_ms() - start;
-    for (long status = 0; r == 0 && ready && world_now_ms() < until; usleep(50 * 1000))
-        if ((status = world_http_version(w)) == 200)
+    for (; r == 0 && ready && world_now_ms() < until; usleep(50 * 1000))
+        if (world_http_version(w) == 200)
             return 0;
     if (r == 0) {
         harness_log_tail(w->log, 60);
