@@ -26,6 +26,18 @@ int64_t world_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int world_main_args(int argc, char **argv, const char **ret_tagent_bin, const char **ret_corpora)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s /path/to/tagent /path/to/shared/corpora\n", argv[0]);
+        return -EINVAL;
+    }
+    *ret_tagent_bin = argv[1];
+    *ret_corpora = argv[2];
+    setenv("TAGENT_LOG_TARGET", "stderr", 1);
+    return 0;
+}
+
 static size_t world_discard(char *p, size_t size, size_t n, void *closure)
 {
     (void)p;

@@ -88,6 +88,10 @@ void world_quote_payload(const uint8_t nonce[32], char *buf, size_t size);
 
 int64_t world_now_ms(void);
 
+/* A world test's command line, "<test> /path/to/tagent /path/to/shared/corpora": the two paths, with the
+ * agent's log sent to stderr (TAGENT_LOG_TARGET). -EINVAL after printing the usage. */
+int world_main_args(int argc, char **argv, const char **ret_tagent_bin, const char **ret_corpora);
+
 /* The agent's log holds needle. */
 bool world_log_has(const world_t *w, const char *needle);
 /* No sanitizer (ASan, LSan, UBSan) report in the agent's log. */

@@ -162,13 +162,8 @@ static int group_teardown(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s /path/to/tagent /path/to/shared/corpora\n", argv[0]);
+    if (world_main_args(argc, argv, &tagent_bin, &corpora) < 0)
         return 2;
-    }
-    tagent_bin = argv[1];
-    corpora = argv[2];
-    setenv("TAGENT_LOG_TARGET", "stderr", 1);
     if (hvs_http_global_init() != 0)
         return 1;
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_http_load)};

@@ -715,18 +715,27 @@ static cJSON *zero_response(void)
     return o;
 }
 
-/* The struct field of a list (<tcbMeasurements> holding <tcbMeasurements> strings): appends to its slice. */
-static bool list_field(struct xr *x, cJSON *inner, const char *xml, const char *go)
+/* The next child element of the element being read (character data and the like skipped): 1 with its name
+ * in x->last, 0 at the element's end, -1 on an error. */
+static int next_child(struct xr *x)
 {
-    cJSON_ReplaceItemInObjectCaseSensitive(inner, "XMLName", xml_name(xml));
     for (;;) {
         int t = token(x);
         if (t == T_ERR)
-            return false;
+            return -1;
         if (t == T_END)
-            return true;
-        if (t != T_START)
-            continue;
+            return 0;
+        if (t == T_START)
+            return 1;
+    }
+}
+
+/* The struct field of a list (<tcbMeasurements> holding <tcbMeasurements> strings): appends to its slice. */
+static bool list_field(struct xr *x, cJSON *inner, const char *xml, const char *go)
+{
+    int c;
+    cJSON_ReplaceItemInObjectCaseSensitive(inner, "XMLName", xml_name(xml));
+    while ((c = next_child(x)) == 1) {
         if (strcmp(x->last.local, xml) != 0) {
             if (!skip(x))
                 return false;
@@ -743,6 +752,7 @@ static bool list_field(struct xr *x, cJSON *inner, const char *xml, const char *
         cJSON_AddItemToArray(arr, cJSON_CreateString(s));
         free(s);
     }
+    return c == 0;
 }
 
 static bool one_field(struct xr *x, cJSON *o, const struct field *f)
@@ -765,14 +775,8 @@ static bool one_field(struct xr *x, cJSON *o, const struct field *f)
 /* The root's children, up to its end. */
 static bool root_fields(struct xr *x, cJSON *o)
 {
-    for (;;) {
-        int t = token(x);
-        if (t == T_ERR)
-            return false;
-        if (t == T_END)
-            return true;
-        if (t != T_START)
-            continue;
+    int c;
+    while ((c = next_child(x)) == 1) {
         const struct field *f = NULL;
         for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !f; i++)
             if (strcmp(fields[i].xml, x->last.local) == 0)
@@ -780,6 +784,7 @@ static bool root_fields(struct xr *x, cJSON *o)
         if (!(f ? one_field(x, o, f) : skip(x)))
             return false;
     }
+    return c == 0;
 }
 
 int go_xml_quote_response(const char *data, size_t len, cJSON **ret, char *err, size_t err_size)
