@@ -219,7 +219,8 @@ static void test_aik_der_and_quote(void **state)
 }
 
 /* One refused token: every route answers 401 with a reason that does not echo the token, and HVS's client
- * concludes "HTTP Status :401" after fetching a token again and retrying once. */
+ * concludes "HTTP Status :401" after fetching a token again and retrying once; for the quote (a POST), the
+ * retry fails in Go's transport unless the 401 was empty and kept alive (hvs_http_client.h). */
 static void expect_refused(const char *what, const char *token_file, const char *path)
 {
     struct hvs_http *h = client(token_file);
@@ -243,7 +244,8 @@ static void expect_refused(const char *what, const char *token_file, const char 
     hvs_http_call(h, post ? "quote" : path + 1, post ? payload : NULL, &r);
     assert_int_equal(r.outcome, HVS_ERROR);
     assert_int_equal(r.attempts, 2);
-    assert_non_null(strstr(r.error, "HTTP Status :401"));
+    if (!strstr(r.error, "HTTP Status :401") && !(post && strstr(r.error, "with Body length 0")))
+        fail_msg("%s on %s: HVS concludes %s", what, path, r.error);
     hvs_ta_result_free(&r);
     hvs_http_free(h);
 }

@@ -25,6 +25,7 @@ struct hvs_http {
     char *token;
     int timeout_ms;
     long connections; /* connections curl opened, over all requests */
+    bool closing;     /* the last answer said "Connection: close" */
 };
 
 struct buf {
@@ -146,6 +147,15 @@ static size_t on_data(char *p, size_t size, size_t n, void *closure)
     return size * n;
 }
 
+static size_t on_header(char *p, size_t size, size_t n, void *closure)
+{
+    struct hvs_http *h = closure;
+    static const char close_header[] = "connection: close";
+    if (size * n >= sizeof(close_header) - 1 && strncasecmp(p, close_header, sizeof(close_header) - 1) == 0)
+        h->closing = true;
+    return size * n;
+}
+
 int hvs_http_raw(struct hvs_http *h, const char *method, const char *path, const char *const *headers,
                  const char *body, long *ret_status, char **ret_body, size_t *ret_len, char *why,
                  size_t why_len)
@@ -171,6 +181,9 @@ int hvs_http_raw(struct hvs_http *h, const char *method, const char *path, const
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    h->closing = false;
     if (body) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -231,6 +244,25 @@ static const struct call {
      "API"},
 };
 
+/* GetHTTPResponse's retry after a 401 sends the same *http.Request again, whose body buffer the first send
+ * drained. Go's transport writes nothing and fails with "ContentLength=N with Body length 0"; it rewinds the
+ * body (GetBody) and sends again only when that failed on a reused connection, which is the one the 401
+ * came on only if it was kept alive and had no body (an unread body keeps the connection busy, and
+ * SendRequest never reads or closes the 401 response). So the retry of a POST reaches the agent only after
+ * an empty keep-alive 401. */
+static bool post_retry_fails(const struct hvs_http *h, const struct call *c, const char *payload,
+                             struct hvs_ta_result *r)
+{
+    if (!payload || (r->body_len == 0 && !h->closing))
+        return false;
+    conclude(r,
+             "%s: clients/send_http_request.go:SendRequest() Error getting response: "
+             "clients/send_http_request.go:GetHTTPResponse() Error from response: %s \"%s%s\": http: "
+             "ContentLength=%zu with Body length 0",
+             c->send_error, c->method, h->base, c->path, strlen(payload));
+    return true;
+}
+
 /* SendRequest: the answer's body when the status is 200, 201 or 204, after one retry on 401. */
 static bool send_request(struct hvs_http *h, const struct call *c, const char *payload,
                          struct hvs_ta_result *r)
@@ -253,10 +285,15 @@ static bool send_request(struct hvs_http *h, const struct call *c, const char *p
         if (r->http_status != 401 || r->attempts == 2)
             break;
         if (token_load(h, why, sizeof(why)) < 0) {
+            r->attempts++;
             conclude(r,
                      "%s: clients/send_http_request.go:SendRequest() Error getting response: "
                      "clients/send_http_request.go:GetHTTPResponse() Failed to add JWT token: %s",
                      c->send_error, why);
+            return false;
+        }
+        if (post_retry_fails(h, c, payload, r)) {
+            r->attempts++; /* HVS tried, nothing reached the agent */
             return false;
         }
     }
