@@ -10,15 +10,15 @@
 
 #include "cleanup.h"
 
-/* Go's xml.EscapeText for attribute text: quotes as &#34; / &#39;, and tab/LF/CR as character references so
- * they survive attribute-value normalisation. */
+/* Go's xml.EscapeText (attribute and element text alike): quotes as &#34; / &#39;, and tab/LF/CR as
+ * character references so they survive attribute-value normalisation. */
 static const struct {
     char c;
     const char *ref;
 } escapes[] = {{'"', "&#34;"}, {'\'', "&#39;"}, {'&', "&amp;"},  {'<', "&lt;"},
                {'>', "&gt;"},  {'\t', "&#x9;"}, {'\n', "&#xA;"}, {'\r', "&#xD;"}};
 
-static void put_escaped(FILE *f, const char *s)
+void go_xml_escape(FILE *f, const char *s)
 {
     for (; *s; s++) {
         const char *ref = NULL;
@@ -38,7 +38,7 @@ static void put_attr(FILE *f, const char *name, const char *value, bool optional
     if (optional && !value[0])
         return;
     fprintf(f, " %s=\"", name);
-    put_escaped(f, value);
+    go_xml_escape(f, value);
     fputc('"', f);
 }
 

@@ -27,6 +27,7 @@
 #define TAGENT_MEASUREMENT_XML_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "request_decode.h"
 
@@ -66,6 +67,9 @@ const char *xml_attr_get(const struct xml_elem *e, const char *name);
  *   FilterType=".." Include=".." Path=".." SearchType=".."></Dir><File Path=".."></File>...</Manifest>
  * Empty optional attributes are left out; attribute text is escaped as Go escapes it. Caller frees. */
 int manifest_xml_write(const struct manifest *m, char **ret_xml, size_t *ret_len);
+
+/* Writes s as Go's xml.EscapeText does (&, <, >, quotes, TAB, LF, CR as references). */
+void go_xml_escape(FILE *f, const char *s);
 
 /* measure's <Measurement> XML -> the Go-default JSON of taModel.Measurement:
  *   {"XMLName":{"Space":..,"Local":"Measurement"},"File":[{"Value","Path","SearchType"}]|null,
