@@ -214,6 +214,7 @@ int config_list_for_each(const char *list, int (*check)(const char *item, void *
 #define TAGENT_CONFIG_DIR  "/etc/trustagent"
 #define TAGENT_CONFIG_FILE "/etc/trustagent/config.yml"
 #define TAGENT_CACERTS_DIR "/etc/trustagent/cacerts"
+#define TAGENT_JWT_DIR     "/etc/trustagent/jwt" /* AAS JWT signing certificates (HTTP mode) */
 #define TAGENT_PRIVACY_CA  "/etc/trustagent/privacy-ca.cer"
 #define TAGENT_AIK_PEM     "/etc/trustagent/aik.pem"
 #define TAGENT_TLS_CERT    "/etc/trustagent/tls-cert.pem"
