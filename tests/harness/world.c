@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
@@ -383,6 +384,63 @@ static int world_http_agent_start(world_t *w, const char **envp, size_t n, int t
                 timeout_ms);
         r = -ETIMEDOUT;
     }
+    return r;
+}
+
+/* " <pcr>:<bank>=<hex>" for each measured event of one bank/pcr group, run 32 at a time. */
+static int extend_group(world_t *w, const cJSON *g, char *cmd, size_t size, size_t *len, int *batch,
+                        int *total)
+{
+    const cJSON *pcr = cJSON_GetObjectItemCaseSensitive(g, "pcr"), *ev;
+    const cJSON *index = cJSON_GetObjectItemCaseSensitive(pcr, "index");
+    const char *bank_name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pcr, "bank"));
+    char bank[16];
+    if (!cJSON_IsNumber(index) || !bank_name)
+        return -EINVAL;
+    snprintf(bank, sizeof(bank), "%s", bank_name);
+    for (char *c = bank; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(g, "tpm_events"))
+    {
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "type_name"));
+        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "measurement"));
+        if (type && strcmp(type, "EV_NO_ACTION") == 0)
+            continue;
+        if (!m)
+            return -EINVAL;
+        if (*batch == 0)
+            *len = (size_t)snprintf(cmd, size, "tpm2_pcrextend -T '%s'", w->tpm->tcti);
+        *len += (size_t)snprintf(cmd + *len, size - *len, " %d:%s=%s", index->valueint, bank, m);
+        (*total)++;
+        if (++*batch == 32) {
+            *batch = 0;
+            if (run_shell(cmd) < 0)
+                return -EIO;
+        }
+    }
+    return 0;
+}
+
+int world_extend_pcrs_from_log(world_t *w, const char *eventlog)
+{
+    cJSON *log = cJSON_Parse(eventlog);
+    char *cmd = malloc(1 << 16);
+    int batch = 0, total = 0, r = cJSON_IsArray(log) && cmd ? 0 : -EINVAL;
+    size_t len = 0;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, log)
+    {
+        if (r == 0)
+            r = extend_group(w, g, cmd, 1 << 16, &len, &batch, &total);
+    }
+    if (r == 0 && batch)
+        r = run_shell(cmd);
+    if (r == 0)
+        fprintf(stderr, "world: extended the swtpm PCRs with %d measurements from the measure log\n", total);
+    else
+        fprintf(stderr, "world: extending the PCRs from the measure log failed (%s)\n", strerror(-r));
+    free(cmd);
+    cJSON_Delete(log);
     return r;
 }
 

@@ -77,6 +77,11 @@ int world_hvs_connect(const world_t *w, int server, natsConnection **ret_nc);
 int world_token_file(world_t *w, const char *name, const char *claims_json, int validity_seconds, char *path,
                      size_t size);
 
+/* Extends the swtpm's PCRs with the measure log's measurements (its JSON text, as a quote carries it: per
+ * bank/pcr, in log order, EV_NO_ACTION skipped, which is what HVS's Replay computes) through tpm2_pcrextend,
+ * so that log and PCRs agree as on a real host. Stop the agent first: it holds the swtpm connection. */
+int world_extend_pcrs_from_log(world_t *w, const char *eventlog);
+
 /* "trust-agent.<host-id>.<suffix>" into buf. */
 const char *world_subject(const world_t *w, const char *suffix, char *buf, size_t size);
 /* One request as HVS sends it on its connection; *ret_text is the reply (caller frees), *ret_ms the
