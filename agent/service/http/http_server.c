@@ -106,10 +106,34 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, const struct http
     return r;
 }
 
+static enum MHD_Result header_add(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* "key: value\r\n" */
+    return MHD_YES;
+}
+
+/* Go's MaxHeaderBytes: the request line and the headers together. MHD's own bound is its per-connection
+ * memory (which it may also spend otherwise), so the configured limit is checked here exactly. */
+static bool headers_too_large(const http_server_t *s, struct MHD_Connection *conn, const char *url,
+                              const char *method)
+{
+    size_t max =
+        s->ctx->cfg->server.max_header_bytes > 0 ? (size_t)s->ctx->cfg->server.max_header_bytes : 1u << 20;
+    size_t n = strlen(method) + strlen(url) + 12;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, header_add, &n);
+    return n > max;
+}
+
 /* The checks before the body: route, token, Content-Type. 0, or the status with c->reason set. */
 static int admit(http_server_t *s, struct MHD_Connection *conn, const char *url, const char *method,
                  struct http_call *c)
 {
+    if (headers_too_large(s, conn, url, method))
+        return (c->reason =
+                    strdup("431 Request Header Fields Too Large: above config.yml's max-header-bytes"))
+                   ? 431
+                   : 500;
     int status = http_route_find(method, url, &c->route);
     if (status == 404)
         return (c->reason = strdup("404 page not found")) ? 404 : 500;
