@@ -238,6 +238,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                               c->status == 405 ? c->route->method : NULL);
         return MHD_YES;
     }
+    if (c->status != 0) { /* already answered: what else of the body arrives is dropped unread */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     if (*upload_data_size > 0) {
         int r = body_append(c, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -249,8 +253,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return r < 0 ? MHD_NO : MHD_YES;
     }
-    if (c->status != 0) /* already answered */
-        return MHD_YES;
     if (body_finish(c) < 0)
         return MHD_NO;
     return answer(s, conn, c);
