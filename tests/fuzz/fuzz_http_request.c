@@ -2,13 +2,14 @@
 /*
  * libFuzzer: HTTP mode's request path as far as tagent owns it (libmicrohttpd's own parsing is not ours):
  * the route of a method and path, the route's Content-Type rule, then the body decoder its handler runs
- * (quote and tag JSON, the Manifest XML) and the Measurement written back as Go's xml.Marshal writes it.
- * Input: "METHOD PATH\nCONTENT-TYPE\nBODY" (a missing line is an absent value). Properties: no crash, leak or
- * overread (the body is not NUL-terminated); a route is found only for an exact path of the table, and a
- * 405 names the route that has the path; a Manifest read from XML passes through the XML writer and reads
- * back to the same values; an accepted Measurement rewrite is itself an accepted Measurement, unchanged by a
- * second rewrite.
+ * (quote and tag JSON with the unknown-field check, the Manifest XML) and the Measurement written back as
+ * Go's xml.Marshal writes it. Input: "METHOD PATH\nCONTENT-TYPE\nBODY" (a missing line is an absent value).
+ * Properties: no crash, leak or overread (the body is not NUL-terminated); a route is found only for an exact
+ * path of the table, and a 405 names the route that has the path; a Manifest read from XML passes through the
+ * XML writer and reads back to the same values; an accepted Measurement rewrite is itself an accepted
+ * Measurement, unchanged by a second rewrite.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,13 @@ static void fuzz_measurement(const char *body, size_t len)
 
 static void fuzz_json(const struct http_route *route, const char *body, size_t len)
 {
+    static const char *const quote_fields[] = {"nonce", "pcrs", "pcrbanks", "ima_measure_enabled", NULL};
     char *why = NULL;
+    /* HTTP mode's unknown-field check: a refusal always says which field */
+    int r = request_fields_known(body, len, quote_fields, &why);
+    check(r == 0 ? why == NULL : r == -ENOMEM || (why && *why));
+    free(why);
+    why = NULL;
     if (route->handler == &handler_quote) {
         struct request_quote q = {0};
         if (request_quote_decode(body, len, &q, &why) == 0)
