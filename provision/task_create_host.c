@@ -5,6 +5,7 @@
  * HOST_UNIQUE flavor.
  */
 #include "control_plane.h"
+#include "host_ip.h"
 #include "tasks.h"
 
 #include "cleanup.h"
@@ -17,30 +18,44 @@
 
 #include <cjson/cJSON.h>
 
-/* The name HVS knows this host by and its connection string; HVS_URL and BEARER_TOKEN checked too. */
-static int host_identity(struct provision_ctx *ctx, const char **ret_name, char **ret_connection)
+/* http mode: CURRENT_IP as Go's net.IP.String() writes it (the host's name at HVS) into ip, and the
+ * connection string. An IPv6 address goes into the URL in brackets: Go writes it bare ("https://::1:1443"),
+ * which HVS's url.Parse takes but cannot dial. */
+static int http_identity(struct provision_ctx *ctx, char ip[static 64], char **ret_connection)
+{
+    const struct tagent_config *cfg = ctx->cfg;
+    bool v6 = false;
+    int r = cp_require(ctx, cfg->current_ip, "CURRENT_IP", "this host's IP address, as HVS reaches it");
+    if (r == 0 && host_ip_go_string(cfg->current_ip, ip, 64, &v6) < 0)
+        r = cp_error(ctx, -EINVAL, "CURRENT_IP is not an IPv4 or IPv6 address");
+    if (r == 0 && asprintf(ret_connection, v6 ? "intel:https://[%s]:%d" : "intel:https://%s:%d", ip,
+                           cfg->server.port) < 0)
+        r = -ENOMEM;
+    return r;
+}
+
+/* The name HVS knows this host by (into name) and its connection string; HVS_URL and BEARER_TOKEN checked
+ * too. */
+static int host_identity(struct provision_ctx *ctx, char name[static 256], char **ret_connection)
 {
     const struct tagent_config *cfg = ctx->cfg;
     _cleanup_free_ char *connection = NULL;
-    const char *name;
     int r;
     if (cfg->mode == CONFIG_MODE_OUTBOUND) {
-        name = cfg->nats_host_id;
-        r = cp_require(ctx, name, "TA_HOST_ID", "the host's id");
-        if (r == 0 && asprintf(&connection, "intel:nats://%s", name) < 0)
-            r = -ENOMEM;
-    } else {
-        name = cfg->current_ip;
-        r = cp_require(ctx, name, "CURRENT_IP", "this host's IP address, as HVS reaches it");
-        if (r == 0 && asprintf(&connection, "intel:https://%s:%d", name, cfg->server.port) < 0)
-            r = -ENOMEM;
-    }
+        r = cp_require(ctx, cfg->nats_host_id, "TA_HOST_ID", "the host's id");
+        if (r == 0 && strlen(cfg->nats_host_id) >= 256)
+            r = cp_error(ctx, -EINVAL, "TA_HOST_ID is longer than 255 characters");
+        if (r == 0) {
+            snprintf(name, 256, "%s", cfg->nats_host_id);
+            if (asprintf(&connection, "intel:nats://%s", name) < 0)
+                r = -ENOMEM;
+        }
+    } else
+        r = http_identity(ctx, name, &connection);
     if (r == 0)
         r = cp_require_service(ctx, cfg->hvs_url, "HVS_URL", "HVS");
-    if (r == 0) {
-        *ret_name = name;
+    if (r == 0)
         *ret_connection = TAKE_PTR(connection);
-    }
     return r;
 }
 
@@ -71,8 +86,8 @@ static int hosts_named(struct provision_ctx *ctx, const char *name)
 static int validate_host(struct provision_ctx *ctx)
 {
     _cleanup_free_ char *connection = NULL;
-    const char *name = NULL;
-    int r = host_identity(ctx, &name, &connection);
+    char name[256];
+    int r = host_identity(ctx, name, &connection);
     if (r == 0)
         r = hosts_named(ctx, name) > 0 ? 0 : -ENOENT;
     return r;
@@ -93,8 +108,8 @@ static int run_host(struct provision_ctx *ctx)
     static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
     _cleanup_(https_response_free) struct https_response resp = {0};
     _cleanup_free_ char *connection = NULL, *body = NULL;
-    const char *name = NULL;
-    int r = host_identity(ctx, &name, &connection);
+    char name[256];
+    int r = host_identity(ctx, name, &connection);
     int n = r == 0 ? hosts_named(ctx, name) : r;
     if (n > 0)
         r = cp_error(ctx, -EEXIST, "HVS already has a host named \"%s\"", name);
@@ -118,8 +133,8 @@ static int run_flavor(struct provision_ctx *ctx)
     static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
     _cleanup_(https_response_free) struct https_response resp = {0};
     _cleanup_free_ char *connection = NULL;
-    const char *name = NULL;
-    int r = host_identity(ctx, &name, &connection);
+    char name[256];
+    int r = host_identity(ctx, name, &connection);
     if (r == 0)
         r = cp_post(ctx, ctx->cfg->hvs_url, "flavors", headers, 201, &resp,
                     "{\"connection_string\":\"%s\",\"partial_flavor_types\":[\"HOST_UNIQUE\"],"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* `tagent startService`: the outbound NATS service (systemd tagent.service, Type=notify). */
+/* `tagent startService`: the service in config.yml's mode, HTTPS (http) or the outbound NATS connection
+ * (systemd tagent.service, Type=notify). */
 #include "cli.h"
 #include "log.h"
 #include "service.h"
@@ -17,6 +18,6 @@ const struct tagent_command cmd_start_service = {
     .name = "startService",
     .aliases = NULL,
     .usage = "startService",
-    .summary = "serve HVS requests over the outbound NATS connection (run by tagent.service)",
+    .summary = "serve HVS requests over HTTPS or the outbound NATS connection (run by tagent.service)",
     .run = run,
 };

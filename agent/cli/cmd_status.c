@@ -174,7 +174,9 @@ static void print_service(const cJSON *s)
     format_when(get(s, "started")->valuedouble, when, sizeof(when));
     printf("Service:     running (pid %d, %s, host id %s), started %s\n", get(s, "pid")->valueint,
            text(s, "version"), text(s, "host_id"), when);
-    if (cJSON_IsTrue(get(nats, "connected"))) {
+    if (cJSON_IsString(get(get(s, "http"), "listening")))
+        printf("Mode:        http, listening on %s (HTTPS)\n", text(get(s, "http"), "listening"));
+    else if (cJSON_IsTrue(get(nats, "connected"))) {
         format_when(get(nats, "since")->valuedouble, when, sizeof(when));
         printf("NATS:        connected to %s since %s, %d reconnect%s\n", text(nats, "server"), when,
                get(nats, "reconnects")->valueint, get(nats, "reconnects")->valueint == 1 ? "" : "s");

@@ -10,15 +10,15 @@
 
 #include "cleanup.h"
 
-/* Go's xml.EscapeText for attribute text: quotes as &#34; / &#39;, and tab/LF/CR as character references so
- * they survive attribute-value normalisation. */
+/* Go's xml.EscapeText (attribute and element text alike): quotes as &#34; / &#39;, and tab/LF/CR as
+ * character references so they survive attribute-value normalisation. */
 static const struct {
     char c;
     const char *ref;
 } escapes[] = {{'"', "&#34;"}, {'\'', "&#39;"}, {'&', "&amp;"},  {'<', "&lt;"},
                {'>', "&gt;"},  {'\t', "&#x9;"}, {'\n', "&#xA;"}, {'\r', "&#xD;"}};
 
-static void put_escaped(FILE *f, const char *s)
+void go_xml_escape(FILE *f, const char *s)
 {
     for (; *s; s++) {
         const char *ref = NULL;
@@ -32,13 +32,12 @@ static void put_escaped(FILE *f, const char *s)
     }
 }
 
-/* ` name="value"`; optional attributes (Go's omitempty) are left out when empty. */
-static void put_attr(FILE *f, const char *name, const char *value, bool optional)
+void go_xml_attr(FILE *f, const char *name, const char *value, bool optional)
 {
     if (optional && !value[0])
         return;
     fprintf(f, " %s=\"", name);
-    put_escaped(f, value);
+    go_xml_escape(f, value);
     fputc('"', f);
 }
 
@@ -48,12 +47,12 @@ static void put_entry(FILE *f, const struct manifest_entry *e)
     const char *tag = tags[e->kind];
     fprintf(f, "<%s", tag);
     if (e->kind == MANIFEST_DIR) {
-        put_attr(f, "Exclude", e->exclude, true);
-        put_attr(f, "FilterType", e->filter_type, true);
-        put_attr(f, "Include", e->include, true);
+        go_xml_attr(f, "Exclude", e->exclude, true);
+        go_xml_attr(f, "FilterType", e->filter_type, true);
+        go_xml_attr(f, "Include", e->include, true);
     }
-    put_attr(f, "Path", e->path, false);
-    put_attr(f, "SearchType", e->search_type, true);
+    go_xml_attr(f, "Path", e->path, false);
+    go_xml_attr(f, "SearchType", e->search_type, true);
     fprintf(f, "></%s>", tag);
 }
 
@@ -65,10 +64,10 @@ int manifest_xml_write(const struct manifest *m, char **ret_xml, size_t *ret_len
     if (!f)
         return -ENOMEM;
     fputs("<Manifest", f);
-    put_attr(f, "xmlns", m->xmlns[0] ? m->xmlns : WML_MANIFEST_NS, false);
-    put_attr(f, "Label", m->label, false);
-    put_attr(f, "Uuid", m->uuid, false);
-    put_attr(f, "DigestAlg", m->digest_alg, false);
+    go_xml_attr(f, "xmlns", m->xmlns[0] ? m->xmlns : WML_MANIFEST_NS, false);
+    go_xml_attr(f, "Label", m->label, false);
+    go_xml_attr(f, "Uuid", m->uuid, false);
+    go_xml_attr(f, "DigestAlg", m->digest_alg, false);
     fputc('>', f);
     /* Go writes the Dirs, then the Files, then the Symlinks (its struct order): so does the decoder */
     for (size_t i = 0; i < m->n_entries; i++)

@@ -626,6 +626,65 @@ static const char *cumulative_hash(const struct xml_elem *root)
     return h;
 }
 
+/* ---- Measurement -> Go's xml.Marshal of it ---- */
+
+static void put_items(FILE *f, const struct xml_elem *root, const char *name)
+{
+    bool dir = strcmp(name, "Dir") == 0;
+    for (size_t i = 0; i < root->n_children; i++) {
+        const struct xml_elem *c = &root->children[i];
+        if (strcmp(c->ns, WML_MEASUREMENTS_NS) != 0 || strcmp(c->name, name) != 0)
+            continue;
+        fprintf(f, "<%s", name);
+        if (dir) {
+            go_xml_attr(f, "Include", attr_or_empty(c, "Include"), true);
+            go_xml_attr(f, "Exclude", attr_or_empty(c, "Exclude"), true);
+            go_xml_attr(f, "FilterType", attr_or_empty(c, "FilterType"), true);
+        }
+        go_xml_attr(f, "Path", attr_or_empty(c, "Path"), false);
+        go_xml_attr(f, "SearchType", attr_or_empty(c, "SearchType"), true);
+        fputc('>', f);
+        go_xml_escape(f, c->text);
+        fprintf(f, "</%s>", name);
+    }
+}
+
+int measurement_xml_rewrite(const char *data, size_t len, char **ret_xml, size_t *ret_len, char **ret_error)
+{
+    _cleanup_(xml_elem_free) struct xml_elem root = {0};
+    _cleanup_free_ char *buf = NULL;
+    size_t n = 0;
+    int r = xml_parse(data, len, &root, ret_error);
+    if (r < 0)
+        return r;
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): xml_parse() returns 0 only with root named */
+    if (strcmp(root.name, "Measurement") != 0)
+        return request_invalid(ret_error, "the root element is <%s>, not <Measurement>", root.name);
+    FILE *f = open_memstream(&buf, &n);
+    if (!f)
+        return -ENOMEM;
+    fputs("<Measurement", f);
+    /* the XMLName Unmarshal filled in carries the namespace, which Marshal writes back as xmlns */
+    if (root.ns[0])
+        go_xml_attr(f, "xmlns", root.ns, false);
+    go_xml_attr(f, "DigestAlg", attr_or_empty(&root, "DigestAlg"), true);
+    go_xml_attr(f, "Label", attr_or_empty(&root, "Label"), true);
+    go_xml_attr(f, "Uuid", attr_or_empty(&root, "Uuid"), true);
+    fputc('>', f);
+    put_items(f, &root, "File");
+    put_items(f, &root, "Dir");
+    put_items(f, &root, "Symlink");
+    fputs("<CumulativeHash>", f);
+    go_xml_escape(f, cumulative_hash(&root));
+    fputs("</CumulativeHash></Measurement>", f);
+    bool failed = ferror(f) != 0;
+    if (fclose(f) != 0 || failed)
+        return -ENOMEM;
+    *ret_xml = TAKE_PTR(buf);
+    *ret_len = n;
+    return 0;
+}
+
 int measurement_xml_to_json(const char *data, size_t len, char **ret_json, char **ret_error)
 {
     _cleanup_(xml_elem_free) struct xml_elem root = {0};

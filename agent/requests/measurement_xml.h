@@ -26,7 +26,9 @@
 #ifndef TAGENT_MEASUREMENT_XML_H
 #define TAGENT_MEASUREMENT_XML_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "request_decode.h"
 
@@ -66,6 +68,27 @@ const char *xml_attr_get(const struct xml_elem *e, const char *name);
  *   FilterType=".." Include=".." Path=".." SearchType=".."></Dir><File Path=".."></File>...</Manifest>
  * Empty optional attributes are left out; attribute text is escaped as Go escapes it. Caller frees. */
 int manifest_xml_write(const struct manifest *m, char **ret_xml, size_t *ret_len);
+
+/* The Manifest XML HTTP mode receives -> the struct (as Go's xml.Unmarshal into ta.Manifest: root <Manifest>
+ * in any namespace, Xmlns = that namespace, Dir/File/Symlink children in that order). 0, -EINVAL with
+ * *ret_error, or -ENOMEM. */
+int request_manifest_xml_decode(const char *data, size_t len, struct manifest *ret, char **ret_error);
+/* Either Manifest decoder: request_manifest_decode (NATS, JSON) or request_manifest_xml_decode (HTTP). */
+typedef int manifest_decode_fn(const char *data, size_t len, struct manifest *ret, char **ret_error);
+
+/* measure's <Measurement> XML -> the bytes the Go agent's xml.Marshal of it writes (HTTP mode's reply):
+ *   <Measurement xmlns=".." DigestAlg=".." Label=".." Uuid=".."><File Path=".." SearchType="..">hash</File>
+ *   ...<Dir Include Exclude FilterType Path SearchType>..</Dir>...<Symlink ..>..</Symlink>
+ *   <CumulativeHash>..</CumulativeHash></Measurement>
+ * (one line; optional attributes left out when empty; children as measurement_xml_to_json() takes them).
+ * 0, -EINVAL with *ret_error, or -ENOMEM. Caller frees *ret_xml. */
+int measurement_xml_rewrite(const char *data, size_t len, char **ret_xml, size_t *ret_len, char **ret_error);
+
+/* ` name="value"`, escaped as Go escapes it; optional (omitempty) attributes are left out when empty. */
+void go_xml_attr(FILE *f, const char *name, const char *value, bool optional);
+
+/* Writes s as Go's xml.EscapeText does (&, <, >, quotes, TAB, LF, CR as references). */
+void go_xml_escape(FILE *f, const char *s);
 
 /* measure's <Measurement> XML -> the Go-default JSON of taModel.Measurement:
  *   {"XMLName":{"Space":..,"Local":"Measurement"},"File":[{"Value","Path","SearchType"}]|null,

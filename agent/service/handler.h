@@ -51,8 +51,18 @@ enum service_error_form {
     SERVICE_ERROR_JSON_STRING,
 };
 
+/* A success in HTTP mode (spec 4.1): the body as the Go agent's controller writes it and its Content-Type
+ * (static; NULL: the Go agent sets none). */
+struct service_http_body {
+    char *data; /* caller frees; NULL with len 0 for an empty body */
+    size_t len;
+    const char *content_type;
+};
+
 /* A handler fills *ret_reply (JSON text, caller frees) and returns 0; on failure returns a negative errno
- * and *ret_code (SERVICE_ERR_*) + *ret_message (caller frees) for the error reply. */
+ * and *ret_code (SERVICE_ERR_*) + *ret_message (caller frees) for the error reply. run_http is the same
+ * request answered in HTTP mode's form (the two share everything but the rendering); data is the request
+ * body. NULL: the HTTP body is run's JSON as application/json. */
 struct service_handler {
     const char *suffix; /* the <x> of trust-agent.<host-id>.<x> */
     int (*run)(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
@@ -62,6 +72,8 @@ struct service_handler {
     /* it talks to the TPM: only these may occupy every general worker (pool.c keeps one worker for the
      * rest, so a hung TPM does not stall them) */
     bool needs_tpm;
+    int (*run_http)(struct service_ctx *ctx, const char *data, size_t len, struct service_http_body *ret,
+                    int *ret_code, char **ret_message);
 };
 
 extern const struct service_handler handler_version, handler_aik, handler_quote, handler_host_info,

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * `tagent startService` as a sequence: prepare the process and what the handlers need (config, status
- * socket, TPM, measure log), start the worker pool (pool.c) and the health thread (health.c), serve the NATS
- * link until a stop signal (serve.c), then tear down in the reverse order with a bounded stop.
+ * socket, TPM, measure log), then one of the two transports until a stop signal: outbound mode starts the
+ * worker pool (pool.c) and serves the NATS link (serve.c); HTTP mode (the Go agent's default) serves HTTPS
+ * (http/). Both run the health thread (health.c) and the same handlers. Tear down in the reverse order with
+ * a bounded stop.
  */
 #include "agent_config.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "config.h"
 #include "health.h"
+#include "http_serve.h"
 #include "log.h"
 #include "measure_log.h"
 #include "pool.h"
@@ -17,6 +20,7 @@
 #include "service.h"
 #include "service_status.h"
 #include "status_socket.h"
+#include "token_auth.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -50,6 +54,7 @@ struct service {
     struct service_ctx ctx;
     sigset_t sigs; /* taken by sigtimedwait() only */
     status_socket_t *status;
+    struct token_auth *auth; /* HTTP mode */
     char *prefix, *subject, *ca_dir, *creds;
     struct nats_link_options link;
 };
@@ -79,14 +84,14 @@ static int load_config(const char *root, struct tagent_config *cfg)
     if (r < 0)
         return r;
     log_apply_config(cfg, LOG_WARNING);
-    if (cfg->mode != CONFIG_MODE_OUTBOUND) {
-        log_error(
-            "tagent serves only the outbound (NATS) mode; config.yml says mode %s "
-            "(set TA_SERVICE_MODE=outbound and NATS_SERVERS, then `tagent setup update-service-config`)",
-            config_mode_name(cfg->mode));
-        return -EOPNOTSUPP;
+    if (cfg->mode == CONFIG_MODE_HTTP && (cfg->server.port < 1 || cfg->server.port > 65535)) {
+        log_error("config.yml server port %d is not a TCP port (set TRUSTAGENT_PORT, then `tagent setup "
+                  "update-service-config`)",
+                  cfg->server.port);
+        return -EINVAL;
     }
-    if (cfg->n_nats_servers == 0 || !cfg->nats_host_id || !*cfg->nats_host_id) {
+    if (cfg->mode == CONFIG_MODE_OUTBOUND &&
+        (cfg->n_nats_servers == 0 || !cfg->nats_host_id || !*cfg->nats_host_id)) {
         log_error("config.yml has no NATS servers or host id (NATS_SERVERS, TA_HOST_ID)");
         return -EINVAL;
     }
@@ -217,6 +222,16 @@ static int link_setup(struct service *s)
     return 0;
 }
 
+/* HTTP mode: the verifier of the Bearer tokens HVS sends (AAS-signed JWTs). */
+static int auth_setup(struct service *s)
+{
+    _cleanup_free_ char *error = NULL;
+    int r = token_auth_new(s->ctx.root, &s->cfg, &s->auth, &error);
+    if (r < 0)
+        log_error("HTTP mode's token verifier: %s", error ? error : strerror(-r));
+    return r;
+}
+
 /* Everything the handlers need, in the order in which a failure is cheapest. */
 static int prepare(struct service *s, const char *root)
 {
@@ -225,7 +240,7 @@ static int prepare(struct service *s, const char *root)
     pthread_mutex_init(&s->ctx.tag_mu, NULL);
     int r = load_config(root, &s->cfg);
     if (r == 0)
-        r = service_status_init(s->cfg.nats_host_id);
+        r = service_status_init(s->cfg.nats_host_id ? s->cfg.nats_host_id : "");
     if (r == 0)
         r = status_start(s);
     if (r == 0)
@@ -236,14 +251,17 @@ static int prepare(struct service *s, const char *root)
         measure_log_load(root, &s->ctx.measure_log);
         r = s->ctx.measure_log ? 0 : -ENOMEM;
     }
-    if (r == 0)
+    if (r == 0 && s->cfg.mode == CONFIG_MODE_OUTBOUND)
         r = link_setup(s);
+    if (r == 0 && s->cfg.mode == CONFIG_MODE_HTTP)
+        r = auth_setup(s);
     return r;
 }
 
 static void teardown(struct service *s)
 {
     status_socket_stop(s->status);
+    token_auth_free(s->auth);
     service_status_free();
     tpm_close(s->ctx.tpm);
     tpm_auth_clear(&s->ctx.tag_auth);
@@ -257,6 +275,38 @@ static void teardown(struct service *s)
     pthread_mutex_destroy(&s->ctx.tag_mu);
 }
 
+/* The HTTP listener always "up" for the health thread's log (it asks about the NATS link). */
+static bool listening(void *unused)
+{
+    (void)unused;
+    return true;
+}
+
+/* HTTP mode from prepare() to exit: serve, then drain the requests in flight (bounded) and stop. */
+static int service_run_http(struct service *s)
+{
+    health_t *health = NULL;
+    http_server_t *server = NULL;
+    int r = health_start(s->ctx.tpm, listening, NULL, &health);
+    if (r < 0)
+        log_error("cannot start the service's threads: %s", strerror(-r));
+    if (r == 0)
+        r = http_serve(&s->ctx, s->auth, &s->sigs, &server);
+    int64_t stop_by = monotonic_ms() + SERVICE_STOP_BUDGET_MS;
+    bool drained = http_server_drain(server, budget_left(stop_by, SERVICE_STOP_MS));
+    bool health_done = health_stop(health);
+    if (!drained || !health_done) {
+        /* a thread is stuck in a TPM call: leave without freeing what it uses */
+        log_warning("stopping with a request still in a TPM call");
+        status_socket_stop(s->status);
+        return r < 0 ? 1 : 0;
+    }
+    http_server_stop(server);
+    health_free(health);
+    teardown(s);
+    return r < 0 ? 1 : 0;
+}
+
 int service_run(const char *root)
 {
     struct service s = {0};
@@ -266,6 +316,8 @@ int service_run(const char *root)
 
     process_setup(&s.sigs);
     int r = prepare(&s, root);
+    if (r == 0 && s.cfg.mode == CONFIG_MODE_HTTP)
+        return service_run_http(&s);
     if (r == 0 && (r = pool_start(&s.ctx, s.prefix, &pool)) == 0 && (r = links_new(&links)) == 0 &&
         (r = health_start(s.ctx.tpm, links_connected, links, &health)) < 0)
         log_error("cannot start the service's threads: %s", strerror(-r));

@@ -35,6 +35,7 @@ static struct {
     unsigned reconnects;
     char *refused;    /* the subscription's refusal, with the fix */
     char *nats_error; /* why the link is not up */
+    char *listening;  /* HTTP mode: the listener's address; NULL in outbound mode */
     bool tpm_healthy, tpm_checked_once;
     time_t tpm_checked;
     int64_t tpm_ok_ms;
@@ -85,6 +86,8 @@ void service_status_free(void)
     st.refused = NULL;
     free(st.nats_error);
     st.nats_error = NULL;
+    free(st.listening);
+    st.listening = NULL;
     free(st.da);
     free(st.tag_error);
     st.da = st.tag_error = NULL;
@@ -120,6 +123,15 @@ static void text_set(char **slot, const char *message)
     pthread_mutex_lock(&st.mu);
     free(*slot);
     *slot = text;
+    pthread_mutex_unlock(&st.mu);
+}
+
+void service_status_listening(const char *address)
+{
+    char *copy = address ? strdup(address) : NULL;
+    pthread_mutex_lock(&st.mu);
+    free(st.listening);
+    st.listening = copy;
     pthread_mutex_unlock(&st.mu);
 }
 
@@ -235,6 +247,12 @@ char *service_status_json(void)
     cJSON_AddStringToObject(o, "version", tagent_version());
     add_text(o, "host_id", st.host_id);
     add_time(o, "started", true, st.started);
+    cJSON_AddStringToObject(o, "mode", st.listening ? "http" : "outbound");
+    if (st.listening) {
+        cJSON *http = cJSON_AddObjectToObject(o, "http");
+        if (http)
+            cJSON_AddStringToObject(http, "listening", st.listening);
+    }
 
     cJSON *nats = cJSON_AddObjectToObject(o, "nats");
     if (nats) {

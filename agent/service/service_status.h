@@ -5,7 +5,8 @@
  * (status_socket.c) serves it as one JSON document per connection.
  *
  * The socket is <root>/run/tagent/status.sock (systemd: RuntimeDirectory=tagent). Its JSON:
- *   {"pid":n,"version":"v..","host_id":"..","started":epoch,
+ *   {"pid":n,"version":"v..","host_id":"..","started":epoch,"mode":"outbound"|"http",
+ *    "http":{"listening":"[::]:1443"} (HTTP mode only),
  *    "nats":{"connected":b,"server":"url"|null,"since":epoch|null,"reconnects":n,"refused":".."|null,
  *            "error":".."|null},
  *    "tpm":{"healthy":b,"checked":epoch|null,"error":"..."|null,"da_lockout":b,"da":"..."|null},
@@ -24,6 +25,8 @@
 int service_status_init(const char *host_id);
 void service_status_free(void);
 
+/* HTTP mode: the service listens on address ("[::]:1443"); `tagent status` shows the mode and it. */
+void service_status_listening(const char *address);
 void service_status_connected(const char *url, bool reconnect);
 void service_status_disconnected(void);
 /* The server refused the subscription: message says what and how to fix it (NULL: accepted again). While set,

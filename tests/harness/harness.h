@@ -218,6 +218,11 @@ int mockcp_host_set_uuid(mockcp_t *mock, const char *name, const char *uuid);
 /* GET /mock/state: JSON with hosts, flavors, reports, tokens, credentials, aik_certs, tls_certs (caller
  * frees). */
 int mockcp_state(mockcp_t *mock, char **ret_json);
+/* POST /aas/v1/custom-claims-token with the installation token: a JWT the mock AAS signs (ES384, kid of its
+ * signing certificate) carrying claims_json (an object, e.g.
+ * {"permissions":[{"service":"TA","rules":["*:*"]}]}), valid for validity_seconds. *ret_jwt: the token
+ * (caller frees). */
+int mockcp_mint_token(mockcp_t *mock, const char *claims_json, int validity_seconds, char **ret_jwt);
 /* Lines of request_log that start with prefix (e.g. "POST /hvs/v2/hosts "); < 0 on error. */
 int mockcp_request_count(const mockcp_t *mock, const char *prefix);
 

@@ -251,8 +251,8 @@ static int read_nats_conf(mockcp_t *m)
     return r;
 }
 
-static int https_request(const mockcp_t *m, const char *method, const char *target, const char *json_body,
-                         int *ret_status, char **ret_body);
+static int https_request(const mockcp_t *m, const char *method, const char *target, const char *headers,
+                         const char *json_body, int *ret_status, char **ret_body);
 
 /* Logs in as the installation user (its password: the secret in m->bearer) and makes the JWT it gets
  * m->bearer, also for restarts. Faults active from the start would refuse the login, so they are lifted. */
@@ -283,7 +283,7 @@ static int install_token(mockcp_t *m, const char *const *faults)
         r = -ENOMEM;
         goto out;
     }
-    r = https_request(m, "POST", "/aas/v1/token", login, &status, &body);
+    r = https_request(m, "POST", "/aas/v1/token", NULL, login, &status, &body);
     if (r == 0 && (status != 200 || !body || strchr(body, '\n') || strlen(body) < 20)) {
         fprintf(stderr, "mockcp: POST /aas/v1/token -> %d %s\n", status, body ? body : "");
         r = -EPROTO;
@@ -422,8 +422,8 @@ void mockcp_free(mockcp_t *m)
 
 /* ---- control endpoints: one HTTP/1.1 request over TLS, trusting the mock's CA ---- */
 
-static int https_request(const mockcp_t *m, const char *method, const char *target, const char *json_body,
-                         int *ret_status, char **ret_body)
+static int https_request(const mockcp_t *m, const char *method, const char *target, const char *headers,
+                         const char *json_body, int *ret_status, char **ret_body)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     BIO *bio = NULL;
@@ -440,9 +440,11 @@ static int https_request(const mockcp_t *m, const char *method, const char *targ
     if (!bio || BIO_get_ssl(bio, &ssl) != 1 || !ssl || BIO_set_conn_hostname(bio, host) != 1 ||
         SSL_set1_host(ssl, "127.0.0.1") != 1 || BIO_do_connect(bio) != 1 || BIO_do_handshake(bio) != 1)
         goto out;
-    if (BIO_printf(bio, "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                   method, target, host, json_body ? "Content-Type: application/json\r\n" : "",
-                   json_body ? strlen(json_body) : 0, json_body ? json_body : "") <= 0 ||
+    if (BIO_printf(bio,
+                   "%s %s HTTP/1.1\r\nHost: %s\r\n%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                   method, target, host, headers ? headers : "",
+                   json_body ? "Content-Type: application/json\r\n" : "", json_body ? strlen(json_body) : 0,
+                   json_body ? json_body : "") <= 0 ||
         BIO_flush(bio) != 1)
         goto out;
     resp = malloc(RESPONSE_MAX + 1);
@@ -482,7 +484,7 @@ out:
 static int control_request(const mockcp_t *m, const char *method, const char *target, int *ret_status,
                            char **ret_body)
 {
-    return https_request(m, method, target, NULL, ret_status, ret_body);
+    return https_request(m, method, target, NULL, NULL, ret_status, ret_body);
 }
 
 int mockcp_host_set_uuid(mockcp_t *m, const char *name, const char *uuid)
@@ -548,4 +550,31 @@ int mockcp_request_count(const mockcp_t *m, const char *prefix)
     }
     free(text);
     return count;
+}
+
+int mockcp_mint_token(mockcp_t *m, const char *claims_json, int validity_seconds, char **ret_jwt)
+{
+    char *headers = NULL, *body = NULL, *answer = NULL;
+    int status = 0, r = -ENOMEM;
+    if (asprintf(&headers, "Authorization: Bearer %s\r\nAccept: text/plain\r\n", m->bearer) < 0)
+        headers = NULL;
+    /* the subject is what AAS puts in "sub": any UUID (the agent's api-token carries its hardware UUID) */
+    else if (asprintf(&body,
+                      "{\"subject\":\"00000000-0000-4000-8000-000000000018\",\"validity_seconds\":%d,"
+                      "\"claims\":%s}",
+                      validity_seconds, claims_json) < 0)
+        body = NULL;
+    else
+        r = https_request(m, "POST", "/aas/v1/custom-claims-token", headers, body, &status, &answer);
+    if (r == 0 && status != 200) {
+        fprintf(stderr, "mockcp: custom-claims-token -> %d %s\n", status, answer ? answer : "");
+        r = -EINVAL;
+    }
+    if (r == 0)
+        *ret_jwt = answer;
+    else
+        free(answer);
+    free(headers);
+    free(body);
+    return r;
 }

@@ -29,6 +29,10 @@ struct world_opts {
     const char *host_id;    /* TA_HOST_ID */
     size_t n_nats;          /* 1 (default) or up to WORLD_MAX_NATS servers routed into a cluster */
     bool no_eventlog;       /* no securityfs event log in the root */
+    /* HTTP service mode: TA_SERVICE_MODE=http, CURRENT_IP=127.0.0.1, TRUSTAGENT_PORT a free port; setup all
+     * (download-cert from the mock CMS), then create-host and create-host-unique-flavor; no NATS server. The
+     * service is up when it sends READY=1 (NOTIFY_SOCKET) and answers GET /v2/version. */
+    bool http;
 };
 
 typedef struct world {
@@ -41,7 +45,12 @@ typedef struct world {
     const char *tagent_bin;
     char host_id[64];
     pid_t agent;
-    natsConnection *hvs; /* HVS's connection (all cluster URLs) */
+    natsConnection *hvs; /* HVS's connection (all cluster URLs); NULL in HTTP mode */
+    bool http;
+    uint16_t port;    /* HTTP mode: TRUSTAGENT_PORT */
+    char url[64];     /* HTTP mode: "https://127.0.0.1:<port>", the connection string's URL */
+    char ca[600];     /* HTTP mode: the CA the agent's TLS certificate chains to (the mock CMS root) */
+    int64_t ready_ms; /* HTTP mode: start to READY=1 of the last world_agent_start() */
 } world_t;
 
 /* Everything up to a provisioned root; the agent is not started. */
@@ -53,7 +62,8 @@ void world_free(world_t *w);
 int world_serve(const struct world_opts *opts, world_t **ret_world);
 
 /* Spawns `tagent --root R startService` with extra environment (NULL-terminated "K=V" list, may be NULL)
- * and waits until it answers version-request (up to timeout_ms). */
+ * and waits until it answers version-request (up to timeout_ms); in HTTP mode until it sends READY=1 through
+ * NOTIFY_SOCKET and answers GET /v2/version with 200. */
 int world_agent_start(world_t *w, const char *const *env, int timeout_ms);
 /* SIGTERM and wait for the exit; 0 only when it exited with status 0. */
 int world_agent_stop(world_t *w);
@@ -61,6 +71,16 @@ int world_agent_stop(world_t *w);
 /* Another HVS-side connection (hvs.creds) to server index `server`, or to any of them with -1; it reconnects
  * without end every 100 ms. The caller destroys *ret_nc. */
 int world_hvs_connect(const world_t *w, int server, natsConnection **ret_nc);
+
+/* HTTP mode: a bearer token the mock AAS mints with these claims (see mockcp_mint_token), written to
+ * w->dir/<name>; its path into path. */
+int world_token_file(world_t *w, const char *name, const char *claims_json, int validity_seconds, char *path,
+                     size_t size);
+
+/* Extends the swtpm's PCRs with the measure log's measurements (its JSON text, as a quote carries it: per
+ * bank/pcr, in log order, EV_NO_ACTION skipped, which is what HVS's Replay computes) through tpm2_pcrextend,
+ * so that log and PCRs agree as on a real host. Stop the agent first: it holds the swtpm connection. */
+int world_extend_pcrs_from_log(world_t *w, const char *eventlog);
 
 /* "trust-agent.<host-id>.<suffix>" into buf. */
 const char *world_subject(const world_t *w, const char *suffix, char *buf, size_t size);
@@ -72,6 +92,10 @@ int world_request(world_t *w, const char *suffix, const char *payload, int timeo
 void world_quote_payload(const uint8_t nonce[32], char *buf, size_t size);
 
 int64_t world_now_ms(void);
+
+/* A world test's command line, "<test> /path/to/tagent /path/to/shared/corpora": the two paths, with the
+ * agent's log sent to stderr (TAGENT_LOG_TARGET). -EINVAL after printing the usage. */
+int world_main_args(int argc, char **argv, const char **ret_tagent_bin, const char **ret_corpora);
 
 /* The agent's log holds needle. */
 bool world_log_has(const world_t *w, const char *needle);

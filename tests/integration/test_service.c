@@ -513,49 +513,6 @@ static void test_hvs_corpus_log_mismatch(void **state)
     hvs_run_free(&r);
 }
 
-/* Extend the swtpm's PCRs with the measure log's measurements (per bank/pcr, in log order, EV_NO_ACTION
- * skipped: what HVS's Replay computes), with the agent stopped since it holds the swtpm connection, then
- * restart the agent: log and PCRs now agree, as on a real host. */
-static void extend_pcrs_from_log(const char *eventlog)
-{
-    cJSON *log = cJSON_Parse(eventlog);
-    assert_true(cJSON_IsArray(log));
-    char *cmd = malloc(1 << 16);
-    int batch = 0, total = 0;
-    size_t len = 0;
-    const cJSON *g;
-    cJSON_ArrayForEach(g, log)
-    {
-        const cJSON *pcr = cJSON_GetObjectItemCaseSensitive(g, "pcr");
-        int k = cJSON_GetObjectItemCaseSensitive(pcr, "index")->valueint;
-        char bank[16];
-        snprintf(bank, sizeof(bank), "%s", cJSON_GetObjectItemCaseSensitive(pcr, "bank")->valuestring);
-        for (char *c = bank; *c; c++)
-            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-        const cJSON *ev;
-        cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(g, "tpm_events"))
-        {
-            const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type_name");
-            if (cJSON_IsString(type) && strcmp(type->valuestring, "EV_NO_ACTION") == 0)
-                continue;
-            if (batch == 0)
-                len = (size_t)snprintf(cmd, 1 << 16, "tpm2_pcrextend -T '%s'", w->tpm->tcti);
-            len += (size_t)snprintf(cmd + len, (1 << 16) - len, " %d:%s=%s", k, bank,
-                                    cJSON_GetObjectItemCaseSensitive(ev, "measurement")->valuestring);
-            total++;
-            if (++batch == 32) {
-                assert_int_equal(system(cmd), 0);
-                batch = 0;
-            }
-        }
-    }
-    if (batch)
-        assert_int_equal(system(cmd), 0);
-    fprintf(stderr, "extended the swtpm PCRs with %d measurements from the measure log\n", total);
-    free(cmd);
-    cJSON_Delete(log);
-}
-
 static void test_hvs_consistent_log_trusted(void **state)
 {
     uint8_t nonce[32];
@@ -565,7 +522,7 @@ static void test_hvs_consistent_log_trusted(void **state)
     assert_int_equal(harness_proc_stop(w->agent), 0);
     w->agent = 0;
     int64_t start = world_now_ms();
-    extend_pcrs_from_log(eventlog);
+    assert_int_equal(world_extend_pcrs_from_log(w, eventlog), 0);
     fprintf(stderr, "PCR extension took %lld ms\n", (long long)(world_now_ms() - start));
     free(eventlog);
     start_agent();

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * tagent-hvs: plays HVS against a trust agent in outbound (NATS) mode. Asks in the order HVS's connector
- * asks (GetHostManifestAcceptNonce: host-info-request, aik-request, then quote-request with a 32-byte random
- * nonce, pcrs 0..23, pcrbanks [] unless --banks), judging every reply as HVS's own client would
- * (hvs_ta_client.c: nats.go's Request, encoding/json into HVS's types, the connector's steps), verifies the
+ * tagent-hvs: plays HVS against a trust agent, in outbound (NATS) mode or in HTTP mode. Asks in the order
+ * HVS's connector asks (GetHostManifestAcceptNonce: host info, AIK, then a quote with a 32-byte random nonce,
+ * pcrs 0..23, pcrbanks [] unless --banks), judging every answer as HVS's own client would (NATS:
+ * hvs_ta_client.c, nats.go's Request and encoding/json into HVS's types; HTTP: hvs_http_client.c, HVS's
+ * HTTPS client, its status handling and encoding/xml; then the connector's steps), verifies the
  * TpmQuoteResponse as HVS does (hvs_verify.c), replays the measure log against the quoted PCRs, and prints
  * one trust report as JSON on stdout, with what HVS concluded from each call.
  *
- * --call SUBJECT [--payload JSON] sends that one request instead and prints HVS's conclusion.
+ * The mode follows --url: tls:// or nats:// is NATS (--creds and --host-id needed), https:// (or the
+ * connection string intel:https://...) is HTTP (--token-file needed: the bearer token HVS got from AAS).
+ *
+ * --call NAME [--payload JSON] sends that one request instead and prints HVS's conclusion (NATS: a subject
+ * suffix such as deploy-manifest; HTTP: host, aik or quote).
  *
  * Exit status: 0 trusted (or the --call succeeded on HVS's side); 1 a check failed (or the --call is an
  * error or a panic on HVS's side); 2 usage or connection error, or a call of the attestation failed on
@@ -18,22 +23,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <nats/nats.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "hvs_http_client.h"
 #include "hvs_ta_client.h"
 #include "hvs_verify.h"
 
 static const char usage[] =
     "usage: tagent-hvs --url URL --creds FILE --ca FILE --host-id ID [--banks LIST] [--nonce-hex HEX]\n"
     "                  [--timeout MS] [--call SUBJECT [--payload JSON]]\n"
-    "  --url        NATS server URL(s), comma separated (tls://127.0.0.1:4222)\n"
+    "       tagent-hvs --url https://IP:PORT --token-file FILE --ca FILE [--banks LIST] [--nonce-hex HEX]\n"
+    "                  [--timeout MS] [--call host|aik|quote]\n"
+    "  --url        NATS server URL(s), comma separated (tls://127.0.0.1:4222), or the agent's HTTPS URL\n"
+    "               (the connection string's, intel: prefix optional) for HTTP mode\n"
     "  --creds      NATS .creds file (user JWT + nkey seed) of the HVS user\n"
-    "  --ca         CA file (PEM) that signed the NATS servers' certificates\n"
+    "  --token-file HTTP mode: the bearer token (a JWT from AAS with TA permissions), read again on a 401\n"
+    "  --ca         CA file (PEM) that signed the NATS servers' (or the agent's TLS) certificates\n"
     "  --host-id    the agent's host id: subjects are trust-agent.<host-id>.<request>\n"
     "  --banks      pcrbanks of the quote request, e.g. \"SHA256,SHA1\"; default \"\" (the agent chooses)\n"
     "  --nonce-hex  the nonce to send (tests); default 32 random bytes\n"
@@ -85,16 +97,45 @@ static char *quote_payload(const uint8_t *nonce, size_t nonce_len, const char *b
     return text;
 }
 
-/* One call as HVS makes it; records HVS's conclusion in calls and returns whether HVS got what it asked for.
- */
-static bool call(natsConnection *nc, const char *host, const char *suffix, const char *payload, int timeout,
-                 cJSON *calls, struct hvs_ta_result *ret)
+/* The agent as HVS reaches it: over NATS (nc, host) or over HTTPS (http). */
+struct ta {
+    natsConnection *nc;
+    const char *host; /* NATS: the host id; HTTP: the URL (for messages) */
+    struct hvs_http *http;
+    int timeout;
+};
+
+/* HVS's HTTP call for a NATS subject suffix (the connector asks the same things in both modes). */
+static const char *http_call_name(const char *suffix)
 {
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddStringToObject(c, "subject", suffix);
-    if (hvs_ta_request(nc, host, suffix, payload, strlen(payload), timeout, ret) < 0) {
+    return strcmp(suffix, "host-info-request") == 0 ? "host"
+           : strcmp(suffix, "aik-request") == 0     ? "aik"
+           : strcmp(suffix, "quote-request") == 0   ? "quote"
+                                                    : suffix;
+}
+
+static void ta_request(const struct ta *t, const char *suffix, const char *payload, struct hvs_ta_result *ret)
+{
+    if (t->http) {
+        const char *name = http_call_name(suffix);
+        hvs_http_call(t->http, name, strcmp(name, "quote") == 0 ? payload : NULL, ret);
+    } else if (hvs_ta_request(t->nc, t->host, suffix, payload, strlen(payload), t->timeout, ret) < 0) {
         *ret = (struct hvs_ta_result){.outcome = HVS_ERROR};
         snprintf(ret->error, sizeof(ret->error), "the request could not be sent (NATS connection lost)");
+    }
+}
+
+/* One call as HVS makes it; records HVS's conclusion in calls and returns whether HVS got what it asked for.
+ */
+static bool call(const struct ta *t, const char *suffix, const char *payload, cJSON *calls,
+                 struct hvs_ta_result *ret)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, t->http ? "call" : "subject", t->http ? http_call_name(suffix) : suffix);
+    ta_request(t, suffix, payload, ret);
+    if (t->http) {
+        cJSON_AddNumberToObject(c, "status", (double)ret->http_status);
+        cJSON_AddNumberToObject(c, "attempts", ret->attempts);
     }
     cJSON_AddStringToObject(c, "outcome", hvs_outcome_name(ret->outcome));
     if (ret->outcome != HVS_OK)
@@ -109,8 +150,20 @@ static bool call(natsConnection *nc, const char *host, const char *suffix, const
 }
 
 /* Why a call failed, for a person: HVS's error, and what the agent said or why there was no answer. */
-static void call_failed(const char *host, const char *suffix, const struct hvs_ta_result *r)
+static void call_failed(const struct ta *t, const char *suffix, const struct hvs_ta_result *r)
 {
+    if (t->http) {
+        const char *hint = r->http_status == 401   ? "the agent refused the token (see its body and log)"
+                           : r->http_status == 0   ? "no answer: is the agent serving HTTPS there, with a "
+                                                     "certificate that chains to --ca?"
+                           : r->http_status >= 300 ? r->body
+                                                   : "the answer is not what HVS expects";
+        fprintf(stderr, "tagent-hvs: %s %s: HVS %s after %lld ms (%d request(s), status %ld): %s\n  %s\n",
+                http_call_name(suffix), t->host, r->outcome == HVS_PANIC ? "panics" : "fails",
+                (long long)r->ms, r->attempts, r->http_status, r->error, hint ? hint : "");
+        return;
+    }
+    const char *host = t->host;
     const char *hint = r->tagent_error ? r->tagent_error
                        : !r->replied   ? "no reply: is the agent running and connected to this NATS server?"
                        : strstr(r->error, "no responders")
@@ -200,12 +253,37 @@ static bool quote_report(const char *body, const uint8_t *nonce, size_t nonce_le
     return ok;
 }
 
+/* The agent's version (informational: HVS does not ask for it), or NULL. */
+static cJSON *nats_version(const struct ta *t)
+{
+    struct hvs_ta_result v = {0};
+    cJSON *version = NULL;
+    if (hvs_ta_request(t->nc, t->host, "version-request", "null", 4, t->timeout, &v) == 0 &&
+        v.outcome == HVS_OK)
+        version = cJSON_Parse(v.body);
+    hvs_ta_result_free(&v);
+    return version;
+}
+
+static cJSON *http_version(struct hvs_http *http)
+{
+    static const char *const no_token[] = {"Authorization:", NULL}; /* /v2/version needs none */
+    char *body = NULL, why[300];
+    size_t len = 0;
+    long status = 0;
+    cJSON *version = NULL;
+    if (hvs_http_raw(http, "GET", "/version", no_token, NULL, &status, &body, &len, why, sizeof(why)) == 0 &&
+        status == 200)
+        version = cJSON_CreateString(body);
+    free(body);
+    return version;
+}
+
 /* GetHostManifestAcceptNonce's calls in its order, then HVS's checks; the report on stdout. */
-static int run(natsConnection *nc, const char *host, const uint8_t *nonce, size_t nonce_len,
-               const char *banks, int timeout)
+static int run(const struct ta *t, const uint8_t *nonce, size_t nonce_len, const char *banks)
 {
     cJSON *report = cJSON_CreateObject(), *calls;
-    cJSON_AddStringToObject(report, "host_id", host);
+    cJSON_AddStringToObject(report, t->http ? "url" : "host_id", t->host);
     cJSON_AddBoolToObject(report, "trusted", false);
     calls = cJSON_AddArrayToObject(report, "calls");
     struct hvs_ta_result info = {0}, aik = {0}, quote = {0};
@@ -213,33 +291,30 @@ static int run(natsConnection *nc, const char *host, const uint8_t *nonce, size_
     int rc = 2;
     const struct hvs_ta_result *failed = &info;
     const char *failed_subject = "host-info-request";
-    if (!call(nc, host, "host-info-request", "null", timeout, calls, &info))
+    if (!call(t, "host-info-request", "null", calls, &info))
         goto out;
     failed = &aik, failed_subject = "aik-request";
-    if (!call(nc, host, "aik-request", "null", timeout, calls, &aik))
+    if (!call(t, "aik-request", "null", calls, &aik))
         goto out;
     failed = &quote, failed_subject = "quote-request";
-    if (!call(nc, host, "quote-request", payload, timeout, calls, &quote))
+    if (!call(t, "quote-request", payload, calls, &quote))
         goto out;
     failed = NULL;
-    bool trusted = quote_report(quote.body, nonce, nonce_len, report);
+    /* over HTTP, the XML as HVS decoded it, in the form the NATS reply has */
+    bool trusted = quote_report(quote.json ? quote.json : quote.body, nonce, nonce_len, report);
     cJSON_ReplaceItemInObjectCaseSensitive(report, "trusted", cJSON_CreateBool(trusted));
     cJSON_AddNumberToObject(report, "quote_ms", (double)quote.ms);
     cJSON_AddItemToObject(report, "host_info", cJSON_Parse(info.body));
 
     /* informational (HVS does not ask for it) */
-    struct hvs_ta_result v = {0};
-    cJSON *version = NULL;
-    if (hvs_ta_request(nc, host, "version-request", "null", 4, timeout, &v) == 0 && v.outcome == HVS_OK)
-        version = cJSON_Parse(v.body);
+    cJSON *version = t->http ? http_version(t->http) : nats_version(t);
     cJSON_AddItemToObject(report, "version", cJSON_IsString(version) ? version : cJSON_CreateNull());
     if (!cJSON_IsString(version))
         cJSON_Delete(version);
-    hvs_ta_result_free(&v);
     rc = trusted ? 0 : 1;
 out:
     if (failed)
-        call_failed(host, failed_subject, failed);
+        call_failed(t, failed_subject, failed);
     report_print(report);
     hvs_ta_result_free(&info);
     hvs_ta_result_free(&aik);
@@ -249,76 +324,57 @@ out:
 }
 
 /* --call: one request, HVS's conclusion on stdout. */
-static int run_call(natsConnection *nc, const char *host, const char *suffix, const char *payload,
-                    int timeout)
+static int run_call(const struct ta *t, const char *suffix, const char *payload)
 {
     cJSON *calls = cJSON_CreateArray();
     struct hvs_ta_result r = {0};
-    bool ok = call(nc, host, suffix, payload, timeout, calls, &r);
+    bool ok = call(t, suffix, payload, calls, &r);
     cJSON *c = cJSON_DetachItemFromArray(calls, 0);
     cJSON_Delete(calls);
     if (r.body)
         cJSON_AddStringToObject(c, "reply", r.body);
+    if (r.json)
+        cJSON_AddItemToObject(c, "decoded", cJSON_Parse(r.json));
     if (!ok)
-        call_failed(host, suffix, &r);
+        call_failed(t, suffix, &r);
     report_print(c);
     hvs_ta_result_free(&r);
     return ok ? 0 : 1;
 }
 
-int main(int argc, char **argv)
+/* HTTP mode: one keep-alive client with the token, as HVS's TA client. */
+static int main_http(const char *url, const char *ca, const char *token_file, const uint8_t *nonce,
+                     size_t nonce_len, const char *banks, int timeout, const char *call_name,
+                     const char *payload)
 {
-    static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},
-        {"creds", required_argument, NULL, 'c'},
-        {"ca", required_argument, NULL, 'a'},
-        {"host-id", required_argument, NULL, 'h'},
-        {"banks", required_argument, NULL, 'b'},
-        {"nonce-hex", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'H'},
-        {"call", required_argument, NULL, 'C'},
-        {"payload", required_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *url = NULL, *creds = NULL, *ca = NULL, *host = NULL, *banks = "", *nonce_hex = NULL;
-    const char *call_subject = NULL, *call_payload = "null";
-    int timeout = 10000, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'u': url = optarg; break;
-        case 'c': creds = optarg; break;
-        case 'a': ca = optarg; break;
-        case 'h': host = optarg; break;
-        case 'b': banks = optarg; break;
-        case 'n': nonce_hex = optarg; break;
-        case 't': timeout = atoi(optarg); break;
-        case 'C': call_subject = optarg; break;
-        case 'P': call_payload = optarg; break;
-        case 'H': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
-        }
-    }
-    if (optind != argc || !url || !creds || !ca || !host || !*host || timeout <= 0) {
-        fprintf(stderr, "tagent-hvs: --url, --creds, --ca and --host-id are required\n%s", usage);
+    char why[400] = "";
+    struct hvs_http *http = NULL;
+    int r = hvs_http_global_init();
+    if (r == 0)
+        r = hvs_http_new(url, ca, token_file, timeout, &http, why, sizeof(why));
+    if (r < 0) {
+        fprintf(stderr, "tagent-hvs: %s: %s\n", url, why[0] ? why : strerror(-r));
         return 2;
     }
-    uint8_t *nonce = NULL;
-    size_t nonce_len = 32;
-    if (nonce_hex) {
-        if (parse_hex(nonce_hex, &nonce, &nonce_len) != 0) {
-            fprintf(stderr, "tagent-hvs: --nonce-hex: not a non-empty even-length hex string\n");
-            return 2;
-        }
-    } else {
-        nonce = malloc(32);
-        if (RAND_bytes(nonce, 32) != 1) {
-            fprintf(stderr, "tagent-hvs: RAND_bytes failed\n");
-            free(nonce);
-            return 2;
-        }
-    }
+    struct ta t = {.host = url, .http = http, .timeout = timeout};
+    if (call_name && strcmp(call_name, "quote") == 0 && !payload) {
+        char *quote = quote_payload(nonce, nonce_len, banks);
+        r = run_call(&t, "quote-request", quote);
+        free(quote);
+    } else if (call_name)
+        r = run_call(&t, call_name, payload ? payload : "null");
+    else
+        r = run(&t, nonce, nonce_len, banks);
+    hvs_http_free(http);
+    curl_global_cleanup();
+    return r;
+}
 
+/* NATS mode: one connection with the HVS user's credentials. */
+static int main_nats(const char *url, const char *ca, const char *creds, const char *host,
+                     const uint8_t *nonce, size_t nonce_len, const char *banks, int timeout,
+                     const char *call_subject, const char *call_payload)
+{
     int rc = 2;
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
@@ -339,20 +395,90 @@ int main(int argc, char **argv)
         for (int attempt = 0; attempt < 3 && s == NATS_CONNECTION_AUTH_FAILED; attempt++)
             s = natsConnection_Connect(&nc, o);
     }
+    struct ta t = {.nc = nc, .host = host, .timeout = timeout};
     if (s != NATS_OK) {
         const char *detail = nats_GetLastError(NULL);
         fprintf(stderr, "tagent-hvs: %s (%s): %s%s%s\n", step, url, natsStatus_GetText(s), detail ? ": " : "",
                 detail ? detail : "");
     } else if (call_subject)
-        rc = run_call(nc, host, call_subject, call_payload, timeout);
+        rc = run_call(&t, call_subject, call_payload ? call_payload : "null");
     else
-        rc = run(nc, host, nonce, nonce_len, banks, timeout);
+        rc = run(&t, nonce, nonce_len, banks);
 
     natsConnection_Destroy(nc);
     natsOptions_Destroy(o);
-    free(nonce);
     /* cnats 3.4 + OpenSSL exit-handler double free (nats.c issue #904): as harness_nats_close() */
     nats_CloseAndWait(5000);
+    return rc;
+}
+
+static bool url_is_http(const char *url)
+{
+    return strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "intel:https://", 14) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},
+        {"creds", required_argument, NULL, 'c'},
+        {"token-file", required_argument, NULL, 'T'},
+        {"ca", required_argument, NULL, 'a'},
+        {"host-id", required_argument, NULL, 'h'},
+        {"banks", required_argument, NULL, 'b'},
+        {"nonce-hex", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'H'},
+        {"call", required_argument, NULL, 'C'},
+        {"payload", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *url = NULL, *creds = NULL, *token_file = NULL, *ca = NULL, *host = NULL, *banks = "";
+    const char *nonce_hex = NULL, *call_subject = NULL, *call_payload = NULL;
+    int timeout = 10000, c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'u': url = optarg; break;
+        case 'c': creds = optarg; break;
+        case 'T': token_file = optarg; break;
+        case 'a': ca = optarg; break;
+        case 'h': host = optarg; break;
+        case 'b': banks = optarg; break;
+        case 'n': nonce_hex = optarg; break;
+        case 't': timeout = atoi(optarg); break;
+        case 'C': call_subject = optarg; break;
+        case 'P': call_payload = optarg; break;
+        case 'H': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    bool http = url && url_is_http(url);
+    if (optind != argc || !url || !ca || timeout <= 0 || (http ? !token_file : !creds || !host || !*host)) {
+        fprintf(stderr,
+                "tagent-hvs: --url and --ca are required, with --creds and --host-id (NATS) or --token-file "
+                "(https://)\n%s",
+                usage);
+        return 2;
+    }
+    uint8_t *nonce = NULL;
+    size_t nonce_len = 32;
+    if (nonce_hex) {
+        if (parse_hex(nonce_hex, &nonce, &nonce_len) != 0) {
+            fprintf(stderr, "tagent-hvs: --nonce-hex: not a non-empty even-length hex string\n");
+            return 2;
+        }
+    } else {
+        nonce = malloc(32);
+        if (!nonce || RAND_bytes(nonce, 32) != 1) {
+            fprintf(stderr, "tagent-hvs: RAND_bytes failed\n");
+            free(nonce);
+            return 2;
+        }
+    }
+    int rc =
+        http ? main_http(url, ca, token_file, nonce, nonce_len, banks, timeout, call_subject, call_payload)
+             : main_nats(url, ca, creds, host, nonce, nonce_len, banks, timeout, call_subject, call_payload);
+    free(nonce);
     OPENSSL_cleanup();
     return rc;
 }

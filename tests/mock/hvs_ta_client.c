@@ -321,5 +321,6 @@ void hvs_ta_result_free(struct hvs_ta_result *r)
         return;
     free(r->body);
     free(r->tagent_error);
+    free(r->json);
     *r = (struct hvs_ta_result){0};
 }

@@ -37,6 +37,10 @@ struct hvs_ta_result {
     size_t body_len;
     int tagent_code;    /* the Tagent-Error-Code header (0 when absent) */
     char *tagent_error; /* the Tagent-Error header (NULL when absent) */
+    /* HTTP mode only (hvs_http_client.h) */
+    long http_status; /* the last answer's status (0: none came) */
+    int attempts;     /* requests sent: 2 when a 401 made HVS fetch a token again and retry */
+    char *json;       /* the quote's XML as HVS decoded it, in the NATS JSON form (NULL when it did not) */
 };
 
 /* Sends payload (len bytes) to trust-agent.<host_id>.<suffix> and judges the reply with the target HVS uses

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * application-measurement-request: a Manifest (Go-default JSON) -> tbootxm's `measure '<manifest xml>' /`
- * -> its <Measurement> XML as Go-default JSON (spec 4.1, 4.2).
+ * application-measurement-request (NATS): a Manifest (Go-default JSON) -> tbootxm's `measure '<manifest xml>'
+ * /` -> its <Measurement> XML as Go-default JSON (spec 4.1, 4.2). POST /v2/host/application-measurement
+ * (HTTP): the Manifest as XML in, the Measurement as the Go agent's xml.Marshal writes it out.
  *
  * As the Go agent: measure is refused when it is a symbolic link, gets WML_LOG_FILE=/var/log/trustagent/
  * wml.log (created first: measure fails when it is missing), and its exit status and XML must be good.
@@ -212,14 +213,14 @@ static int measure_outcome(const struct measure_result *res, int *ret_code, char
     return 0;
 }
 
-static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
-               char **ret_message)
+/* The request's Manifest (decode: the transport's form) measured: measure's stdout in *ret_out. */
+static int measure_manifest(struct service_ctx *ctx, manifest_decode_fn *decode, const char *data, size_t len,
+                            struct measure_result *res, int *ret_code, char **ret_message)
 {
     _cleanup_(manifest_free) struct manifest m = {0};
-    _cleanup_free_ char *why = NULL, *xml = NULL, *exe = NULL, *root = NULL, *log_path = NULL, *out = NULL;
-    struct measure_result res = {.status = -1};
+    _cleanup_free_ char *why = NULL, *xml = NULL, *exe = NULL, *root = NULL, *log_path = NULL;
     size_t xml_len = 0;
-    int r = request_manifest_decode(data, len, &m, &why);
+    int r = decode(data, len, &m, &why);
     if (r < 0)
         return service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
                             SUBJECT ": %s", why ? why : "out of memory");
@@ -237,14 +238,21 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     if ((r = wml_log_ensure(ctx->root, &log_path)) < 0)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": creating %s: %s",
                             WML_LOG_PATH, strerror(-r));
-    r = measure_run(exe, xml, root, log_path, &res);
-    out = res.out; /* freed however this ends */
+    r = measure_run(exe, xml, root, log_path, res);
     if (r < 0)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": starting %s: %s",
                             MEASURE_PATH, strerror(-r));
-    if ((r = measure_outcome(&res, ret_code, ret_message)) < 0)
+    return measure_outcome(res, ret_code, ret_message);
+}
+
+static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
+               char **ret_message)
+{
+    struct measure_result res = {.status = -1};
+    int r = measure_manifest(ctx, request_manifest_decode, data, len, &res, ret_code, ret_message);
+    _cleanup_free_ char *out = res.out, *why = NULL; /* freed however this ends */
+    if (r < 0)
         return r;
-    free(TAKE_PTR(why));
     r = measurement_xml_to_json(out ? out : "", res.len, ret_reply, &why);
     if (r < 0)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
@@ -253,5 +261,23 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     return 0;
 }
 
+/* The Go agent sets no Content-Type: Go's server sniffs "<Measurement ..." as text/plain; charset=utf-8. */
+static int run_http(struct service_ctx *ctx, const char *data, size_t len, struct service_http_body *ret,
+                    int *ret_code, char **ret_message)
+{
+    struct measure_result res = {.status = -1};
+    int r = measure_manifest(ctx, request_manifest_xml_decode, data, len, &res, ret_code, ret_message);
+    _cleanup_free_ char *out = res.out, *why = NULL;
+    if (r < 0)
+        return r;
+    r = measurement_xml_rewrite(out ? out : "", res.len, &ret->data, &ret->len, &why);
+    if (r < 0)
+        return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED,
+                            SUBJECT ": %s printed no usable Measurement: %s", MEASURE_PATH,
+                            why ? why : "out of memory");
+    ret->content_type = "text/plain; charset=utf-8";
+    return 0;
+}
+
 const struct service_handler handler_application_measurement = {
-    .suffix = SUBJECT, .run = run, .error_form = SERVICE_ERROR_JSON_STRING};
+    .suffix = SUBJECT, .run = run, .error_form = SERVICE_ERROR_JSON_STRING, .run_http = run_http};

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * deploy-manifest: a Manifest in its Go-default JSON form (spec 4.2) -> checked as the Go agent checks it
+ * deploy-manifest (NATS): a Manifest in its Go-default JSON form (spec 4.2); POST /v2/deploy/manifest (HTTP):
+ * the Manifest as XML (the reply is then an empty body) -> checked as the Go agent checks it
  * (Uuid a UUIDv4, Label non-empty, plain characters, not a default flavor's) and written as XML to
  * /opt/trustagent/var/manifest_<uuid>.xml (0600, atomically), where tbootxm and get-configured-manifest
  * keep theirs. The reply is "" (a JSON empty string), as the Go agent's. The file name takes the Uuid in
@@ -39,22 +40,24 @@ static int manifests_count(const char *dir)
     return n;
 }
 
-static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
-               char **ret_message)
+/* The request's Manifest (decode: the transport's form) checked and written. */
+static int manifest_deploy(struct service_ctx *ctx, manifest_decode_fn *decode, const char *data, size_t len,
+                           int *ret_code, char **ret_message)
 {
-    _cleanup_(manifest_free) struct manifest m = {0};
+    _cleanup_(manifest_free) struct manifest mf = {0};
+    struct manifest *m = &mf;
     _cleanup_free_ char *why = NULL, *xml = NULL, *name = NULL, *path = NULL, *dir = NULL;
     size_t xml_len = 0;
-    int r = request_manifest_decode(data, len, &m, &why);
+    int r = decode(data, len, m, &why);
     if (r == 0)
-        r = manifest_check(&m, &why);
+        r = manifest_check(m, &why);
     if (r < 0)
         return service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
                             SUBJECT ": %s", why ? why : "out of memory");
     /* the Uuid passed manifest_check(): hex digits and dashes only, so it is safe in a file name */
-    if (!(name = service_strdupf(TAGENT_VAR_DIR "/manifest_%s.xml", m.uuid)) ||
+    if (!(name = service_strdupf(TAGENT_VAR_DIR "/manifest_%s.xml", m->uuid)) ||
         !(path = config_path(ctx->root, name)) || !(dir = config_path(ctx->root, TAGENT_VAR_DIR)) ||
-        manifest_xml_write(&m, &xml, &xml_len) < 0)
+        manifest_xml_write(m, &xml, &xml_len) < 0)
         return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": out of memory");
     for (char *c = strrchr(name, '_'); *c; c++)
         *c = (char)tolower((unsigned char)*c);
@@ -75,9 +78,25 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
                             ": writing %s: %s (the directory must exist and be writable by the service "
                             "user; the installer creates it)",
                             name, strerror(-r));
+    return 0;
+}
+
+static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
+               char **ret_message)
+{
+    int r = manifest_deploy(ctx, request_manifest_decode, data, len, ret_code, ret_message);
+    if (r < 0)
+        return r;
     if (!(*ret_reply = strdup("\"\"")))
         return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, SUBJECT ": out of memory");
     return 0;
 }
 
-const struct service_handler handler_deploy_manifest = {.suffix = SUBJECT, .run = run};
+static int run_http(struct service_ctx *ctx, const char *data, size_t len, struct service_http_body *ret,
+                    int *ret_code, char **ret_message)
+{
+    (void)ret;
+    return manifest_deploy(ctx, request_manifest_xml_decode, data, len, ret_code, ret_message);
+}
+
+const struct service_handler handler_deploy_manifest = {.suffix = SUBJECT, .run = run, .run_http = run_http};

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * quote-request: TpmQuoteRequest {"nonce": b64, "pcrs": [int], "pcrbanks": ["SHA256",...],
- * "ima_measure_enabled": bool} -> TpmQuoteResponse in its Go-default JSON form (spec 5). A failure is not
- * answered in this shape (HVS would read it as a quote and panic on the empty Aik): service_error.c says how.
+ * quote-request (NATS) and POST /v2/tpm/quote (HTTP): TpmQuoteRequest {"nonce": b64, "pcrs": [int],
+ * "pcrbanks": ["SHA256",...], "ima_measure_enabled": bool} -> TpmQuoteResponse, in its Go-default JSON form
+ * over NATS and as indented XML over HTTP (quote_xml.c) (spec 5). A failure is not answered in this shape
+ * (HVS would read it as a quote and panic on the empty Aik): service_error.c says how for NATS.
  */
 #include "cleanup.h"
 #include "config.h"
@@ -11,6 +12,7 @@
 #include "request_decode.h"
 #include "handler.h"
 #include "measure_log.h"
+#include "quote_reply.h"
 #include "service_tag.h"
 
 #include <dirent.h>
@@ -22,15 +24,6 @@
 #include <cjson/cJSON.h>
 
 #define XML_MAX (4u << 20)
-
-struct quote_reply {
-    const char *aik, *quote, *event_log, *ima_logs;
-    char **tcb; /* NULL-terminated or NULL */
-    const uint16_t *banks;
-    size_t n_banks;
-    bool tag_present;
-    const char *asset_tag;
-};
 
 static cJSON *xml_name(void)
 {
@@ -51,7 +44,7 @@ static char *reply_json(const struct quote_reply *q)
         goto out;
     }
     cJSON_AddItemToObject(o, "XMLName", xml_name());
-    cJSON_AddNumberToObject(o, "TimeStamp", (double)time(NULL));
+    cJSON_AddNumberToObject(o, "TimeStamp", (double)q->timestamp);
     /* what the Go agent sends with every quote (HVS never reads them) */
     cJSON_AddNumberToObject(o, "ErrorCode", 0);
     cJSON_AddStringToObject(o, "ErrorMessage", "OK");
@@ -160,60 +153,120 @@ static int ima_logs(struct service_ctx *ctx, bool asked, char **ret_json, int *r
     return r;
 }
 
-static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
-               char **ret_message)
+/* What one quote gathered, owned; quote_result_view() lends it as a quote_reply for the renderings. */
+struct quote_result {
+    struct tpm_quote quote;
+    char *aik_b64, *tag_b64, *quote_b64, *ima_json, *event_log;
+    char **tcb;
+    bool tag_present;
+    int64_t timestamp;
+};
+
+static void quote_result_free(struct quote_result *res)
+{
+    tpm_quote_free(&res->quote);
+    free(res->aik_b64);
+    free(res->tag_b64);
+    free(res->quote_b64);
+    free(res->ima_json);
+    free(res->event_log);
+    strv_free(res->tcb);
+}
+
+static struct quote_reply quote_result_view(const struct quote_result *res)
+{
+    return (struct quote_reply){.timestamp = res->timestamp,
+                                .aik = res->aik_b64,
+                                .quote = res->quote_b64,
+                                .event_log = res->event_log,
+                                .ima_logs = res->ima_json,
+                                .tcb = res->tcb,
+                                .banks = res->quote.banks,
+                                .n_banks = res->quote.n_banks,
+                                .tag_present = res->tag_present,
+                                .asset_tag = res->tag_b64};
+}
+
+/* The request decoded, the TPM asked, and everything the reply carries read: one implementation for both
+ * transports. */
+static int quote_collect(struct service_ctx *ctx, const char *data, size_t len, struct quote_result *res,
+                         int *ret_code, char **ret_message)
 {
     _cleanup_(request_quote_free) struct request_quote a = {0};
-    _cleanup_(tpm_quote_free) struct tpm_quote quote = {0};
-    _cleanup_free_ char *aik_b64 = NULL, *tag_b64 = NULL, *quote_b64 = NULL, *ima_json = NULL,
-                        *event_log = NULL;
     _cleanup_free_ char *why = NULL, *error = NULL;
-    _cleanup_strv_free_ char **tcb = NULL;
     uint8_t tag[TPM_ASSET_TAG_SIZE];
-    bool tag_present = false;
 
     int r = request_quote_decode(data, len, &a, &why);
     if (r < 0)
         return service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
                             "%s", why ? why : "quote-request: out of memory");
-    if ((r = aik_base64(ctx->root, &aik_b64, ret_code, ret_message)) < 0 ||
-        (r = asset_tag(ctx, tag, &tag_present, &tag_b64, ret_code, ret_message)) < 0)
+    if ((r = aik_base64(ctx->root, &res->aik_b64, ret_code, ret_message)) < 0 ||
+        (r = asset_tag(ctx, tag, &res->tag_present, &res->tag_b64, ret_code, ret_message)) < 0)
         goto fail;
     struct tpm_quote_request qr = {.nonce = a.nonce,
                                    .nonce_len = a.nonce_len,
                                    .pcr_mask = a.pcr_mask,
                                    .banks = a.banks,
                                    .n_banks = a.n_banks,
-                                   .tag = tag_present ? tag : NULL};
-    if ((r = tpm_quote(ctx->tpm, &qr, &quote, &error)) < 0)
+                                   .tag = res->tag_present ? tag : NULL};
+    if ((r = tpm_quote(ctx->tpm, &qr, &res->quote, &error)) < 0)
         return service_fail(r, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: %s",
                             error ? error : "out of memory");
-    if (!(quote_b64 = config_base64_encode(quote.blob, quote.blob_len)) ||
-        (r = ima_logs(ctx, a.ima, &ima_json, ret_code, ret_message)) < 0 ||
-        (r = tcb_measurements(ctx->root, &tcb)) < 0 ||
-        !(event_log = service_measure_log(ctx))) /* a copy: SIGHUP may replace it meanwhile */
-        goto fail;
-
-    struct quote_reply q = {.aik = aik_b64,
-                            .quote = quote_b64,
-                            .event_log = event_log,
-                            .ima_logs = ima_json,
-                            .tcb = tcb,
-                            .banks = quote.banks,
-                            .n_banks = quote.n_banks,
-                            .tag_present = tag_present,
-                            .asset_tag = tag_b64};
-    if ((*ret_reply = reply_json(&q)))
+    res->timestamp = (int64_t)time(NULL);
+    if ((res->quote_b64 = config_base64_encode(res->quote.blob, res->quote.blob_len)) &&
+        (r = ima_logs(ctx, a.ima, &res->ima_json, ret_code, ret_message)) == 0 &&
+        (r = tcb_measurements(ctx->root, &res->tcb)) == 0 &&
+        (res->event_log = service_measure_log(ctx))) /* a copy: SIGHUP may replace it meanwhile */
         return 0;
 fail:
-    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees tcb; clang-tidy 14 does not model it */
     if (*ret_message) /* a step said what failed */
-        return r;
+        return r < 0 ? r : -ENOMEM;
     return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED, "quote-request: out of memory");
+}
+
+static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret_reply, int *ret_code,
+               char **ret_message)
+{
+    _cleanup_(quote_result_free) struct quote_result res = {0};
+    int r = quote_collect(ctx, data, len, &res, ret_code, ret_message);
+    if (r < 0)
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): res.tcb is freed by _cleanup_ */
+        return r;
+    struct quote_reply q = quote_result_view(&res);
+    if (!(*ret_reply = reply_json(&q)))
+        return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED,
+                            "quote-request: out of memory");
+    return 0;
+}
+
+/* HTTP: unknown fields refused (400, as the Go controller's decoder), the Go agent's xml.MarshalIndent of
+ * the response as application/xml. */
+static int run_http(struct service_ctx *ctx, const char *data, size_t len, struct service_http_body *ret,
+                    int *ret_code, char **ret_message)
+{
+    static const char *const fields[] = {"nonce", "pcrs", "pcrbanks", "ima_measure_enabled", NULL};
+    _cleanup_(quote_result_free) struct quote_result res = {0};
+    _cleanup_free_ char *why = NULL;
+    int r = request_fields_known(data, len, fields, &why);
+    if (r < 0)
+        return service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
+                            "quote-request: %s", why ? why : "out of memory");
+    r = quote_collect(ctx, data, len, &res, ret_code, ret_message);
+    if (r < 0)
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): res.tcb is freed by _cleanup_ */
+        return r;
+    struct quote_reply q = quote_result_view(&res);
+    if (quote_reply_xml(&q, &ret->data, &ret->len) < 0)
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): res.tcb is freed by _cleanup_ */
+        return service_fail(-ENOMEM, ret_code, ret_message, SERVICE_ERR_FAILED,
+                            "quote-request: out of memory");
+    ret->content_type = "application/xml";
+    return 0;
 }
 
 const struct service_handler handler_quote = {.suffix = "quote-request",
                                               .run = run,
                                               .error_form = SERVICE_ERROR_JSON_STRING,
                                               .proves_tpm = true,
-                                              .needs_tpm = true};
+                                              .needs_tpm = true,
+                                              .run_http = run_http};
