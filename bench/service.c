@@ -34,6 +34,7 @@
 
 #include <nats/nats.h>
 
+#include "bench_handler.h"
 #include "bench_util.h"
 #include "cleanup.h"
 #include "config.h"
@@ -54,7 +55,6 @@
 #define MAX_REQUESTERS       256
 #define MAX_ENV              8
 #define PCR_MASK_ALL         0x00ffffffu
-#define SECURITYFS_LOG       "/sys/kernel/security/tpm0/binary_bios_measurements"
 #define AGENT_CREDS          "/etc/trustagent/credentials/trust-agent.creds"
 #define ECHO_HOST            "bench-echo"
 
@@ -176,8 +176,7 @@ struct bench {
     struct opts o;
     world_t *w;
     /* in-process side: the agent's handler on a TPM context of our own */
-    struct tagent_config cfg;
-    struct service_ctx ctx;
+    struct bench_handler h;
     uint64_t nonce_counter;
     /* NATS side */
     char subject_quote[160], subject_version[160], subject_echo[64];
@@ -203,58 +202,6 @@ static void nonce_next(struct bench *b, uint8_t nonce[32])
     memcpy(nonce, &c, sizeof(c));
 }
 
-/* What the agent builds at start (agent/service/measure_log.c measure_log_load): the measure-log JSON of the
- * root's securityfs log; the handler puts it into every quote reply. */
-static int ctx_measure_log(struct bench *b)
-{
-    char *path = config_path(b->w->root, SECURITYFS_LOG), *error = NULL;
-    struct eventlog *log = NULL;
-    int r = path ? eventlog_load(path, NULL, &log, &error) : -ENOMEM;
-    if (r == 0)
-        r = eventlog_measure_log_json(log, NULL, 0, false, &b->ctx.measure_log, &error);
-    if (r < 0)
-        fprintf(stderr, "bench_service: measure log: %s\n", error ? error : strerror(-r));
-    eventlog_free(log);
-    free(error);
-    free(path);
-    return r;
-}
-
-/* The handler's context as the agent sets it up: the provisioned config.yml, a TPM context, the measure log.
- */
-static int ctx_open(struct bench *b)
-{
-    struct config_diags diags = {0};
-    _cleanup_free_ char *error = NULL;
-    bool exists = false;
-    int r = provision_config_load(b->w->root, &b->cfg, &exists, &diags);
-    config_diags_free(&diags);
-    if (r == 0 && !exists)
-        r = -ENOENT;
-    if (r < 0) {
-        fprintf(stderr, "bench_service: config.yml of the world: %s\n", strerror(-r));
-        return r;
-    }
-    b->ctx = (struct service_ctx){.root = b->w->root, .cfg = &b->cfg};
-    if (b->cfg.tag_secret_key && tpm_auth_from_secret(b->cfg.tag_secret_key, &b->ctx.tag_auth, &error) < 0) {
-        fprintf(stderr, "bench_service: tag secret: %s\n", error ? error : "out of memory");
-        return -EINVAL;
-    }
-    if (tpm_open(b->w->tpm->tcti, &b->ctx.tpm, &error) < 0) {
-        fprintf(stderr, "bench_service: tpm_open: %s\n", error ? error : "out of memory");
-        return -EIO;
-    }
-    return ctx_measure_log(b);
-}
-
-static void ctx_close(struct bench *b)
-{
-    tpm_close(b->ctx.tpm);
-    tpm_auth_clear(&b->ctx.tag_auth);
-    free(b->ctx.measure_log);
-    config_free(&b->cfg);
-}
-
 /* ---- one sample of each latency row ---- */
 
 static int time_tpm(struct bench *b, bool record)
@@ -265,7 +212,7 @@ static int time_tpm(struct bench *b, bool record)
     nonce_next(b, nonce);
     struct tpm_quote_request req = {.nonce = nonce, .nonce_len = sizeof(nonce), .pcr_mask = PCR_MASK_ALL};
     uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_mono_ns();
-    int r = tpm_quote(b->ctx.tpm, &req, &q, &error);
+    int r = tpm_quote(b->h.ctx.tpm, &req, &q, &error);
     uint64_t t1 = bench_mono_ns(), c1 = bench_thread_cpu_ns();
     if (r < 0)
         fprintf(stderr, "bench_service: tpm_quote: %s\n", error ? error : "out of memory");
@@ -289,7 +236,7 @@ static int time_tag(struct bench *b, bool record)
     bool present = false;
     _cleanup_free_ char *error = NULL;
     uint64_t t0 = bench_mono_ns();
-    int r = tpm_tag_read(b->ctx.tpm, &b->ctx.tag_auth, tag, &present, &error);
+    int r = tpm_tag_read(b->h.ctx.tpm, &b->h.ctx.tag_auth, tag, &present, &error);
     uint64_t t1 = bench_mono_ns();
     if (r < 0)
         fprintf(stderr, "bench_service: tpm_tag_read: %s\n", error ? error : "out of memory");
@@ -306,7 +253,7 @@ static int time_handler(struct bench *b, bool record)
     nonce_next(b, nonce);
     world_quote_payload(nonce, payload, sizeof(payload));
     uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_mono_ns();
-    int r = handler_quote.run(&b->ctx, payload, strlen(payload), &reply, &code, &message);
+    int r = handler_quote.run(&b->h.ctx, payload, strlen(payload), &reply, &code, &message);
     uint64_t t1 = bench_mono_ns(), c1 = bench_thread_cpu_ns();
     if (r < 0)
         fprintf(stderr, "bench_service: quote handler in process: %s\n", message ? message : strerror(-r));
@@ -699,7 +646,7 @@ static int start_phase(struct bench *b)
 static int bench_run(struct bench *b)
 {
     const struct opts *o = &b->o;
-    int r = ctx_open(b);
+    int r = bench_handler_open(&b->h, b->w->root, b->w->tpm->tcti, "bench_service");
     for (size_t i = 0; r == 0 && i < N_ROWS; i++)
         r = bench_samples_init(&b->lat[i], o->rounds);
     if (r == 0)
@@ -901,7 +848,7 @@ static void bench_free(struct bench *b)
     bench_samples_free(&b->stop);
     bench_samples_free(&b->version_proc);
     bench_samples_free(&b->nats_connect);
-    ctx_close(b);
+    bench_handler_close(&b->h);
     world_free(b->w);
 }
 

@@ -92,6 +92,26 @@ static int parse_object(const char *data, size_t len, const char *prefix, const 
     return 0;
 }
 
+int request_fields_known(const char *data, size_t len, const char *const *fields, char **ret_error)
+{
+    cJSON *obj = NULL, *item;
+    int r = parse_object(data, len, "", "the request is not a JSON object", &obj, ret_error);
+    if (r < 0)
+        return r;
+    cJSON_ArrayForEach(item, obj)
+    {
+        bool known = false;
+        for (size_t i = 0; fields[i] && !known; i++)
+            known = strcasecmp(item->string, fields[i]) == 0; /* Go matches field names case-insensitively */
+        if (!known) {
+            r = request_invalid(ret_error, "unknown field \"%s\" in the request", item->string);
+            break;
+        }
+    }
+    cJSON_Delete(obj);
+    return r;
+}
+
 bool request_uuid_valid(const char *s)
 {
     if (strlen(s) != 36)

@@ -89,6 +89,10 @@ int manifest_check(const struct manifest *m, char **ret_error);
 /* Sets *ret_error (when not NULL) to the formatted text and returns -EINVAL; -ENOMEM (and NULL) when that
  * fails. */
 int request_invalid(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* HTTP mode's decoders refuse what the NATS ones ignore (the Go controllers' DisallowUnknownFields): 0 when
+ * every member of the JSON object data names one of fields (NULL-terminated; case-insensitive, as Go), else
+ * -EINVAL with *ret_error naming the first other one, or -ENOMEM. */
+int request_fields_known(const char *data, size_t len, const char *const *fields, char **ret_error);
 /* True for s in the 8-4-4-4-12 hex form. */
 bool request_uuid_valid(const char *s);
 /* True when s[0..len) is valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF) of XML 1.0

@@ -3,9 +3,10 @@
  * `tagent startService` in HTTP mode (spec 4.1) against a provisioned world (tests/harness/world.h), with
  * libcurl (OpenSSL) as the client of the server's libmicrohttpd (GnuTLS): TLS 1.3 only, the routes' status
  * codes before a handler runs (404, 405, 401 without a token, 400 for a Content-Type the route refuses), the
- * version without a token, HSTS on every response, `tagent status` naming the mode and the listener, and a
- * SIGTERM that ends the service cleanly. (The attestation itself over HTTP, with tokens, is
- * test_http_attest.c's.)
+ * version without a token, HSTS on every response; with tokens the mock AAS mints: the permission each route
+ * needs, the bodies (AIK as DER that OpenSSL reads, host info JSON, quote XML), malformed bodies 400, the TPM
+ * gone 500 at once and quotes back when it returns; `tagent status` naming the mode and the listener, and a
+ * SIGTERM that ends the service cleanly. (HVS's own verdicts over HTTP are test_http_attest.c's.)
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,6 +23,7 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <openssl/x509.h>
 
 #include "harness.h"
 #include "world.h"
@@ -29,6 +31,12 @@
 static const char *tagent_bin, *corpora;
 static world_t *w;
 static uint16_t port;
+static char *token_all, *token_aik; /* "Authorization: Bearer ..." with every TA rule / aik:retrieve only */
+
+#define QUOTE_BODY                                                                                           \
+    "{\"nonce\":\"EsJ0GRgwSvwn9u3ir9NhidLSKVX5oVn2UJKsH4heHuQ=\",\"pcrs\":[0,1,2,3,4,5,6,7,8,9,10,11,12,13," \
+    "14,15,16,"                                                                                              \
+    "17,18,19,20,21,22,23],\"pcrbanks\":[]}"
 
 struct http_reply {
     long status;
@@ -60,10 +68,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
     return take(r->headers, sizeof(r->headers), &r->headers_len, data, size * n);
 }
 
-/* One request to the service; extra_header may be NULL; tls12_only offers TLS 1.2 and nothing newer.
- * The curl result (CURLE_OK when an HTTP answer came). */
-static CURLcode request(const char *method, const char *path, const char *extra_header, const char *body,
-                        bool tls12_only, struct http_reply *r)
+/* One request to the service with up to two extra header lines (NULL: none); tls12_only offers TLS 1.2 and
+ * nothing newer. The curl result (CURLE_OK when an HTTP answer came). */
+static CURLcode request(const char *method, const char *path, const char *h1, const char *h2,
+                        const char *body, bool tls12_only, struct http_reply *r)
 {
     char url[256], ca[700];
     snprintf(url, sizeof(url), "https://127.0.0.1:%u%s", port, path);
@@ -71,7 +79,9 @@ static CURLcode request(const char *method, const char *path, const char *extra_
     memset(r, 0, sizeof(*r));
     CURL *c = curl_easy_init();
     assert_non_null(c);
-    struct curl_slist *headers = extra_header ? curl_slist_append(NULL, extra_header) : NULL;
+    struct curl_slist *headers = h1 ? curl_slist_append(NULL, h1) : NULL;
+    if (h2)
+        headers = curl_slist_append(headers, h2);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_CAINFO, ca);
@@ -96,6 +106,41 @@ static CURLcode request(const char *method, const char *path, const char *extra_
 static bool has_header(const struct http_reply *r, const char *line)
 {
     return strcasestr(r->headers, line) != NULL;
+}
+
+/* POST /aas/v1/custom-claims-token to the mock AAS: an "Authorization: Bearer <JWT>" header line for TA with
+ * these rules (a JSON array text). */
+static char *token_mint(const char *rules_json)
+{
+    char url[128], body[512], *auth = NULL, *header = NULL;
+    snprintf(url, sizeof(url), "%s/custom-claims-token", w->mock->aas_url);
+    snprintf(body, sizeof(body),
+             "{\"subject\":\"1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9\",\"validity_seconds\":600,"
+             "\"claims\":{\"permissions\":[{\"service\":\"TA\",\"rules\":%s}]}}",
+             rules_json);
+    assert_true(asprintf(&auth, "Authorization: Bearer %s", w->mock->bearer) > 0);
+    struct http_reply *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Accept: text/plain");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, w->mock->ca_file);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(auth);
+    if (r->status != 200)
+        fail_msg("the mock AAS minted no token: %ld: %s", r->status, r->body);
+    assert_true(asprintf(&header, "Authorization: Bearer %s", r->body) > 0);
+    free(r);
+    return header;
 }
 
 /* config.yml switched to HTTP mode on a free port (the world's setup made it for outbound mode) */
@@ -137,7 +182,7 @@ static void agent_start(void)
     assert_int_equal(harness_spawn_env(argv, env, w->log, &w->agent), 0);
     struct http_reply r;
     for (int64_t until = world_now_ms() + 40000; world_now_ms() < until;) {
-        if (request("GET", "/v2/version", NULL, NULL, false, &r) == CURLE_OK && r.status == 200)
+        if (request("GET", "/v2/version", NULL, NULL, NULL, false, &r) == CURLE_OK && r.status == 200)
             return;
         if (harness_proc_exited(w->agent) == 1) {
             w->agent = 0;
@@ -158,12 +203,16 @@ static int group_setup(void **state)
     http_mode_config();
     download_cert();
     agent_start();
+    token_all = token_mint("[\"*:*\"]");
+    token_aik = token_mint("[\"aik:retrieve\"]");
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
+    free(token_all);
+    free(token_aik);
     world_free(w);
     return 0;
 }
@@ -172,7 +221,7 @@ static void test_version_without_token(void **state)
 {
     (void)state;
     struct http_reply r;
-    assert_int_equal(request("GET", "/v2/version", NULL, NULL, false, &r), CURLE_OK);
+    assert_int_equal(request("GET", "/v2/version", NULL, NULL, NULL, false, &r), CURLE_OK);
     assert_int_equal(r.status, 200);
     assert_true(has_header(&r, "Content-Type: text/plain"));
     assert_true(has_header(&r, "Strict-Transport-Security: max-age=63072000; includeSubDomains"));
@@ -183,7 +232,7 @@ static void test_tls12_refused(void **state)
 {
     (void)state;
     struct http_reply r;
-    CURLcode rc = request("GET", "/v2/version", NULL, NULL, true, &r);
+    CURLcode rc = request("GET", "/v2/version", NULL, NULL, NULL, true, &r);
     if (rc == CURLE_OK)
         fail_msg("a TLS 1.2 client was served (status %ld): HTTP mode must take TLS 1.3 only", r.status);
 }
@@ -194,19 +243,19 @@ static void test_token_required(void **state)
     static const char *const gets[] = {"/v2/aik", "/v2/host", "/v2/binding-key-certificate"};
     struct http_reply r;
     for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
-        assert_int_equal(request("GET", gets[i], NULL, NULL, false, &r), CURLE_OK);
+        assert_int_equal(request("GET", gets[i], NULL, NULL, NULL, false, &r), CURLE_OK);
         if (r.status != 401)
             fail_msg("GET %s without a token: %ld (expected 401): %s", gets[i], r.status, r.body);
         assert_true(r.len > 1); /* a body that says why */
         assert_true(has_header(&r, "Strict-Transport-Security:"));
     }
-    assert_int_equal(request("POST", "/v2/tpm/quote", "Content-Type: application/json",
+    assert_int_equal(request("POST", "/v2/tpm/quote", "Content-Type: application/json", NULL,
                              "{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[]}", false, &r),
                      CURLE_OK);
     assert_int_equal(r.status, 401);
     /* a token that is no JWT: refused, and the token itself never reaches the log */
-    assert_int_equal(request("GET", "/v2/aik", "Authorization: Bearer not-a-jwt-5ecr3t", NULL, false, &r),
-                     CURLE_OK);
+    assert_int_equal(
+        request("GET", "/v2/aik", "Authorization: Bearer not-a-jwt-5ecr3t", NULL, NULL, false, &r), CURLE_OK);
     assert_int_equal(r.status, 401);
     assert_null(strstr(r.body, "5ecr3t"));
     assert_false(world_log_has(w, "5ecr3t"));
@@ -216,16 +265,110 @@ static void test_routing(void **state)
 {
     (void)state;
     struct http_reply r;
-    assert_int_equal(request("GET", "/v2/nothing-here", NULL, NULL, false, &r), CURLE_OK);
+    assert_int_equal(request("GET", "/v2/nothing-here", NULL, NULL, NULL, false, &r), CURLE_OK);
     assert_int_equal(r.status, 404);
     /* exact paths, as the Go agent's router (SkipClean): no trailing slash, no dot segments */
-    assert_int_equal(request("GET", "/v2/version/", NULL, NULL, false, &r), CURLE_OK);
+    assert_int_equal(request("GET", "/v2/version/", NULL, NULL, NULL, false, &r), CURLE_OK);
     assert_int_equal(r.status, 404);
-    assert_int_equal(request("POST", "/v2/version", NULL, "x", false, &r), CURLE_OK);
+    assert_int_equal(request("POST", "/v2/version", NULL, NULL, "x", false, &r), CURLE_OK);
     assert_int_equal(r.status, 405);
     assert_true(has_header(&r, "Allow: GET"));
-    assert_int_equal(request("GET", "/v2/tpm/quote", NULL, NULL, false, &r), CURLE_OK);
+    assert_int_equal(request("GET", "/v2/tpm/quote", NULL, NULL, NULL, false, &r), CURLE_OK);
     assert_int_equal(r.status, 405);
+}
+
+static void test_with_token(void **state)
+{
+    (void)state;
+    struct http_reply *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    /* the AIK as DER, which OpenSSL reads as a certificate */
+    assert_int_equal(request("GET", "/v2/aik", token_aik, NULL, NULL, false, r), CURLE_OK);
+    assert_int_equal(r->status, 200);
+    const unsigned char *p = (const unsigned char *)r->body;
+    X509 *aik = d2i_X509(NULL, &p, (long)r->len);
+    assert_non_null(aik);
+    assert_ptr_equal(p, (const unsigned char *)r->body + r->len);
+    X509_free(aik);
+    /* a token without the route's permission: 401, as the Go agent's RequiresPermission */
+    assert_int_equal(
+        request("POST", "/v2/tpm/quote", token_aik, "Content-Type: application/json", QUOTE_BODY, false, r),
+        CURLE_OK);
+    assert_int_equal(r->status, 401);
+
+    assert_int_equal(request("GET", "/v2/host", token_all, NULL, NULL, false, r), CURLE_OK);
+    assert_int_equal(r->status, 200);
+    assert_true(has_header(r, "Content-Type: application/json"));
+    assert_non_null(strstr(r->body, "\"hardware_uuid\""));
+    /* no workload agent here: the Go agent answers 500 */
+    assert_int_equal(request("GET", "/v2/binding-key-certificate", token_all, NULL, NULL, false, r),
+                     CURLE_OK);
+    assert_int_equal(r->status, 500);
+    assert_non_null(strstr(r->body, "bindingkey.pem"));
+    free(r);
+}
+
+/* POST /v2/tpm/quote with every TA permission. */
+static CURLcode quote(const char *content_type, const char *body, struct http_reply *r)
+{
+    return request("POST", "/v2/tpm/quote", token_all, content_type, body, false, r);
+}
+
+static void test_quote(void **state)
+{
+    (void)state;
+    struct http_reply *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    assert_int_equal(quote("Content-Type: application/json", QUOTE_BODY, r), CURLE_OK);
+    if (r->status != 200)
+        fail_msg("quote: %ld: %s", r->status, r->body);
+    assert_true(has_header(r, "Content-Type: application/xml"));
+    static const char head[] = "  <tpm_quote_response>\n      <timestamp>";
+    assert_true(strncmp(r->body, head, strlen(head)) == 0);
+    assert_non_null(strstr(r->body, "<selectedPcrBanks>SHA384</selectedPcrBanks>"));
+    /* malformed bodies and Content-Types: 400 with a reason */
+    static const struct {
+        const char *content_type, *body;
+    } bad[] = {
+        {"Content-Type: application/json", "{"},
+        {"Content-Type: application/json", "{\"nonce\":\"AAAA\",\"pcrs\":[0],\"pcrbanks\":[],\"x\":1}"},
+        {"Content-Type: application/json", "{\"nonce\":\"\",\"pcrs\":[0],\"pcrbanks\":[]}"},
+        {"Content-Type: application/json", "{\"nonce\":\"AAAA\",\"pcrs\":[99],\"pcrbanks\":[]}"},
+        {"Content-Type: application/json; charset=utf-8", QUOTE_BODY},
+        {"Content-Type: text/plain", QUOTE_BODY},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(quote(bad[i].content_type, bad[i].body, r), CURLE_OK);
+        if (r->status != 400 || r->len < 2)
+            fail_msg("quote %s %s: %ld (expected 400 with a reason): %s", bad[i].content_type, bad[i].body,
+                     r->status, r->body);
+    }
+    free(r);
+}
+
+/* The TPM gone: the quote fails at once with the Go agent's 500 and a reason; back when the TPM is. */
+static void test_tpm_down(void **state)
+{
+    (void)state;
+    struct http_reply *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    assert_int_equal(swtpm_stop(w->tpm), 0);
+    int64_t start = world_now_ms();
+    assert_int_equal(quote("Content-Type: application/json", QUOTE_BODY, r), CURLE_OK);
+    int64_t ms = world_now_ms() - start;
+    fprintf(stderr, "quote with the TPM down: %ld in %lld ms: %s", r->status, (long long)ms, r->body);
+    assert_int_equal(r->status, 500);
+    assert_true(r->len > 1);
+    assert_true(ms < 3000);
+    assert_int_equal(swtpm_restart(w->tpm), 0);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(quote("Content-Type: application/json", QUOTE_BODY, r), CURLE_OK);
+        if (r->status == 200)
+            break;
+        usleep(200 * 1000);
+    }
+    assert_int_equal(r->status, 200);
+    free(r);
 }
 
 static void test_status_shows_listener(void **state)
@@ -266,9 +409,15 @@ int main(int argc, char **argv)
     corpora = argv[2];
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version_without_token), cmocka_unit_test(test_tls12_refused),
-        cmocka_unit_test(test_token_required),        cmocka_unit_test(test_routing),
-        cmocka_unit_test(test_status_shows_listener), cmocka_unit_test(test_sigterm_stops),
+        cmocka_unit_test(test_version_without_token),
+        cmocka_unit_test(test_tls12_refused),
+        cmocka_unit_test(test_token_required),
+        cmocka_unit_test(test_routing),
+        cmocka_unit_test(test_with_token),
+        cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_tpm_down),
+        cmocka_unit_test(test_status_shows_listener),
+        cmocka_unit_test(test_sigterm_stops),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     harness_nats_close();

@@ -54,6 +54,12 @@ static int run_http(struct service_ctx *ctx, const char *data, size_t len, struc
                     int *ret_code, char **ret_message)
 {
     (void)ret;
+    static const char *const fields[] = {"tag", "hardware_uuid", NULL};
+    _cleanup_free_ char *why = NULL;
+    int r = request_fields_known(data, len, fields, &why); /* the Go controller's DisallowUnknownFields */
+    if (r < 0)
+        return service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
+                            "deploy-asset-tag: %s", why ? why : "out of memory");
     return tag_deploy(ctx, data, len, ret_code, ret_message);
 }
 

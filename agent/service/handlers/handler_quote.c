@@ -239,12 +239,19 @@ static int run(struct service_ctx *ctx, const char *data, size_t len, char **ret
     return 0;
 }
 
-/* HTTP: the Go agent's xml.MarshalIndent of the response, as application/xml. */
+/* HTTP: unknown fields refused (400, as the Go controller's decoder), the Go agent's xml.MarshalIndent of
+ * the response as application/xml. */
 static int run_http(struct service_ctx *ctx, const char *data, size_t len, struct service_http_body *ret,
                     int *ret_code, char **ret_message)
 {
+    static const char *const fields[] = {"nonce", "pcrs", "pcrbanks", "ima_measure_enabled", NULL};
     _cleanup_(quote_result_free) struct quote_result res = {0};
-    int r = quote_collect(ctx, data, len, &res, ret_code, ret_message);
+    _cleanup_free_ char *why = NULL;
+    int r = request_fields_known(data, len, fields, &why);
+    if (r < 0)
+        return service_fail(r, ret_code, ret_message, r == -EINVAL ? SERVICE_ERR_REQUEST : SERVICE_ERR_FAILED,
+                            "quote-request: %s", why ? why : "out of memory");
+    r = quote_collect(ctx, data, len, &res, ret_code, ret_message);
     if (r < 0)
         /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): res.tcb is freed by _cleanup_ */
         return r;

@@ -180,13 +180,17 @@ static enum MHD_Result answer(http_server_t *s, struct MHD_Connection *conn, str
         out.content_type = "application/json";
     }
     const char *why = message ? message : strerror(r < 0 ? -r : ENOMEM);
-    service_status_request(h->suffix, r >= 0, why);
+    /* the status record and the log put the handler's name in front: not twice (pool.c does the same) */
+    size_t n = strlen(h->suffix);
+    const char *status_why =
+        strncmp(why, h->suffix, n) == 0 && strncmp(why + n, ": ", 2) == 0 ? why + n + 2 : why;
+    service_status_request(h->suffix, r >= 0, status_why);
     if (r < 0) {
         free(out.data);
         char field[160];
         snprintf(field, sizeof(field), "SUBJECT=%s", h->suffix);
         const char *fields[] = {field, NULL};
-        log_emit(LOG_WARNING, fields, "HTTP: %s %s failed: %s", c->route->method, c->route->path, why);
+        log_emit(LOG_WARNING, fields, "HTTP: %s %s failed: %s", c->route->method, c->route->path, status_why);
         return send_error(conn, c, (unsigned)http_status_of(code), why, NULL);
     }
     if (h->proves_tpm)
