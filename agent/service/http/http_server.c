@@ -10,7 +10,6 @@
 #include "clock.h"
 #include "config.h"
 #include "go_json.h"
-#include "http_json_fields.h"
 #include "http_routes.h"
 #include "http_server.h"
 #include "log.h"
@@ -166,10 +165,6 @@ static enum MHD_Result answer(http_server_t *s, struct MHD_Connection *conn, str
     _cleanup_free_ char *json = NULL, *message = NULL;
     int code = SERVICE_ERR_FAILED, r;
     const char *data = c->body ? c->body : "";
-    if ((r = http_json_fields_check(c->route, data, c->len, &message)) != 0) { /* Go: DisallowUnknownFields */
-        service_status_request(h->suffix, false, message ? message : "out of memory");
-        return send_error(conn, c, r == 400 ? 400 : 500, message ? message : "out of memory", NULL);
-    }
     if (h->run_http)
         r = h->run_http(s->ctx, data, c->len, &out, &code, &message);
     else if ((r = h->run(s->ctx, data, c->len, &json, &code, &message)) >= 0) {
