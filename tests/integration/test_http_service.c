@@ -9,6 +9,7 @@
  * SIGTERM that ends the service cleanly. (HVS's own verdicts over HTTP are test_http_attest.c's.)
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -391,9 +392,37 @@ static void test_status_shows_listener(void **state)
     }
 }
 
-static void test_sigterm_stops(void **state)
+static void *quote_thread(void *arg)
+{
+    struct http_reply *r = arg;
+    if (quote("Content-Type: application/json", QUOTE_BODY, r) != CURLE_OK)
+        r->status = -1;
+    return NULL;
+}
+
+/* SIGTERM while a quote waits for the TPM (swtpm stopped): no new connection is taken, the quote in flight
+ * is answered once the TPM is back, then the service exits 0 with a clean log. */
+static void test_sigterm_drains(void **state)
 {
     (void)state;
+    struct http_reply *in_flight = calloc(1, sizeof(*in_flight)), *late = calloc(1, sizeof(*late));
+    assert_non_null(in_flight);
+    assert_non_null(late);
+    pthread_t t;
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
+    assert_int_equal(pthread_create(&t, NULL, quote_thread, in_flight), 0);
+    usleep(500 * 1000);
+    assert_int_equal(harness_proc_signal(w->agent, SIGTERM), 0);
+    usleep(500 * 1000);
+    CURLcode rc = request("GET", "/v2/version", NULL, NULL, NULL, false, late);
+    if (rc == CURLE_OK)
+        fail_msg("a new request was served after SIGTERM: %ld", late->status);
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
+    pthread_join(t, NULL);
+    if (in_flight->status != 200)
+        fail_msg("the quote in flight at SIGTERM: %ld: %s", in_flight->status, in_flight->body);
+    free(in_flight);
+    free(late);
     assert_int_equal(world_agent_stop(w), 0);
     assert_true(world_log_clean(w));
     assert_true(world_log_has(w, "serving HTTPS on"));
@@ -417,7 +446,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_tpm_down),
         cmocka_unit_test(test_status_shows_listener),
-        cmocka_unit_test(test_sigterm_stops),
+        cmocka_unit_test(test_sigterm_drains),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     harness_nats_close();
