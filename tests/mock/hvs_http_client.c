@@ -24,8 +24,9 @@ struct hvs_http {
     char *token_file;
     char *token;
     int timeout_ms;
-    long connections; /* connections curl opened, over all requests */
-    bool closing;     /* the last answer said "Connection: close" */
+    long connections;           /* connections curl opened, over all requests */
+    bool closing;               /* the last answer said "Connection: close" */
+    char www_authenticate[600]; /* the last answer's WWW-Authenticate value, "" when it had none */
 };
 
 struct buf {
@@ -151,8 +152,20 @@ static size_t on_header(char *p, size_t size, size_t n, void *closure)
 {
     struct hvs_http *h = closure;
     static const char close_header[] = "connection: close";
+    static const char auth_header[] = "www-authenticate:";
     if (size * n >= sizeof(close_header) - 1 && strncasecmp(p, close_header, sizeof(close_header) - 1) == 0)
         h->closing = true;
+    if (size * n >= sizeof(auth_header) - 1 && strncasecmp(p, auth_header, sizeof(auth_header) - 1) == 0) {
+        size_t len = size * n - (sizeof(auth_header) - 1);
+        const char *v = p + sizeof(auth_header) - 1;
+        while (len && (*v == ' ' || v[len - 1] == '\n' || v[len - 1] == '\r')) {
+            if (*v == ' ')
+                v++, len--;
+            else
+                len--;
+        }
+        snprintf(h->www_authenticate, sizeof(h->www_authenticate), "%.*s", (int)len, v);
+    }
     return size * n;
 }
 
@@ -184,6 +197,7 @@ int hvs_http_raw(struct hvs_http *h, const char *method, const char *path, const
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
     h->closing = false;
+    h->www_authenticate[0] = '\0';
     if (body) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -358,4 +372,9 @@ void hvs_http_call(struct hvs_http *h, const char *name, const char *payload, st
         conclude(r, "intel_host_connector:GetHostManifestAcceptNonce() Empty AIK received");
     else if (strcmp(name, "quote") == 0)
         judge_quote(c, r);
+}
+
+const char *hvs_http_www_authenticate(const struct hvs_http *h)
+{
+    return h->www_authenticate;
 }

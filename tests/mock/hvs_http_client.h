@@ -47,6 +47,9 @@ int hvs_http_raw(struct hvs_http *h, const char *method, const char *path, const
                  const char *body, long *ret_status, char **ret_body, size_t *ret_len, char *why,
                  size_t why_len);
 
+/* The WWW-Authenticate header of the last answer ("" when it had none). */
+const char *hvs_http_www_authenticate(const struct hvs_http *h);
+
 /* TLS connections this client opened so far (1 when keep-alive held for every request). */
 long hvs_http_connections(const struct hvs_http *h);
 

@@ -53,6 +53,8 @@ struct http_call {
     size_t len, size;
     int status; /* set when the request is refused before its handler runs */
     char *reason;
+    /* a token refusal waits for the whole body (read and dropped): see on_request() */
+    bool refuse_after_body;
 };
 
 static void http_call_free(struct http_call *c)
@@ -83,9 +85,45 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned status, c
 }
 
 /* A failure as Go's http.Error writes it: the reason and a newline, plain text, not to be sniffed. */
+/* reason as an RFC 6750 error_description: printable ASCII without '"' and '\\' (a header value may hold
+ * neither a line break nor an unescaped quote). */
+static void auth_description(const char *reason, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; *reason && n + 1 < size; reason++)
+        out[n++] = (*reason >= 0x20 && *reason < 0x7f && *reason != '"' && *reason != '\\') ? *reason : '\'';
+    out[n] = '\0';
+}
+
+/* A token refusal: 401 with an EMPTY body, the reason in WWW-Authenticate (RFC 6750) and the log. The Go
+ * agent answers a bad token with an empty 401 on a connection it keeps open, and HVS's client depends on it:
+ * after a 401 it fetches a new token and sends the same request again, and for a POST (the quote) Go's
+ * transport can only do that on the kept-alive connection of an empty 401 (the request body was already
+ * drained by the first send). A body here, or a closed connection, turns an expired cached token into a
+ * failed attestation where the Go agent would have answered. */
+static enum MHD_Result send_unauthorized(struct MHD_Connection *conn, const struct http_call *c,
+                                         const char *reason)
+{
+    char description[512], header[600];
+    auth_description(reason, description, sizeof(description));
+    snprintf(header, sizeof(header), "Bearer error=\"invalid_token\", error_description=\"%s\"", description);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Strict-Transport-Security", HSTS);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, header);
+    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, resp);
+    MHD_destroy_response(resp);
+    log_info("HTTP: %s %s: 401 %s", c && c->route ? c->route->method : "-",
+             c && c->route ? c->route->path : "-", reason);
+    return r;
+}
+
 static enum MHD_Result send_error(struct MHD_Connection *conn, const struct http_call *c, unsigned status,
                                   const char *reason, const char *allow)
 {
+    if (c && c->refuse_after_body)
+        return send_unauthorized(conn, c, reason);
     char *body = NULL;
     if (asprintf(&body, "%s\n", reason) < 0)
         return MHD_NO;
@@ -148,6 +186,8 @@ static int admit(http_server_t *s, struct MHD_Connection *conn, const char *url,
     if (c->route->permission) {
         const char *authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         status = token_auth_check(s->auth, authorization, c->route->permission, &c->reason);
+        if (status == 401)
+            c->refuse_after_body = true;
         if (status != 0)
             return status;
     }
@@ -233,9 +273,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&s->in_flight, 1);
         c->start_ms = monotonic_ms();
         c->status = admit(s, conn, url, method, c);
-        if (c->status != 0) /* answered before the body: MHD then closes the connection if one follows */
+        if (c->status != 0 && !c->refuse_after_body) /* answered before the body: MHD then closes the
+                                                      * connection if one follows */
             return send_error(conn, c, (unsigned)c->status, c->reason ? c->reason : "out of memory",
                               c->status == 405 ? c->route->method : NULL);
+        return MHD_YES;
+    }
+    if (c->refuse_after_body) { /* a token refusal: the body is read and dropped, then the empty 401 goes out
+                                 * on a connection that stays open (send_unauthorized()) */
+        if (*upload_data_size == 0)
+            return send_error(conn, c, 401, c->reason ? c->reason : "out of memory", NULL);
+        if (*upload_data_size > HTTP_BODY_MAX - c->len) /* not worth reading: answer and close */
+            c->refuse_after_body = false;
+        c->len += *upload_data_size;
+        *upload_data_size = 0;
+        if (!c->refuse_after_body)
+            return send_error(conn, c, 401, c->reason ? c->reason : "out of memory", NULL);
         return MHD_YES;
     }
     if (c->status != 0) { /* already answered: what else of the body arrives is dropped unread */
