@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "config.h"
 #include "health.h"
+#include "http_bounded.h"
 #include "http_serve.h"
 #include "log.h"
 #include "measure_log.h"
@@ -293,7 +294,8 @@ static int service_run_http(struct service *s)
     if (r == 0)
         r = http_serve(&s->ctx, s->auth, &s->sigs, &server);
     int64_t stop_by = monotonic_ms() + SERVICE_STOP_BUDGET_MS;
-    bool drained = http_server_drain(server, budget_left(stop_by, SERVICE_STOP_MS));
+    bool drained = http_server_drain(server, budget_left(stop_by, SERVICE_STOP_MS)) &&
+                   http_bounded_idle(budget_left(stop_by, SERVICE_STOP_MS));
     bool health_done = health_stop(health);
     if (!drained || !health_done) {
         /* a thread is stuck in a TPM call: leave without freeing what it uses */

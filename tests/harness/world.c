@@ -108,7 +108,7 @@ static int world_setup(world_t *w, const char *env, const char *const *tasks, co
 
 static int world_setup_all(world_t *w)
 {
-    char env[600], urls[512], text[4096], mode[256], cmd[2048];
+    char env[600], urls[512], text[4096], mode[sizeof(urls) + 128], cmd[2048];
     snprintf(env, sizeof(env), "%s/ta.env", w->dir);
     world_nats_urls(w, urls, sizeof(urls));
     if (w->http)

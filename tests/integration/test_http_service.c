@@ -411,6 +411,60 @@ static void test_tpm_down(void **state)
     free(r);
 }
 
+/* the quote of test_tpm_hung, on a thread of its own */
+struct hung_quote {
+    struct http_reply *r;
+    CURLcode rc;
+    int64_t ms;
+};
+
+static void *hung_quote_run(void *arg)
+{
+    struct hung_quote *q = arg;
+    int64_t start = world_now_ms();
+    q->rc = quote("Content-Type: application/json", QUOTE_BODY, q->r);
+    q->ms = world_now_ms() - start;
+    return NULL;
+}
+
+/* A TPM that hangs (swtpm stopped with SIGSTOP): the quote is answered at the deadline (8 s, NATS mode's)
+ * with 503 and a reason, not left to HVS's timeout; a request that needs no TPM is answered meanwhile; once
+ * the TPM resumes, quotes work again. */
+static void test_tpm_hung(void **state)
+{
+    (void)state;
+    struct http_reply *r = calloc(1, sizeof(*r)), *v = calloc(1, sizeof(*v));
+    assert_non_null(r);
+    assert_non_null(v);
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGSTOP), 0);
+    struct hung_quote q = {.r = r};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hung_quote_run, &q), 0);
+    usleep(500 * 1000);
+    int64_t start = world_now_ms();
+    assert_int_equal(request("GET", "/v2/version", NULL, NULL, NULL, false, v), CURLE_OK);
+    int64_t version_ms = world_now_ms() - start;
+    pthread_join(t, NULL);
+    fprintf(stderr, "TPM hung: version in %lld ms meanwhile; quote %ld in %lld ms: %s", (long long)version_ms,
+            r->status, (long long)q.ms, r->body);
+    assert_int_equal(q.rc, CURLE_OK);
+    assert_int_equal(v->status, 200);
+    assert_true(version_ms < 2000);
+    assert_int_equal(r->status, 503);
+    assert_non_null(strstr(r->body, "no answer from the TPM"));
+    assert_true(q.ms >= 7500 && q.ms < 12000);
+    assert_int_equal(harness_proc_signal(w->tpm->pid, SIGCONT), 0);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(quote("Content-Type: application/json", QUOTE_BODY, r), CURLE_OK);
+        if (r->status == 200)
+            break;
+        usleep(200 * 1000);
+    }
+    assert_int_equal(r->status, 200);
+    free(r);
+    free(v);
+}
+
 static void test_status_shows_listener(void **state)
 {
     (void)state;
@@ -484,6 +538,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_with_token),
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_tpm_down),
+        cmocka_unit_test(test_tpm_hung),
         cmocka_unit_test(test_status_shows_listener),
         cmocka_unit_test(test_sigterm_drains),
     };

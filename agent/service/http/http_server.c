@@ -10,9 +10,11 @@
 #include "clock.h"
 #include "config.h"
 #include "go_json.h"
+#include "http_bounded.h"
 #include "http_routes.h"
 #include "http_server.h"
 #include "log.h"
+#include "pool.h"
 #include "service_status.h"
 #include "token_auth.h"
 
@@ -225,13 +227,17 @@ static int body_finish(struct http_call *c)
 static enum MHD_Result answer(http_server_t *s, struct MHD_Connection *conn, struct http_call *c)
 {
     const struct service_handler *h = c->route->handler;
-    struct service_http_body out = {0};
-    _cleanup_free_ char *json = NULL, *message = NULL;
-    int code = SERVICE_ERR_FAILED, r;
     const char *data = c->body ? c->body : "";
-    if (h->run_http)
-        r = h->run_http(s->ctx, data, c->len, &out, &code, &message);
-    else if ((r = h->run(s->ctx, data, c->len, &json, &code, &message)) >= 0) {
+    struct http_result res;
+    /* a TPM that hangs must hold a thread of its own, not this one (http_bounded.h) */
+    if (h->needs_tpm)
+        http_handler_run_bounded(s->ctx, h, data, c->len, POOL_DEADLINE_MS, &res);
+    else
+        http_handler_run(s->ctx, h, data, c->len, &res);
+    struct service_http_body out = res.out;
+    _cleanup_free_ char *json = res.json, *message = res.message;
+    int code = res.code, r = res.r;
+    if (r >= 0 && !h->run_http) {
         /* the Go agent's json.Marshal escapes <, >, & (and U+2028/9) in strings */
         if (!(out.data = go_json_html_escape(json)))
             r = service_fail(-ENOMEM, &code, &message, SERVICE_ERR_FAILED, "out of memory");
