@@ -31,7 +31,12 @@ static char *line_take(const char **data, size_t *size)
         return NULL;
     const char *nl = memchr(*data, '\n', *size);
     size_t n = nl ? (size_t)(nl - *data) : *size;
-    char *s = strndup(*data, n);
+    /* not strndup: data has no NUL, and strndup may read past n looking for one (ASan's strict checks) */
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, *data, n);
+        s[n] = '\0';
+    }
     *data += nl ? n + 1 : n;
     *size -= nl ? n + 1 : n;
     return s;
