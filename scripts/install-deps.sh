@@ -12,6 +12,9 @@ PACKAGES=(
     libcryptsetup-dev libyaml-dev libarchive-dev libexpat1-dev
     # tests: unit framework, mock control plane, real components and independent oracles
     libcmocka-dev libmicrohttpd-dev swtpm swtpm-tools tpm2-tools nats-server openssl jq
+    # more oracles: cryptsetup (luksDump of the volumes tagent formats), Python's YAML reader (the LUKS
+    # config tagent-admin writes) and Python for small test helpers
+    cryptsetup-bin python3 python3-yaml
     # the device identity: OpenSSL's tpm2 provider; a resource manager in front of swtpm for the TLS test
     tpm2-openssl tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon
     # dist/ checks: systemd-analyze verify|security, systemd-sysusers, systemd-tmpfiles

@@ -124,8 +124,6 @@ static enum MHD_Result send_unauthorized(struct MHD_Connection *conn, const stru
 static enum MHD_Result send_error(struct MHD_Connection *conn, const struct http_call *c, unsigned status,
                                   const char *reason, const char *allow)
 {
-    if (c && c->refuse_after_body)
-        return send_unauthorized(conn, c, reason);
     char *body = NULL;
     if (asprintf(&body, "%s\n", reason) < 0)
         return MHD_NO;
@@ -287,15 +285,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (c->refuse_after_body) { /* a token refusal: the body is read and dropped, then the empty 401 goes out
                                  * on a connection that stays open (send_unauthorized()) */
-        if (*upload_data_size == 0)
-            return send_error(conn, c, 401, c->reason ? c->reason : "out of memory", NULL);
-        if (*upload_data_size > HTTP_BODY_MAX - c->len) /* not worth reading: answer and close */
-            c->refuse_after_body = false;
-        c->len += *upload_data_size;
+        if (*upload_data_size > 0 && *upload_data_size <= HTTP_BODY_MAX - c->len) {
+            c->len += *upload_data_size;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        /* the whole body is in, or it is too large to be worth reading (then MHD closes the connection) */
+        c->refuse_after_body = false; /* answered: what else arrives is dropped below */
         *upload_data_size = 0;
-        if (!c->refuse_after_body)
-            return send_error(conn, c, 401, c->reason ? c->reason : "out of memory", NULL);
-        return MHD_YES;
+        return send_unauthorized(conn, c, c->reason ? c->reason : "out of memory");
     }
     if (c->status != 0) { /* already answered: what else of the body arrives is dropped unread */
         *upload_data_size = 0;
