@@ -8,7 +8,7 @@ PACKAGES=(
     # build; static analysis and formatting (scripts/static-analysis.sh, scripts/format-check.sh)
     build-essential cmake pkg-config git clang libclang-rt-14-dev clang-tidy cppcheck clang-format
     # libraries (design.md: dependencies)
-    libtss2-dev libnats-dev libcurl4-openssl-dev libcjson-dev libssl-dev libsystemd-dev
+    libtss2-dev libnats-dev libcurl4-openssl-dev libcjson-dev libssl-dev
     libcryptsetup-dev libyaml-dev libarchive-dev libexpat1-dev
     # tests: unit framework, mock control plane, real components and independent oracles
     libcmocka-dev libmicrohttpd-dev swtpm swtpm-tools tpm2-tools nats-server openssl jq

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "log.h"
 #include "config.h"
+#include "sd_wire.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -11,9 +12,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
-#include <systemd/sd-journal.h>
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int max_level = LOG_INFO;
@@ -97,7 +95,7 @@ void log_redact_clear(void)
 {
     pthread_mutex_lock(&log_lock);
     for (size_t i = 0; i < n_secrets; i++) {
-        OPENSSL_cleanse(secrets[i], strlen(secrets[i]));
+        explicit_bzero(secrets[i], strlen(secrets[i]));
         free(secrets[i]);
     }
     free(secrets);
@@ -141,7 +139,7 @@ static char *redact_locked(const char *s)
         if (!strstr(out, secrets[i]))
             continue;
         char *next = replace_all(out, secrets[i]);
-        OPENSSL_cleanse(out, strlen(out));
+        explicit_bzero(out, strlen(out));
         free(out);
         out = next;
     }
@@ -170,21 +168,24 @@ static const char *level_name(int priority)
     }
 }
 
-static void emit_journal(int priority, const char *msg, char **fields, size_t n_fields)
+/* One journal entry; false when journald did not take it (none running, a full queue), so the caller writes
+ * the line to stderr instead of losing it. */
+static bool emit_journal(int priority, const char *msg, char **fields, size_t n_fields)
 {
     struct iovec iov[2 + 16];
     char prio[16];
     char *message = NULL;
     snprintf(prio, sizeof(prio), "PRIORITY=%d", priority);
     if (asprintf(&message, "MESSAGE=%s", msg) < 0)
-        return;
+        return false;
     size_t n = 0;
     iov[n++] = (struct iovec){prio, strlen(prio)};
     iov[n++] = (struct iovec){message, strlen(message)};
     for (size_t i = 0; i < n_fields && i < 16; i++)
         iov[n++] = (struct iovec){fields[i], strlen(fields[i])};
-    sd_journal_sendv(iov, (int)n);
+    int r = journal_sendv(iov, n);
     free(message);
+    return r >= 0;
 }
 
 void log_emit(int priority, const char *const *fields, const char *fmt, ...)
@@ -202,7 +203,7 @@ void log_emit(int priority, const char *const *fields, const char *fmt, ...)
 
     pthread_mutex_lock(&log_lock);
     char *msg = redact_locked(raw);
-    OPENSSL_cleanse(raw, strlen(raw));
+    explicit_bzero(raw, strlen(raw));
     free(raw);
     if (msg && max_length >= 4 && strlen(msg) > max_length)
         memcpy(msg + max_length - 3, "...", 4);
@@ -213,9 +214,7 @@ void log_emit(int priority, const char *const *fields, const char *fmt, ...)
         if ((redacted_fields[n_fields] = redact_locked(fields[i])))
             n_fields++;
 
-    if (msg && to_journal)
-        emit_journal(priority, msg, redacted_fields, n_fields);
-    else if (msg) {
+    if (msg && (!to_journal || !emit_journal(priority, msg, redacted_fields, n_fields))) {
         fprintf(stderr, "tagent: %s: %s", level_name(priority), msg);
         for (size_t i = 0; i < n_fields; i++)
             fprintf(stderr, " %s", redacted_fields[i]);

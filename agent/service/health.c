@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The TPM health probe and systemd's watchdog pings (health.h). */
+#include "sd_wire.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "health.h"
@@ -9,8 +10,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-
-#include <systemd/sd-daemon.h>
 
 #define TICK_MS        100 /* the thread looks this often whether a probe or a ping is due */
 #define THREAD_EXIT_MS 2000
@@ -62,7 +61,7 @@ static void watchdog_ping(health_t *h)
     if (h->watchdog_usec == 0 || now < h->next_ping)
         return;
     h->next_ping = now + (int64_t)(h->watchdog_usec / 2000);
-    sd_notify(0, "WATCHDOG=1");
+    notify_send("WATCHDOG=1");
     if (!h->link_up(h->link_data))
         log_debug("watchdog: pinging while NATS is down (the link keeps reconnecting)");
 }
@@ -99,7 +98,7 @@ int health_start(tpm_t *tpm, bool (*link_up)(void *link_data), void *link_data, 
                          .running = true};
     /* systemd's WatchdogSec: ping at half of it; probe the TPM at least every third of it, so that a TPM call
      * that never returns (which blocks this thread, and so the pings) is caught within WatchdogSec */
-    if (sd_watchdog_enabled(0, &h->watchdog_usec) <= 0)
+    if (notify_watchdog_usec(&h->watchdog_usec) <= 0)
         h->watchdog_usec = 0;
     int64_t third = (int64_t)(h->watchdog_usec / 3000);
     if (h->watchdog_usec && third < h->probe_ms)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The NATS link's life: connect, reconnect for good, wait for the stop (serve.h). */
+#include "sd_wire.h"
 #include "log.h"
 #include "measure_log.h"
 #include "serve.h"
@@ -14,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <systemd/sd-daemon.h>
 
 /* cnats 3.4 gives a connection up for good after some refused handshakes (it refuses ~1/256 good .creds
  * connects): a new one is opened each time, the Go agent's MaxReconnects(-1) promise. Past this many the
@@ -96,7 +95,7 @@ static void first_connect(void)
         return;
     log_info("serving %s on %zu NATS server(s), %d workers", serving->subject, serving->n_servers,
              POOL_WORKERS);
-    sd_notify(0, "READY=1");
+    notify_send("READY=1");
 }
 
 /* The subscription was refused: the link may stay "connected", but no request can ever arrive. The service
@@ -116,7 +115,7 @@ static void refused(const char *text)
              "--force` for this host id and restart tagent",
              serving->subject, creds);
     service_status_refused(message);
-    sd_notifyf(0, "STATUS=NOT SERVING: %s", message);
+    notify_sendf("STATUS=NOT SERVING: %s", message);
 }
 
 static void on_event(enum nats_link_event ev, const char *url, const char *text, void *userdata)
@@ -128,7 +127,7 @@ static void on_event(enum nats_link_event ev, const char *url, const char *text,
         service_status_connected(url, ev == NATS_LINK_RECONNECTED);
         service_status_nats_error(NULL);
         log_info("NATS: %sconnected to %s", ev == NATS_LINK_RECONNECTED ? "re" : "", url ? url : "a server");
-        sd_notifyf(0, "STATUS=connected to %s", url ? url : "a NATS server");
+        notify_sendf("STATUS=connected to %s", url ? url : "a NATS server");
         first_connect();
         break;
     case NATS_LINK_DISCONNECTED:
@@ -138,7 +137,7 @@ static void on_event(enum nats_link_event ev, const char *url, const char *text,
             break;
         }
         log_warning("NATS: disconnected; reconnecting");
-        sd_notify(0, "STATUS=disconnected from NATS; reconnecting");
+        notify_send("STATUS=disconnected from NATS; reconnecting");
         break;
     case NATS_LINK_CLOSED:
         service_status_disconnected();
@@ -235,7 +234,7 @@ int serve(struct service_ctx *ctx, pool_t *pool, const struct nats_link_options 
         links_set_current(l, NULL);
     }
     atomic_store(&stopping, true);
-    sd_notify(0, "STOPPING=1");
+    notify_send("STOPPING=1");
     service_report_stop(&report);
     return r;
 }

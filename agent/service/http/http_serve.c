@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* HTTP mode's life: listen, tell systemd, wait for the stop (http_serve.h). */
+#include "sd_wire.h"
 #include "http_serve.h"
 #include "log.h"
 #include "measure_log.h"
@@ -9,8 +10,6 @@
 
 #include <stdlib.h>
 #include <time.h>
-
-#include <systemd/sd-daemon.h>
 
 int http_serve(struct service_ctx *ctx, struct token_auth *auth, const sigset_t *sigs,
                http_server_t **ret_server)
@@ -26,7 +25,7 @@ int http_serve(struct service_ctx *ctx, struct token_auth *auth, const sigset_t 
     service_status_listening(address);
     /* only now can HVS reach us: the service is "started" for systemd */
     log_info("serving HTTPS on %s, %d threads", address, HTTP_THREADS);
-    sd_notifyf(0, "READY=1\nSTATUS=serving HTTPS on %s", address);
+    notify_sendf("READY=1\nSTATUS=serving HTTPS on %s", address);
     struct service_report report = {0};
     for (;;) {
         service_report_poll(&report, ctx->root);
@@ -40,7 +39,7 @@ int http_serve(struct service_ctx *ctx, struct token_auth *auth, const sigset_t 
             break;
         }
     }
-    sd_notify(0, "STOPPING=1");
+    notify_send("STOPPING=1");
     service_report_stop(&report);
     return 0;
 }
