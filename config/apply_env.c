@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 enum tier { TIER_DOCS, TIER_V5, TIER_ALIAS };
 
 struct env_name {
@@ -205,7 +203,7 @@ int config_env_hide_secrets(void)
         /* The original lies in the area the kernel serves as /proc/PID/environ (and that a core would hold):
          * overwrite the value there; the name stays so the area still parses. */
         char *value = strchr(*e, '=') + 1;
-        OPENSSL_cleanse(value, strlen(value));
+        explicit_bzero(value, strlen(value));
         hidden[n_hidden++] = copy;
         *e = copy;
     }
@@ -223,7 +221,7 @@ void config_env_forget_secrets(void)
             continue;
         }
         char *value = eq + 1;
-        OPENSSL_cleanse(value, strlen(value));
+        explicit_bzero(value, strlen(value));
         /* unsetenv cannot take a name with '=' in it: cut the entry at the '=' (it is wiped anyway) */
         value[-1] = '\0';
         char key[65];
@@ -232,7 +230,7 @@ void config_env_forget_secrets(void)
         unsetenv(key); /* shifts the rest of environ down onto e */
     }
     for (size_t i = 0; i < n_hidden; i++) {
-        OPENSSL_cleanse(hidden[i], strlen(hidden[i]));
+        explicit_bzero(hidden[i], strlen(hidden[i]));
         free(hidden[i]);
         hidden[i] = NULL;
     }

@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 struct env_parser {
     const char *name;
     struct config_env *env;
@@ -165,7 +163,7 @@ static char *parse_quoted(struct env_parser *p, unsigned lineno, const char *key
     }
     return out;
 fail:
-    OPENSSL_cleanse(out, n);
+    explicit_bzero(out, n);
     free(out);
     return NULL;
 }
@@ -353,7 +351,7 @@ int config_env_load(const char *path, struct config_env *ret_env, struct config_
         return r;
 
     r = config_env_parse(buf, len, path, ret_env, diags);
-    OPENSSL_cleanse(buf, len);
+    explicit_bzero(buf, len);
     free(buf);
     return r;
 }

@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 int config_root_resolve(const char *explicit_root, char **ret_root, char **ret_error)
 {
     const char *root = explicit_root;
@@ -186,7 +184,7 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
     buf = NULL;
 out:
     if (buf) {
-        OPENSSL_cleanse(buf, max + 2); /* the file may have held secrets */
+        explicit_bzero(buf, max + 2); /* the file may have held secrets */
         free(buf);
     }
     close(fd);

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-
 #define F(field) offsetof(struct tagent_config, field)
 
 const struct setting config_settings[] = {
@@ -477,7 +475,7 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
     case KIND_LABEL_LIST: return assign_list(cfg, s, v, o, d);
     case KIND_OWNER_SECRET:
         r = config_secret_decode(v, secret, &secret_len, &why);
-        OPENSSL_cleanse(secret, sizeof(secret));
+        explicit_bzero(secret, sizeof(secret));
         if (r < 0 && !why)
             return -ENOMEM;
         if (r < 0) {
@@ -490,11 +488,11 @@ int setting_assign(struct tagent_config *cfg, const struct setting *s, const cha
     case KIND_TAG_SECRET:
         if (strncmp(v, "hex:", 4) != 0 || strlen(v) != 44 ||
             config_secret_decode(v, secret, &secret_len, NULL) < 0) {
-            OPENSSL_cleanse(secret, sizeof(secret));
+            explicit_bzero(secret, sizeof(secret));
             return bad_value(s, v, o, d,
                              "must be \"hex:\" followed by 40 hex digits, as define-tag-index writes it");
         }
-        OPENSSL_cleanse(secret, sizeof(secret));
+        explicit_bzero(secret, sizeof(secret));
         return store_string(cfg, s, v);
     case KIND_TOKEN:
         if (!is_token(v))

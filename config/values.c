@@ -8,13 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 void config_secret_free(char *s)
 {
     if (!s)
         return;
-    OPENSSL_cleanse(s, strlen(s));
+    explicit_bzero(s, strlen(s));
     free(s);
 }
 

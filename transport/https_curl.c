@@ -10,10 +10,11 @@
  */
 #include "https_internal.h"
 
-#include <dlfcn.h>
+#include "dl_table.h"
+
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,67 +40,27 @@ static char load_why[512];
     X(slist_append, "curl_slist_append")                                                                     \
     X(slist_free_all, "curl_slist_free_all")
 
-static int load_fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* The message stays for the life of the process: every later request fails with the same words. */
-static int load_fail(int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(load_why, sizeof(load_why), fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-static const char *or_unknown(const char *s)
-{
-    return s ? s : "unknown error";
-}
-
-/* dlsym() into a function pointer of the right type; POSIX guarantees the conversion works. */
-static int symbol(void *lib, const char *name, void *ret_fn, size_t fn_size)
-{
-    void *p;
-
-    dlerror();
-    p = dlsym(lib, name);
-    if (!p)
-        return load_fail(-ELIBBAD, "%s is not in %s (%s); install the libcurl4 package", name, CURL_SONAME,
-                         or_unknown(dlerror()));
-    memcpy(ret_fn, &p, fn_size);
-    return 0;
-}
+#define SYMBOL_ENTRY(member, name) {name, offsetof(struct https_curl, member)},
+static const struct dl_symbol symbols[] = {SYMBOLS(SYMBOL_ENTRY)};
+#undef SYMBOL_ENTRY
 
 static int load(void)
 {
     struct https_curl t = {0};
-    CURLcode cc;
-    void *lib;
-    int r;
-
-    /* RTLD_LOCAL: libcurl's symbols serve this table only. Its libssl is the process's own (one soname, one
-     * copy), which the SSL_CTX hook in https_tls.c relies on. */
-    lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return load_fail(-ELIBACC, "cannot load %s: %s; install the libcurl4 package", CURL_SONAME,
-                         or_unknown(dlerror()));
-#define LOAD(member, name)                                                                                   \
-    if ((r = symbol(lib, name, &t.member, sizeof(t.member))) < 0)                                            \
-        goto fail;
-    SYMBOLS(LOAD)
-#undef LOAD
-    /* Every member is set here: a symbol() that failed jumped to fail (load_fail() returns its negative r,
-     * which the analyzer does not see through the variadic call). */
-    cc = t.global_init(CURL_GLOBAL_DEFAULT); /* NOLINT(clang-analyzer-core.CallAndMessage) */
-    /* Stays loaded even then: a half-done global init is not something to unmap under. */
-    if (cc != CURLE_OK) /* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): as above */
-        return load_fail(-EIO, "libcurl did not initialise: %s", t.easy_strerror(cc));
+    /* Its libssl is the process's own (one soname, one copy), which the SSL_CTX hook in https_tls.c relies
+     * on. */
+    int r = dl_table_load(CURL_SONAME, "libcurl4", symbols, sizeof(symbols) / sizeof(symbols[0]), &t,
+                          load_why, sizeof(load_why));
+    if (r < 0)
+        return r;
+    /* Stays loaded even when this fails: a half-done global init is not something to unmap under. */
+    CURLcode cc = t.global_init(CURL_GLOBAL_DEFAULT);
+    if (cc != CURLE_OK) {
+        snprintf(load_why, sizeof(load_why), "libcurl did not initialise: %s", t.easy_strerror(cc));
+        return -EIO;
+    }
     api = t;
     return 0;
-fail:
-    dlclose(lib);
-    return r;
 }
 
 static void load_once_run(void)

@@ -17,7 +17,7 @@
 #define EXIT_RETRY   75
 #define EXIT_REFUSED 77
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_async_report_run(struct tagent_cli *cli, int argc, char **argv)
 {
     struct tagent_config cfg = {0};
     char *message = NULL;
@@ -39,10 +39,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
            : r == -EACCES ? EXIT_REFUSED
                           : TAGENT_EXIT_ERROR;
 }
-
-const struct tagent_command cmd_async_report = {
-    .name = "async-report",
-    .usage = "async-report",
-    .summary = "ask HVS to attest this host now (the service runs it once connected; exit 75: retry later)",
-    .run = run,
-};

@@ -74,7 +74,7 @@ static int exit_status(int r, enum tep_apply_outcome outcome)
     return EXIT_FAILED;
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_config_apply_run(struct tagent_cli *cli, int argc, char **argv)
 {
     if (argc > 1) {
         log_error("config-apply: unknown argument \"%s\"; usage: tagent %s", argv[1], cmd_config_apply.usage);
@@ -109,13 +109,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     int status = exit_status(r, outcome);
     return fflush(stdout) == 0 ? status : EXIT_FAILED;
 }
-
-const struct tagent_command cmd_config_apply = {
-    .name = "config-apply",
-    .aliases = NULL,
-    .usage = "config-apply",
-    .summary =
-        "apply /home/update/upload/mnt/tep_user_config_data.bin if there is one (TPM_OWNER_SECRET from "
-        "the environment); exit 0 applied or nothing to do, 1 rejected, 2 failed (retried next boot)",
-    .run = run,
-};

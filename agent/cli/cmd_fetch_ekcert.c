@@ -63,7 +63,7 @@ static int print_certs(const uint8_t *der, size_t len)
     return n;
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_fetch_ekcert_run(struct tagent_cli *cli, int argc, char **argv)
 {
     struct tpm_auth owner = {0};
     _cleanup_free_ char *error = NULL;
@@ -90,11 +90,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     tpm_ek_cert_free(&cert);
     return r < 0 ? TAGENT_EXIT_ERROR : TAGENT_EXIT_OK;
 }
-
-const struct tagent_command cmd_fetch_ekcert = {
-    .name = "fetch-ekcert-with-issuer",
-    .aliases = NULL,
-    .usage = "fetch-ekcert-with-issuer",
-    .summary = "print the TPM's EK certificates and their issuers (TPM_OWNER_SECRET from the environment)",
-    .run = run,
-};

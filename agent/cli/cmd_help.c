@@ -6,9 +6,7 @@
 
 static void print_usage(FILE *f)
 {
-    fprintf(f, "Usage: tagent [--root DIR] <command> [arguments]\n\nCommands:\n");
-    for (size_t i = 0; tagent_commands[i]; i++)
-        fprintf(f, "  %-44s %s\n", tagent_commands[i]->usage, tagent_commands[i]->summary);
+    command_print_usage(f);
 
     fprintf(f, "\nSetup tasks (tagent setup <task>... | all):\n");
     for (size_t i = 0; provision_tasks[i]; i++)
@@ -47,18 +45,8 @@ static void print_usage(FILE *f)
         "                           the service's journal stream or NOTIFY_SOCKET is set, else stderr)\n");
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_help_run(struct tagent_cli *cli, int argc, char **argv)
 {
     print_usage(stdout);
     return TAGENT_EXIT_OK;
 }
-
-static const char *const aliases[] = {"-h", "--help", NULL};
-
-const struct tagent_command cmd_help = {
-    .name = "help",
-    .aliases = aliases,
-    .usage = "help",
-    .summary = "print this help",
-    .run = run,
-};

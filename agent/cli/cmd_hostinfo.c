@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_hostinfo_run(struct tagent_cli *cli, int argc, char **argv)
 {
     char *json = NULL, *error = NULL;
     if (argc > 1) {
@@ -24,11 +24,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     free(error);
     return r == 0 && fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
 }
-
-const struct tagent_command cmd_hostinfo = {
-    .name = "hostinfo",
-    .aliases = NULL,
-    .usage = "hostinfo",
-    .summary = "print the host info (platform-info) JSON HVS gets: OS, BIOS, CPU, UUID, TPM/TXT/UEFI",
-    .run = run,
-};

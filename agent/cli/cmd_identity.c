@@ -526,7 +526,7 @@ static const struct subcommand subcommands[] = {
      show_run},
 };
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_identity_run(struct tagent_cli *cli, int argc, char **argv)
 {
     current = NULL;
     if (argc < 2)
@@ -545,13 +545,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
         return TAGENT_EXIT_ERROR;
     return current->run(cli, &o);
 }
-
-const struct tagent_command cmd_identity = {
-    .name = "identity",
-    .aliases = NULL,
-    .usage = "identity csr|install|self-provision|show [options]",
-    .summary = "the device identity: a non-exportable TPM key (0x8100A010), its CSR, the CA's certificate "
-               "checked and installed in /etc/tep/identity; `tagent identity <subcommand> --help` for each",
-    .argv_extra = "=:,@",
-    .run = run,
-};

@@ -225,7 +225,7 @@ static bool in_container(const char *root)
     return yes;
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_init_run(struct tagent_cli *cli, int argc, char **argv)
 {
     struct tagent_config cfg = {0};
     if (argc > 1) {
@@ -248,12 +248,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     puts("tagent 'init' completed successful");
     return fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
 }
-
-const struct tagent_command cmd_init = {
-    .name = "init",
-    .aliases = NULL,
-    .usage = "init",
-    .summary =
-        "as root, before the service starts: write platform-info and measure-log.json, hand files to tagent",
-    .run = run,
-};

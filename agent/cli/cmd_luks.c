@@ -95,7 +95,7 @@ static void print_result(const struct luks_config *cfg, const struct luks_result
     printf("; PCR %" PRIu32 " extended: nothing else unseals it until the next boot\n", cfg->closing_pcr);
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_luks_run(struct tagent_cli *cli, int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "revoke") == 0)
         return luks_revoke_cmd(argc - 1, argv + 1);
@@ -159,13 +159,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     luks_config_clear(&cfg);
     return fflush(stdout) == 0 ? status : TAGENT_EXIT_ERROR;
 }
-
-const struct tagent_command cmd_luks = {
-    .name = "luks",
-    .aliases = NULL,
-    .usage = "luks [--config FILE] [--check] | luks revoke --to N",
-    .summary = "format (first boot) or unlock the TPM-sealed LUKS volume of "
-               "/home/update/upload/mnt/luks_config_file.yaml; --check only verifies the passphrase; revoke "
-               "raises the policy version (TPM_OWNER_SECRET); exit 2 refused by the TPM, 3 no device-mapper",
-    .run = run,
-};

@@ -53,7 +53,7 @@ static int parse(int argc, char **argv, struct tep_provision_request *req)
     return TAGENT_EXIT_OK;
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_provision_device_run(struct tagent_cli *cli, int argc, char **argv)
 {
     struct tep_provision_request req = {0};
     struct tpm_auth owner = {0};
@@ -78,13 +78,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     fputs(report, stdout);
     return fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
 }
-
-const struct tagent_command cmd_provision_device = {
-    .name = "provision-device",
-    .aliases = NULL,
-    .usage = "provision-device --pol-pub-key PUB.pem --enc-key KEY.bin [--profile ptt|dtpm] [--force]",
-    .summary =
-        "put the TEP device keys into the TPM: the owner's signing key (NV 0x018A0000, write-locked) and "
-        "AES key (0x8100A000) (TPM_OWNER_SECRET from the environment)",
-    .run = run,
-};

@@ -57,7 +57,7 @@ int cli_spawn_wait_quiet(const char *const argv[], int *ret_exit)
     return spawn_wait(argv, true, ret_exit);
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_service_ctl_run(struct tagent_cli *cli, int argc, char **argv)
 {
     (void)cli;
     if (argc > 1) {
@@ -80,27 +80,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     }
     return status;
 }
-
-const struct tagent_command cmd_start = {
-    .name = "start",
-    .aliases = NULL,
-    .usage = "start",
-    .summary = "start tagent.service (runs `systemctl start tagent`)",
-    .run = run,
-};
-
-const struct tagent_command cmd_stop = {
-    .name = "stop",
-    .aliases = NULL,
-    .usage = "stop",
-    .summary = "stop tagent.service (runs `systemctl stop tagent`)",
-    .run = run,
-};
-
-const struct tagent_command cmd_restart = {
-    .name = "restart",
-    .aliases = NULL,
-    .usage = "restart",
-    .summary = "restart tagent.service (runs `systemctl restart tagent`)",
-    .run = run,
-};

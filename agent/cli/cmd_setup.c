@@ -208,7 +208,7 @@ static int run_task(struct provision_ctx *ctx, const struct provision_task *t, s
     return r;
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_setup_run(struct tagent_cli *cli, int argc, char **argv)
 {
     struct setup_args args = {0};
     struct config_env env = {0};
@@ -287,11 +287,3 @@ out:
     config_diags_free(&diags);
     return r == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
 }
-
-const struct tagent_command cmd_setup = {
-    .name = "setup",
-    .aliases = NULL,
-    .usage = "setup <task...|all> [-f FILE] [--force]",
-    .summary = "provision this host (FILE: trustagent.env)",
-    .run = run,
-};

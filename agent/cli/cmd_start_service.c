@@ -5,7 +5,7 @@
 #include "log.h"
 #include "service.h"
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_start_service_run(struct tagent_cli *cli, int argc, char **argv)
 {
     if (argc > 1) {
         log_error("startService takes no arguments");
@@ -13,11 +13,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     }
     return service_run(cli->root) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
 }
-
-const struct tagent_command cmd_start_service = {
-    .name = "startService",
-    .aliases = NULL,
-    .usage = "startService",
-    .summary = "serve HVS requests over HTTPS or the outbound NATS connection (run by tagent.service)",
-    .run = run,
-};

@@ -244,7 +244,7 @@ static bool status_well_formed(const cJSON *s)
     return ok;
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_status_run(struct tagent_cli *cli, int argc, char **argv)
 {
     bool json = false;
     for (int i = 1; i < argc; i++) {
@@ -298,11 +298,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
     free(path);
     return exit_code;
 }
-
-const struct tagent_command cmd_status = {
-    .name = "status",
-    .usage = "status [--json]",
-    .summary =
-        "show whether this host is provisioned and the service connected and serving (exit 3: stopped)",
-    .run = run,
-};

@@ -82,7 +82,7 @@ static bool installed_by_dpkg(const char *root)
     return cli_spawn_wait_quiet(argv, &status) == 0 && status == 0;
 }
 
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_uninstall_run(struct tagent_cli *cli, int argc, char **argv)
 {
     if (argc > 1) {
         log_error("uninstall: unexpected argument \"%s\"; usage: tagent uninstall", argv[1]);
@@ -125,12 +125,3 @@ static int run(struct tagent_cli *cli, int argc, char **argv)
            "them)\n");
     return fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
 }
-
-const struct tagent_command cmd_uninstall = {
-    .name = "uninstall",
-    .aliases = NULL,
-    .usage = "uninstall",
-    .summary = "as root: stop and disable the service, remove /opt, /etc and /var/log/trustagent (a "
-               "packaged install: names the apt-get command)",
-    .run = run,
-};

@@ -5,18 +5,8 @@
 #include <stdio.h>
 
 /* Extra arguments (the installer's `--version short`) are ignored, as the Go agent does. */
-static int run(struct tagent_cli *cli, int argc, char **argv)
+int cmd_version_run(struct tagent_cli *cli, int argc, char **argv)
 {
     fputs(tagent_version_text(), stdout);
     return fflush(stdout) == 0 ? TAGENT_EXIT_OK : TAGENT_EXIT_ERROR;
 }
-
-static const char *const aliases[] = {"--version", "-v", NULL};
-
-const struct tagent_command cmd_version = {
-    .name = "version",
-    .aliases = aliases,
-    .usage = "version",
-    .summary = "print the service name, version and build date",
-    .run = run,
-};

@@ -76,7 +76,9 @@ check "user tagent: a system uid (${uid:-none}), home /opt/trustagent, shell /bi
     test "${uid:-9999}" -lt 1000 -a "${home:-}:${shell:-}" = /opt/trustagent:/bin/false
 check "... in group tss (/dev/tpmrm0)" bash -c 'id -nG tagent | grep -qw tss'
 expect() { # path mode owner
-    check "$1: mode $2, owner $3" test "$(stat -c '%a %U:%G' "$1" 2>/dev/null)" = "$2 $3"
+    local is
+    is=$(stat -c '%a %U:%G' "$1" 2>/dev/null)
+    check "$1: mode $2, owner $3${is:+ (is: $is)}" test "$is" = "$2 $3"
 }
 expect /opt/trustagent 755 root:root
 expect /opt/trustagent/bin 755 root:root

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # `cmake --install --prefix P` (issue 17): what compatibility pins stays where systemd and the Go agent's
-# scripts look (units, sysusers.d, tmpfiles.d, TAGENT_BIN_DIR and the /usr/bin/tagent link); everything else
+# scripts look (units, sysusers.d, tmpfiles.d, TAGENT_BIN_DIR and the /usr/bin/tagent link; the command modules
+# follow the binary to TAGENT_BIN_DIR/../lib/tagent, where it loads them from); everything else
 # (tagent-admin, man pages, bash completion, the example trustagent.env) goes below P, as GNUInstallDirs says.
 # Usage: test_install_prefix.sh BUILD_DIR
 set -u
@@ -15,6 +16,12 @@ for f in "$bin_dir/tagent" /lib/systemd/system/tagent.service /lib/systemd/syste
     /usr/lib/sysusers.d/tagent.conf /usr/lib/tmpfiles.d/tagent.conf; do
     check "pinned: $f" test -f "$D$f"
 done
+module_dir=$(dirname "$bin_dir")/lib/tagent
+for m in eventlog service manage luks config-apply; do
+    check "beside the binary: $module_dir/tagent-$m.so" test -f "$D$module_dir/tagent-$m.so"
+done
+check "the installed tagent loads its modules: version, then eventlog --replay" \
+    bash -c '"$1/tagent" version && "$1/tagent" eventlog --replay --file /dev/null 2>&1 | grep -q "event log"' _ "$D$bin_dir"
 check "the units run $bin_dir/tagent" grep -qx "ExecStart=$bin_dir/tagent startService" "$D/lib/systemd/system/tagent.service"
 for f in bin/tagent-admin share/bash-completion/completions/tagent share/bash-completion/completions/tagent-admin \
     share/doc/tagent/examples/trustagent.env; do
@@ -26,5 +33,5 @@ if grep -q '^TAGENT_MAN:BOOL=ON' "$BUILD/CMakeCache.txt"; then
     done
 fi
 check "nothing else outside the prefix" \
-    bash -c 'cd "$1" && ! find . \( -type f -o -type l \) | grep -vE "^\./(srv/tagent/|lib/systemd/system/tagent|usr/lib/(sysusers|tmpfiles)\.d/tagent\.conf$|usr/bin/tagent$|${2#/}/tagent$)"' _ "$D" "$bin_dir"
+    bash -c 'cd "$1" && ! find . \( -type f -o -type l \) | grep -vE "^\./(srv/tagent/|lib/systemd/system/tagent|usr/lib/(sysusers|tmpfiles)\.d/tagent\.conf$|usr/bin/tagent$|${2#/}/tagent$|${3#/}/tagent-[a-z-]+\.so$)"' _ "$D" "$bin_dir" "$module_dir"
 check_summary

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "go_json.h"
 #include "http_bounded.h"
+#include "http_mhd.h"
 #include "http_routes.h"
 #include "http_server.h"
 #include "log.h"
@@ -27,13 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #define HSTS "max-age=63072000; includeSubDomains"
 /* TLS 1.3 only: HVS's HTTP client (pkg/clients) sets MinVersion TLS 1.3, so nothing older is ever needed */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 /* MHD's per-connection memory holds the request line and headers (and the reply's headers) */
 #define HEADER_SLACK (16u * 1024u)
+
+/* libmicrohttpd's functions, loaded by http_server_start(): one server per process. */
+static const struct http_mhd *mhd;
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -73,16 +75,16 @@ static void http_call_free(struct http_call *c)
 static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
                                  const char *content_type)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = mhd->create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Strict-Transport-Security", HSTS);
+    mhd->add_response_header(resp, "Strict-Transport-Security", HSTS);
     if (content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
+        mhd->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    enum MHD_Result r = mhd->queue_response(conn, status, resp);
+    mhd->destroy_response(resp);
     return r;
 }
 
@@ -109,13 +111,13 @@ static enum MHD_Result send_unauthorized(struct MHD_Connection *conn, const stru
     char description[512], header[600];
     auth_description(reason, description, sizeof(description));
     snprintf(header, sizeof(header), "Bearer error=\"invalid_token\", error_description=\"%s\"", description);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = mhd->create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, "Strict-Transport-Security", HSTS);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, header);
-    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, resp);
-    MHD_destroy_response(resp);
+    mhd->add_response_header(resp, "Strict-Transport-Security", HSTS);
+    mhd->add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, header);
+    enum MHD_Result r = mhd->queue_response(conn, MHD_HTTP_UNAUTHORIZED, resp);
+    mhd->destroy_response(resp);
     log_info("HTTP: %s %s: 401 %s", c && c->route ? c->route->method : "-",
              c && c->route ? c->route->path : "-", reason);
     return r;
@@ -127,18 +129,18 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, const struct http
     char *body = NULL;
     if (asprintf(&body, "%s\n", reason) < 0)
         return MHD_NO;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = mhd->create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Strict-Transport-Security", HSTS);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    mhd->add_response_header(resp, "Strict-Transport-Security", HSTS);
+    mhd->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    mhd->add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (allow)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
+        mhd->add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result r = mhd->queue_response(conn, status, resp);
+    mhd->destroy_response(resp);
     log_info("HTTP: %s %s: %u %s", c && c->route ? c->route->method : "-",
              c && c->route ? c->route->path : "-", status, reason);
     return r;
@@ -159,7 +161,7 @@ static bool headers_too_large(const http_server_t *s, struct MHD_Connection *con
     size_t max =
         s->ctx->cfg->server.max_header_bytes > 0 ? (size_t)s->ctx->cfg->server.max_header_bytes : 1u << 20;
     size_t n = strlen(method) + strlen(url) + 12;
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, header_add, &n);
+    mhd->get_connection_values(conn, MHD_HEADER_KIND, header_add, &n);
     return n > max;
 }
 
@@ -184,7 +186,7 @@ static int admit(http_server_t *s, struct MHD_Connection *conn, const char *url,
     if (atomic_load(&s->draining))
         return (c->reason = strdup("tagent is shutting down")) ? 503 : 500;
     if (c->route->permission) {
-        const char *authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        const char *authorization = mhd->lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         status = token_auth_check(s->auth, authorization, c->route->permission, &c->reason);
         if (status == 401)
             c->refuse_after_body = true;
@@ -192,7 +194,7 @@ static int admit(http_server_t *s, struct MHD_Connection *conn, const char *url,
             return status;
     }
     const char *why = NULL;
-    const char *content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *content_type = mhd->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     if ((status = http_content_type_check(c->route, content_type, &why)) != 0)
         return (c->reason = strdup(why)) ? status : 500;
     return 0;
@@ -367,7 +369,7 @@ static struct MHD_Daemon *daemon_start(http_server_t *s, unsigned extra_flags)
     int64_t idle_ns = cfg->server.idle_timeout_ns > 0 ? cfg->server.idle_timeout_ns : 10000000000LL;
     unsigned timeout_s = (unsigned)((idle_ns + 999999999) / 1000000000);
     size_t header_max = cfg->server.max_header_bytes > 0 ? (size_t)cfg->server.max_header_bytes : 1u << 20;
-    return MHD_start_daemon(
+    return mhd->start_daemon(
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC | extra_flags,
         (uint16_t)cfg->server.port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_HTTPS_PRIORITIES,
@@ -385,7 +387,9 @@ int http_server_start(struct service_ctx *ctx, struct token_auth *auth, http_ser
         return -ENOMEM;
     s->ctx = ctx;
     s->auth = auth;
-    int r = tls_files_read(s, ret_error);
+    int r = http_mhd_load(&mhd, ret_error);
+    if (r == 0)
+        r = tls_files_read(s, ret_error);
     if (r == 0) {
         /* both address families, as Go's ":port"; IPv4 alone where the host has no IPv6 */
         const char *any = "[::]";
@@ -423,7 +427,7 @@ bool http_server_drain(http_server_t *s, long timeout_ms)
     if (!s || !s->daemon)
         return true;
     atomic_store(&s->draining, true);
-    MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    MHD_socket listen_fd = mhd->quiesce_daemon(s->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     int64_t until = monotonic_ms() + timeout_ms;
@@ -437,7 +441,7 @@ void http_server_stop(http_server_t *s)
     if (!s)
         return;
     if (s->daemon)
-        MHD_stop_daemon(s->daemon);
+        mhd->stop_daemon(s->daemon);
     if (s->key)
         explicit_bzero(s->key, s->key_len);
     free(s->key);
