@@ -5,10 +5,10 @@
  *   (1) whole process, per corpus log: `tagent eventlog --replay --file F` against the baseline
  *       `tpm2_eventlog F` (tpm2-tools), on every UEFI log of ../shared/corpora/eventlog/uefi and on the ISecL
  *       log isecl/eventlog/uefi_event_log.bin. Both run N times, interleaved (alternating order), output to
- *       /dev/null; one sample is the wall time (CLOCK_MONOTONIC) from just before fork() to just after
- * wait4() returns. For scale, `tagent version` and /bin/true are timed the same way. Target:
- * median(tpm2_eventlog)
- *       >= 5 x median(tagent) on every log tpm2_eventlog can read.
+ *       /dev/null; one sample is the wall time (CLOCK_MONOTONIC) from just before posix_spawn() to just
+ *       after wait4() returns (bench_spawn_run(): no fork of this process in the figure). For scale,
+ *       `tagent version` and /bin/true are timed the same way. Target: median(tpm2_eventlog) >= 5 x
+ *       median(tagent) on every log tpm2_eventlog can read.
  *   (2) in process: eventlog_parse() + eventlog_replay() on a synthetic crypto-agile log built here (Spec ID
  * with SHA1+SHA256+SHA384; a mix of events modelled on a real UEFI boot, repeated up to 48 MiB), median of
  *       several runs, in MB/s (10^6 bytes). Target: >= 300 MB/s. A second mix of small events only (EV_IPL,
@@ -124,61 +124,15 @@ static struct stats series_stats(struct series *s)
 
 /* ---- whole-process runs ---- */
 
-struct proc_result {
-    uint64_t wall_ns, cpu_ns, maxrss_kb;
-    int status; /* as wait4() gives it */
-};
-
-/* One run: fork, exec, wait4 (a blocking wait, no polling). Wall time from just before fork() to just after
- * wait4() returns; user + system time and peak RSS from the child's rusage. stdin is /dev/null. */
-static int process_run(char *const argv[], int null_fd, int out_fd, int err_fd, struct proc_result *ret)
+/* One run through bench_spawn_run() (posix_spawn, then a blocking wait4): stdin is null_fd. */
+static int process_run(char *const argv[], int null_fd, int out_fd, int err_fd, struct bench_run *ret)
 {
-    uint64_t t0 = bench_mono_ns();
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    struct rusage ru;
-    pid_t w;
-    while ((w = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
-        ;
-    uint64_t t1 = bench_mono_ns();
-    if (w < 0)
-        return -errno;
-    *ret = (struct proc_result){
-        .wall_ns = t1 - t0,
-        .cpu_ns = bench_timeval_ns(ru.ru_utime) + bench_timeval_ns(ru.ru_stime),
-        .maxrss_kb = (uint64_t)ru.ru_maxrss,
-        .status = status,
-    };
-    return 0;
-}
-
-static bool exited_ok(int status)
-{
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-static void status_text(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status))
-        snprintf(buf, size, "exit %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(buf, size, "signal %d", WTERMSIG(status));
-    else
-        snprintf(buf, size, "status 0x%x", (unsigned)status);
+    const int fds[3] = {null_fd, out_fd, err_fd};
+    return bench_spawn_run(argv, NULL, fds, ret);
 }
 
 /* A command whose first error line we want (the untimed check run): stderr goes to a memfd. */
-static int process_check(char *const argv[], int null_fd, struct proc_result *ret, char *err_line,
-                         size_t size)
+static int process_check(char *const argv[], int null_fd, struct bench_run *ret, char *err_line, size_t size)
 {
     err_line[0] = '\0';
     int mfd = memfd_create("stderr", MFD_CLOEXEC);
@@ -273,12 +227,12 @@ static int corpus_check(struct process_bench *pb, const struct opts *o, struct c
     eventlog_free(log);
     free(error);
 
-    struct proc_result res = {0};
+    struct bench_run res = {0};
     char line[160], how[32];
     char *ta_argv[] = {(char *)o->tagent, "eventlog", "--replay", "--file", f->path, NULL};
     int r = process_check(ta_argv, pb->null_fd, &res, line, sizeof(line));
-    if (r == 0 && !exited_ok(res.status)) {
-        status_text(res.status, how, sizeof(how));
+    if (r == 0 && !bench_exited_ok(res.status)) {
+        bench_status_text(res.status, how, sizeof(how));
         fprintf(stderr, "bench_eventlog: tagent eventlog --replay --file %s: %s: %s\n", f->name, how, line);
         return -EPROTO;
     }
@@ -286,8 +240,8 @@ static int corpus_check(struct process_bench *pb, const struct opts *o, struct c
     if (r == 0)
         r = process_check(tool_argv, pb->null_fd, &res, line, sizeof(line));
     if (r == 0) {
-        f->tool_ok = exited_ok(res.status);
-        status_text(res.status, how, sizeof(how));
+        f->tool_ok = bench_exited_ok(res.status);
+        bench_status_text(res.status, how, sizeof(how));
         snprintf(f->tool_error, sizeof(f->tool_error), "%s: %s", how, line);
     }
     return r;
@@ -357,13 +311,13 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
 
 static int timed(char *const argv[], int null_fd, struct series *s, bool record)
 {
-    struct proc_result res = {0};
+    struct bench_run res = {0};
     int r = process_run(argv, null_fd, null_fd, null_fd, &res);
     if (r < 0)
         return r;
-    if (!exited_ok(res.status)) {
+    if (!bench_exited_ok(res.status)) {
         char how[32];
-        status_text(res.status, how, sizeof(how));
+        bench_status_text(res.status, how, sizeof(how));
         fprintf(stderr, "bench_eventlog: %s %s: %s during the timed runs\n", argv[0], argv[1] ? argv[1] : "",
                 how);
         return -EPROTO;
@@ -404,10 +358,11 @@ static bool process_report(struct process_bench *pb, const struct opts *o)
 {
     printf("(1) whole process, per corpus log: `tagent eventlog --replay --file F` vs `tpm2_eventlog F` "
            "[baseline]\n");
-    printf("    %u runs of each, interleaved (alternating order), %u warm-up rounds; stdout+stderr to "
-           "/dev/null;\n"
-           "    one sample = wall time fork() .. wait4() (CLOCK_MONOTONIC); cpu = the child's user+sys\n",
-           o->runs, o->warmup);
+    printf(
+        "    %u runs of each, interleaved (alternating order), %u warm-up rounds; stdout+stderr to "
+        "/dev/null;\n"
+        "    one sample = wall time posix_spawn() .. wait4() (CLOCK_MONOTONIC); cpu = the child's user+sys\n",
+        o->runs, o->warmup);
     printf("    tagent: %s\n    baseline: %s (%s)\n\n", o->tagent, pb->tool_prog,
            pb->tool_version[0] ? pb->tool_version : "version unknown");
     printf("%-52s %6s %5s | %8s %7s %7s | %8s %7s %7s | %7s %6s %s\n", "log", "bytes", "ev", "tagent", "p90",
@@ -873,8 +828,8 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
         r = series_init(&ev, o->rss_runs);
     char *ver_argv[] = {(char *)o->tagent, "version", NULL};
     char *ev_argv[] = {(char *)o->tagent, "eventlog", "--replay", "--file", (char *)log_path, NULL};
-    /* The child's ru_maxrss also covers its pre-exec copy of this process (anonymous pages): keep this small
-     * (the synthetic buffers are freed) and show it. */
+    /* The child's ru_maxrss also covers this process's memory as it was at the spawn (the child runs on our
+     * address space until its exec): keep this small (the synthetic buffers are freed) and show it. */
     malloc_trim(0);
     long parent_anon = self_status_kb("RssAnon");
     r = r == 0 ? timed(ev_argv, null_fd, &ev, false) : r; /* page cache */
@@ -897,8 +852,8 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
     printf("(3) peak memory: ru_maxrss (wait4) of the whole process, median of %u runs each, interleaved\n",
            o->rss_runs);
     printf(
-        "    log: the realistic mix of (2) in %s, %.2f MiB; bench_eventlog's own RssAnon at fork: %.2f MiB\n"
-        "    (the child's ru_maxrss includes its pre-exec copy of that: %s)\n\n",
+        "    log: the realistic mix of (2) in %s, %.2f MiB; bench_eventlog's own RssAnon at spawn: %.2f MiB\n"
+        "    (the child's ru_maxrss includes that, its memory until the exec: %s)\n\n",
         log_path, mib, parent_anon / 1024.0,
         parent_anon >= 0 && parent_anon / 1024.0 < sv.rss_mib / 2 ? "far below both rows, so it does not show"
                                                                   : "NOT small: the rows may be inflated");
@@ -1000,7 +955,8 @@ int main(int argc, char **argv)
 
     printf("bench_eventlog: %ld CPUs; corpora %s\n\n", sysconf(_SC_NPROCESSORS_ONLN), o.corpora);
 
-    /* (1) first, while this process is small (every fork copies its page tables). */
+    /* (1) first, while this process is small (a child's ru_maxrss counts what this process holds at the
+     * spawn). */
     static struct process_bench pb;
     r = process_setup(&pb, &o);
     if (r == 0)
