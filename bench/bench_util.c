@@ -277,6 +277,44 @@ int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], st
     return 0;
 }
 
+int bench_proc_samples_init(struct bench_proc_samples *s, size_t cap)
+{
+    int r = bench_samples_init(&s->wall, cap);
+    if (r == 0)
+        r = bench_samples_init(&s->cpu, cap);
+    return r == 0 ? bench_samples_init(&s->rss_kb, cap) : r;
+}
+
+void bench_proc_samples_free(struct bench_proc_samples *s)
+{
+    bench_samples_free(&s->wall);
+    bench_samples_free(&s->cpu);
+    bench_samples_free(&s->rss_kb);
+}
+
+int bench_spawn_timed(const char *prog, const char *label, char *const argv[], const int fds[3],
+                      struct bench_proc_samples *s, bool record)
+{
+    struct bench_run run = {0};
+    int r = bench_spawn_run(argv, NULL, fds, &run);
+    if (r < 0) {
+        fprintf(stderr, "%s: %s: cannot start %s: %s\n", prog, label, argv[0], strerror(-r));
+        return r;
+    }
+    if (!bench_exited_ok(run.status)) {
+        char how[32];
+        bench_status_text(run.status, how, sizeof(how));
+        fprintf(stderr, "%s: %s: %s (run the command by hand to see why)\n", prog, label, how);
+        return -EPROTO;
+    }
+    if (record) {
+        bench_samples_add(&s->wall, run.wall_ns);
+        bench_samples_add(&s->cpu, run.cpu_ns);
+        bench_samples_add(&s->rss_kb, run.maxrss_kb);
+    }
+    return 0;
+}
+
 bool bench_exited_ok(int status)
 {
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;

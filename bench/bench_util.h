@@ -98,6 +98,18 @@ struct bench_run {
  * posix_spawn() (glibc: clone with CLONE_VM | CLONE_VFORK, no copy of our page tables), so the figure is the
  * child's own start-up and run, not the cost of forking the bench. */
 int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], struct bench_run *ret);
+/* The columns of whole-process runs, one sample per run: wall and CPU time (ns), peak RSS (kB). */
+struct bench_proc_samples {
+    struct bench_samples wall, cpu, rss_kb;
+};
+
+int bench_proc_samples_init(struct bench_proc_samples *s, size_t cap);
+void bench_proc_samples_free(struct bench_proc_samples *s);
+/* One timed run of argv through bench_spawn_run(), its stdio on fds. An exit status other than 0 is an error
+ * (-EPROTO), told on stderr as "prog: label: exit N (...)". record: the run's figures go
+ * into s (a warm-up run's do not). */
+int bench_spawn_timed(const char *prog, const char *label, char *const argv[], const int fds[3],
+                      struct bench_proc_samples *s, bool record);
 /* Exit status 0. */
 bool bench_exited_ok(int status);
 /* "exit 3", "signal 11": a wait4() status for a message. */

@@ -79,26 +79,6 @@ struct opts {
 
 /* ---- samples ---- */
 
-/* Samples of one row; the medians are taken of each column on its own. */
-struct series {
-    struct bench_samples wall, cpu, rss_kb;
-};
-
-static int series_init(struct series *s, size_t cap)
-{
-    int r = bench_samples_init(&s->wall, cap);
-    if (r == 0)
-        r = bench_samples_init(&s->cpu, cap);
-    return r == 0 ? bench_samples_init(&s->rss_kb, cap) : r;
-}
-
-static void series_free(struct series *s)
-{
-    bench_samples_free(&s->wall);
-    bench_samples_free(&s->cpu);
-    bench_samples_free(&s->rss_kb);
-}
-
 /* The median of one column (sorting it). */
 static double column_median(struct bench_samples *c)
 {
@@ -110,7 +90,7 @@ struct stats {
     double median_ms, p10_ms, p90_ms, cpu_ms, rss_mib;
 };
 
-static struct stats series_stats(struct series *s)
+static struct stats series_stats(struct bench_proc_samples *s)
 {
     bench_samples_sort(&s->wall);
     return (struct stats){
@@ -160,13 +140,13 @@ struct corpus_file {
     size_t bytes, events;
     bool tool_ok;         /* tpm2_eventlog reads it (exit 0): timed and compared */
     char tool_error[200]; /* else: its status and first error line */
-    struct series tagent, tool;
+    struct bench_proc_samples tagent, tool;
 };
 
 struct floor_row {
     const char *label;
     char *argv[4];
-    struct series s;
+    struct bench_proc_samples s;
 };
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -295,7 +275,8 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
         f->name = f->path + prefix;
         if (!strncmp(f->name, "eventlog/", 9))
             f->name += 9; /* uefi/...: the corpus logs; isecl/...: the ISecL one */
-        if ((r = series_init(&f->tagent, cap)) == 0 && (r = series_init(&f->tool, cap)) == 0)
+        if ((r = bench_proc_samples_init(&f->tagent, cap)) == 0 &&
+            (r = bench_proc_samples_init(&f->tool, cap)) == 0)
             r = corpus_check(pb, o, f);
         if (r < 0 && r != -EPROTO)
             fprintf(stderr, "bench_eventlog: %s: %s\n", f->path, strerror(-r));
@@ -305,29 +286,16 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
         (struct floor_row){.label = "tagent version", .argv = {(char *)o->tagent, "version", NULL}};
     pb->floors[1] = (struct floor_row){.label = "/bin/true", .argv = {pb->true_prog, NULL}};
     for (size_t i = 0; i < 2 && r == 0; i++)
-        r = series_init(&pb->floors[i].s, cap);
+        r = bench_proc_samples_init(&pb->floors[i].s, cap);
     return r;
 }
 
-static int timed(char *const argv[], int null_fd, struct series *s, bool record)
+static int timed(char *const argv[], int null_fd, struct bench_proc_samples *s, bool record)
 {
-    struct bench_run res = {0};
-    int r = process_run(argv, null_fd, null_fd, null_fd, &res);
-    if (r < 0)
-        return r;
-    if (!bench_exited_ok(res.status)) {
-        char how[32];
-        bench_status_text(res.status, how, sizeof(how));
-        fprintf(stderr, "bench_eventlog: %s %s: %s during the timed runs\n", argv[0], argv[1] ? argv[1] : "",
-                how);
-        return -EPROTO;
-    }
-    if (record) {
-        bench_samples_add(&s->wall, res.wall_ns);
-        bench_samples_add(&s->cpu, res.cpu_ns);
-        bench_samples_add(&s->rss_kb, res.maxrss_kb);
-    }
-    return 0;
+    char label[PATH_MAX + 64];
+    const int fds[3] = {null_fd, null_fd, null_fd};
+    snprintf(label, sizeof(label), "%s %s", argv[0], argv[1] ? argv[1] : "");
+    return bench_spawn_timed("bench_eventlog", label, argv, fds, s, record);
 }
 
 /* Rounds: in each, every log once with both commands (tagent first in even rounds, tpm2_eventlog first in odd
@@ -413,11 +381,11 @@ static bool process_report(struct process_bench *pb, const struct opts *o)
 static void process_free(struct process_bench *pb)
 {
     for (size_t i = 0; i < pb->n_files; i++) {
-        series_free(&pb->files[i].tagent);
-        series_free(&pb->files[i].tool);
+        bench_proc_samples_free(&pb->files[i].tagent);
+        bench_proc_samples_free(&pb->files[i].tool);
     }
     for (size_t i = 0; i < 2; i++)
-        series_free(&pb->floors[i].s);
+        bench_proc_samples_free(&pb->floors[i].s);
     if (pb->null_fd > 0)
         close(pb->null_fd);
 }
@@ -821,11 +789,11 @@ static int write_file(const char *path, int fd, const uint8_t *buf, size_t len)
 static int rss_bench(const struct opts *o, const char *log_path, size_t log_bytes,
                      const struct mix_result *boot, bool *ret_met)
 {
-    struct series ver = {0}, ev = {0};
+    struct bench_proc_samples ver = {0}, ev = {0};
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     int r = null_fd >= 0 ? 0 : -errno;
-    if (r == 0 && (r = series_init(&ver, o->rss_runs)) == 0)
-        r = series_init(&ev, o->rss_runs);
+    if (r == 0 && (r = bench_proc_samples_init(&ver, o->rss_runs)) == 0)
+        r = bench_proc_samples_init(&ev, o->rss_runs);
     char *ver_argv[] = {(char *)o->tagent, "version", NULL};
     char *ev_argv[] = {(char *)o->tagent, "eventlog", "--replay", "--file", (char *)log_path, NULL};
     /* The child's ru_maxrss also covers this process's memory as it was at the spawn (the child runs on our
@@ -840,8 +808,8 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
     if (null_fd >= 0)
         close(null_fd);
     if (r < 0) {
-        series_free(&ver);
-        series_free(&ev);
+        bench_proc_samples_free(&ver);
+        bench_proc_samples_free(&ev);
         return r;
     }
 
@@ -877,8 +845,8 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
     printf("target (peak RSS of the whole process <= %.0f x the log size): %s (%.2f MiB for a %.2f MiB log; "
            "%.2f x)\n\n",
            TARGET_RSS_FACTOR, met ? "MET" : "NOT MET", se.rss_mib, mib, se.rss_mib / mib);
-    series_free(&ver);
-    series_free(&ev);
+    bench_proc_samples_free(&ver);
+    bench_proc_samples_free(&ev);
     *ret_met = met;
     return 0;
 }

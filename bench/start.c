@@ -50,7 +50,7 @@ enum row { ROW_TRUE, ROW_VERSION, ROW_HELP, ROW_EVENTLOG, N_ROWS };
 struct row_data {
     const char *label;
     char *argv[6];
-    struct bench_samples wall, cpu, rss_kb;
+    struct bench_proc_samples s;
     size_t n_objects;
     char (*objects)[OBJECT_NAME]; /* MAX_OBJECTS names */
 };
@@ -171,24 +171,7 @@ static int objects_count(struct bench *b, struct row_data *row)
 static int row_run(struct bench *b, struct row_data *row, bool record)
 {
     const int fds[3] = {b->null_fd, b->null_fd, b->null_fd};
-    struct bench_run run = {0};
-    int r = bench_spawn_run(row->argv, NULL, fds, &run);
-    if (r < 0) {
-        fprintf(stderr, "bench_start: %s: cannot start %s: %s\n", row->label, row->argv[0], strerror(-r));
-        return r;
-    }
-    if (!bench_exited_ok(run.status)) {
-        char how[32];
-        bench_status_text(run.status, how, sizeof(how));
-        fprintf(stderr, "bench_start: %s: %s (run it by hand to see why)\n", row->label, how);
-        return -EPROTO;
-    }
-    if (record) {
-        bench_samples_add(&row->wall, run.wall_ns);
-        bench_samples_add(&row->cpu, run.cpu_ns);
-        bench_samples_add(&row->rss_kb, run.maxrss_kb);
-    }
-    return 0;
+    return bench_spawn_timed("bench_start", row->label, row->argv, fds, &row->s, record);
 }
 
 static int bench_rounds(struct bench *b)
@@ -247,9 +230,8 @@ static int bench_setup(struct bench *b)
         struct row_data *row = &b->rows[i];
         row->objects = calloc(MAX_OBJECTS, sizeof(*row->objects));
         r = row->objects ? 0 : -ENOMEM;
-        if (r == 0 && (r = bench_samples_init(&row->wall, o->runs)) == 0 &&
-            (r = bench_samples_init(&row->cpu, o->runs)) == 0)
-            r = bench_samples_init(&row->rss_kb, o->runs);
+        if (r == 0)
+            r = bench_proc_samples_init(&row->s, o->runs);
         if (r == 0)
             r = row_run(b, row, false); /* each command works at all, before anything is timed */
         if (r == 0)
@@ -261,9 +243,7 @@ static int bench_setup(struct bench *b)
 static void bench_free(struct bench *b)
 {
     for (size_t i = 0; i < N_ROWS; i++) {
-        bench_samples_free(&b->rows[i].wall);
-        bench_samples_free(&b->rows[i].cpu);
-        bench_samples_free(&b->rows[i].rss_kb);
+        bench_proc_samples_free(&b->rows[i].s);
         free(b->rows[i].objects);
     }
     if (b->tmpdir[0])
@@ -295,15 +275,16 @@ static void bench_report(struct bench *b)
     double base = 0, version = 0;
     for (size_t i = 0; i < N_ROWS; i++) {
         struct row_data *row = &b->rows[i];
-        double med = median_of(&row->wall) / 1e6;
-        double cpu = median_of(&row->cpu) / 1e6, rss = median_of(&row->rss_kb) / 1024.0;
+        double med = median_of(&row->s.wall) / 1e6;
+        double cpu = median_of(&row->s.cpu) / 1e6, rss = median_of(&row->s.rss_kb) / 1024.0;
         if (i == ROW_TRUE)
             base = med;
         if (i == ROW_VERSION)
             version = med;
         printf("%-58.58s %8.3f %8.3f %8.3f %8.3f %8.2f %7.2f %8zu\n", row->label, med,
-               bench_samples_quantile(&row->wall, 0.1) / 1e6, bench_samples_quantile(&row->wall, 0.9) / 1e6,
-               cpu, rss, base > 0 ? med / base : 0, row->n_objects);
+               bench_samples_quantile(&row->s.wall, 0.1) / 1e6,
+               bench_samples_quantile(&row->s.wall, 0.9) / 1e6, cpu, rss, base > 0 ? med / base : 0,
+               row->n_objects);
     }
     printf(
         "\nobjects mapped: shared objects the dynamic loader mapped (LD_DEBUG=files \"%s\" lines, dlopen()\n"
@@ -322,7 +303,7 @@ static void bench_report(struct bench *b)
 
 int main(int argc, char **argv)
 {
-    static struct bench b; /* large: keep it off the stack */
+    static struct bench b; /* the paths make it 16 KiB: not on the stack */
     int r = opts_parse(argc, argv, &b.o);
     if (r != 0)
         return r > 0 ? 0 : 2;
