@@ -76,7 +76,8 @@ struct opts {
     unsigned warmup;
     const char *env[MAX_ENV + 1]; /* extra "K=V" for the agent, NULL-terminated */
     size_t n_env;
-    bool mappings; /* -M: the idle agent's top mappings by Rss */
+    bool mappings;      /* -M: the idle agent's top mappings by Rss */
+    const char *tagent; /* -t */
 };
 
 /* ---- samples ---- */
@@ -103,6 +104,7 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: bench_service [-n ROUNDS] [-q QUOTES] [-r ROUNDS] [-c N,N,..] [-s STARTS] [-w WARMUP] [-M]\n"
+        "                     [-t TAGENT]\n"
         "  -n N      latency rounds: one sample of each row per round (default 200)\n"
         "  -q N      quote requests per throughput run; version-request runs send 5x (default 200)\n"
         "  -r N      throughput runs per concurrency (default 3)\n"
@@ -112,8 +114,10 @@ static void usage(FILE *f)
         "  -e K=V    extra environment for the agent (what-if runs, e.g. -e MALLOC_ARENA_MAX=1); "
         "repeatable\n"
         "  -M        print the idle agent's %d mappings with the most Rss (/proc/<pid>/smaps, files by "
-        "path)\n",
-        MAX_CONC, MAX_REQUESTERS, TOP_MAPPINGS);
+        "path)\n"
+        "  -t BIN    the tagent binary the world sets up and runs; the in-process rows are this tree's\n"
+        "            code (default %s)\n",
+        MAX_CONC, MAX_REQUESTERS, TOP_MAPPINGS, BENCH_TAGENT);
 }
 
 static int parse_conc(const char *arg, void *data)
@@ -139,7 +143,8 @@ static int opts_parse(int argc, char **argv, struct opts *o)
                        .conc = {1, 4, 20},
                        .n_conc = 3,
                        .starts = 10,
-                       .warmup = 5};
+                       .warmup = 5,
+                       .tagent = BENCH_TAGENT};
     const struct bench_option options[] = {
         {.letter = 'n', .count = &o->rounds, .min = 1, .max = 1000000},
         {.letter = 'q', .count = &o->quotes, .min = 1, .max = 1000000},
@@ -149,6 +154,7 @@ static int opts_parse(int argc, char **argv, struct opts *o)
         {.letter = 'w', .count = &o->warmup, .min = 0, .max = 1000},
         {.letter = 'e', .parse = parse_env, .data = o},
         {.letter = 'M', .flag = &o->mappings},
+        {.letter = 't', .string = &o->tagent},
         {0},
     };
     const struct bench_cli cli = {"bench_service", usage, options};
@@ -941,7 +947,7 @@ int main(int argc, char **argv)
     /* A freshly linked tagent's page-cache pages are dirty until written back, and smaps counts them as
      * Private_Dirty of the agent: write them back first. */
     sync();
-    struct world_opts wo = {.tagent_bin = BENCH_TAGENT, .corpora = BENCH_CORPORA, .host_id = "bench-service"};
+    struct world_opts wo = {.tagent_bin = b.o.tagent, .corpora = BENCH_CORPORA, .host_id = "bench-service"};
     r = world_start(&wo, &b.w);
     if (r == 0)
         r = bench_run(&b);
