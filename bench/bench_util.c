@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,7 +60,9 @@ static const struct bench_option *option_find(const struct bench_cli *cli, int l
 static int option_apply(const struct bench_cli *cli, const struct bench_option *o, const char *arg)
 {
     int r = 0;
-    if (o->count) {
+    if (o->flag) {
+        *o->flag = true;
+    } else if (o->count) {
         r = bench_parse_count(arg, o->min, o->max, o->count);
         if (r < 0)
             fprintf(stderr, "%s: -%c wants a count in %u..%u, not \"%s\"\n", cli->prog, o->letter, o->min,
@@ -84,9 +88,11 @@ int bench_opts_parse(const struct bench_cli *cli, int argc, char **argv)
         if (n_short == 2 * MAX_OPTIONS)
             return -E2BIG;
         optstring[n_short++] = o->letter;
-        optstring[n_short++] = ':';
+        if (!o->flag)
+            optstring[n_short++] = ':';
         if (o->long_name)
-            longopts[n_long++] = (struct option){o->long_name, required_argument, NULL, o->letter};
+            longopts[n_long++] =
+                (struct option){o->long_name, o->flag ? no_argument : required_argument, NULL, o->letter};
     }
     optstring[n_short++] = 'h';
     if (n_long) /* --help only beside other long options: a program without them never had it */
@@ -234,4 +240,92 @@ int bench_child_wait(pid_t pid, int timeout_ms, int *ret_status)
         return -errno;
     *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
     return 0;
+}
+
+int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], struct bench_run *ret)
+{
+    extern char **environ;
+    posix_spawn_file_actions_t fa;
+    int r = posix_spawn_file_actions_init(&fa);
+    for (int i = 0; r == 0 && i < 3; i++)
+        r = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+    if (r != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -r;
+    }
+    pid_t pid;
+    int status = 0;
+    struct rusage ru;
+    uint64_t t0 = bench_mono_ns();
+    r = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0)
+        return -r; /* glibc reports a failed exec here */
+    pid_t w;
+    while ((w = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
+        ;
+    uint64_t t1 = bench_mono_ns();
+    if (w < 0)
+        return -errno;
+    *ret = (struct bench_run){
+        .wall_ns = t1 - t0,
+        .cpu_ns = bench_timeval_ns(ru.ru_utime) + bench_timeval_ns(ru.ru_stime),
+        .maxrss_kb = (uint64_t)ru.ru_maxrss,
+        .pid = pid,
+        .status = status,
+    };
+    return 0;
+}
+
+int bench_proc_samples_init(struct bench_proc_samples *s, size_t cap)
+{
+    int r = bench_samples_init(&s->wall, cap);
+    if (r == 0)
+        r = bench_samples_init(&s->cpu, cap);
+    return r == 0 ? bench_samples_init(&s->rss_kb, cap) : r;
+}
+
+void bench_proc_samples_free(struct bench_proc_samples *s)
+{
+    bench_samples_free(&s->wall);
+    bench_samples_free(&s->cpu);
+    bench_samples_free(&s->rss_kb);
+}
+
+int bench_spawn_timed(const char *prog, const char *label, char *const argv[], const int fds[3],
+                      struct bench_proc_samples *s, bool record)
+{
+    struct bench_run run = {0};
+    int r = bench_spawn_run(argv, NULL, fds, &run);
+    if (r < 0) {
+        fprintf(stderr, "%s: %s: cannot start %s: %s\n", prog, label, argv[0], strerror(-r));
+        return r;
+    }
+    if (!bench_exited_ok(run.status)) {
+        char how[32];
+        bench_status_text(run.status, how, sizeof(how));
+        fprintf(stderr, "%s: %s: %s (run the command by hand to see why)\n", prog, label, how);
+        return -EPROTO;
+    }
+    if (record) {
+        bench_samples_add(&s->wall, run.wall_ns);
+        bench_samples_add(&s->cpu, run.cpu_ns);
+        bench_samples_add(&s->rss_kb, run.maxrss_kb);
+    }
+    return 0;
+}
+
+bool bench_exited_ok(int status)
+{
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void bench_status_text(int status, char *buf, size_t size)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, size, "exit %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, size, "signal %d", WTERMSIG(status));
+    else
+        snprintf(buf, size, "status 0x%x", (unsigned)status);
 }

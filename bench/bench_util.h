@@ -18,8 +18,9 @@
 
 /* ---- the command line ---- */
 
-/* One option taking an argument. Exactly one of count, string and parse is set; a table lists them with
- * designated initializers (the fields a kind does not use stay zero) and ends with {0}. */
+/* One option. Exactly one of count, string, parse and flag is set; a table lists them with designated
+ * initializers (the fields a kind does not use stay zero) and ends with {0}. All but flag take an argument.
+ */
 struct bench_option {
     char letter;
     const char *long_name; /* --long_name ARG / --long_name=ARG as well; NULL: the letter only */
@@ -28,6 +29,7 @@ struct bench_option {
     const char **string;                       /* the argument as given */
     int (*parse)(const char *arg, void *data); /* anything else; returns 0 or a negative errno */
     void *data;
+    bool *flag; /* no argument: the option sets *flag */
 };
 
 struct bench_cli {
@@ -81,5 +83,36 @@ int bench_which(const char *name, char *buf, size_t size);
  * a pidfd wakes us at the exit, where a polling wait would round every sample up to its period. Without
  * pidfds (kernel < 5.3) waitid blocks, with no timeout. *ret_status: the exit status, or 128 + the signal. */
 int bench_child_wait(pid_t pid, int timeout_ms, int *ret_status);
+
+/* One whole-process run of a program. */
+struct bench_run {
+    uint64_t wall_ns;   /* just before posix_spawn() .. just after wait4() returned (CLOCK_MONOTONIC) */
+    uint64_t cpu_ns;    /* the child's user + system time */
+    uint64_t maxrss_kb; /* the child's peak RSS */
+    pid_t pid;
+    int status; /* as wait4() gives it */
+};
+
+/* Runs argv (argv[0] an absolute path, resolved outside any timing) with stdin, stdout and stderr on
+ * fds[0..2] and the environment envp (NULL: this process's), and waits for it with a blocking wait4().
+ * posix_spawn() (glibc: clone with CLONE_VM | CLONE_VFORK, no copy of our page tables), so the figure is the
+ * child's own start-up and run, not the cost of forking the bench. */
+int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], struct bench_run *ret);
+/* The columns of whole-process runs, one sample per run: wall and CPU time (ns), peak RSS (kB). */
+struct bench_proc_samples {
+    struct bench_samples wall, cpu, rss_kb;
+};
+
+int bench_proc_samples_init(struct bench_proc_samples *s, size_t cap);
+void bench_proc_samples_free(struct bench_proc_samples *s);
+/* One timed run of argv through bench_spawn_run(), its stdio on fds. An exit status other than 0 is an error
+ * (-EPROTO), told on stderr as "prog: label: exit N (...)". record: the run's figures go
+ * into s (a warm-up run's do not). */
+int bench_spawn_timed(const char *prog, const char *label, char *const argv[], const int fds[3],
+                      struct bench_proc_samples *s, bool record);
+/* Exit status 0. */
+bool bench_exited_ok(int status);
+/* "exit 3", "signal 11": a wait4() status for a message. */
+void bench_status_text(int status, char *buf, size_t size);
 
 #endif

@@ -5,10 +5,10 @@
  *   (1) whole process, per corpus log: `tagent eventlog --replay --file F` against the baseline
  *       `tpm2_eventlog F` (tpm2-tools), on every UEFI log of ../shared/corpora/eventlog/uefi and on the ISecL
  *       log isecl/eventlog/uefi_event_log.bin. Both run N times, interleaved (alternating order), output to
- *       /dev/null; one sample is the wall time (CLOCK_MONOTONIC) from just before fork() to just after
- * wait4() returns. For scale, `tagent version` and /bin/true are timed the same way. Target:
- * median(tpm2_eventlog)
- *       >= 5 x median(tagent) on every log tpm2_eventlog can read.
+ *       /dev/null; one sample is the wall time (CLOCK_MONOTONIC) from just before posix_spawn() to just
+ *       after wait4() returns (bench_spawn_run(): no fork of this process in the figure). For scale,
+ *       `tagent version` and /bin/true are timed the same way. Target: median(tpm2_eventlog) >= 5 x
+ *       median(tagent) on every log tpm2_eventlog can read.
  *   (2) in process: eventlog_parse() + eventlog_replay() on a synthetic crypto-agile log built here (Spec ID
  * with SHA1+SHA256+SHA384; a mix of events modelled on a real UEFI boot, repeated up to 48 MiB), median of
  *       several runs, in MB/s (10^6 bytes). Target: >= 300 MB/s. A second mix of small events only (EV_IPL,
@@ -79,26 +79,6 @@ struct opts {
 
 /* ---- samples ---- */
 
-/* Samples of one row; the medians are taken of each column on its own. */
-struct series {
-    struct bench_samples wall, cpu, rss_kb;
-};
-
-static int series_init(struct series *s, size_t cap)
-{
-    int r = bench_samples_init(&s->wall, cap);
-    if (r == 0)
-        r = bench_samples_init(&s->cpu, cap);
-    return r == 0 ? bench_samples_init(&s->rss_kb, cap) : r;
-}
-
-static void series_free(struct series *s)
-{
-    bench_samples_free(&s->wall);
-    bench_samples_free(&s->cpu);
-    bench_samples_free(&s->rss_kb);
-}
-
 /* The median of one column (sorting it). */
 static double column_median(struct bench_samples *c)
 {
@@ -110,7 +90,7 @@ struct stats {
     double median_ms, p10_ms, p90_ms, cpu_ms, rss_mib;
 };
 
-static struct stats series_stats(struct series *s)
+static struct stats series_stats(struct bench_proc_samples *s)
 {
     bench_samples_sort(&s->wall);
     return (struct stats){
@@ -124,61 +104,15 @@ static struct stats series_stats(struct series *s)
 
 /* ---- whole-process runs ---- */
 
-struct proc_result {
-    uint64_t wall_ns, cpu_ns, maxrss_kb;
-    int status; /* as wait4() gives it */
-};
-
-/* One run: fork, exec, wait4 (a blocking wait, no polling). Wall time from just before fork() to just after
- * wait4() returns; user + system time and peak RSS from the child's rusage. stdin is /dev/null. */
-static int process_run(char *const argv[], int null_fd, int out_fd, int err_fd, struct proc_result *ret)
+/* One run through bench_spawn_run() (posix_spawn, then a blocking wait4): stdin is null_fd. */
+static int process_run(char *const argv[], int null_fd, int out_fd, int err_fd, struct bench_run *ret)
 {
-    uint64_t t0 = bench_mono_ns();
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    struct rusage ru;
-    pid_t w;
-    while ((w = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
-        ;
-    uint64_t t1 = bench_mono_ns();
-    if (w < 0)
-        return -errno;
-    *ret = (struct proc_result){
-        .wall_ns = t1 - t0,
-        .cpu_ns = bench_timeval_ns(ru.ru_utime) + bench_timeval_ns(ru.ru_stime),
-        .maxrss_kb = (uint64_t)ru.ru_maxrss,
-        .status = status,
-    };
-    return 0;
-}
-
-static bool exited_ok(int status)
-{
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-static void status_text(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status))
-        snprintf(buf, size, "exit %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(buf, size, "signal %d", WTERMSIG(status));
-    else
-        snprintf(buf, size, "status 0x%x", (unsigned)status);
+    const int fds[3] = {null_fd, out_fd, err_fd};
+    return bench_spawn_run(argv, NULL, fds, ret);
 }
 
 /* A command whose first error line we want (the untimed check run): stderr goes to a memfd. */
-static int process_check(char *const argv[], int null_fd, struct proc_result *ret, char *err_line,
-                         size_t size)
+static int process_check(char *const argv[], int null_fd, struct bench_run *ret, char *err_line, size_t size)
 {
     err_line[0] = '\0';
     int mfd = memfd_create("stderr", MFD_CLOEXEC);
@@ -206,13 +140,13 @@ struct corpus_file {
     size_t bytes, events;
     bool tool_ok;         /* tpm2_eventlog reads it (exit 0): timed and compared */
     char tool_error[200]; /* else: its status and first error line */
-    struct series tagent, tool;
+    struct bench_proc_samples tagent, tool;
 };
 
 struct floor_row {
     const char *label;
     char *argv[4];
-    struct series s;
+    struct bench_proc_samples s;
 };
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -273,12 +207,12 @@ static int corpus_check(struct process_bench *pb, const struct opts *o, struct c
     eventlog_free(log);
     free(error);
 
-    struct proc_result res = {0};
+    struct bench_run res = {0};
     char line[160], how[32];
     char *ta_argv[] = {(char *)o->tagent, "eventlog", "--replay", "--file", f->path, NULL};
     int r = process_check(ta_argv, pb->null_fd, &res, line, sizeof(line));
-    if (r == 0 && !exited_ok(res.status)) {
-        status_text(res.status, how, sizeof(how));
+    if (r == 0 && !bench_exited_ok(res.status)) {
+        bench_status_text(res.status, how, sizeof(how));
         fprintf(stderr, "bench_eventlog: tagent eventlog --replay --file %s: %s: %s\n", f->name, how, line);
         return -EPROTO;
     }
@@ -286,8 +220,8 @@ static int corpus_check(struct process_bench *pb, const struct opts *o, struct c
     if (r == 0)
         r = process_check(tool_argv, pb->null_fd, &res, line, sizeof(line));
     if (r == 0) {
-        f->tool_ok = exited_ok(res.status);
-        status_text(res.status, how, sizeof(how));
+        f->tool_ok = bench_exited_ok(res.status);
+        bench_status_text(res.status, how, sizeof(how));
         snprintf(f->tool_error, sizeof(f->tool_error), "%s: %s", how, line);
     }
     return r;
@@ -341,7 +275,8 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
         f->name = f->path + prefix;
         if (!strncmp(f->name, "eventlog/", 9))
             f->name += 9; /* uefi/...: the corpus logs; isecl/...: the ISecL one */
-        if ((r = series_init(&f->tagent, cap)) == 0 && (r = series_init(&f->tool, cap)) == 0)
+        if ((r = bench_proc_samples_init(&f->tagent, cap)) == 0 &&
+            (r = bench_proc_samples_init(&f->tool, cap)) == 0)
             r = corpus_check(pb, o, f);
         if (r < 0 && r != -EPROTO)
             fprintf(stderr, "bench_eventlog: %s: %s\n", f->path, strerror(-r));
@@ -351,29 +286,16 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
         (struct floor_row){.label = "tagent version", .argv = {(char *)o->tagent, "version", NULL}};
     pb->floors[1] = (struct floor_row){.label = "/bin/true", .argv = {pb->true_prog, NULL}};
     for (size_t i = 0; i < 2 && r == 0; i++)
-        r = series_init(&pb->floors[i].s, cap);
+        r = bench_proc_samples_init(&pb->floors[i].s, cap);
     return r;
 }
 
-static int timed(char *const argv[], int null_fd, struct series *s, bool record)
+static int timed(char *const argv[], int null_fd, struct bench_proc_samples *s, bool record)
 {
-    struct proc_result res = {0};
-    int r = process_run(argv, null_fd, null_fd, null_fd, &res);
-    if (r < 0)
-        return r;
-    if (!exited_ok(res.status)) {
-        char how[32];
-        status_text(res.status, how, sizeof(how));
-        fprintf(stderr, "bench_eventlog: %s %s: %s during the timed runs\n", argv[0], argv[1] ? argv[1] : "",
-                how);
-        return -EPROTO;
-    }
-    if (record) {
-        bench_samples_add(&s->wall, res.wall_ns);
-        bench_samples_add(&s->cpu, res.cpu_ns);
-        bench_samples_add(&s->rss_kb, res.maxrss_kb);
-    }
-    return 0;
+    char label[PATH_MAX + 64];
+    const int fds[3] = {null_fd, null_fd, null_fd};
+    snprintf(label, sizeof(label), "%s %s", argv[0], argv[1] ? argv[1] : "");
+    return bench_spawn_timed("bench_eventlog", label, argv, fds, s, record);
 }
 
 /* Rounds: in each, every log once with both commands (tagent first in even rounds, tpm2_eventlog first in odd
@@ -404,10 +326,11 @@ static bool process_report(struct process_bench *pb, const struct opts *o)
 {
     printf("(1) whole process, per corpus log: `tagent eventlog --replay --file F` vs `tpm2_eventlog F` "
            "[baseline]\n");
-    printf("    %u runs of each, interleaved (alternating order), %u warm-up rounds; stdout+stderr to "
-           "/dev/null;\n"
-           "    one sample = wall time fork() .. wait4() (CLOCK_MONOTONIC); cpu = the child's user+sys\n",
-           o->runs, o->warmup);
+    printf(
+        "    %u runs of each, interleaved (alternating order), %u warm-up rounds; stdout+stderr to "
+        "/dev/null;\n"
+        "    one sample = wall time posix_spawn() .. wait4() (CLOCK_MONOTONIC); cpu = the child's user+sys\n",
+        o->runs, o->warmup);
     printf("    tagent: %s\n    baseline: %s (%s)\n\n", o->tagent, pb->tool_prog,
            pb->tool_version[0] ? pb->tool_version : "version unknown");
     printf("%-52s %6s %5s | %8s %7s %7s | %8s %7s %7s | %7s %6s %s\n", "log", "bytes", "ev", "tagent", "p90",
@@ -458,11 +381,11 @@ static bool process_report(struct process_bench *pb, const struct opts *o)
 static void process_free(struct process_bench *pb)
 {
     for (size_t i = 0; i < pb->n_files; i++) {
-        series_free(&pb->files[i].tagent);
-        series_free(&pb->files[i].tool);
+        bench_proc_samples_free(&pb->files[i].tagent);
+        bench_proc_samples_free(&pb->files[i].tool);
     }
     for (size_t i = 0; i < 2; i++)
-        series_free(&pb->floors[i].s);
+        bench_proc_samples_free(&pb->floors[i].s);
     if (pb->null_fd > 0)
         close(pb->null_fd);
 }
@@ -866,15 +789,15 @@ static int write_file(const char *path, int fd, const uint8_t *buf, size_t len)
 static int rss_bench(const struct opts *o, const char *log_path, size_t log_bytes,
                      const struct mix_result *boot, bool *ret_met)
 {
-    struct series ver = {0}, ev = {0};
+    struct bench_proc_samples ver = {0}, ev = {0};
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     int r = null_fd >= 0 ? 0 : -errno;
-    if (r == 0 && (r = series_init(&ver, o->rss_runs)) == 0)
-        r = series_init(&ev, o->rss_runs);
+    if (r == 0 && (r = bench_proc_samples_init(&ver, o->rss_runs)) == 0)
+        r = bench_proc_samples_init(&ev, o->rss_runs);
     char *ver_argv[] = {(char *)o->tagent, "version", NULL};
     char *ev_argv[] = {(char *)o->tagent, "eventlog", "--replay", "--file", (char *)log_path, NULL};
-    /* The child's ru_maxrss also covers its pre-exec copy of this process (anonymous pages): keep this small
-     * (the synthetic buffers are freed) and show it. */
+    /* The child's ru_maxrss also covers this process's memory as it was at the spawn (the child runs on our
+     * address space until its exec): keep this small (the synthetic buffers are freed) and show it. */
     malloc_trim(0);
     long parent_anon = self_status_kb("RssAnon");
     r = r == 0 ? timed(ev_argv, null_fd, &ev, false) : r; /* page cache */
@@ -885,8 +808,8 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
     if (null_fd >= 0)
         close(null_fd);
     if (r < 0) {
-        series_free(&ver);
-        series_free(&ev);
+        bench_proc_samples_free(&ver);
+        bench_proc_samples_free(&ev);
         return r;
     }
 
@@ -897,8 +820,8 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
     printf("(3) peak memory: ru_maxrss (wait4) of the whole process, median of %u runs each, interleaved\n",
            o->rss_runs);
     printf(
-        "    log: the realistic mix of (2) in %s, %.2f MiB; bench_eventlog's own RssAnon at fork: %.2f MiB\n"
-        "    (the child's ru_maxrss includes its pre-exec copy of that: %s)\n\n",
+        "    log: the realistic mix of (2) in %s, %.2f MiB; bench_eventlog's own RssAnon at spawn: %.2f MiB\n"
+        "    (the child's ru_maxrss includes that, its memory until the exec: %s)\n\n",
         log_path, mib, parent_anon / 1024.0,
         parent_anon >= 0 && parent_anon / 1024.0 < sv.rss_mib / 2 ? "far below both rows, so it does not show"
                                                                   : "NOT small: the rows may be inflated");
@@ -922,8 +845,8 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
     printf("target (peak RSS of the whole process <= %.0f x the log size): %s (%.2f MiB for a %.2f MiB log; "
            "%.2f x)\n\n",
            TARGET_RSS_FACTOR, met ? "MET" : "NOT MET", se.rss_mib, mib, se.rss_mib / mib);
-    series_free(&ver);
-    series_free(&ev);
+    bench_proc_samples_free(&ver);
+    bench_proc_samples_free(&ev);
     *ret_met = met;
     return 0;
 }
@@ -1000,7 +923,8 @@ int main(int argc, char **argv)
 
     printf("bench_eventlog: %ld CPUs; corpora %s\n\n", sysconf(_SC_NPROCESSORS_ONLN), o.corpora);
 
-    /* (1) first, while this process is small (every fork copies its page tables). */
+    /* (1) first, while this process is small (a child's ru_maxrss counts what this process holds at the
+     * spawn). */
     static struct process_bench pb;
     r = process_setup(&pb, &o);
     if (r == 0)

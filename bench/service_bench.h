@@ -28,10 +28,12 @@ int proc_threads(pid_t pid);
 /* CPU time of all live threads of pid, from /proc/<pid>/task/<tid>/schedstat (ns resolution, unlike the
  * clock ticks of /proc/<pid>/stat). */
 uint64_t proc_cpu_ns(pid_t pid);
-/* Prints the max_rows mappings groups that hold the most Private_Dirty (from /proc/<pid>/smaps): files by
- * name, anonymous mappings one by one with their size, so thread stacks and malloc arenas can be told apart.
- */
+/* Prints the max_rows mapping groups that hold the most Private_Dirty, then the max_rows with the most Rss
+ * (from /proc/<pid>/smaps; each with its Rss, Pss and Private_Dirty): files by name, anonymous mappings by
+ * what they probably are (malloc arenas, thread stacks, [heap], [stack], other anonymous). */
 void mem_breakdown_print(pid_t pid, size_t max_rows);
+/* The max_rows groups with the most Rss, files by full path (-M: what the idle agent's memory is). */
+void mem_top_print(pid_t pid, size_t max_rows);
 
 /* Samples smaps_rollup every period_ms on a thread of its own and keeps the field-wise maximum. */
 struct mem_sampler;

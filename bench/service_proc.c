@@ -112,12 +112,12 @@ struct mapping {
     unsigned long start, end;
     char perms[5];
     char name[128]; /* "" for anonymous */
-    long rss, private_dirty;
+    long rss, pss, private_dirty;
 };
 
 struct group {
     char label[160];
-    long rss, private_dirty;
+    long rss, pss, private_dirty;
     unsigned count;
 };
 
@@ -146,7 +146,7 @@ static int mappings_read(pid_t pid, struct mapping **ret, size_t *ret_n)
             *m = (struct mapping){.start = start, .end = end};
             memcpy(m->perms, perms, sizeof(perms));
             snprintf(m->name, sizeof(m->name), "%.*s", (int)strcspn(line + off, "\n"), line + off);
-        } else if (n > 0 && !field_kb(line, "Rss", &v[n - 1].rss)) {
+        } else if (n > 0 && !field_kb(line, "Rss", &v[n - 1].rss) && !field_kb(line, "Pss", &v[n - 1].pss)) {
             field_kb(line, "Private_Dirty", &v[n - 1].private_dirty);
         }
     }
@@ -163,13 +163,13 @@ static bool anon_none(const struct mapping *m)
 
 /* What an anonymous rw mapping probably is: glibc reserves 64 MiB per malloc arena (HEAP_MAX_SIZE) and makes
  * the unused rest PROT_NONE; a pthread stack has a PROT_NONE guard page right below it. */
-static void mapping_label(const struct mapping *v, size_t n, size_t i, char *buf, size_t size)
+static void mapping_label(const struct mapping *v, size_t n, size_t i, bool full_path, char *buf, size_t size)
 {
     const struct mapping *m = &v[i];
     long kb = (long)((m->end - m->start) / 1024);
     if (m->name[0]) {
         const char *slash = strrchr(m->name, '/');
-        snprintf(buf, size, "%s", slash && m->name[0] == '/' ? slash + 1 : m->name);
+        snprintf(buf, size, "%s", slash && m->name[0] == '/' && !full_path ? slash + 1 : m->name);
     } else if (i + 1 < n && anon_none(&v[i + 1]) && v[i + 1].start == m->end &&
                (v[i + 1].end - m->start) == 64ul << 20)
         snprintf(buf, size, "malloc arenas (64 MiB reserves)");
@@ -192,44 +192,70 @@ static int group_cmp_rss(const void *a, const void *b)
     return (y->rss > x->rss) - (y->rss < x->rss);
 }
 
-static void groups_print(struct group *g, size_t n, size_t max_rows, bool by_rss)
+static void groups_print(struct group *g, size_t n, size_t max_rows, bool by_rss, int width)
 {
     qsort(g, n, sizeof(*g), by_rss ? group_cmp_rss : group_cmp_dirty);
-    printf("  %-44s %10s %9s %5s\n", by_rss ? "mappings by Rss" : "mappings by Private_Dirty", "Priv_Dirty",
-           "Rss", "maps");
+    printf("  %-*s %10s %9s %9s %5s\n", width, by_rss ? "mappings by Rss" : "mappings by Private_Dirty",
+           "Priv_Dirty", "Rss", "Pss", "maps");
     for (size_t k = 0; k < n && k < max_rows; k++)
-        printf("  %-44.44s %7ld kB %6ld kB %5u\n", g[k].label, g[k].private_dirty, g[k].rss, g[k].count);
+        printf("  %-*.*s %7ld kB %6ld kB %6ld kB %5u\n", width, width, g[k].label, g[k].private_dirty,
+               g[k].rss, g[k].pss, g[k].count);
 }
 
-void mem_breakdown_print(pid_t pid, size_t max_rows)
+/* The mappings of pid in groups: a file's mappings under its name (full_path: its path), anonymous ones by
+ * what they probably are (mapping_label). Mappings that hold nothing are left out. */
+static int groups_read(pid_t pid, bool full_path, struct group **ret, size_t *ret_n)
 {
     struct mapping *v = NULL;
     size_t n = 0, n_groups = 0;
-    if (mappings_read(pid, &v, &n) < 0 || n == 0) {
-        free(v);
-        return;
-    }
-    struct group *g = calloc(n, sizeof(*g));
+    int r = mappings_read(pid, &v, &n);
+    if (r < 0)
+        return r;
+    struct group *g = calloc(n ? n : 1, sizeof(*g));
     for (size_t i = 0; g && i < n; i++) {
         if (v[i].rss == 0 && v[i].private_dirty == 0)
             continue;
         char label[160];
-        mapping_label(v, n, i, label, sizeof(label));
+        mapping_label(v, n, i, full_path, label, sizeof(label));
         size_t k = 0;
         while (k < n_groups && strcmp(g[k].label, label) != 0)
             k++;
         if (k == n_groups)
             snprintf(g[n_groups++].label, sizeof(g[0].label), "%s", label);
         g[k].rss += v[i].rss;
+        g[k].pss += v[i].pss;
         g[k].private_dirty += v[i].private_dirty;
         g[k].count++;
     }
-    if (g) {
-        groups_print(g, n_groups, max_rows, false);
-        groups_print(g, n_groups, max_rows, true);
+    free(v);
+    if (!g)
+        return -ENOMEM;
+    *ret = g;
+    *ret_n = n_groups;
+    return 0;
+}
+
+void mem_breakdown_print(pid_t pid, size_t max_rows)
+{
+    struct group *g = NULL;
+    size_t n = 0;
+    if (groups_read(pid, false, &g, &n) == 0) {
+        groups_print(g, n, max_rows, false, 44);
+        groups_print(g, n, max_rows, true, 44);
     }
     free(g);
-    free(v);
+}
+
+void mem_top_print(pid_t pid, size_t max_rows)
+{
+    struct group *g = NULL;
+    size_t n = 0;
+    int r = groups_read(pid, true, &g, &n);
+    if (r < 0)
+        fprintf(stderr, "bench_service: /proc/%d/smaps: %s\n", (int)pid, strerror(-r));
+    else
+        groups_print(g, n, max_rows, true, 56);
+    free(g);
 }
 
 /* ---- memory sampler ---- */
