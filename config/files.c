@@ -134,6 +134,26 @@ int config_write_file_atomic(const char *path, const void *data, size_t len, mod
     return r;
 }
 
+/* Grows *buf (holding len bytes, *size allocated) to at least need bytes, doubling, wiping what it moves out
+ * of (a file may hold secrets). */
+static int read_buf_grow(char **buf, size_t *size, size_t len, size_t need)
+{
+    size_t n = *size ? *size : 4096;
+    while (n < need)
+        n *= 2;
+    char *grown = malloc(n);
+    if (!grown)
+        return -ENOMEM;
+    if (*buf) {
+        memcpy(grown, *buf, len);
+        explicit_bzero(*buf, *size);
+        free(*buf);
+    }
+    *buf = grown;
+    *size = n;
+    return 0;
+}
+
 int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -142,7 +162,7 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
 
     int r = 0;
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, size = 0;
     struct stat st;
     if (fstat(fd, &st) < 0) {
         r = -errno;
@@ -156,14 +176,13 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
         r = -EFBIG;
         goto out;
     }
-    /* Read up to max+1 so a file that grows while we read is still caught. */
-    buf = malloc(max + 2);
-    if (!buf) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf + len, max + 1 - len);
+    /* The buffer is sized by the file, not by max: a caller that keeps the text (the service keeps the
+     * measure log) would otherwise hold max bytes for a file of a few KiB. securityfs and procfs files say
+     * size 0, so the buffer grows as the reads need. Reading up to max+1 catches a file that grows. */
+    for (size_t want = (size_t)st.st_size + 2;;) {
+        if (size < want && (r = read_buf_grow(&buf, &size, len, want < max + 2 ? want : max + 2)) < 0)
+            goto out;
+        ssize_t n = read(fd, buf + len, (size < max + 2 ? size : max + 2) - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -177,6 +196,7 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
             r = -EFBIG;
             goto out;
         }
+        want = len + 2; /* room for one more byte: end of file, or more to read */
     }
     buf[len] = '\0';
     *ret_buf = buf;
@@ -184,7 +204,7 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
     buf = NULL;
 out:
     if (buf) {
-        explicit_bzero(buf, max + 2); /* the file may have held secrets */
+        explicit_bzero(buf, size); /* the file may have held secrets */
         free(buf);
     }
     close(fd);

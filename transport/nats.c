@@ -293,6 +293,11 @@ static natsStatus options_liveness(natsOptions *opts, const struct nats_link_opt
      * still useful reaches HVS after the reconnect, within its 10 s timeout */
     if (s == NATS_OK)
         s = natsOptions_SetReconnectBufSize(opts, NATS_RECONNECT_BUF_BYTES);
+    /* The agent's connection carries replies, each awaited by its requester: written at once by the worker
+     * that publishes it, instead of waiting for cnats' flusher thread, which yields a millisecond before it
+     * writes (nats.h documents this option for exactly such a reply-only connection). */
+    if (s == NATS_OK)
+        s = natsOptions_SetSendAsap(opts, true);
     return s;
 }
 
