@@ -78,7 +78,7 @@ const struct tagent_command cmd_status = {
     .usage = "status [--json]",
     .summary =
         "show whether this host is provisioned and the service connected and serving (exit 3: stopped)",
-    .module = "manage",
+    .module = "ctl",
 };
 
 const struct tagent_command cmd_async_report = {
@@ -93,7 +93,7 @@ const struct tagent_command cmd_hostinfo = {
     .aliases = NULL,
     .usage = "hostinfo",
     .summary = "print the host info (platform-info) JSON HVS gets: OS, BIOS, CPU, UUID, TPM/TXT/UEFI",
-    .module = "manage",
+    .module = "ctl",
 };
 
 const struct tagent_command cmd_start = {
@@ -101,7 +101,7 @@ const struct tagent_command cmd_start = {
     .aliases = NULL,
     .usage = "start",
     .summary = "start tagent.service (runs `systemctl start tagent`)",
-    .module = "manage",
+    .module = "ctl",
 };
 
 const struct tagent_command cmd_stop = {
@@ -109,7 +109,7 @@ const struct tagent_command cmd_stop = {
     .aliases = NULL,
     .usage = "stop",
     .summary = "stop tagent.service (runs `systemctl stop tagent`)",
-    .module = "manage",
+    .module = "ctl",
 };
 
 const struct tagent_command cmd_restart = {
@@ -117,7 +117,7 @@ const struct tagent_command cmd_restart = {
     .aliases = NULL,
     .usage = "restart",
     .summary = "restart tagent.service (runs `systemctl restart tagent`)",
-    .module = "manage",
+    .module = "ctl",
 };
 
 const struct tagent_command cmd_uninstall = {
@@ -126,7 +126,7 @@ const struct tagent_command cmd_uninstall = {
     .usage = "uninstall",
     .summary = "as root: stop and disable the service, remove /opt, /etc and /var/log/trustagent (a "
                "packaged install: names the apt-get command)",
-    .module = "manage",
+    .module = "ctl",
 };
 
 const struct tagent_command cmd_provision_device = {

@@ -9,13 +9,7 @@ static const struct module_command commands[] = {
     {&cmd_fetch_ekcert, cmd_fetch_ekcert_run},
     {&cmd_eventlog, cmd_eventlog_run}, /* with --check: it reads the TPM */
     {&cmd_init, cmd_init_run},
-    {&cmd_status, cmd_status_run},
     {&cmd_async_report, cmd_async_report_run},
-    {&cmd_hostinfo, cmd_hostinfo_run},
-    {&cmd_start, cmd_service_ctl_run},
-    {&cmd_stop, cmd_service_ctl_run},
-    {&cmd_restart, cmd_service_ctl_run},
-    {&cmd_uninstall, cmd_uninstall_run},
     {&cmd_provision_device, cmd_provision_device_run},
     {&cmd_identity, cmd_identity_run},
     {NULL, NULL},

@@ -28,7 +28,7 @@ check "tagent version maps libc alone (mapped: $v)" test "$v" = "libc.so.6 "
 e=$(mapped "$TAGENT" eventlog --replay --file "$LOG" | tr '\n' ' ')
 check "eventlog --replay maps its module and libcjson, no OpenSSL, no tss2 (mapped: $e)" \
     bash -c '[[ "$1" == *tagent-eventlog.so* && "$1" == *libcjson* && "$1" != *libcrypto* && "$1" != *tss2* ]]' _ "$e"
-for m in service manage luks config-apply eventlog; do
+for m in service manage ctl luks config-apply eventlog; do
     needed=$(readelf -d "$MODULES/tagent-$m.so" 2>/dev/null | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')
     check "tagent-$m.so: no libsystemd, libmicrohttpd, libcurl, libgnutls ($needed)" \
         bash -c '[[ -n "$1" && "$1" != *libsystemd* && "$1" != *libmicrohttpd* && "$1" != *libcurl* && "$1" != *gnutls* ]]' _ "$needed"

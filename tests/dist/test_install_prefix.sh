@@ -17,7 +17,7 @@ for f in "$bin_dir/tagent" /lib/systemd/system/tagent.service /lib/systemd/syste
     check "pinned: $f" test -f "$D$f"
 done
 module_dir=$(dirname "$bin_dir")/lib/tagent
-for m in eventlog service manage luks config-apply; do
+for m in eventlog service manage ctl luks config-apply; do
     check "beside the binary: $module_dir/tagent-$m.so" test -f "$D$module_dir/tagent-$m.so"
 done
 check "the installed tagent loads its modules: version, then eventlog --replay" \
