@@ -101,6 +101,10 @@ check "/usr/share/doc/tagent/examples/trustagent.env is the answer file template
 check "tagent version: v$(dpkg-query -W -f '${Version}' tagent)" \
     bash -c '/usr/bin/tagent version | grep -q "^Version: v$1-"' _ "$(dpkg-query -W -f '${Version}' tagent)"
 check "/opt/trustagent/bin/tagent version works too" bash -c "/opt/trustagent/bin/tagent version >/dev/null"
+check "the command modules are in /usr/lib/tagent and load through both paths (help: manage; hostinfo: ctl)" \
+    bash -c 'ls /usr/lib/tagent/tagent-{eventlog,service,manage,ctl,luks,config-apply}.so >/dev/null &&
+             /opt/trustagent/bin/tagent help | grep -q update-service-config &&
+             /usr/bin/tagent hostinfo --help | grep -q "^Usage: tagent"'
 man_has() { MANWIDTH=200 man -P cat "$1" 2>/dev/null | grep -qF -- "$2"; }
 check "man tagent" man_has tagent 'tagent - TPM 2.0 remote attestation agent'
 check "man 5 trustagent.env" man_has trustagent.env 'TPM_OWNER_SECRET'
