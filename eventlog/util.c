@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void eventlog_set_error(char **ret_error, const char *fmt, ...)
 {
@@ -32,17 +33,14 @@ int eventlog_error_prefix(char **ret_error, int err, const char *fmt, ...)
     return err;
 }
 
-EVP_MD *eventlog_md_fetch(uint16_t alg)
+int eventlog_extend(struct digest_ctx *ctx, uint8_t *pcr, size_t size, const uint8_t *digest)
 {
-    const struct tcg_alg *a = tcg_alg_from_id(alg);
-    return a ? EVP_MD_fetch(NULL, a->ossl_name, NULL) : NULL;
-}
-
-int eventlog_extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest)
-{
-    unsigned int n = 0;
-    if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pcr, size) ||
-        !EVP_DigestUpdate(ctx, digest, size) || !EVP_DigestFinal_ex(ctx, pcr, &n) || n != size)
+    uint8_t out[DIGEST_MAX_SIZE];
+    digest_reset(ctx);
+    digest_update(ctx, pcr, size);
+    digest_update(ctx, digest, size);
+    if (digest_final(ctx, out) != size)
         return -EIO;
+    memcpy(pcr, out, size);
     return 0;
 }
