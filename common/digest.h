@@ -25,13 +25,15 @@
 
 struct digest_algo;
 
+union digest_state {
+    uint32_t w32[8]; /* SHA-1 (5 words), SHA-256, SM3 */
+    uint64_t w64[8]; /* SHA-384, SHA-512 */
+};
+
 struct digest_ctx {
     const struct digest_algo *algo;
     uint64_t length; /* input bytes so far */
-    union {
-        uint32_t w32[8]; /* SHA-1 (5 words), SHA-256, SM3 */
-        uint64_t w64[8]; /* SHA-384, SHA-512 */
-    } state;
+    union digest_state state;
     size_t fill; /* bytes of buf in use, always less than a block */
     uint8_t buf[DIGEST_MAX_BLOCK];
 };
@@ -41,8 +43,6 @@ bool digest_supported(uint16_t alg);
 
 /* Starts a digest of alg: 0, or -EOPNOTSUPP for an algorithm not in the table (ctx is then unusable). */
 int digest_init(struct digest_ctx *ctx, uint16_t alg);
-/* Starts again with the algorithm ctx was initialised with (no table look-up: for a digest per event). */
-void digest_reset(struct digest_ctx *ctx);
 /* Hashes len more bytes; data may be NULL when len is 0. */
 void digest_update(struct digest_ctx *ctx, const void *data, size_t len);
 /* Writes the digest (its size in bytes is returned, at most DIGEST_MAX_SIZE) to out. */
@@ -50,5 +50,10 @@ size_t digest_final(struct digest_ctx *ctx, uint8_t *out);
 
 /* The digest of one buffer: its size in bytes, or -EOPNOTSUPP for an algorithm not in the table. */
 int digest_buf(uint16_t alg, const void *data, size_t len, uint8_t out[DIGEST_MAX_SIZE]);
+
+/* The TPM's PCR extend, pcr := H(pcr || digest), both size bytes: 0, -EOPNOTSUPP for an algorithm not in the
+ * table, -EINVAL when size is not its digest size (pcr is then untouched). Replaying an event log is little
+ * else, so the padded message is built here in one go rather than through a context's buffering. */
+int digest_extend(uint16_t alg, uint8_t *pcr, const uint8_t *digest, size_t size);
 
 #endif

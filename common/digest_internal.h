@@ -11,15 +11,15 @@
 /* One algorithm: the block function runs over n whole blocks read straight from the caller's buffer. */
 struct digest_algo {
     uint16_t id;
-    uint8_t size;   /* digest bytes */
-    uint8_t block;  /* 64, or 128 for the 64-bit-word family */
-    uint8_t wide;   /* 64-bit words: a 128-bit length field, state in w64 */
-    const void *iv; /* 8 words, of the state's width */
+    uint8_t size;  /* digest bytes */
+    uint8_t block; /* 64, or 128 for the 64-bit-word family */
+    uint8_t wide;  /* 64-bit words: a 128-bit length field, state in w64 */
+    const union digest_state *iv;
     void (*blocks)(void *state, const uint8_t *p, size_t n);
 };
 
-extern const uint32_t digest_sha1_iv[8], digest_sha256_iv[8], digest_sm3_iv[8];
-extern const uint64_t digest_sha384_iv[8], digest_sha512_iv[8];
+extern const union digest_state digest_sha1_iv, digest_sha256_iv, digest_sm3_iv, digest_sha384_iv,
+    digest_sha512_iv;
 
 void digest_sha1_blocks(void *state, const uint8_t *p, size_t n);
 void digest_sha256_blocks(void *state, const uint8_t *p, size_t n);

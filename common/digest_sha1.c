@@ -4,7 +4,8 @@
  * of shifted; the message schedule lives in a 16-word window, each word computed just before its round. */
 #include "digest_internal.h"
 
-const uint32_t digest_sha1_iv[8] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+const union digest_state digest_sha1_iv = {
+    .w32 = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0}};
 
 #define K0 0x5a827999u /* rounds 0-19 */
 #define K1 0x6ed9eba1u /* 20-39 */

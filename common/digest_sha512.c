@@ -5,12 +5,12 @@
 #include "digest_sha2.h"
 
 /* 5.3.4 and 5.3.5 */
-const uint64_t digest_sha384_iv[8] = {0xcbbb9d5dc1059ed8, 0x629a292a367cd507, 0x9159015a3070dd17,
-                                      0x152fecd8f70e5939, 0x67332667ffc00b31, 0x8eb44a8768581511,
-                                      0xdb0c2e0d64f98fa7, 0x47b5481dbefa4fa4};
-const uint64_t digest_sha512_iv[8] = {0x6a09e667f3bcc908, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b,
-                                      0xa54ff53a5f1d36f1, 0x510e527fade682d1, 0x9b05688c2b3e6c1f,
-                                      0x1f83d9abfb41bd6b, 0x5be0cd19137e2179};
+const union digest_state digest_sha384_iv = {
+    .w64 = {0xcbbb9d5dc1059ed8, 0x629a292a367cd507, 0x9159015a3070dd17, 0x152fecd8f70e5939,
+            0x67332667ffc00b31, 0x8eb44a8768581511, 0xdb0c2e0d64f98fa7, 0x47b5481dbefa4fa4}};
+const union digest_state digest_sha512_iv = {
+    .w64 = {0x6a09e667f3bcc908, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1d36f1,
+            0x510e527fade682d1, 0x9b05688c2b3e6c1f, 0x1f83d9abfb41bd6b, 0x5be0cd19137e2179}};
 
 /* 4.2.3: the first 64 bits of the fractional parts of the cube roots of the first 80 primes. */
 static const uint64_t K[80] = {

@@ -6,8 +6,8 @@
  * speed of expanding all 68 words first (440 against 170 MB/s), about OpenSSL 3.0's own C code. */
 #include "digest_internal.h"
 
-const uint32_t digest_sm3_iv[8] = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600,
-                                   0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e};
+const union digest_state digest_sm3_iv = {
+    .w32 = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600, 0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e}};
 
 /* T_j <<< (j mod 32) (5.3.3), folded to a constant for a constant j (a rotation by 0 is no shift by 32) */
 #define TJ(j)   ((j) < 16 ? 0x79cc4519u : 0x7a879d8au)

@@ -36,9 +36,8 @@ static int entry_digest(const struct ima_entry *e, uint16_t alg, uint8_t *digest
 int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
                      char **ret_error)
 {
-    struct digest_ctx ctx;
     size_t size = eventlog_alg_size(alg);
-    if (digest_init(&ctx, alg) < 0 || size == 0)
+    if (!digest_supported(alg) || size == 0)
         return ima_fail(ret_error, -EOPNOTSUPP, "PCR bank 0x%04x is not supported", alg);
 
     uint8_t pcr[EVENTLOG_MAX_DIGEST] = {0}, digest[EVENTLOG_MAX_DIGEST];
@@ -49,7 +48,7 @@ int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EV
             continue;
         r = entry_digest(e, alg, digest, size);
         if (r == 0)
-            r = eventlog_extend(&ctx, pcr, size, digest);
+            r = eventlog_extend(alg, pcr, size, digest);
         if (r < 0)
             r = ima_fail(ret_error, r, "entry %zu (%s): cannot hash it for %s", i + 1, e->path ? e->path : "",
                          eventlog_alg_name(alg));

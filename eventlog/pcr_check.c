@@ -28,7 +28,6 @@ struct bank_view {
     const struct eventlog *log;
     const struct eventlog_bank *replay; /* the log's replay of this bank */
     const uint8_t (*tpm)[EVENTLOG_MAX_DIGEST];
-    struct digest_ctx *ctx;   /* the bank's algorithm */
     uint8_t startup_locality; /* the log's, 0 when it records none */
 };
 
@@ -67,10 +66,9 @@ static bool tpm_value_initial(uint32_t pcr, const uint8_t *value, size_t size)
 static int extend_action(const struct bank_view *v, uint8_t *value, const char *text)
 {
     uint8_t digest[DIGEST_MAX_SIZE];
-    digest_reset(v->ctx);
-    digest_update(v->ctx, text, strlen(text));
-    digest_final(v->ctx, digest);
-    return eventlog_extend(v->ctx, value, v->replay->size, digest);
+    if (digest_buf(v->replay->alg, text, strlen(text), digest) < 0)
+        return -EIO;
+    return eventlog_extend(v->replay->alg, value, v->replay->size, digest);
 }
 
 /* One PCR of the bank replayed from start: what PCR 0 would be had the TPM started at another locality. */
@@ -84,7 +82,7 @@ static int replay_pcr(const struct bank_view *v, uint32_t pcr, const uint8_t *st
             continue;
         for (uint32_t d = 0; d < e.n_digests; d++)
             if (e.digests[d].alg == v->replay->alg) {
-                int r = eventlog_extend(v->ctx, out, v->replay->size, e.digests[d].value);
+                int r = eventlog_extend(v->replay->alg, out, v->replay->size, e.digests[d].value);
                 if (r < 0)
                     return r;
             }
@@ -337,9 +335,7 @@ static int check_bank(const struct eventlog *log, const struct eventlog_pcrs *pc
         report->unchecked[report->n_unchecked++] = alg;
         return 0;
     }
-    struct digest_ctx ctx;
-    v.ctx = &ctx;
-    int r = digest_init(&ctx, alg); /* a replayed bank: its algorithm can be hashed */
+    int r = 0;
     last_events(log, alg, last);
     for (uint32_t p = 0; p < EVENTLOG_PCRS && r == 0; p++)
         r = check_pcr(&v, ima, p, last, report);

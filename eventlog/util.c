@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 void eventlog_set_error(char **ret_error, const char *fmt, ...)
 {
@@ -33,14 +32,7 @@ int eventlog_error_prefix(char **ret_error, int err, const char *fmt, ...)
     return err;
 }
 
-int eventlog_extend(struct digest_ctx *ctx, uint8_t *pcr, size_t size, const uint8_t *digest)
+int eventlog_extend(uint16_t alg, uint8_t *pcr, size_t size, const uint8_t *digest)
 {
-    uint8_t out[DIGEST_MAX_SIZE];
-    digest_reset(ctx);
-    digest_update(ctx, pcr, size);
-    digest_update(ctx, digest, size);
-    if (digest_final(ctx, out) != size)
-        return -EIO;
-    memcpy(pcr, out, size);
-    return 0;
+    return digest_extend(alg, pcr, digest, size) < 0 ? -EIO : 0;
 }

@@ -19,8 +19,8 @@ __attribute__((format(printf, 2, 3))) void eventlog_set_error(char **ret_error, 
 __attribute__((format(printf, 3, 4))) int eventlog_error_prefix(char **ret_error, int err, const char *fmt,
                                                                 ...);
 
-/* pcr := H(pcr || digest), both size bytes, H being ctx's algorithm (digest_init'ed once by the caller, for
- * the whole log). -EIO when size is not H's digest size. */
-int eventlog_extend(struct digest_ctx *ctx, uint8_t *pcr, size_t size, const uint8_t *digest);
+/* pcr := H(pcr || digest), both size bytes, H the digest of alg. -EIO when alg cannot be hashed or size is
+ * not its digest size. */
+int eventlog_extend(uint16_t alg, uint8_t *pcr, size_t size, const uint8_t *digest);
 
 #endif

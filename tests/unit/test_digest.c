@@ -2,8 +2,9 @@
 /*
  * common/digest.h against OpenSSL's EVP digests as the oracle, for every algorithm of the TCG table: the
  * specs' example messages, every length 0..300 (each padding case of both block sizes), large random
- * buffers, and the same inputs fed in random-sized pieces (0-byte ones too). An algorithm outside the table
- * is refused. Plus one literal answer per algorithm, so that a test does not rest on OpenSSL alone.
+ * buffers, and the same inputs fed in random-sized pieces (0-byte ones too); the PCR extend. An algorithm
+ * outside the table is refused. Plus one literal answer per algorithm, so that a test does not rest on
+ * OpenSSL alone.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -165,8 +166,8 @@ static void test_large_random(void **state)
     }
 }
 
-/* A context is reusable after digest_reset, and the table is exactly tcg_alg.h's. */
-static void test_reset_and_table(void **state)
+/* A context is reusable after digest_init, and the table is exactly tcg_alg.h's. */
+static void test_reinit_and_table(void **state)
 {
     (void)state;
     for (size_t i = 0; each_alg(i); i++) {
@@ -176,12 +177,38 @@ static void test_reset_and_table(void **state)
         assert_true(digest_supported(a->id));
         assert_int_equal(digest_init(&ctx, a->id), 0);
         digest_update(&ctx, "left over", 9);
-        digest_reset(&ctx);
+        assert_int_equal(digest_init(&ctx, a->id), 0);
         digest_update(&ctx, "abc", 3);
         assert_int_equal(digest_final(&ctx, got), a->size);
         oracle(a, (const uint8_t *)"abc", 3, want);
         assert_memory_equal(got, want, a->size);
         assert_true(a->size <= DIGEST_MAX_SIZE);
+    }
+}
+
+/* digest_extend: pcr := H(pcr || digest), as OpenSSL hashes the concatenation; a wrong size leaves pcr as
+ * it was. */
+static void test_extend(void **state)
+{
+    (void)state;
+    for (size_t i = 0; each_alg(i); i++) {
+        const struct tcg_alg *a = each_alg(i);
+        uint8_t pcr[DIGEST_MAX_SIZE], digest[DIGEST_MAX_SIZE], both[2 * DIGEST_MAX_SIZE],
+            want[EVP_MAX_MD_SIZE];
+        for (int round = 0; round < 50; round++) {
+            fill_random(pcr, sizeof(pcr));
+            fill_random(digest, sizeof(digest));
+            memcpy(both, pcr, a->size);
+            memcpy(both + a->size, digest, a->size);
+            oracle(a, both, 2 * a->size, want);
+            assert_int_equal(digest_extend(a->id, pcr, digest, a->size), 0);
+            assert_memory_equal(pcr, want, a->size);
+        }
+        uint8_t before[DIGEST_MAX_SIZE];
+        memcpy(before, pcr, sizeof(pcr));
+        assert_int_equal(digest_extend(a->id, pcr, digest, a->size - 1), -EINVAL);
+        assert_int_equal(digest_extend(a->id, pcr, digest, a->size == 64 ? 32 : 64), -EINVAL);
+        assert_memory_equal(pcr, before, sizeof(pcr));
     }
 }
 
@@ -196,15 +223,18 @@ static void test_unknown_refused(void **state)
         assert_false(digest_supported(ids[i]));
         assert_int_equal(digest_init(&ctx, ids[i]), -EOPNOTSUPP);
         assert_int_equal(digest_buf(ids[i], "abc", 3, out), -EOPNOTSUPP);
+        memset(out, 0, sizeof(out));
+        assert_int_equal(digest_extend(ids[i], out, out, 32), -EOPNOTSUPP);
     }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spec_messages),   cmocka_unit_test(test_known_answers),
-        cmocka_unit_test(test_every_length),    cmocka_unit_test(test_large_random),
-        cmocka_unit_test(test_reset_and_table), cmocka_unit_test(test_unknown_refused),
+        cmocka_unit_test(test_spec_messages),    cmocka_unit_test(test_known_answers),
+        cmocka_unit_test(test_every_length),     cmocka_unit_test(test_large_random),
+        cmocka_unit_test(test_reinit_and_table), cmocka_unit_test(test_extend),
+        cmocka_unit_test(test_unknown_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
