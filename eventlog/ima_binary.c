@@ -216,10 +216,8 @@ int ima_parse_binary(const uint8_t *buf, size_t len, uint16_t alg, struct ima_lo
     if (r < 0)
         return r;
     _cleanup_(ima_log_freep) struct ima_log *log = calloc(1, sizeof(*log));
-    if (!log) {
-        ima_hash_done(&h);
+    if (!log)
         return ima_fail(ret_error, -ENOMEM, "out of memory");
-    }
     log->template_hash_alg = alg;
 
     while (r == 0 && c.left > 0) {
@@ -234,7 +232,6 @@ int ima_parse_binary(const uint8_t *buf, size_t len, uint16_t alg, struct ima_lo
             r = ima_log_append(log, &e, ret_error);
         ima_entry_clear(&e);
     }
-    ima_hash_done(&h);
     if (r == 0)
         *ret_log = TAKE_PTR(log);
     /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_ frees log; clang-tidy 14 does not model it */

@@ -7,8 +7,6 @@
 #include "eventlog.h"
 #include "util.h"
 
-#include <openssl/evp.h>
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,16 +44,13 @@ bool ima_hash_alg_name_ok(const char *name, size_t len);
  * or -EINVAL with a message. */
 int ima_file_hash_check(const char *alg, size_t size, bool violation, char **ret_error);
 
-/* A list's template-hash algorithm: its TPM2_ALG_ID, digest size and OpenSSL digest, fetched once per
- * parse (a fetch per entry would dominate a large log's parse). */
+/* A list's template-hash algorithm: its TPM2_ALG_ID and digest size, checked once per parse. */
 struct ima_hash {
     uint16_t alg;
     uint16_t size;
-    EVP_MD *md;
 };
-/* -EOPNOTSUPP with a message for an algorithm tagent or OpenSSL cannot hash. */
+/* -EOPNOTSUPP with a message for an algorithm tagent cannot hash (common/digest.h). */
 int ima_hash_init(struct ima_hash *h, uint16_t alg, char **ret_error);
-void ima_hash_done(struct ima_hash *h);
 
 /* The template data exactly as the kernel hashes it (caller frees). */
 int ima_template_data(const struct ima_entry *e, uint8_t **ret_data, size_t *ret_len);

@@ -11,11 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 /* What entry e extends into the bank: digest of size bytes. */
-static int entry_digest(const struct ima_entry *e, const EVP_MD *md, uint16_t alg, uint8_t *digest,
-                        size_t size)
+static int entry_digest(const struct ima_entry *e, uint16_t alg, uint8_t *digest, size_t size)
 {
     if (e->violation) {
         memset(digest, 0xff, size);
@@ -27,11 +24,10 @@ static int entry_digest(const struct ima_entry *e, const EVP_MD *md, uint16_t al
     }
     uint8_t *data = NULL;
     size_t len = 0;
-    unsigned n = 0;
     int r = ima_template_data(e, &data, &len);
     if (r < 0)
         return r;
-    if (!EVP_Digest(data, len, digest, &n, md, NULL) || n != size)
+    if (digest_buf(alg, data, len, digest) != (int)size)
         r = -EIO;
     free(data);
     return r;
@@ -40,17 +36,9 @@ static int entry_digest(const struct ima_entry *e, const EVP_MD *md, uint16_t al
 int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EVENTLOG_MAX_DIGEST],
                      char **ret_error)
 {
-    EVP_MD *md = eventlog_md_fetch(alg);
     size_t size = eventlog_alg_size(alg);
-    if (!md || size == 0 || (size_t)EVP_MD_get_size(md) != size) {
-        EVP_MD_free(md);
+    if (!digest_supported(alg) || size == 0)
         return ima_fail(ret_error, -EOPNOTSUPP, "PCR bank 0x%04x is not supported", alg);
-    }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx) {
-        EVP_MD_free(md);
-        return ima_fail(ret_error, -ENOMEM, "out of memory");
-    }
 
     uint8_t pcr[EVENTLOG_MAX_DIGEST] = {0}, digest[EVENTLOG_MAX_DIGEST];
     int r = 0;
@@ -58,15 +46,13 @@ int ima_replay_pcr10(const struct ima_log *log, uint16_t alg, uint8_t ret_pcr[EV
         const struct ima_entry *e = &log->entries[i];
         if (e->pcr != IMA_PCR)
             continue;
-        r = entry_digest(e, md, alg, digest, size);
+        r = entry_digest(e, alg, digest, size);
         if (r == 0)
-            r = eventlog_extend(ctx, md, pcr, size, digest);
+            r = eventlog_extend(alg, pcr, size, digest);
         if (r < 0)
             r = ima_fail(ret_error, r, "entry %zu (%s): cannot hash it for %s", i + 1, e->path ? e->path : "",
                          eventlog_alg_name(alg));
     }
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(md);
     if (r == 0)
         memcpy(ret_pcr, pcr, EVENTLOG_MAX_DIGEST);
     return r;

@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 static const char *const template_names[] = {
     [IMA_TEMPLATE_IMA] = "ima",
     [IMA_TEMPLATE_IMA_NG] = "ima-ng",
@@ -93,19 +91,11 @@ int ima_file_hash_check(const char *alg, size_t size, bool violation, char **ret
 int ima_hash_init(struct ima_hash *h, uint16_t alg, char **ret_error)
 {
     size_t size = eventlog_alg_size(alg);
-    *h = (struct ima_hash){.alg = alg, .size = (uint16_t)size, .md = eventlog_md_fetch(alg)};
-    if (size == 0 || size > EVENTLOG_MAX_DIGEST || !h->md || (size_t)EVP_MD_get_size(h->md) != size) {
-        ima_hash_done(h);
+    *h = (struct ima_hash){.alg = alg, .size = (uint16_t)size};
+    if (size == 0 || size > EVENTLOG_MAX_DIGEST || !digest_supported(alg))
         return ima_fail(ret_error, -EOPNOTSUPP, "template-hash algorithm 0x%04x (%s) cannot be computed here",
                         alg, eventlog_alg_name(alg) ? eventlog_alg_name(alg) : "unknown");
-    }
     return 0;
-}
-
-void ima_hash_done(struct ima_hash *h)
-{
-    EVP_MD_free(h->md);
-    h->md = NULL;
 }
 
 static uint8_t *put_u32le(uint8_t *p, uint32_t v)
@@ -182,13 +172,12 @@ int ima_entry_check(struct ima_entry *e, const struct ima_hash *h)
         e->template_hash_ok = true;
         return 0;
     }
-    uint8_t *data = NULL, md[EVP_MAX_MD_SIZE];
+    uint8_t *data = NULL, md[DIGEST_MAX_SIZE];
     size_t len = 0;
-    unsigned md_len = 0;
     int r = ima_template_data(e, &data, &len);
     if (r < 0)
         return r;
-    if (!EVP_Digest(data, len, md, &md_len, h->md, NULL) || md_len != h->size)
+    if (digest_buf(h->alg, data, len, md) != h->size)
         r = -EIO;
     else
         e->template_hash_ok = memcmp(md, e->template_hash, h->size) == 0;

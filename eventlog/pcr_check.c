@@ -28,8 +28,6 @@ struct bank_view {
     const struct eventlog *log;
     const struct eventlog_bank *replay; /* the log's replay of this bank */
     const uint8_t (*tpm)[EVENTLOG_MAX_DIGEST];
-    EVP_MD *md;
-    EVP_MD_CTX *ctx;
     uint8_t startup_locality; /* the log's, 0 when it records none */
 };
 
@@ -67,11 +65,10 @@ static bool tpm_value_initial(uint32_t pcr, const uint8_t *value, size_t size)
 /* value := H(value || H(text)) in the bank: an EV_EFI_ACTION event the log does not have. */
 static int extend_action(const struct bank_view *v, uint8_t *value, const char *text)
 {
-    uint8_t digest[EVP_MAX_MD_SIZE];
-    if (EVP_DigestInit_ex(v->ctx, v->md, NULL) != 1 || EVP_DigestUpdate(v->ctx, text, strlen(text)) != 1 ||
-        EVP_DigestFinal_ex(v->ctx, digest, NULL) != 1)
+    uint8_t digest[DIGEST_MAX_SIZE];
+    if (digest_buf(v->replay->alg, text, strlen(text), digest) < 0)
         return -EIO;
-    return eventlog_extend(v->ctx, v->md, value, v->replay->size, digest);
+    return eventlog_extend(v->replay->alg, value, v->replay->size, digest);
 }
 
 /* One PCR of the bank replayed from start: what PCR 0 would be had the TPM started at another locality. */
@@ -85,7 +82,7 @@ static int replay_pcr(const struct bank_view *v, uint32_t pcr, const uint8_t *st
             continue;
         for (uint32_t d = 0; d < e.n_digests; d++)
             if (e.digests[d].alg == v->replay->alg) {
-                int r = eventlog_extend(v->ctx, v->md, out, v->replay->size, e.digests[d].value);
+                int r = eventlog_extend(v->replay->alg, out, v->replay->size, e.digests[d].value);
                 if (r < 0)
                     return r;
             }
@@ -338,14 +335,10 @@ static int check_bank(const struct eventlog *log, const struct eventlog_pcrs *pc
         report->unchecked[report->n_unchecked++] = alg;
         return 0;
     }
-    v.md = eventlog_md_fetch(alg);
-    v.ctx = EVP_MD_CTX_new();
-    int r = v.md && v.ctx ? 0 : -ENOMEM;
+    int r = 0;
     last_events(log, alg, last);
     for (uint32_t p = 0; p < EVENTLOG_PCRS && r == 0; p++)
         r = check_pcr(&v, ima, p, last, report);
-    EVP_MD_CTX_free(v.ctx);
-    EVP_MD_free(v.md);
     return r;
 }
 

@@ -32,17 +32,7 @@ int eventlog_error_prefix(char **ret_error, int err, const char *fmt, ...)
     return err;
 }
 
-EVP_MD *eventlog_md_fetch(uint16_t alg)
+int eventlog_extend(uint16_t alg, uint8_t *pcr, size_t size, const uint8_t *digest)
 {
-    const struct tcg_alg *a = tcg_alg_from_id(alg);
-    return a ? EVP_MD_fetch(NULL, a->ossl_name, NULL) : NULL;
-}
-
-int eventlog_extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest)
-{
-    unsigned int n = 0;
-    if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pcr, size) ||
-        !EVP_DigestUpdate(ctx, digest, size) || !EVP_DigestFinal_ex(ctx, pcr, &n) || n != size)
-        return -EIO;
-    return 0;
+    return digest_extend(alg, pcr, digest, size) < 0 ? -EIO : 0;
 }

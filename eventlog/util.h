@@ -6,8 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "eventlog.h"
 
 /* Sets *ret_error (when ret_error is not NULL) to the formatted message. */
@@ -20,11 +19,8 @@ __attribute__((format(printf, 2, 3))) void eventlog_set_error(char **ret_error, 
 __attribute__((format(printf, 3, 4))) int eventlog_error_prefix(char **ret_error, int err, const char *fmt,
                                                                 ...);
 
-/* The OpenSSL digest of a TPM2_ALG_ID, fetched once by the caller (EVP_MD_free it) or NULL. OpenSSL 3
- * looks a digest up again on every EVP_DigestInit of an EVP_sha256()-style handle; with a fetched one it does
- * not, which is most of the replay's time on a large log (bench/README.md). */
-EVP_MD *eventlog_md_fetch(uint16_t alg);
-/* pcr := H(pcr || digest), both size bytes. */
-int eventlog_extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, const uint8_t *digest);
+/* pcr := H(pcr || digest), both size bytes, H the digest of alg. -EIO when alg cannot be hashed or size is
+ * not its digest size. */
+int eventlog_extend(uint16_t alg, uint8_t *pcr, size_t size, const uint8_t *digest);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* common/: the TCG algorithm table and hex on top of OpenSSL's codec. */
+/* common/: the TCG algorithm table (OpenSSL knows its digest names) and hex. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
