@@ -242,7 +242,19 @@ int bench_child_wait(pid_t pid, int timeout_ms, int *ret_status)
     return 0;
 }
 
-int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], struct bench_run *ret)
+/* The child's end of bench_fork_run(): its stdio, then the program; 127 when the exec fails. */
+static void fork_child(char *const argv[], char *const envp[], const int fds[3])
+{
+    for (int i = 0; i < 3; i++)
+        if (dup2(fds[i], i) < 0)
+            _exit(127);
+    execve(argv[0], argv, envp);
+    _exit(127);
+}
+
+/* What bench_spawn_run() and bench_fork_run() share: the start (spawn or fork), the wait, the figures. */
+static int run_child(char *const argv[], char *const envp[], const int fds[3], bool fork_first,
+                     struct bench_run *ret)
 {
     extern char **environ;
     posix_spawn_file_actions_t fa;
@@ -257,7 +269,13 @@ int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], st
     int status = 0;
     struct rusage ru;
     uint64_t t0 = bench_mono_ns();
-    r = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
+    if (fork_first) {
+        pid = fork();
+        if (pid == 0)
+            fork_child(argv, envp ? envp : environ, fds);
+        r = pid < 0 ? errno : 0;
+    } else
+        r = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     if (r != 0)
         return -r; /* glibc reports a failed exec here */
@@ -275,6 +293,16 @@ int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], st
         .status = status,
     };
     return 0;
+}
+
+int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], struct bench_run *ret)
+{
+    return run_child(argv, envp, fds, false, ret);
+}
+
+int bench_fork_run(char *const argv[], char *const envp[], const int fds[3], struct bench_run *ret)
+{
+    return run_child(argv, envp, fds, true, ret);
 }
 
 int bench_proc_samples_init(struct bench_proc_samples *s, size_t cap)
@@ -295,8 +323,14 @@ void bench_proc_samples_free(struct bench_proc_samples *s)
 int bench_spawn_timed(const char *prog, const char *label, char *const argv[], const int fds[3],
                       struct bench_proc_samples *s, bool record)
 {
+    return bench_run_timed(prog, label, argv, fds, false, s, record);
+}
+
+int bench_run_timed(const char *prog, const char *label, char *const argv[], const int fds[3],
+                    bool fork_first, struct bench_proc_samples *s, bool record)
+{
     struct bench_run run = {0};
-    int r = bench_spawn_run(argv, NULL, fds, &run);
+    int r = run_child(argv, NULL, fds, fork_first, &run);
     if (r < 0) {
         fprintf(stderr, "%s: %s: cannot start %s: %s\n", prog, label, argv[0], strerror(-r));
         return r;

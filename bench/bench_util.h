@@ -98,6 +98,10 @@ struct bench_run {
  * posix_spawn() (glibc: clone with CLONE_VM | CLONE_VFORK, no copy of our page tables), so the figure is the
  * child's own start-up and run, not the cost of forking the bench. */
 int bench_spawn_run(char *const argv[], char *const envp[], const int fds[3], struct bench_run *ret);
+/* The same through fork() and execve(), for a peak-RSS figure: a vfork child's exec records the hiwater RSS
+ * of the address space it ran on, which is the bench's own peak (a log buffer long freed), in the child's
+ * ru_maxrss; a forked child's records only what its copy holds at the exec (this process's current RSS). */
+int bench_fork_run(char *const argv[], char *const envp[], const int fds[3], struct bench_run *ret);
 /* The columns of whole-process runs, one sample per run: wall and CPU time (ns), peak RSS (kB). */
 struct bench_proc_samples {
     struct bench_samples wall, cpu, rss_kb;
@@ -110,6 +114,9 @@ void bench_proc_samples_free(struct bench_proc_samples *s);
  * into s (a warm-up run's do not). */
 int bench_spawn_timed(const char *prog, const char *label, char *const argv[], const int fds[3],
                       struct bench_proc_samples *s, bool record);
+/* bench_spawn_timed(), through bench_fork_run() when fork_first. */
+int bench_run_timed(const char *prog, const char *label, char *const argv[], const int fds[3],
+                    bool fork_first, struct bench_proc_samples *s, bool record);
 /* Exit status 0. */
 bool bench_exited_ok(int status);
 /* "exit 3", "signal 11": a wait4() status for a message. */

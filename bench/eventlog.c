@@ -290,12 +290,19 @@ static int process_setup(struct process_bench *pb, const struct opts *o)
     return r;
 }
 
-static int timed(char *const argv[], int null_fd, struct bench_proc_samples *s, bool record)
+/* fork_first for the peak-RSS rows of (3): bench_util.h says why a vfork child's ru_maxrss would be ours. */
+static int timed_how(char *const argv[], int null_fd, bool fork_first, struct bench_proc_samples *s,
+                     bool record)
 {
     char label[PATH_MAX + 64];
     const int fds[3] = {null_fd, null_fd, null_fd};
     snprintf(label, sizeof(label), "%s %s", argv[0], argv[1] ? argv[1] : "");
-    return bench_spawn_timed("bench_eventlog", label, argv, fds, s, record);
+    return bench_run_timed("bench_eventlog", label, argv, fds, fork_first, s, record);
+}
+
+static int timed(char *const argv[], int null_fd, struct bench_proc_samples *s, bool record)
+{
+    return timed_how(argv, null_fd, false, s, record);
 }
 
 /* Rounds: in each, every log once with both commands (tagent first in even rounds, tpm2_eventlog first in odd
@@ -796,14 +803,15 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
         r = bench_proc_samples_init(&ev, o->rss_runs);
     char *ver_argv[] = {(char *)o->tagent, "version", NULL};
     char *ev_argv[] = {(char *)o->tagent, "eventlog", "--replay", "--file", (char *)log_path, NULL};
-    /* The child's ru_maxrss also covers this process's memory as it was at the spawn (the child runs on our
-     * address space until its exec): keep this small (the synthetic buffers are freed) and show it. */
+    /* A forked child's ru_maxrss also covers the anonymous memory it shares with this process until the exec
+     * (fork copies the page tables of anonymous mappings, not of file mappings): keep that small (the
+     * synthetic buffers are freed) and show it. */
     malloc_trim(0);
     long parent_anon = self_status_kb("RssAnon");
-    r = r == 0 ? timed(ev_argv, null_fd, &ev, false) : r; /* page cache */
+    r = r == 0 ? timed_how(ev_argv, null_fd, true, &ev, false) : r; /* page cache */
     for (unsigned i = 0; r == 0 && i < o->rss_runs; i++) {
-        if ((r = timed(i % 2 ? ev_argv : ver_argv, null_fd, i % 2 ? &ev : &ver, true)) == 0)
-            r = timed(i % 2 ? ver_argv : ev_argv, null_fd, i % 2 ? &ver : &ev, true);
+        if ((r = timed_how(i % 2 ? ev_argv : ver_argv, null_fd, true, i % 2 ? &ev : &ver, true)) == 0)
+            r = timed_how(i % 2 ? ver_argv : ev_argv, null_fd, true, i % 2 ? &ver : &ev, true);
     }
     if (null_fd >= 0)
         close(null_fd);
@@ -820,7 +828,7 @@ static int rss_bench(const struct opts *o, const char *log_path, size_t log_byte
     printf("(3) peak memory: ru_maxrss (wait4) of the whole process, median of %u runs each, interleaved\n",
            o->rss_runs);
     printf(
-        "    log: the realistic mix of (2) in %s, %.2f MiB; bench_eventlog's own RssAnon at spawn: %.2f MiB\n"
+        "    log: the realistic mix of (2) in %s, %.2f MiB; bench_eventlog's own RssAnon at fork: %.2f MiB\n"
         "    (the child's ru_maxrss includes that, its memory until the exec: %s)\n\n",
         log_path, mib, parent_anon / 1024.0,
         parent_anon >= 0 && parent_anon / 1024.0 < sv.rss_mib / 2 ? "far below both rows, so it does not show"
