@@ -24,17 +24,24 @@ static bool field_name_valid(const char *name, size_t len)
     return true;
 }
 
-/* Appends one field in the protocol's encoding to buf (size bytes, *used so far); the length it needs is
- * returned either way, so a first pass with size 0 measures. */
-static size_t field_encode(const char *field, size_t len, size_t key_len, char *buf, size_t size, size_t used)
+/* A field's encoded length: "KEY=value\n", or "KEY\n" + 8-byte length + value + "\n" for a value with a
+ * newline. */
+static bool field_binary(const char *field, size_t len, size_t key_len)
+{
+    return memchr(field + key_len + 1, '\n', len - key_len - 1) != NULL;
+}
+
+static size_t field_size(const char *field, size_t len, size_t key_len)
+{
+    return field_binary(field, len, key_len) ? len + 8 + 1 : len + 1;
+}
+
+/* Writes the field at w (field_size() bytes); returns the end. */
+static char *field_write(char *w, const char *field, size_t len, size_t key_len)
 {
     const char *value = field + key_len + 1;
     size_t value_len = len - key_len - 1;
-    bool binary = memchr(value, '\n', value_len) != NULL;
-    size_t need = binary ? key_len + 1 + 8 + value_len + 1 : len + 1;
-    if (used + need > size)
-        return need;
-    char *w = buf + used;
+    bool binary = field_binary(field, len, key_len);
     memcpy(w, field, key_len);
     w += key_len;
     if (binary) {
@@ -45,7 +52,7 @@ static size_t field_encode(const char *field, size_t len, size_t key_len, char *
         *w++ = '=';
     memcpy(w, value, value_len);
     w[value_len] = '\n';
-    return need;
+    return w + value_len + 1;
 }
 
 /* The whole entry in one buffer; -EINVAL for a field without '=' or with a name journald would drop. */
@@ -57,19 +64,19 @@ static int entry_encode(const struct iovec *fields, size_t n, char **ret_buf, si
         const char *eq = memchr(f, '=', fields[i].iov_len);
         if (!eq || !field_name_valid(f, (size_t)(eq - f)))
             return -EINVAL;
-        total += field_encode(f, fields[i].iov_len, (size_t)(eq - f), NULL, 0, 0);
+        total += field_size(f, fields[i].iov_len, (size_t)(eq - f));
     }
     char *buf = malloc(total ? total : 1);
     if (!buf)
         return -ENOMEM;
-    size_t used = 0;
+    char *w = buf;
     for (size_t i = 0; i < n; i++) {
         const char *f = fields[i].iov_base;
         size_t key_len = (size_t)((const char *)memchr(f, '=', fields[i].iov_len) - f);
-        used += field_encode(f, fields[i].iov_len, key_len, buf, total, used);
+        w = field_write(w, f, fields[i].iov_len, key_len);
     }
     *ret_buf = buf;
-    *ret_len = used;
+    *ret_len = (size_t)(w - buf);
     return 0;
 }
 

@@ -19,7 +19,7 @@
 
 static char *write_temp(size_t len, char path[32])
 {
-    strcpy(path, "/tmp/tagent-read-XXXXXX");
+    snprintf(path, 32, "/tmp/tagent-read-XXXXXX");
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     char *data = malloc(len + 1);

@@ -69,10 +69,10 @@ static ssize_t listener_recv(struct listener *l, char *buf, size_t size, bool *r
     struct iovec iov = {buf, size - 1};
     struct msghdr msg = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)};
+    *ret_had_fd = false;
     ssize_t n = recvmsg(l->fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0)
         return -errno;
-    *ret_had_fd = false;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
