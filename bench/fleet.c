@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -27,27 +28,37 @@
 #define KB_PER_MIB       1024.0
 
 struct opts {
-    unsigned n, rounds, concurrency, timeout_ms, kill_round, wave, jobs;
+    unsigned n, rounds, concurrency, timeout_ms, kill_round, wave, jobs, idle_s, ready_s;
     const char *out;
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: bench_fleet [-n AGENTS] [-r ROUNDS] [-c CONCURRENCY] [-t MS] [--kill-round K] [-o FILE]\n"
-            "  -n N            agents, each with its own swtpm, root, host id and credentials (default 50)\n"
-            "  -r N            attestation rounds: every host once per round (default 3)\n"
-            "  -c N            requests in flight, as HVS's worker pool (default 64)\n"
-            "  -t MS           per-request timeout (default 10000, HVS's)\n"
-            "  --kill-round K  SIGKILL one NATS server halfway through round K (default 0: none)\n"
-            "  -w N            agents starting at once (default 16)\n"
-            "  -j N            `tagent setup` runs at once while cloning (default 4)\n"
-            "  -o FILE         also write the summary to FILE\n");
+    fprintf(
+        f,
+        "usage: bench_fleet [-n AGENTS] [-r ROUNDS] [-c CONCURRENCY] [-t MS] [--kill-round K] [-o FILE]\n"
+        "  -n N            agents, each with its own swtpm, root, host id and credentials (default 50)\n"
+        "  -r N            attestation rounds: every host once per round (default 3)\n"
+        "  -c N            requests in flight, as HVS's worker pool (default 64)\n"
+        "  -t MS           per-request timeout (default 10000, HVS's)\n"
+        "  --kill-round K  SIGKILL one NATS server halfway through round K (default 0: none)\n"
+        "  -w N            agents starting at once (default 16)\n"
+        "  -j N            `tagent setup` runs at once while cloning (default 4)\n"
+        "  -i, --idle S    after round 1, S seconds idle: the agents' and swtpms' CPU time then (default 5)\n"
+        "  -R, --ready-timeout S  per agent, spawn to READY=1 (default 60)\n"
+        "  -o FILE         also write the summary to FILE\n");
 }
 
 static int opts_parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){.n = 50, .rounds = 3, .concurrency = 64, .timeout_ms = 10000, .wave = 16, .jobs = 4};
+    *o = (struct opts){.n = 50,
+                       .rounds = 3,
+                       .concurrency = 64,
+                       .timeout_ms = 10000,
+                       .wave = 16,
+                       .jobs = 4,
+                       .idle_s = 5,
+                       .ready_s = 60};
     const struct bench_option options[] = {
         {.letter = 'n', .count = &o->n, .min = 1, .max = 2000},
         {.letter = 'r', .count = &o->rounds, .min = 1, .max = 1000},
@@ -57,6 +68,8 @@ static int opts_parse(int argc, char **argv, struct opts *o)
         {.letter = 'w', .count = &o->wave, .min = 1, .max = 1024},
         {.letter = 'j', .count = &o->jobs, .min = 1, .max = 64},
         {.letter = 'o', .string = &o->out},
+        {.letter = 'R', .long_name = "ready-timeout", .count = &o->ready_s, .min = 1, .max = 3600},
+        {.letter = 'i', .long_name = "idle", .count = &o->idle_s, .min = 0, .max = 3600},
         {0},
     };
     const struct bench_cli cli = {"bench_fleet", usage, options};
@@ -146,6 +159,19 @@ static void print_memory(fleet_t *f)
         (double)t.pss_kb / KB_PER_MIB);
 }
 
+/* What N idle agents cost: their CPU time over idle_s seconds with no request. */
+static void print_idle(fleet_t *f, unsigned idle_s)
+{
+    double a0, t0, a1, t1;
+    if (!idle_s)
+        return;
+    fleet_cpu_ms(f, &a0, &t0);
+    sleep(idle_s);
+    fleet_cpu_ms(f, &a1, &t1);
+    out("idle %u s: CPU per agent %.3f ms/s, per swtpm %.3f ms/s (all agents: %.1f%% of one core)\n", idle_s,
+        (a1 - a0) / idle_s / (double)f->n, (t1 - t0) / idle_s / (double)f->n, (a1 - a0) / idle_s / 10.0);
+}
+
 static void print_fault(const struct fleet_fault *ff)
 {
     out("fault: SIGKILL of nats-server %zu with %zu agents on it: reconnect storm %" PRId64
@@ -191,6 +217,7 @@ static int run_rounds(const struct opts *o, fleet_t *f, fleet_requester_t *rq)
         if (k == 1) {
             print_memory(f);
             print_servers(f);
+            print_idle(f, o->idle_s);
         }
     }
     return r;
@@ -215,7 +242,8 @@ int main(int argc, char **argv)
                             .corpora = BENCH_CORPORA,
                             .n = o.n,
                             .start_wave = o.wave,
-                            .setup_jobs = o.jobs};
+                            .setup_jobs = o.jobs,
+                            .ready_timeout_ms = (int)o.ready_s * 1000};
     struct fleet_req_opts ro = {.concurrency = o.concurrency, .timeout_ms = (int)o.timeout_ms};
     struct fleet_round tags = {0};
     r = fleet_start(&fo, &f);

@@ -500,3 +500,28 @@ int fleet_memory(fleet_t *f, struct fleet_mem *ret_agents, struct fleet_mem *ret
     }
     return r;
 }
+
+/* utime + stime of pid in ms; 0 when it cannot be read. */
+static double proc_cpu_ms(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *text = harness_file_slurp(path), *p = strrchr(text, ')'); /* comm may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        ut = st = 0;
+    free(text);
+    return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+void fleet_cpu_ms(fleet_t *f, double *ret_agents_ms, double *ret_tpms_ms)
+{
+    *ret_agents_ms = *ret_tpms_ms = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->hosts[i].agent)
+            *ret_agents_ms += proc_cpu_ms(f->hosts[i].agent);
+        if (f->hosts[i].tpm && f->hosts[i].tpm->pid)
+            *ret_tpms_ms += proc_cpu_ms(f->hosts[i].tpm->pid);
+    }
+}

@@ -102,5 +102,7 @@ struct fleet_mem {
 };
 /* smaps_rollup of every agent and of every swtpm. */
 int fleet_memory(fleet_t *f, struct fleet_mem *ret_agents, struct fleet_mem *ret_tpms);
+/* CPU time (user + system, ms) used so far by all agents and by all swtpms, from /proc/<pid>/stat. */
+void fleet_cpu_ms(fleet_t *f, double *ret_agents_ms, double *ret_tpms_ms);
 
 #endif
