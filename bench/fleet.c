@@ -178,6 +178,9 @@ static void print_fault(const struct fleet_fault *ff)
         " ms (agents' STATUS=connected), %" PRId64 " ms (survivors' /varz back at %ld connections); %zu not "
         "reconnected\n",
         ff->server, ff->on_server, ff->storm_ms, ff->varz_ms, ff->connections_before, ff->not_reconnected);
+    out("  survivors' CPU from the kill to the storm's end: %.0f ms (%.2f ms per reconnected agent, round "
+        "traffic included)\n",
+        ff->storm_cpu_ms, ff->on_server ? ff->storm_cpu_ms / (double)ff->on_server : 0);
     out("  in flight at the kill: %zu (%zu to agents on that server); lost %zu, of which %zu not in flight "
         "there and %zu not a timeout/no-responders\n",
         ff->in_flight, ff->in_flight_on_server, ff->lost, ff->lost_unexplained, ff->wrong);
@@ -201,6 +204,7 @@ static int run_rounds(const struct opts *o, fleet_t *f, fleet_requester_t *rq)
     for (unsigned k = 1; r == 0 && k <= o->rounds; k++) {
         struct fleet_round round;
         char name[32];
+        double srv0 = fleet_servers_cpu_ms(f);
         if (k == o->kill_round) {
             struct fleet_fault ff;
             r = fleet_fault_round(rq, kill_target(f), STORM_TIMEOUT_MS, &ff, &round);
@@ -213,6 +217,9 @@ static int run_rounds(const struct opts *o, fleet_t *f, fleet_requester_t *rq)
             snprintf(name, sizeof(name), "%u", k);
             print_round(name, &round);
         }
+        if (k != o->kill_round && round.count[FLEET_OK])
+            out("  nats-servers' CPU: %.0f us per attested host\n",
+                (fleet_servers_cpu_ms(f) - srv0) * 1000 / (double)round.count[FLEET_OK]);
         fleet_round_free(&round);
         if (k == 1) {
             print_memory(f);

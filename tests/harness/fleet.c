@@ -525,3 +525,12 @@ void fleet_cpu_ms(fleet_t *f, double *ret_agents_ms, double *ret_tpms_ms)
             *ret_tpms_ms += proc_cpu_ms(f->hosts[i].tpm->pid);
     }
 }
+
+double fleet_servers_cpu_ms(fleet_t *f)
+{
+    double ms = 0;
+    for (size_t i = 0; i < f->w->n_nats; i++)
+        if (f->w->nats[i]->pid)
+            ms += proc_cpu_ms(f->w->nats[i]->pid);
+    return ms;
+}

@@ -104,5 +104,7 @@ struct fleet_mem {
 int fleet_memory(fleet_t *f, struct fleet_mem *ret_agents, struct fleet_mem *ret_tpms);
 /* CPU time (user + system, ms) used so far by all agents and by all swtpms, from /proc/<pid>/stat. */
 void fleet_cpu_ms(fleet_t *f, double *ret_agents_ms, double *ret_tpms_ms);
+/* The same summed over the running NATS servers. */
+double fleet_servers_cpu_ms(fleet_t *f);
 
 #endif

@@ -87,12 +87,14 @@ int fleet_fault_round(fleet_requester_t *rq, size_t server, int storm_timeout_ms
                 }
     }
     if (r == 0) {
+        double cpu0 = fleet_servers_cpu_ms(f); /* the killed one no longer counts */
         ff->varz_ms = varz_back(f, ff->connections_before, kill_ms, storm_timeout_ms);
         int w = fleet_wait_reconnected(f, server, on, n_on, kill_ms, storm_timeout_ms, &ff->storm_ms,
                                        &ff->not_reconnected);
         if (w < 0)
             fprintf(stderr, "fleet: %zu of %zu agents did not reconnect within %d ms of the kill\n",
                     ff->not_reconnected, n_on, storm_timeout_ms);
+        ff->storm_cpu_ms = fleet_servers_cpu_ms(f) - cpu0;
     }
     /* -EINVAL when no round ran (begin failed): nothing to join */
     if (fleet_round_end(rq, round) == 0 && r == 0)

@@ -103,6 +103,8 @@ struct fleet_fault {
     size_t not_reconnected;     /* its agents without a "connected" at the storm timeout (want 0) */
     int64_t varz_ms;            /* kill to the survivors' /varz connections back at the count before; -1 */
     long connections_before;    /* /varz connections summed over the servers before the kill */
+    double storm_cpu_ms;        /* the survivors' CPU time from the kill to the storm's end (the round's
+                                 * requests included) */
 };
 int fleet_fault_round(fleet_requester_t *rq, size_t server, int storm_timeout_ms,
                       struct fleet_fault *ret_fault, struct fleet_round *ret_round);
