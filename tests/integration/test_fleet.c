@@ -122,6 +122,10 @@ static void test_rounds_with_a_server_killed(void **state)
             "(%zu unexplained, %zu wrong); storm %" PRId64 " ms by the agents, %" PRId64 " ms by /varz\n",
             ff.server, ff.on_server, ff.in_flight, ff.in_flight_on_server, ff.lost, ff.lost_unexplained,
             ff.wrong, ff.storm_ms, ff.varz_ms);
+    for (size_t i = 0; ff.not_reconnected && i < fleet->n;
+         i++) /* what the agents that did not come back said */
+        if (fleet->hosts[i].server < 0 || fleet->hosts[i].server == (int)ff.server)
+            harness_log_tail(fleet->hosts[i].log, 30);
     assert_true(ff.on_server > 0);
     assert_int_equal(ff.not_reconnected, 0);
     assert_true(ff.storm_ms <= STORM_MS);
