@@ -86,10 +86,15 @@ typedef struct swtpm {
     char *log_path;       /* swtpm's stdout+stderr (swtpm_setup logs to setup.log beside it) */
     char *ek_ca_cert;     /* root CA of the EK certificate chain (PEM); NULL without ek_cert */
     char *ek_issuer_cert; /* intermediate that signed the EK certificates; NULL without ek_cert */
+    bool keep_dir;        /* swtpm_start_dir(): dir is the caller's, swtpm_free() leaves it */
 } swtpm_t;
 
 /* opts may be NULL: swtpm_setup with the sha256 bank and no EK certificate. */
 int swtpm_start(const struct swtpm_opts *opts, swtpm_t **ret_tpm);
+/* swtpm on the state already in dir/state (e.g. a copy of a stopped one's state dir: the same TPM, EK and
+ * keys included), logging to dir/swtpm.log, on free ports. dir is the caller's: no temp dir is registered
+ * for it (a fleet of a thousand clones lives in one temp dir) and swtpm_free() does not remove it. */
+int swtpm_start_dir(const char *dir, swtpm_t **ret_tpm);
 /* Graceful stop; state and ports are kept for swtpm_restart(). */
 int swtpm_stop(swtpm_t *tpm);
 /* SIGKILL, as if swtpm crashed; state and ports are kept. */

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CHILDREN  64
+#define MAX_CHILDREN  4096 /* bench_fleet: an agent and a swtpm per host, 1,000+ hosts */
 #define STOP_GRACE_MS 5000
 
 extern char **environ;

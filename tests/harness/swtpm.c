@@ -191,6 +191,28 @@ int swtpm_start(const struct swtpm_opts *opts, swtpm_t **ret_tpm)
     return 0;
 }
 
+int swtpm_start_dir(const char *dir, swtpm_t **ret_tpm)
+{
+    swtpm_t *tpm = calloc(1, sizeof(*tpm));
+    int r = tpm ? 0 : -ENOMEM;
+
+    if (r == 0) {
+        tpm->keep_dir = true;
+        tpm->dir = strdup(dir);
+        r = tpm->dir ? 0 : -ENOMEM;
+    }
+    if (r == 0 && (r = harness_path_join(dir, "state", &tpm->state_dir)) == 0 &&
+        (r = harness_path_join(dir, "swtpm.log", &tpm->log_path)) == 0)
+        r = swtpm_launch_anywhere(tpm);
+    if (r < 0) {
+        fprintf(stderr, "swtpm: start on the state in %s failed: %s\n", dir, strerror(-r));
+        swtpm_free(tpm);
+        return r;
+    }
+    *ret_tpm = tpm;
+    return 0;
+}
+
 int swtpm_stop(swtpm_t *tpm)
 {
     int r = 0;
@@ -229,7 +251,8 @@ void swtpm_free(swtpm_t *tpm)
     if (!tpm)
         return;
     swtpm_stop(tpm);
-    harness_tmpdir_remove(tpm->dir);
+    if (!tpm->keep_dir)
+        harness_tmpdir_remove(tpm->dir);
     free(tpm->dir);
     free(tpm->state_dir);
     free(tpm->log_path);
