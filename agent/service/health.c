@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#define TICK_MS        100 /* the thread looks this often whether a probe or a ping is due */
 #define THREAD_EXIT_MS 2000
 
 struct health {
@@ -66,6 +65,18 @@ static void watchdog_ping(health_t *h)
         log_debug("watchdog: pinging while NATS is down (the link keeps reconnecting)");
 }
 
+/* When a probe or a ping is next due: the thread sleeps until then, not in fixed ticks (an idle agent would
+ * otherwise wake ten times a second for nothing; bench/README.md, bench_fleet). A request that proves the
+ * TPM alive moves the probe later; the thread then wakes, finds nothing due and sleeps again. */
+static int64_t next_due_ms(const health_t *h)
+{
+    int64_t last_ok = service_status_tpm_ok_ms(), last = last_ok > h->last_try ? last_ok : h->last_try;
+    int64_t next = last + h->probe_ms;
+    if (h->watchdog_usec && h->next_ping < next)
+        next = h->next_ping;
+    return next;
+}
+
 static void *health_main(void *arg)
 {
     health_t *h = arg;
@@ -74,8 +85,9 @@ static void *health_main(void *arg)
         pthread_mutex_unlock(&h->mu);
         probe(h);
         watchdog_ping(h);
+        int64_t wait_ms = next_due_ms(h) - monotonic_ms();
         pthread_mutex_lock(&h->mu);
-        struct timespec until = realtime_deadline_in(TICK_MS);
+        struct timespec until = realtime_deadline_in(wait_ms > 0 ? wait_ms + 1 : 1);
         if (!h->quit)
             pthread_cond_timedwait(&h->wake, &h->mu, &until);
     }

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS        100  /* how often the deadline thread looks */
 #define THREAD_EXIT_MS 2000 /* after the stop, how long threads get to leave (a TPM call may hang) */
 #define REFUSE_LOG_MS  1000 /* at most one "refused" line per this period: a flood would fill the log */
 /* The workers: POOL_WORKERS take any request; one more takes only requests whose handler needs no TPM, so
@@ -159,6 +158,9 @@ void pool_submit(nats_link_t *link, struct nats_request *req, void *userdata)
          * while one that may sleeps on */
         pthread_cond_broadcast(&p->work);
     }
+    /* the deadline thread sleeps until its next deadline, or for good when there was none: it has one now
+     * (this job's, or the refusal line's) */
+    pthread_cond_broadcast(&p->stop);
     pthread_mutex_unlock(&p->mu);
     if (refuse) {
         if (log_it && unlogged)
@@ -307,6 +309,22 @@ static void expire(pool_t *p, bool force, const char *why)
     }
 }
 
+/* When the deadline thread next has work: the earliest deadline of a job not yet answered, or the end of the
+ * period when refusals wait for their summary line; INT64_MAX when nothing is pending, so an idle agent does
+ * not wake (a fleet of idle agents is otherwise all timer ticks: bench/README.md, bench_fleet). */
+static int64_t next_wake_locked(const pool_t *p)
+{
+    int64_t next = INT64_MAX;
+    if (p->head) /* the queue is in submit order, and every job gets the same deadline from its submit */
+        next = p->head->deadline_ms;
+    for (unsigned i = 0; i < POOL_THREADS; i++)
+        if (p->current[i] && !p->current[i]->replied && p->current[i]->deadline_ms < next)
+            next = p->current[i]->deadline_ms;
+    if (p->refuse_unlogged && p->refuse_logged_ms + REFUSE_LOG_MS < next)
+        next = p->refuse_logged_ms + REFUSE_LOG_MS;
+    return next;
+}
+
 static void *deadline_main(void *arg)
 {
     pool_t *p = arg;
@@ -325,9 +343,16 @@ static void *deadline_main(void *arg)
                         unlogged);
             pthread_mutex_lock(&p->mu);
         }
-        struct timespec until = realtime_deadline_in(TICK_MS);
-        if (!p->quit)
-            pthread_cond_timedwait(&p->stop, &p->mu, &until);
+        int64_t next = next_wake_locked(p);
+        if (p->quit)
+            break;
+        if (next == INT64_MAX) { /* pool_submit() and a refusal signal p->stop */
+            pthread_cond_wait(&p->stop, &p->mu);
+            continue;
+        }
+        int64_t wait_ms = next - monotonic_ms();
+        struct timespec until = realtime_deadline_in(wait_ms > 0 ? wait_ms + 1 : 1);
+        pthread_cond_timedwait(&p->stop, &p->mu, &until);
     }
     thread_leaves(p);
     pthread_mutex_unlock(&p->mu);

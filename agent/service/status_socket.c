@@ -14,20 +14,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#define POLL_MS      200 /* how soon the thread notices status_socket_stop() */
-#define SEND_TIMEOUT 1   /* seconds a client may take to read the document */
+#define SEND_TIMEOUT 1 /* seconds a client may take to read the document */
 
 struct status_socket {
     int fd;
+    int stop_fd; /* an eventfd: status_socket_stop() wakes the thread through it, so it need not poll */
     char *path;
     pthread_t thread;
-    pthread_mutex_t mu;
-    bool quit;
 };
 
 /* "<what> <path>: <strerror>[; <hint>]" into *ret_error. */
@@ -98,13 +97,15 @@ static void *socket_main(void *arg)
 {
     struct status_socket *s = arg;
     for (;;) {
-        pthread_mutex_lock(&s->mu);
-        bool quit = s->quit;
-        pthread_mutex_unlock(&s->mu);
-        if (quit)
+        struct pollfd pfd[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = s->stop_fd, .events = POLLIN}};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return NULL; /* cannot happen with two valid descriptors; never spin */
+        }
+        if (pfd[1].revents)
             return NULL;
-        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
-        if (poll(&pfd, 1, POLL_MS) <= 0)
+        if (!pfd[0].revents)
             continue;
         int c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
         if (c >= 0) {
@@ -122,7 +123,12 @@ int status_socket_start(const char *root, status_socket_t **ret_sock, char **ret
     if (!s)
         return -ENOMEM;
     s->fd = -1;
-    pthread_mutex_init(&s->mu, NULL);
+    if ((s->stop_fd = eventfd(0, EFD_CLOEXEC)) < 0) {
+        r = -errno;
+        status_error(r, ret_error, "cannot create the stop event of the status socket", "(eventfd)", NULL);
+        free(s);
+        return r;
+    }
     if (!(s->path = config_path(root, STATUS_SOCKET_PATH))) {
         r = -ENOMEM;
         goto fail;
@@ -167,7 +173,7 @@ int status_socket_start(const char *root, status_socket_t **ret_sock, char **ret
 fail:
     if (s->fd >= 0)
         close(s->fd);
-    pthread_mutex_destroy(&s->mu);
+    close(s->stop_fd);
     free(s->path);
     free(s);
     return r;
@@ -177,13 +183,14 @@ void status_socket_stop(status_socket_t *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->quit = true;
-    pthread_mutex_unlock(&s->mu);
+    uint64_t one = 1;
+    /* an eventfd write fails only when its counter would overflow, never for the first one */
+    ssize_t w = write(s->stop_fd, &one, sizeof(one));
+    (void)w;
     pthread_join(s->thread, NULL);
     close(s->fd);
+    close(s->stop_fd);
     unlink(s->path);
-    pthread_mutex_destroy(&s->mu);
     free(s->path);
     free(s);
 }
