@@ -475,6 +475,11 @@ bool nats_link_connected(nats_link_t *link)
     return link && link->nc && natsConnection_Status(link->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
+bool nats_link_connected_url(nats_link_t *link, char *url, size_t size)
+{
+    return nats_link_connected(link) && natsConnection_GetConnectedUrl(link->nc, url, size) == NATS_OK;
+}
+
 bool nats_link_closed(nats_link_t *link)
 {
     return !link || atomic_load(&link->closed);

@@ -145,6 +145,8 @@ int nats_link_publish(nats_link_t *link, const char *subject, const void *data, 
 /* The server's max payload (0 while never connected). */
 int64_t nats_link_max_payload(nats_link_t *link);
 bool nats_link_connected(nats_link_t *link);
+/* The URL of the server the link is connected to into url; false when it is not connected. */
+bool nats_link_connected_url(nats_link_t *link, char *url, size_t size);
 /* True once cnats gave up on the connection (then close it and open a new one). */
 bool nats_link_closed(nats_link_t *link);
 /* Stops taking requests: drains the subscription (messages already received still reach the callback),

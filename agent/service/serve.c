@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The NATS link's life: connect, reconnect for good, wait for the stop (serve.h). */
 #include "sd_wire.h"
+#include "clock.h"
 #include "log.h"
 #include "measure_log.h"
 #include "serve.h"
@@ -189,6 +190,32 @@ static int link_open(struct service_ctx *ctx, pool_t *pool, const struct nats_li
     }
 }
 
+#define RECONCILE_AFTER_MS 2000
+
+/* The link is up but the record still says disconnected: cnats' reconnected callback did not come (seen once
+ * in a few hundred reconnections under a reconnect storm; the agent answered requests all along). Once a
+ * second the record and systemd's STATUS= catch up with the link, and the log says it was caught here. */
+static void reconcile_connected(struct links *l)
+{
+    static int64_t mismatch_since; /* only the main thread calls this */
+    char url[256];
+    if (service_status_is_connected() || !nats_link_connected_url(l->current, url, sizeof(url))) {
+        mismatch_since = 0;
+        return;
+    }
+    /* the callback trails the link's state by a moment: act only on a mismatch that lasts */
+    if (!mismatch_since)
+        mismatch_since = monotonic_ms();
+    if (monotonic_ms() - mismatch_since < RECONCILE_AFTER_MS)
+        return;
+    mismatch_since = 0;
+    log_warning("NATS: connected to %s, which the client library did not report; status updated", url);
+    service_status_connected(url, true);
+    service_status_nats_error(NULL);
+    notify_sendf("STATUS=connected to %s", url);
+    first_connect();
+}
+
 /* Waits for SIGTERM/SIGINT or the link closing for good; the signal, or 0 when the link closed. */
 static int wait_for_stop(struct service_ctx *ctx, const sigset_t *sigs, struct links *l,
                          struct service_report *report)
@@ -203,6 +230,7 @@ static int wait_for_stop(struct service_ctx *ctx, const sigset_t *sigs, struct l
             return sig;
         if (nats_link_closed(l->current))
             return 0;
+        reconcile_connected(l);
     }
 }
 

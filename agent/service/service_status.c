@@ -116,6 +116,14 @@ void service_status_disconnected(void)
     pthread_mutex_unlock(&st.mu);
 }
 
+bool service_status_is_connected(void)
+{
+    pthread_mutex_lock(&st.mu);
+    bool connected = st.connected;
+    pthread_mutex_unlock(&st.mu);
+    return connected;
+}
+
 /* Replaces one of the record's texts with message (NULL clears it). */
 static void text_set(char **slot, const char *message)
 {

@@ -29,6 +29,8 @@ void service_status_free(void);
 void service_status_listening(const char *address);
 void service_status_connected(const char *url, bool reconnect);
 void service_status_disconnected(void);
+/* What the record says of the link (the last connected/disconnected event). */
+bool service_status_is_connected(void);
 /* The server refused the subscription: message says what and how to fix it (NULL: accepted again). While set,
  * the service is not serving whatever "connected" says, and `tagent status` fails. */
 void service_status_refused(const char *message);
