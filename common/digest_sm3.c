@@ -9,9 +9,10 @@
 const union digest_state digest_sm3_iv = {
     .w32 = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600, 0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e}};
 
-/* T_j <<< (j mod 32) (5.3.3), folded to a constant for a constant j (a rotation by 0 is no shift by 32) */
+/* T_j <<< (j mod 32) (5.3.3), folded to a constant for a constant j; the right shift is taken mod 32 too, so
+ * a rotation by 0 is two shifts by 0 (x | x), never a shift by 32 */
 #define TJ(j)   ((j) < 16 ? 0x79cc4519u : 0x7a879d8au)
-#define TROT(j) ((j) % 32 ? (TJ(j) << ((j) % 32) | TJ(j) >> (32 - (j) % 32)) : TJ(j))
+#define TROT(j) (TJ(j) << ((j) % 32) | TJ(j) >> ((32 - (j) % 32) % 32))
 
 /* 4.3 and 4.4 */
 #define FF0(x, y, z) ((x) ^ (y) ^ (z))
