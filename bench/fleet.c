@@ -238,10 +238,6 @@ int main(int argc, char **argv)
         return r > 0 ? 0 : 2;
     raise_nofile();
     setenv("TAGENT_LOG_TARGET", "stderr", 1);
-    /* the agents inherit this environment; under systemd they have none of the shell's: an SSL_CERT_FILE
-     * naming the system bundle would have each agent parse it into its heap (bench_service says the same) */
-    unsetenv("SSL_CERT_FILE");
-    unsetenv("SSL_CERT_DIR");
     if (o.out && !(summary = fopen(o.out, "w"))) {
         fprintf(stderr, "bench_fleet: cannot write %s: %s\n", o.out, strerror(errno));
         return 1;

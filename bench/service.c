@@ -951,12 +951,6 @@ int main(int argc, char **argv)
     /* A freshly linked tagent's page-cache pages are dirty until written back, and smaps counts them as
      * Private_Dirty of the agent: write them back first. */
     sync();
-    /* systemd starts tagent.service with a clean environment; the agent inherits this process's. An
-     * SSL_CERT_FILE of the shell (some images set it to the system bundle) would have cnats' TLS setup
-     * parse ~150 certificates into the agent's heap (~0.8 MiB) that a deployed agent never holds
-     * (agent/service/service.c process_setup). */
-    unsetenv("SSL_CERT_FILE");
-    unsetenv("SSL_CERT_DIR");
     struct world_opts wo = {.tagent_bin = b.o.tagent, .corpora = BENCH_CORPORA, .host_id = "bench-service"};
     r = world_start(&wo, &b.w);
     if (r == 0)

@@ -72,12 +72,6 @@ static void process_setup(sigset_t *sigs)
     /* one malloc arena: a few threads doing little allocation need no per-thread arenas, each of which
      * would keep its own dirty pages (bench/README.md: bench_service) */
     mallopt(M_ARENA_MAX, 1);
-    /* a quote reply (~50 KB of measure log, its JSON and HTML-escaped copies) grows buffers past the default
-     * 128 KiB mmap threshold: each request then mmap()s and munmap()s them, and in a process with several
-     * threads every munmap is a TLB shootdown on the other CPUs. From the heap instead, kept for the next
-     * request: 1.07 -> 0.86 ms of agent CPU per quote (bench_service), the idle memory unchanged. */
-    mallopt(M_MMAP_THRESHOLD, 2 << 20);
-    mallopt(M_TRIM_THRESHOLD, 4 << 20);
     /* cnats' TLS setup loads OpenSSL's default verify paths: the whole system bundle file (~150 certificates,
      * 0.8 MiB of heap and ~30 ms at start) and the hashed directory (read lazily, per issuer). Pointing the
      * bundle file nowhere keeps the same system trust through the directory without the eager copy. An

@@ -241,8 +241,8 @@ static int spawn_credential(fleet_t *f, size_t i, pid_t *ret_pid)
 static int agent_spawn(fleet_t *f, struct fleet_host *h, const struct fleet_opts *o)
 {
     char tcti[300], notify[600];
-    const char *envp[24] = {tcti, notify, "TAGENT_LOG_TARGET=stderr"};
-    size_t n = 3;
+    const char *envp[24] = {tcti, notify, "TAGENT_LOG_TARGET=stderr", WORLD_AGENT_ENV_UNSET};
+    size_t n = 5;
     snprintf(tcti, sizeof(tcti), "TAGENT_TCTI=%s", h->tpm->tcti);
     snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s/notify.sock", f->dir);
     for (size_t i = 0; o->env && o->env[i] && n < sizeof(envp) / sizeof(envp[0]) - 1; i++)

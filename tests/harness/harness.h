@@ -24,7 +24,8 @@ int harness_init(void);
 /* Starts argv[0] (looked up in PATH) with stdout+stderr appended to log_path, stdin /dev/null. */
 int harness_spawn(const char *const argv[], const char *log_path, pid_t *ret_pid);
 /* The same with extra environment for the child only: "NAME=value" strings (NULL-terminated list, may be
- * NULL) that replace or add NAME; the test's own environment is not touched. */
+ * NULL) that replace or add NAME, and bare "NAME"s that remove it; the test's own environment is not
+ * touched. */
 int harness_spawn_env(const char *const argv[], const char *const *env, const char *log_path, pid_t *ret_pid);
 /* Runs argv to completion; 0 only if it exits with status 0 within timeout_ms. */
 int harness_run(const char *const argv[], const char *log_path, int timeout_ms);

@@ -198,8 +198,16 @@ static _Noreturn void child_exec(const char *prog, const char *const argv[], cha
     _exit(127);
 }
 
-/* environ with each "NAME=value" of extra replacing or adding NAME (NULL-terminated, caller frees the array
- * only: the strings are environ's or extra's). Built before fork: the child may not allocate. */
+/* Whether entry ("NAME=value", or a bare "NAME" in extra) names the variable of var ("NAME=..."). */
+static bool env_same_name(const char *var, const char *entry)
+{
+    size_t len = strcspn(entry, "=");
+    return strncmp(var, entry, len) == 0 && var[len] == '=';
+}
+
+/* environ with each "NAME=value" of extra replacing or adding NAME and each bare "NAME" removing it
+ * (NULL-terminated, caller frees the array only: the strings are environ's or extra's). Built before fork:
+ * the child may not allocate. */
 static char **env_merge(const char *const *extra)
 {
     size_t n_env = 0, n_extra = 0;
@@ -213,15 +221,13 @@ static char **env_merge(const char *const *extra)
         return NULL;
     for (size_t i = 0; i < n_env; i++) {
         bool replaced = false;
-        for (size_t k = 0; k < n_extra && !replaced; k++) {
-            size_t len = strcspn(extra[k], "=") + 1;
-            replaced = strncmp(environ[i], extra[k], len) == 0;
-        }
+        for (size_t k = 0; k < n_extra && !replaced; k++)
+            replaced = env_same_name(environ[i], extra[k]);
         if (!replaced)
             envp[n++] = environ[i];
     }
     for (size_t k = 0; k < n_extra; k++) {
-        bool overridden = false; /* a later extra of the same name wins */
+        bool overridden = !strchr(extra[k], '='); /* a removal; and a later extra of the same name wins */
         for (size_t j = k + 1; j < n_extra && !overridden; j++)
             overridden = strncmp(extra[j], extra[k], strcspn(extra[k], "=") + 1) == 0;
         if (!overridden)

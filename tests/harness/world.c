@@ -463,8 +463,8 @@ int world_agent_start(world_t *w, const char *const *env, int timeout_ms)
     /* the service takes its TPM from TAGENT_TCTI (setup read it from the env file; config.yml does not keep
      * it); the caller's extras come after it, so they may override it */
     char tcti[300];
-    const char *envp[16] = {tcti};
-    size_t n = 1;
+    const char *envp[16] = {tcti, WORLD_AGENT_ENV_UNSET};
+    size_t n = 3;
     snprintf(tcti, sizeof(tcti), "TAGENT_TCTI=%s", w->tpm->tcti);
     for (size_t i = 0; env && env[i] && n < sizeof(envp) / sizeof(envp[0]) - 2; i++)
         envp[n++] = env[i];

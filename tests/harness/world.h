@@ -22,6 +22,11 @@
 
 #define WORLD_OWNER_SECRET "hex:5e7a11c0ffee5e7a11c0ffee"
 #define WORLD_MAX_NATS     3
+/* What an agent's environment lacks, as under systemd, which starts tagent.service without the shell's
+ * variables: an SSL_CERT_FILE naming the system bundle (some images export one) would have cnats parse
+ * ~150 certificates into the agent's heap (agent/service/service.c process_setup). Bare names: removed
+ * (harness_spawn_env). */
+#define WORLD_AGENT_ENV_UNSET "SSL_CERT_FILE", "SSL_CERT_DIR"
 
 struct world_opts {
     const char *tagent_bin; /* the tagent under test */

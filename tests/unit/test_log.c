@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "log.h"
+#include "sd_wire.h"
 
 /* Runs fn with stderr redirected to a temp file; returns what it wrote (caller frees). */
 static char *capture_stderr(void (*fn)(void))
@@ -102,6 +104,29 @@ static void test_levels_and_truncation(void **state)
     assert_int_equal(log_level_from_name("loud"), -1);
 }
 
+static void log_to_missing_journal(void)
+{
+    setenv("TAGENT_LOG_TARGET", "journal", 1);
+    log_setup();
+    log_error("the journal is not there: %s", "this line is not lost");
+    unsetenv("TAGENT_LOG_TARGET");
+    log_setup();
+}
+
+/* TAGENT_LOG_TARGET=journal without a journald: the line goes to stderr rather than nowhere. */
+static void test_journal_falls_back_to_stderr(void **state)
+{
+    struct stat st;
+    if (stat(JOURNAL_SOCKET, &st) == 0) {
+        print_message("journald runs here (%s exists): the fallback cannot be observed; skipped\n",
+                      JOURNAL_SOCKET);
+        skip();
+    }
+    char *out = capture_stderr(log_to_missing_journal);
+    assert_non_null(strstr(out, "tagent: error: the journal is not there: this line is not lost"));
+    free(out);
+}
+
 int main(void)
 {
     setenv("TAGENT_LOG_TARGET", "stderr", 1);
@@ -110,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_redaction),
         cmocka_unit_test(test_secret_like_the_mask),
         cmocka_unit_test(test_levels_and_truncation),
+        cmocka_unit_test(test_journal_falls_back_to_stderr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * agent/sd/: systemd's notify and journal datagrams as systemd reads them. A socket of ours stands in for
  * systemd (PID 1's notify socket, journald's /run/systemd/journal/socket) and decodes what arrives by the
  * documented format: for the journal, "KEY=value\n" or "KEY\n" + 64-bit LE length + value + "\n", and a
- * sealed memfd passed with SCM_RIGHTS for an entry too large for a datagram.
+ * sealed memfd passed with SCM_RIGHTS for an entry too large for a datagram. (The log's fallback to stderr
+ * when no journald takes a line: test_log.c.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,13 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "log.h"
 #include "sd_wire.h"
 
 struct listener {
@@ -206,35 +205,6 @@ static void test_journal_large_entry_as_memfd(void **state)
     listener_close(&l);
 }
 
-/* TAGENT_LOG_TARGET=journal without a journald: the line goes to stderr rather than nowhere. */
-static void test_log_journal_falls_back_to_stderr(void **state)
-{
-    struct stat st;
-    if (stat(JOURNAL_SOCKET, &st) == 0) {
-        print_message("journald runs here (%s exists): the fallback cannot be observed; skipped\n",
-                      JOURNAL_SOCKET);
-        skip();
-    }
-    char path[] = "/tmp/tagent-sd-stderr-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    setenv("TAGENT_LOG_TARGET", "journal", 1);
-    log_setup();
-    log_error("the journal is not there: %s", "this line is not lost");
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    unsetenv("TAGENT_LOG_TARGET");
-    char out[256] = {0};
-    assert_true(pread(fd, out, sizeof(out) - 1, 0) > 0);
-    close(fd);
-    unlink(path);
-    assert_non_null(strstr(out, "tagent: error: the journal is not there: this line is not lost"));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,7 +212,6 @@ int main(void)
         cmocka_unit_test(test_watchdog_env),
         cmocka_unit_test(test_journal_fields),
         cmocka_unit_test(test_journal_large_entry_as_memfd),
-        cmocka_unit_test(test_log_journal_falls_back_to_stderr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
